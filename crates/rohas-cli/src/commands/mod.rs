@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod codegen;
+pub mod dev;
+pub mod init;
+pub mod list;
+pub mod validate;

@@ -1,0 +1,82 @@
+//! `rohas`: the command a user runs. Thin by design: it parses arguments,
+//! finds the project, and calls into the library crates, turning their typed
+//! errors into messages for people.
+
+mod commands;
+mod output;
+mod project;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "rohas",
+    version,
+    about = "Schema-driven, event-driven backends: describe APIs, events, cron jobs and WebSockets in .ro files, write handlers in Python, TypeScript or Rust, run them with one binary.",
+    after_help = "Examples:\n  rohas init my-app --lang python     create a project\n  rohas validate schema/               check a schema folder\n  rohas codegen                        regenerate src/generated and missing handler stubs\n  rohas dev                            serve with hot reload\n  rohas -C examples/python-hello dev   serve a project in another folder\n  rohas list-handlers                  show every handler and the file it lives in"
+)]
+struct Cli {
+    /// Print more detail (debug logs, timings).
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    verbose: bool,
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Run as if started in this project folder (like `git -C`).
+    #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
+    project: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new project from a template.
+    Init(commands::init::Args),
+    /// Generate typed code (src/generated) and missing handler stubs.
+    Codegen(commands::codegen::Args),
+    /// Check a schema file or folder and print diagnostics.
+    Validate(commands::validate::Args),
+    /// Serve the project with hot reload.
+    Dev(commands::dev::DevArgs),
+    /// Serve the project for production: no watching, no stub generation.
+    Start(commands::dev::StartArgs),
+    /// List every handler the schema declares and the file it lives in.
+    ListHandlers(commands::list::Args),
+    /// List every event with its payload, handlers and triggers.
+    ListEvents(commands::list::Args),
+    /// Print the version.
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = output::Output::new(cli.verbose, cli.quiet);
+    if let Some(dir) = &cli.project {
+        if let Err(err) = std::env::set_current_dir(dir) {
+            out.error(&format!("cannot enter project folder {}: {err}", dir.display()));
+            return ExitCode::FAILURE;
+        }
+    }
+    let result = match cli.command {
+        Command::Init(args) => commands::init::run(args, &out),
+        Command::Codegen(args) => commands::codegen::run(args, &out),
+        Command::Validate(args) => commands::validate::run(args, &out),
+        Command::Dev(args) => commands::dev::run_dev(args, &out),
+        Command::Start(args) => commands::dev::run_start(args, &out),
+        Command::ListHandlers(args) => commands::list::handlers(args, &out),
+        Command::ListEvents(args) => commands::list::events(args, &out),
+        Command::Version => {
+            println!("rohas {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            out.error(&format!("{err:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Code generation: a validated [`rohas_schema::Schema`] in, files out.
+//!
+//! One module per target language (`python`, `typescript`, `rust`) plus
+//! `openapi`. Generators are pure: they return [`GeneratedFile`]s, and
+//! `write.rs` decides what may be written (all of `src/generated/`, and
+//! handler stubs only where no file exists yet). Codegen never overwrites
+//! user code.
+
+pub mod handlers;
+pub mod init;
+pub use rohas_schema::naming;
+pub mod rust;
+
+pub use handlers::handler_specs;
+
+use std::path::PathBuf;
+
+/// One file a generator wants on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// Relative to the project root, e.g. `src/generated/api/Health.py`.
+    pub path: PathBuf,
+    pub contents: String,
+}
+
+impl GeneratedFile {
+    pub fn new(path: impl Into<PathBuf>, contents: impl Into<String>) -> Self {
+        GeneratedFile {
+            path: path.into(),
+            contents: contents.into(),
+        }
+    }
+}

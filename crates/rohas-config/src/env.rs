@@ -1,0 +1,138 @@
+//! `ROHAS_<SECTION>_<KEY>` environment overrides (12-factor).
+//!
+//! The variable name alone cannot say whether `ROHAS_PROJECT_VERSION=1.0` is a
+//! string or a number, so every overridable key is listed here with its type;
+//! the value is converted to that type before it is merged into the TOML
+//! table, and a value that does not convert is an error naming the variable.
+
+use crate::error::{ConfigError, ConfigWarning};
+use toml::{Table, Value};
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kind {
+    Str,
+    Int,
+    Float,
+    Bool,
+    StrList,
+}
+
+impl Kind {
+    fn expected(self) -> &'static str {
+        match self {
+            Kind::Str => "a string",
+            Kind::Int => "an integer",
+            Kind::Float => "a number",
+            Kind::Bool => "true or false",
+            Kind::StrList => "a comma-separated list",
+        }
+    }
+}
+
+/// Every key of SPEC 7 that the environment may set, as `section.key` paths.
+pub(crate) const KEYS: &[(&str, Kind)] = &[
+    ("project.name", Kind::Str),
+    ("project.version", Kind::Str),
+    ("project.language", Kind::Str),
+    ("server.host", Kind::Str),
+    ("server.port", Kind::Int),
+    ("server.enable_cors", Kind::Bool),
+    ("server.max_body_bytes", Kind::Int),
+    ("runtime.workers", Kind::Int),
+    ("runtime.timeouts.api", Kind::Float),
+    ("runtime.timeouts.event", Kind::Float),
+    ("runtime.timeouts.cron", Kind::Float),
+    ("runtime.timeouts.websocket", Kind::Float),
+    ("adapter.type", Kind::Str),
+    ("adapter.buffer_size", Kind::Int),
+    ("telemetry.path", Kind::Str),
+    ("telemetry.retention_days", Kind::Int),
+    ("telemetry.enable_metrics", Kind::Bool),
+    ("telemetry.enable_logs", Kind::Bool),
+    ("telemetry.enable_traces", Kind::Bool),
+    ("telemetry.otlp_endpoint", Kind::Str),
+    ("workbench.allowed_origins", Kind::StrList),
+    ("workbench.api_key", Kind::Str),
+    ("cron.timezone", Kind::Str),
+];
+
+/// Variables that configure the CLI itself rather than a config key.
+const RESERVED: &[&str] = &["ROHAS_CONFIG_PATH", "ROHAS_SCHEMA_PATH", "ROHAS_LOG_LEVEL"];
+
+fn var_name(path: &str) -> String {
+    format!("ROHAS_{}", path.replace('.', "_").to_uppercase())
+}
+
+/// Merge overrides from `vars` into `table`. Broker keys under `[adapter]`
+/// that are not listed (`ROHAS_ADAPTER_URL`) are taken as strings.
+pub(crate) fn apply(
+    table: &mut Table,
+    vars: impl Iterator<Item = (String, String)>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(), ConfigError> {
+    for (var, value) in vars {
+        if !var.starts_with("ROHAS_") || RESERVED.contains(&var.as_str()) {
+            continue;
+        }
+        let known = KEYS.iter().find(|(path, _)| var_name(path) == var);
+        let (path, kind) = match known {
+            Some((path, kind)) => (path.to_string(), *kind),
+            None => match var.strip_prefix("ROHAS_ADAPTER_") {
+                Some(rest) if !rest.is_empty() => (format!("adapter.{}", rest.to_lowercase()), Kind::Str),
+                _ => {
+                    warnings.push(ConfigWarning {
+                        location: "environment".into(),
+                        message: format!("{var} does not match any config key; it is ignored"),
+                    });
+                    continue;
+                }
+            },
+        };
+        let converted = convert(&value, kind).ok_or_else(|| ConfigError::Env {
+            var: var.clone(),
+            value: value.clone(),
+            key: path.clone(),
+            expected: kind.expected(),
+        })?;
+        set(table, &path, converted);
+    }
+    Ok(())
+}
+
+fn convert(value: &str, kind: Kind) -> Option<Value> {
+    let v = value.trim();
+    Some(match kind {
+        Kind::Str => Value::String(value.to_string()),
+        Kind::Int => Value::Integer(v.parse().ok()?),
+        Kind::Float => Value::Float(v.parse().ok()?),
+        Kind::Bool => Value::Boolean(match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => return None,
+        }),
+        Kind::StrList => Value::Array(
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.into()))
+                .collect(),
+        ),
+    })
+}
+
+fn set(table: &mut Table, path: &str, value: Value) {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let last = parts.pop().unwrap_or(path);
+    let mut current = table;
+    for part in parts {
+        let entry = current
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Table(Table::new()));
+        if !entry.is_table() {
+            *entry = Value::Table(Table::new());
+        }
+        let Value::Table(next) = entry else { return };
+        current = next;
+    }
+    current.insert(last.to_string(), value);
+}

@@ -1,0 +1,16 @@
+//! Project configuration: `config/rohas.toml`, defaults for every key, and
+//! 12-factor overrides from the environment (`ROHAS_<SECTION>_<KEY>`).
+//!
+//! A project with no config file runs on the defaults. Unknown keys are
+//! warnings that name the key; a value of the wrong type is an error naming
+//! the file, line and expected type. This crate reads files and environment
+//! only: it never starts anything.
+
+mod env;
+mod error;
+mod load;
+mod model;
+
+pub use error::{ConfigError, ConfigWarning};
+pub use load::{load, load_file, Loaded};
+pub use model::*;

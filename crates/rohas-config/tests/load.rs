@@ -1,0 +1,133 @@
+//! Config loading against real fixture files.
+
+use rohas_config::{load_file, ConfigError};
+use std::path::Path;
+
+fn fixture(name: &str) -> (std::path::PathBuf, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let text = std::fs::read_to_string(&path).expect("fixture exists");
+    (path, text)
+}
+
+fn no_env() -> Vec<(String, String)> {
+    Vec::new()
+}
+
+#[test]
+fn defaults_without_a_file() {
+    let loaded = load_file(None, None, no_env()).unwrap();
+    let c = loaded.config;
+    assert_eq!(c.server.host, "127.0.0.1");
+    assert_eq!(c.server.port, 3000);
+    assert!(c.server.enable_cors);
+    assert_eq!(c.server.max_body_bytes, 1_048_576);
+    assert_eq!(c.runtime.timeouts.api, 30.0);
+    assert_eq!(c.adapter.kind, "memory");
+    assert_eq!(c.telemetry.path, ".rohas/telemetry");
+    assert_eq!(c.telemetry.retention_days, 30);
+    assert!(loaded.warnings.is_empty());
+}
+
+#[test]
+fn full_file_is_read() {
+    let (path, text) = fixture("full.toml");
+    let loaded = load_file(Some(&path), Some(&text), no_env()).unwrap();
+    let c = loaded.config;
+    assert_eq!(c.project.name, "shop");
+    assert_eq!(c.project.language.as_deref(), Some("python"));
+    assert_eq!(c.server.port, 8080);
+    assert!(!c.server.enable_cors);
+    assert_eq!(c.runtime.workers, Some(4));
+    assert_eq!(c.runtime.timeouts.api, 5.0);
+    assert_eq!(c.runtime.timeouts.event, 60.5);
+    assert_eq!(c.runtime.timeouts.cron, 30.0, "unset keys keep defaults");
+    assert_eq!(c.adapter.kind, "nats");
+    assert_eq!(c.adapter.options["url"].as_str(), Some("nats://127.0.0.1:4222"));
+    assert_eq!(c.workbench.api_key.as_deref(), Some("secret"));
+    assert_eq!(c.cron.timezone.as_deref(), Some("Europe/Berlin"));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn unknown_key_is_a_warning_naming_key_and_line() {
+    let (path, text) = fixture("unknown_key.toml");
+    let loaded = load_file(Some(&path), Some(&text), no_env()).unwrap();
+    assert_eq!(loaded.warnings.len(), 1);
+    let w = loaded.warnings[0].to_string();
+    assert!(w.contains("unknown_key.toml:5"), "{w}");
+    assert!(w.contains("`server.prot`"), "{w}");
+    assert!(w.contains("did you mean `port`?"), "{w}");
+}
+
+#[test]
+fn wrong_type_is_an_error_naming_file_line_key_and_type() {
+    let (path, text) = fixture("wrong_type.toml");
+    let err = load_file(Some(&path), Some(&text), no_env()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("wrong_type.toml:5"), "{msg}");
+    assert!(msg.contains("server.port"), "{msg}");
+    assert!(msg.contains("u16"), "{msg}");
+}
+
+#[test]
+fn syntax_error_names_the_line() {
+    let (path, text) = fixture("syntax.toml");
+    let err = load_file(Some(&path), Some(&text), no_env()).unwrap_err();
+    assert!(matches!(err, ConfigError::Invalid { line: 1, .. }), "{err}");
+}
+
+#[test]
+fn environment_overrides_file_with_types() {
+    let (path, text) = fixture("full.toml");
+    let env = vec![
+        ("ROHAS_SERVER_PORT".to_string(), "9090".to_string()),
+        ("ROHAS_PROJECT_VERSION".to_string(), "2.0".to_string()),
+        ("ROHAS_RUNTIME_TIMEOUTS_API".to_string(), "1.5".to_string()),
+        ("ROHAS_SERVER_ENABLE_CORS".to_string(), "true".to_string()),
+        (
+            "ROHAS_WORKBENCH_ALLOWED_ORIGINS".to_string(),
+            "http://a, http://b".to_string(),
+        ),
+        ("ROHAS_ADAPTER_STREAM".to_string(), "events".to_string()),
+        ("ROHAS_LOG_LEVEL".to_string(), "debug".to_string()),
+        ("PATH".to_string(), "/bin".to_string()),
+    ];
+    let loaded = load_file(Some(&path), Some(&text), env).unwrap();
+    let c = loaded.config;
+    assert_eq!(c.server.port, 9090);
+    assert_eq!(c.project.version, "2.0", "a version stays a string");
+    assert_eq!(c.runtime.timeouts.api, 1.5);
+    assert!(c.server.enable_cors);
+    assert_eq!(c.workbench.allowed_origins, vec!["http://a", "http://b"]);
+    assert_eq!(c.adapter.options["stream"].as_str(), Some("events"));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn bad_environment_value_names_the_variable() {
+    let env = vec![("ROHAS_SERVER_PORT".to_string(), "lots".to_string())];
+    let msg = load_file(None, None, env).unwrap_err().to_string();
+    assert!(msg.contains("ROHAS_SERVER_PORT"), "{msg}");
+    assert!(msg.contains("an integer"), "{msg}");
+}
+
+#[test]
+fn unknown_environment_variable_is_a_warning() {
+    let env = vec![("ROHAS_SERVER_PROT".to_string(), "1".to_string())];
+    let loaded = load_file(None, None, env).unwrap();
+    assert_eq!(loaded.warnings.len(), 1);
+    assert!(loaded.warnings[0].message.contains("ROHAS_SERVER_PROT"));
+}
+
+#[test]
+fn invalid_enum_values_are_errors() {
+    let text = "[project]\nlanguage = \"cobol\"\n";
+    let msg = load_file(None, Some(text), no_env()).unwrap_err().to_string();
+    assert!(msg.contains(":2:"), "{msg}");
+    assert!(msg.contains("cobol"), "{msg}");
+    let text = "[adapter]\ntype = \"carrier-pigeon\"\n";
+    assert!(load_file(None, Some(text), no_env()).is_err());
+    let text = "[runtime.timeouts]\napi = -1\n";
+    let msg = load_file(None, Some(text), no_env()).unwrap_err().to_string();
+    assert!(msg.contains("runtime.timeouts.api"), "{msg}");
+}

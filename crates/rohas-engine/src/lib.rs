@@ -1,0 +1,1 @@
+//! The engine: everything between the network and a handler runtime.

@@ -1,0 +1,1 @@
+//! Python handlers on an embedded CPython.

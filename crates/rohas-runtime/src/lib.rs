@@ -1,0 +1,91 @@
+//! The interface every handler runtime (Python, TypeScript, Rust) implements,
+//! and the plain data that crosses it.
+//!
+//! The engine owns HTTP, routing, validation, the event bus, cron and
+//! WebSockets; a runtime only loads user code and calls it. Keep this crate
+//! small and free of engine types: it is what the three runtimes agree on.
+//! Events a handler triggers are *returned* in [`Effects`] rather than
+//! published from inside the runtime, so the engine can publish them only when
+//! the handler succeeded.
+
+mod handler;
+mod invocation;
+
+pub use handler::{HandlerKind, HandlerSpec, Language};
+pub use invocation::{Effects, HandlerError, Invocation, LogRecord, Outcome, TriggeredEvent};
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Calls a runtime makes back into the engine *while* a handler runs (as
+/// opposed to triggered events, which wait for the handler to succeed).
+pub trait Host: Send + Sync + 'static {
+    /// A log line from the handler: `state.logger`, `print`, `console.log`, `println!`.
+    fn log(&self, record: LogRecord);
+    /// `state.broadcast(...)`: send `message` to every client of ws `endpoint`.
+    fn broadcast(&self, endpoint: &str, message: serde_json::Value);
+    /// `connection.send(...)`: send `message` to one WebSocket connection.
+    fn send(&self, connection_id: &str, message: serde_json::Value);
+}
+
+/// Why loading user code failed: shown to the user, the previous version
+/// keeps serving.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// No file for a handler the schema names.
+    #[error("handler `{handler}` ({kind}) not found: looked for {}; run `rohas codegen` to create a stub", .looked_for.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    Missing {
+        handler: String,
+        kind: HandlerKind,
+        looked_for: Vec<PathBuf>,
+    },
+    /// The file exists but does not export the function.
+    #[error("{file}: no function `{expected}` for handler `{handler}`", file = .file.display())]
+    NoFunction {
+        handler: String,
+        file: PathBuf,
+        expected: String,
+    },
+    /// Syntax error, import error, compile error: the runtime's own message.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A handler runtime: loads the project's handlers and invokes them.
+pub trait Runtime: Send + Sync + 'static {
+    /// "python", "typescript" or "rust".
+    fn language(&self) -> &'static str;
+
+    /// Load (or reload) every handler in `handlers`. Called at start and after
+    /// each change in `rohas dev`; on error, the previously loaded handlers
+    /// must keep working.
+    fn load<'a>(&'a self, handlers: &'a [HandlerSpec]) -> BoxFuture<'a, Result<(), Vec<LoadError>>>;
+
+    /// Files changed on disk (absolute paths under the project): drop cached
+    /// code for them so the next `load`/`invoke` sees the new version.
+    fn invalidate<'a>(&'a self, changed: &'a [PathBuf]) -> BoxFuture<'a, Result<(), LoadError>>;
+
+    /// Call one handler. The engine applies the timeout by dropping this
+    /// future; a runtime that cannot be interrupted by a drop (a blocked
+    /// thread, a worker in a loop) must stop the handler itself when told by
+    /// `Invocation::deadline`.
+    fn invoke(&self, call: Invocation) -> BoxFuture<'_, Result<Outcome, HandlerError>>;
+
+    /// Finish in-flight calls and release resources.
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
+}
+
+/// What the engine hands a runtime factory.
+pub struct RuntimeOptions {
+    /// Project root (the folder holding `config/` and `src/`).
+    pub project_dir: PathBuf,
+    /// `rohas dev`: include stack traces in errors, check more.
+    pub dev: bool,
+    /// Worker processes, where the runtime has them.
+    pub workers: usize,
+    pub host: Arc<dyn Host>,
+}
