@@ -52,7 +52,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let out = output::Output::new(cli.verbose, cli.quiet);
+    // `ROHAS_LOG_LEVEL` sets the default verbosity; the flags win over it.
+    let level = std::env::var("ROHAS_LOG_LEVEL")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let verbose = cli.verbose || (!cli.quiet && matches!(level.as_str(), "debug" | "trace"));
+    let quiet = cli.quiet || (!cli.verbose && level == "error");
+    let out = output::Output::new(verbose, quiet);
     if let Some(dir) = &cli.project {
         if let Err(err) = std::env::set_current_dir(dir) {
             out.error(&format!("cannot enter project folder {}: {err}", dir.display()));

@@ -94,6 +94,31 @@ fn quiet_hides_warnings_but_not_errors() {
 }
 
 #[test]
+fn log_level_error_from_the_environment_acts_like_quiet() {
+    let warn = schema_fixture("invalid/W0003_event_without_handler.ro");
+    let out = Command::new(env!("CARGO_BIN_EXE_rohas"))
+        .args(["validate", warn.to_str().unwrap()])
+        .env("ROHAS_LOG_LEVEL", "error")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!text(&out.stderr).contains("W0003"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn schema_path_from_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rohas"))
+        .arg("validate")
+        .current_dir(tmp.path())
+        .env("ROHAS_SCHEMA_PATH", repo().join("examples/python-hello/schema"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("is valid"));
+}
+
+#[test]
 fn duplicate_names_across_files_show_both_places() {
     let dir = schema_fixture("invalid/E0004_duplicate_across_files");
     let (code, _, stderr) = run(&["validate", dir.to_str().unwrap()], &repo());
