@@ -8,10 +8,14 @@
 
 pub mod handlers;
 pub mod init;
+pub mod project;
 pub use rohas_schema::naming;
 pub mod rust;
+pub mod write;
 
 pub use handlers::handler_specs;
+pub use project::{project_code, CodegenError, ProjectCode};
+pub use write::{write, WriteError, WriteReport};
 
 use std::path::PathBuf;
 
