@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the type checkers the codegen tests run on generated code, from
+# the package registries, into ~/.cache/rohas-tools (once; later runs reuse
+# them): mypy in a virtual environment, TypeScript with npm.
+# Prints the two paths as ROHAS_MYPY=… and ROHAS_TSC=… lines.
+set -euo pipefail
+
+tools="${ROHAS_TOOLS_DIR:-$HOME/.cache/rohas-tools}"
+mkdir -p "$tools"
+
+if [ ! -x "$tools/venv/bin/mypy" ]; then
+  echo "installing mypy into $tools/venv" >&2
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "mypy==1.13.0" >&2
+fi
+
+if [ ! -x "$tools/node/node_modules/.bin/tsc" ]; then
+  echo "installing typescript into $tools/node" >&2
+  mkdir -p "$tools/node"
+  (cd "$tools/node" && npm init -y >/dev/null 2>&1 && npm install --silent --no-audit --no-fund "typescript@5.6.3" "@types/node@20" >&2)
+fi
+
+echo "ROHAS_MYPY=$tools/venv/bin/mypy"
+echo "ROHAS_TSC=$tools/node/node_modules/.bin/tsc"
