@@ -1,1 +1,26 @@
-//! The engine: everything between the network and a handler runtime.
+//! The Rohas engine: serves a validated schema with handlers from any
+//! runtime. HTTP routing and validation (`http`, `router`, `validate`), the
+//! event bus (`bus`), cron (`cron`), WebSockets (`ws`), middlewares and
+//! timeouts (`dispatch`), and the lifecycle (`engine`).
+//!
+//! The engine is language-neutral: it calls user code only through
+//! [`rohas_runtime::Runtime`], and publishes a handler's events only after
+//! the handler succeeded. It never panics on user input and keeps serving
+//! after any handler failure.
+
+mod bus;
+mod cron;
+mod dispatch;
+mod engine;
+mod error;
+mod host;
+mod http;
+pub mod log;
+mod router;
+pub mod validate;
+mod ws;
+
+pub use bus::{DeadLetter, EventMessage};
+pub use engine::{Engine, EngineOptions};
+pub use host::EngineHost;
+pub use log::Log;

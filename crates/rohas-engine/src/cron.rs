@@ -1,0 +1,117 @@
+//! Cron jobs: one task per job, sleeping until the next tick of its schedule
+//! (croner; 5 fields, or 6 with seconds).
+//!
+//! A run still going when the next tick comes is not started twice: that
+//! tick is skipped and logged. After a successful run the job's `triggers`
+//! are published (payload: what the handler set, else its return value).
+
+use crate::dispatch::invocation;
+use crate::engine::Shared;
+use chrono::{DateTime, Local, TimeZone, Utc};
+use rohas_runtime::HandlerKind;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+pub(crate) fn start_all(shared: &Arc<Shared>) -> Vec<JoinHandle<()>> {
+    let live = shared.live.load();
+    let utc = match shared.config.cron.timezone.as_deref() {
+        None => false,
+        Some(tz) if tz.eq_ignore_ascii_case("utc") => true,
+        Some(other) => {
+            shared.log.warn(&format!(
+                "[cron] timezone = \"{other}\" is not supported yet; using the system time zone (set \"UTC\" or leave it unset)"
+            ));
+            false
+        }
+    };
+    let mut tasks = Vec::new();
+    for cron in &live.schema.crons {
+        let schedule = match croner::Cron::new(&cron.schedule).with_seconds_optional().parse() {
+            Ok(s) => s,
+            Err(e) => {
+                // Validation already rejects these; keep serving the rest.
+                shared.log.error(&format!("cron {}: invalid schedule: {e}", cron.name));
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        let name = cron.name.clone();
+        tasks.push(tokio::spawn(async move {
+            let running = Arc::new(AtomicBool::new(false));
+            loop {
+                let next = if utc {
+                    next_tick(&schedule, Utc)
+                } else {
+                    next_tick(&schedule, Local)
+                };
+                let Some(wait) = next else {
+                    shared.log.warn(&format!("cron {name}: schedule has no future run"));
+                    return;
+                };
+                tokio::time::sleep(wait).await;
+                if running.swap(true, Ordering::SeqCst) {
+                    shared
+                        .log
+                        .warn(&format!("cron {name}: previous run still going, tick skipped"));
+                    continue;
+                }
+                let (shared, name, running) = (shared.clone(), name.clone(), running.clone());
+                tokio::spawn(async move {
+                    run(&shared, &name).await;
+                    running.store(false, Ordering::SeqCst);
+                });
+            }
+        }));
+    }
+    tasks
+}
+
+fn next_tick<Tz: TimeZone>(schedule: &croner::Cron, tz: Tz) -> Option<std::time::Duration> {
+    let now: DateTime<Tz> = Utc::now().with_timezone(&tz);
+    let next = schedule.find_next_occurrence(&now, false).ok()?;
+    (next.with_timezone(&Utc) - Utc::now())
+        .to_std()
+        .ok()
+        .or(Some(std::time::Duration::ZERO))
+}
+
+/// One run of a cron job.
+pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
+    let live = shared.live.load_full();
+    let Some(cron) = live.schema.cron(name).cloned() else {
+        return;
+    };
+    let id = format!("cron:{name}");
+    let trace_id = crate::log::new_trace_id();
+    let mut call = invocation(&id, HandlerKind::Cron, &trace_id);
+    let now = Utc::now().to_rfc3339();
+    call.request = json!({ "name": name, "scheduled_at": now });
+    call.metadata
+        .insert("schedule".into(), Value::String(cron.schedule.clone()));
+    let timeout = shared.timeout(HandlerKind::Cron, cron.timeout);
+    let result = shared
+        .call(call, timeout)
+        .await
+        .and_then(|outcome| shared.events_to_publish(&live, &cron.triggers, &outcome, &outcome.value));
+    match result {
+        Ok(events) => {
+            shared.log.line(
+                crate::log::Level::Debug,
+                &id,
+                Some(&trace_id),
+                "run finished",
+                &Default::default(),
+            );
+            shared.publish(events, &trace_id, &id).await;
+        }
+        Err(e) => shared.log.line(
+            crate::log::Level::Error,
+            &id,
+            Some(&trace_id),
+            &format!("run failed: {e}"),
+            &Default::default(),
+        ),
+    }
+}

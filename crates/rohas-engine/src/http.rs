@@ -1,0 +1,319 @@
+//! HTTP: one axum fallback handler that routes with the current [`Live`]
+//! routes, so a schema reload swaps routes without rebuilding the server.
+//!
+//! The path of a request: CORS preflight → WebSocket upgrade → built-in
+//! routes (`/openapi.json`) → route match (404/405) → body size (413) → JSON
+//! parse (400) → schema check (422) → middlewares → handler (timeout 504) →
+//! events published → JSON response. Every error answer is JSON with the
+//! trace id.
+
+use crate::dispatch::invocation;
+use crate::engine::{Engine, Live, Shared};
+use crate::error::ApiError;
+use crate::router::RouteMatch;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rohas_runtime::{HandlerError, HandlerKind};
+use rohas_schema::model::NameRef;
+use serde_json::{json, Map, Value};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+pub(crate) fn app(engine: Engine) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(engine)
+}
+
+async fn handle(State(engine): State<Engine>, request: Request) -> Response {
+    let shared = engine.shared.clone();
+    let cors = shared.config.server.enable_cors;
+    if cors && request.method() == Method::OPTIONS {
+        return with_cors(preflight(&request), true);
+    }
+    shared.in_flight.fetch_add(1, Ordering::SeqCst);
+    let response = route(engine, request).await;
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    with_cors(response, cors)
+}
+
+fn preflight(request: &Request) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+    );
+    let asked = request
+        .headers()
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("content-type, authorization"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    response
+}
+
+fn with_cors(mut response: Response, cors: bool) -> Response {
+    if cors {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
+    response
+}
+
+fn query_map(query: Option<&str>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        out.insert(k.into_owned(), Value::String(v.into_owned()));
+    }
+    out
+}
+
+fn header_map(headers: &HeaderMap) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (name, value) in headers {
+        if let Ok(v) = value.to_str() {
+            out.insert(name.as_str().to_string(), Value::String(v.to_string()));
+        }
+    }
+    out
+}
+
+async fn route(engine: Engine, request: Request) -> Response {
+    let shared = engine.shared.clone();
+    let live = shared.live.load_full();
+    let trace_id = request
+        .headers()
+        .get("x-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .map(str::to_string)
+        .unwrap_or_else(crate::log::new_trace_id);
+    let path = request.uri().path().to_string();
+    let query = query_map(request.uri().query());
+    let headers = header_map(request.headers());
+
+    if request.method() == Method::GET {
+        if let Some(&ws_index) = live.ws_paths.get(&crate::router::normalize(&path)) {
+            let (mut parts, _) = request.into_parts();
+            return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+                Ok(upgrade) => crate::ws::upgrade(engine, live, ws_index, upgrade, headers, query).await,
+                Err(rejection) => ApiError::new(
+                    426,
+                    format!("{path} is a WebSocket endpoint: connect with a WebSocket client ({rejection})"),
+                    &trace_id,
+                )
+                .into_response(),
+            };
+        }
+        if path == "/openapi.json" {
+            if let Some(doc) = &live.openapi {
+                return axum::Json(doc.clone()).into_response();
+            }
+        }
+    }
+
+    let method = request.method().as_str().to_string();
+    let (api_index, params) = match live.router.find(&method, &path) {
+        RouteMatch::Found(i, params) => (i, params),
+        RouteMatch::NotFound => {
+            return ApiError::new(404, format!("no route for {method} {path}"), &trace_id).into_response()
+        }
+        RouteMatch::MethodNotAllowed(allowed) => {
+            let allow: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+            let mut response = ApiError::new(
+                405,
+                format!("{method} is not allowed on {path}; use {}", allow.join(", ")),
+                &trace_id,
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, v);
+            }
+            return response;
+        }
+    };
+    let api = &live.schema.apis[api_index];
+
+    // Body: size limit, then JSON, then the schema.
+    let limit = shared.config.server.max_body_bytes as usize;
+    let bytes = match axum::body::to_bytes(request.into_body(), limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(413, format!("request body is larger than {limit} bytes"), &trace_id).into_response()
+        }
+    };
+    let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                return ApiError::new(400, format!("request body is not valid JSON: {e}"), &trace_id).into_response()
+            }
+        }
+    };
+    if let Some(ty) = &api.body {
+        if body.is_null() {
+            let problems = vec![crate::validate::Problem {
+                path: "body".into(),
+                problem: "a JSON body is required".into(),
+            }];
+            return ApiError::invalid(422, "request body is missing", problems, &trace_id).into_response();
+        }
+        let problems = live.validator.check(ty, &body, "body");
+        if !problems.is_empty() {
+            return ApiError::invalid(422, "request body does not match the schema", problems, &trace_id)
+                .into_response();
+        }
+    }
+
+    let mut context = json!({
+        "payload": body,
+        "query_params": query,
+        "headers": headers,
+        "api": api.name,
+        "trace_id": trace_id,
+    });
+    match run_middlewares(&shared, &api.middlewares, context.clone(), &trace_id).await {
+        Ok(modified) => context = modified,
+        Err(e) => return e.into_response(),
+    }
+    let body = context["payload"].clone();
+    let query = context["query_params"].as_object().cloned().unwrap_or_default();
+    let headers = context["headers"].as_object().cloned().unwrap_or_default();
+
+    let id = format!("api:{}", api.name);
+    let mut call = invocation(&id, HandlerKind::Api, &trace_id);
+    let mut request_object = Map::new();
+    let mut path_params = Map::new();
+    for (name, value) in params {
+        request_object.insert(name.clone(), Value::String(value.clone()));
+        path_params.insert(name, Value::String(value));
+    }
+    request_object.insert("query_params".into(), Value::Object(query.clone()));
+    request_object.insert("body".into(), body.clone());
+    request_object.insert("headers".into(), Value::Object(headers.clone()));
+    call.request = Value::Object(request_object);
+    call.payload = body;
+    call.query_params = query;
+    call.metadata.insert("path_params".into(), Value::Object(path_params));
+    call.metadata.insert("headers".into(), Value::Object(headers));
+    call.metadata.insert("api".into(), json!(api.name));
+    call.metadata.insert("attempt".into(), json!(1));
+
+    let timeout = shared.timeout(HandlerKind::Api, api.timeout);
+    let result = shared.call(call, timeout).await.and_then(|outcome| {
+        shared
+            .events_to_publish(&live, &api.triggers, &outcome, &outcome.value)
+            .map(|events| (events, outcome))
+    });
+    match result {
+        Ok((events, outcome)) => {
+            shared.publish(events, &trace_id, &id).await;
+            if shared.dev {
+                check_response(&shared, &live, api_index, &outcome.value, &trace_id);
+            }
+            let mut response = axum::Json(outcome.value).into_response();
+            if let Ok(v) = HeaderValue::from_str(&trace_id) {
+                response.headers_mut().insert("x-trace-id", v);
+            }
+            response
+        }
+        Err(e) => handler_error(&shared, e, &trace_id)
+            .with_source(&id, &shared)
+            .into_response(),
+    }
+}
+
+/// In `rohas dev`, a response that does not match the schema is logged.
+fn check_response(shared: &Shared, live: &Live, api_index: usize, value: &Value, trace_id: &str) {
+    let api = &live.schema.apis[api_index];
+    let Some(ty) = &api.response else { return };
+    let problems = live.validator.check(ty, value, "response");
+    if let Some(p) = problems.first() {
+        shared.log.line(
+            crate::log::Level::Warn,
+            &format!("api:{}", api.name),
+            Some(trace_id),
+            &format!("response does not match the schema: {}: {}", p.path, p.problem),
+            &Map::new(),
+        );
+    }
+}
+
+/// A handler failure as an HTTP answer: `HttpError` keeps its status,
+/// timeouts are 504, anything else 500 (with the stack in `rohas dev`).
+pub(crate) fn handler_error(shared: &Shared, error: HandlerError, trace_id: &str) -> ApiError {
+    match error {
+        HandlerError::Http {
+            status,
+            message,
+            details,
+        } => {
+            let mut e = ApiError::new(status, message, trace_id);
+            e.details = details;
+            e
+        }
+        HandlerError::Timeout => ApiError::new(504, "handler timed out", trace_id),
+        HandlerError::Failed { message, stack } => {
+            let mut e = ApiError::new(500, message, trace_id);
+            if shared.dev {
+                e.stack = stack;
+            }
+            e
+        }
+    }
+}
+
+impl ApiError {
+    /// Log a handler failure (500s with their stack) before answering.
+    fn with_source(self, handler: &str, shared: &Shared) -> Self {
+        let level = if self.status.is_server_error() {
+            crate::log::Level::Error
+        } else {
+            crate::log::Level::Info
+        };
+        let mut message = format!("{} {}", self.status.as_u16(), self.message);
+        if let Some(stack) = &self.stack {
+            message.push('\n');
+            message.push_str(stack);
+        }
+        shared
+            .log
+            .line(level, handler, Some(&self.trace_id), &message, &Map::new());
+        self
+    }
+}
+
+/// Run the middlewares of an api or ws in order. Each may pass (return
+/// nothing), return a modified context, or reject with `HttpError`.
+pub(crate) async fn run_middlewares(
+    shared: &Arc<Shared>,
+    middlewares: &[NameRef],
+    mut context: Value,
+    trace_id: &str,
+) -> Result<Value, ApiError> {
+    for m in middlewares {
+        let id = format!("middleware:{}", m.name);
+        let mut call = invocation(&id, HandlerKind::Middleware, trace_id);
+        call.request = context.clone();
+        call.payload = context["payload"].clone();
+        call.query_params = context["query_params"].as_object().cloned().unwrap_or_default();
+        call.metadata.insert("headers".into(), context["headers"].clone());
+        let timeout = shared.timeout(HandlerKind::Middleware, None);
+        match shared.call(call, timeout).await {
+            Ok(outcome) => {
+                if let Value::Object(changes) = outcome.value {
+                    // A returned context replaces the keys it has.
+                    for (k, v) in changes {
+                        context[k.as_str()] = v;
+                    }
+                }
+            }
+            Err(e) => return Err(handler_error(shared, e, trace_id).with_source(&id, shared)),
+        }
+    }
+    Ok(context)
+}

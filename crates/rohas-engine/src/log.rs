@@ -1,0 +1,119 @@
+//! The engine's log stream: one line per event, for people on a terminal
+//! and for tests that read stderr.
+//!
+//! `2026-11-24T15:40:00.123Z INFO  api:CreateUser trace=4bf9… created user id=7`
+//!
+//! Handler output (`state.logger`, `print`, `console.log`, `println!`) comes
+//! through [`Log::record`], tagged with its handler and trace id. Level from
+//! `ROHAS_LOG_LEVEL` (default `info`).
+
+use rohas_runtime::LogRecord;
+use serde_json::{Map, Value};
+use std::io::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "trace" => Level::Trace,
+            "debug" => Level::Debug,
+            "info" => Level::Info,
+            "warn" | "warning" => Level::Warn,
+            "error" => Level::Error,
+            _ => return None,
+        })
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Level::Trace => "TRACE",
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO ",
+            Level::Warn => "WARN ",
+            Level::Error => "ERROR",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Log {
+    min: Level,
+}
+
+impl Log {
+    pub fn from_env() -> Self {
+        let min = std::env::var("ROHAS_LOG_LEVEL")
+            .ok()
+            .and_then(|l| Level::parse(&l))
+            .unwrap_or(Level::Info);
+        Log { min }
+    }
+
+    pub fn enabled(&self, level: Level) -> bool {
+        level >= self.min
+    }
+
+    /// One line: time, level, source (`engine`, `api:CreateUser` …), trace id, message, fields.
+    pub fn line(&self, level: Level, source: &str, trace_id: Option<&str>, message: &str, fields: &Map<String, Value>) {
+        if !self.enabled(level) {
+            return;
+        }
+        let mut line = format!(
+            "{} {} {source}",
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            level.label()
+        );
+        if let Some(trace) = trace_id {
+            line.push_str(&format!(" trace={trace}"));
+        }
+        line.push(' ');
+        line.push_str(message.trim_end());
+        for (k, v) in fields {
+            match v {
+                Value::String(s) => line.push_str(&format!(" {k}={s}")),
+                other => line.push_str(&format!(" {k}={other}")),
+            }
+        }
+        line.push('\n');
+        // One write call per line keeps lines whole when tasks log at once.
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+
+    pub fn info(&self, message: &str) {
+        self.line(Level::Info, "engine", None, message, &Map::new());
+    }
+
+    pub fn warn(&self, message: &str) {
+        self.line(Level::Warn, "engine", None, message, &Map::new());
+    }
+
+    pub fn error(&self, message: &str) {
+        self.line(Level::Error, "engine", None, message, &Map::new());
+    }
+
+    pub fn debug(&self, message: &str) {
+        self.line(Level::Debug, "engine", None, message, &Map::new());
+    }
+
+    pub fn record(&self, record: &LogRecord) {
+        let level = Level::parse(record.level).unwrap_or(Level::Info);
+        self.line(
+            level,
+            &record.handler,
+            Some(&record.trace_id),
+            &record.message,
+            &record.fields,
+        );
+    }
+}
+
+pub fn new_trace_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}

@@ -1,0 +1,259 @@
+//! Incoming data checked against the schema: request bodies, WebSocket
+//! messages, event payloads, and (in `rohas dev`) API responses.
+//!
+//! Problems carry a path into the value (`body.tags[2]`) so the 422 answer
+//! tells the client exactly which field is wrong. Regular expressions from
+//! `@pattern` are compiled once per schema, not per request.
+
+use rohas_schema::model::{Field, Literal, NamedKind, Primitive, Schema, TypeRef};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub path: String,
+    pub problem: String,
+}
+
+/// Checks values against the types of one schema.
+pub struct Validator {
+    schema: std::sync::Arc<Schema>,
+    patterns: HashMap<String, regex_lite::Regex>,
+}
+
+impl Validator {
+    pub fn new(schema: std::sync::Arc<Schema>) -> Self {
+        let mut patterns = HashMap::new();
+        let mut add = |fields: &[Field]| {
+            for f in fields {
+                if let Some(Literal::String(p)) = f.attribute("pattern").and_then(|a| a.args.first()) {
+                    if let Ok(re) = regex_lite::Regex::new(p) {
+                        patterns.insert(p.clone(), re);
+                    }
+                }
+            }
+        };
+        for t in &schema.types {
+            add(&t.fields);
+        }
+        // Inline objects are compiled on first sight instead (rare, small).
+        Validator { schema, patterns }
+    }
+
+    /// Every problem of `value` as a `ty`; empty when it conforms.
+    pub fn check(&self, ty: &TypeRef, value: &Value, path: &str) -> Vec<Problem> {
+        let mut out = Vec::new();
+        self.value(ty, value, path, &mut out, 0);
+        out
+    }
+
+    fn value(&self, ty: &TypeRef, value: &Value, path: &str, out: &mut Vec<Problem>, depth: usize) {
+        if depth > 64 || out.len() >= 50 {
+            return;
+        }
+        let mut bad = |problem: String| {
+            out.push(Problem {
+                path: path.to_string(),
+                problem,
+            })
+        };
+        match ty {
+            TypeRef::Optional(inner) => {
+                if !value.is_null() {
+                    self.value(inner, value, path, out, depth + 1);
+                }
+            }
+            TypeRef::Primitive(p) => {
+                let ok = match p {
+                    Primitive::String => value.is_string(),
+                    Primitive::Int => value.is_i64() || value.as_u64().is_some_and(|u| u <= i64::MAX as u64),
+                    Primitive::Float => value.is_number(),
+                    Primitive::Boolean => value.is_boolean(),
+                    Primitive::DateTime => value
+                        .as_str()
+                        .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok()),
+                    Primitive::Json => true,
+                };
+                if !ok {
+                    let expected = match p {
+                        Primitive::String => "a string",
+                        Primitive::Int => "an integer",
+                        Primitive::Float => "a number",
+                        Primitive::Boolean => "true or false",
+                        Primitive::DateTime => "an RFC 3339 date-time string",
+                        Primitive::Json => "JSON",
+                    };
+                    bad(format!("expected {expected}, found {}", describe(value)));
+                }
+            }
+            TypeRef::Array(inner) => match value.as_array() {
+                Some(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        self.value(inner, item, &format!("{path}[{i}]"), out, depth + 1);
+                    }
+                }
+                None => bad(format!("expected an array, found {}", describe(value))),
+            },
+            TypeRef::Named {
+                name,
+                target: NamedKind::Enum,
+            } => {
+                let variants = self.schema.enum_decl(name).map(|e| &e.variants);
+                let ok = value
+                    .as_str()
+                    .is_some_and(|s| variants.is_some_and(|v| v.iter().any(|v| v.name == s)));
+                if !ok {
+                    let allowed: Vec<&str> = variants.into_iter().flatten().map(|v| v.name.as_str()).collect();
+                    bad(format!(
+                        "expected one of {}, found {}",
+                        allowed.join(", "),
+                        describe(value)
+                    ));
+                }
+            }
+            TypeRef::Named {
+                name,
+                target: NamedKind::Record,
+            } => {
+                if let Some(decl) = self.schema.type_decl(name) {
+                    self.object(&decl.fields, value, path, out, depth);
+                }
+            }
+            TypeRef::Object(fields) => self.object(fields, value, path, out, depth),
+        }
+    }
+
+    fn object(&self, fields: &[Field], value: &Value, path: &str, out: &mut Vec<Problem>, depth: usize) {
+        let Some(map) = value.as_object() else {
+            out.push(Problem {
+                path: path.to_string(),
+                problem: format!("expected an object, found {}", describe(value)),
+            });
+            return;
+        };
+        for field in fields {
+            let field_path = if path.is_empty() {
+                field.name.clone()
+            } else {
+                format!("{path}.{}", field.name)
+            };
+            match map.get(&field.name) {
+                None | Some(Value::Null) if field.optional || field.attribute("default").is_some() => {}
+                None => out.push(Problem {
+                    path: field_path,
+                    problem: "required field is missing".into(),
+                }),
+                Some(v) => {
+                    self.value(&field.ty, v, &field_path, out, depth + 1);
+                    self.constraints(field, v, &field_path, out);
+                }
+            }
+        }
+    }
+
+    /// `@min`, `@max` and `@pattern`.
+    fn constraints(&self, field: &Field, value: &Value, path: &str, out: &mut Vec<Problem>) {
+        for attr in &field.attributes {
+            let bound = match attr.args.first() {
+                Some(Literal::Int(i)) => Some(*i as f64),
+                Some(Literal::Float(f)) => Some(*f),
+                _ => None,
+            };
+            let (measure, unit) = match value {
+                Value::Number(n) => (n.as_f64(), ""),
+                Value::String(s) => (Some(s.chars().count() as f64), " characters"),
+                Value::Array(a) => (Some(a.len() as f64), " items"),
+                _ => (None, ""),
+            };
+            let problem = match (attr.name.as_str(), bound, measure) {
+                ("min", Some(b), Some(m)) if m < b => Some(format!("must be at least {b}{unit}")),
+                ("max", Some(b), Some(m)) if m > b => Some(format!("must be at most {b}{unit}")),
+                ("pattern", _, _) => match (attr.args.first(), value.as_str()) {
+                    (Some(Literal::String(p)), Some(s)) => {
+                        let compiled;
+                        let re = match self.patterns.get(p) {
+                            Some(re) => Some(re),
+                            None => {
+                                compiled = regex_lite::Regex::new(p).ok();
+                                compiled.as_ref()
+                            }
+                        };
+                        re.filter(|re| !re.is_match(s))
+                            .map(|_| format!("must match the pattern {p}"))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                out.push(Problem {
+                    path: path.to_string(),
+                    problem,
+                });
+            }
+        }
+    }
+}
+
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a number",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema(text: &str) -> std::sync::Arc<Schema> {
+        let mut sources = rohas_schema::SourceMap::new();
+        sources.add("t.ro", text);
+        let checked = rohas_schema::check_sources(sources);
+        std::sync::Arc::new(checked.schema.expect("valid"))
+    }
+
+    #[test]
+    fn reports_paths_of_every_problem() {
+        let s = schema(
+            "enum Role { A B }\ninput In { name: String @min(2) \n email: String @pattern(\"^[^@]+@[^@]+$\")\n tags: Int[] @max(2)\n role: Role\n at: DateTime?\n nick: String? }",
+        );
+        let v = Validator::new(s.clone());
+        let ty = TypeRef::Named {
+            name: "In".into(),
+            target: NamedKind::Record,
+        };
+        let problems = v.check(
+            &ty,
+            &json!({"name": "x", "email": "nope", "tags": [1, "2", 3], "role": "C", "at": "yesterday"}),
+            "body",
+        );
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "body.name",
+                "body.email",
+                "body.tags[1]",
+                "body.tags",
+                "body.role",
+                "body.at"
+            ]
+        );
+        assert!(v
+            .check(
+                &ty,
+                &json!({"name": "xy", "email": "a@b", "tags": [], "role": "A"}),
+                "body"
+            )
+            .is_empty());
+        assert_eq!(v.check(&ty, &json!({}), "body")[0].problem, "required field is missing");
+    }
+}

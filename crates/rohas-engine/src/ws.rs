@@ -1,0 +1,247 @@
+//! WebSocket endpoints (SPEC 6): middlewares and `onConnect` run before the
+//! upgrade (so a rejection is a plain HTTP error), messages are checked
+//! against `message`, `onMessage`'s return value is sent back (or to every
+//! client with `broadcast: true`), and `onDisconnect` runs on every close.
+//!
+//! [`Sockets`] is the registry of open connections; handlers reach it
+//! through the host (`connection.send`, `state.broadcast`).
+
+use crate::dispatch::invocation;
+use crate::engine::{Engine, Live};
+use crate::error::ApiError;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use rohas_runtime::{HandlerError, HandlerKind, Invocation};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// Open connections: id → (endpoint, outgoing queue).
+#[derive(Default)]
+pub struct Sockets {
+    conns: Mutex<HashMap<String, (String, mpsc::UnboundedSender<String>)>>,
+}
+
+impl Sockets {
+    fn add(&self, id: &str, endpoint: &str) -> mpsc::UnboundedReceiver<String> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.conns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), (endpoint.to_string(), tx));
+        rx
+    }
+
+    fn remove(&self, id: &str) {
+        self.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+
+    pub fn send(&self, id: &str, message: &Value) {
+        if let Some((_, tx)) = self.conns.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
+            let _ = tx.send(message.to_string());
+        }
+    }
+
+    pub fn broadcast(&self, endpoint: &str, message: &Value) {
+        let text = message.to_string();
+        for (ep, tx) in self.conns.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            if ep == endpoint {
+                let _ = tx.send(text.clone());
+            }
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.conns.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// The base invocation of a ws handler: connection id, endpoint, context.
+fn ws_call(
+    kind: HandlerKind,
+    id: String,
+    ws: &str,
+    conn: &str,
+    trace_id: &str,
+    headers: &Map<String, Value>,
+) -> Invocation {
+    let mut call = invocation(&id, kind, trace_id);
+    call.connection_id = Some(conn.to_string());
+    call.endpoint = Some(ws.to_string());
+    call.metadata.insert("connection_id".into(), json!(conn));
+    call.metadata.insert("ws".into(), json!(ws));
+    call.metadata.insert("headers".into(), Value::Object(headers.clone()));
+    call
+}
+
+/// The handler id for one ws hook: the schema's named handlers
+/// (`ws_message:Chat:on_message`) or the single module's function.
+fn hook_ids(live: &Live, ws_index: usize, kind: HandlerKind) -> Vec<String> {
+    let ws = &live.schema.websockets[ws_index];
+    let names = match kind {
+        HandlerKind::WsConnect => &ws.on_connect,
+        HandlerKind::WsMessage => &ws.on_message,
+        _ => &ws.on_disconnect,
+    };
+    let ids: Vec<String> = if ws.uses_single_module() {
+        vec![format!("{}:{}", kind.as_str(), ws.name)]
+    } else {
+        names
+            .iter()
+            .map(|n| format!("{}:{}:{}", kind.as_str(), ws.name, n.name))
+            .collect()
+    };
+    ids.into_iter().filter(|id| live.has_handler(id)).collect()
+}
+
+pub(crate) async fn upgrade(
+    engine: Engine,
+    live: Arc<Live>,
+    ws_index: usize,
+    upgrade: WebSocketUpgrade,
+    headers: Map<String, Value>,
+    query: Map<String, Value>,
+) -> Response {
+    let shared = engine.shared.clone();
+    let ws = live.schema.websockets[ws_index].clone();
+    let conn = uuid::Uuid::new_v4().simple().to_string();
+    let trace_id = crate::log::new_trace_id();
+
+    // Middlewares, then onConnect: either may reject before the upgrade.
+    let context = json!({ "payload": Value::Null, "query_params": query, "headers": headers, "ws": ws.name, "trace_id": trace_id });
+    if let Err(e) = crate::http::run_middlewares(&shared, &ws.middlewares, context, &trace_id).await {
+        return e.into_response();
+    }
+    let mut outgoing = shared.host.sockets.add(&conn, &ws.name);
+    let timeout = shared.timeout(HandlerKind::WsConnect, ws.timeout);
+    for id in hook_ids(&live, ws_index, HandlerKind::WsConnect) {
+        let mut call = ws_call(HandlerKind::WsConnect, id, &ws.name, &conn, &trace_id, &headers);
+        call.query_params = query.clone();
+        if let Err(e) = shared.call(call, timeout).await {
+            shared.host.sockets.remove(&conn);
+            return crate::http::handler_error(&shared, e, &trace_id).into_response();
+        }
+    }
+
+    upgrade.on_upgrade(move |socket: WebSocket| async move {
+        let (mut sink, mut stream) = socket.split();
+        let writer = tokio::spawn(async move {
+            while let Some(text) = outgoing.recv().await {
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+        });
+        while let Some(Ok(frame)) = stream.next().await {
+            let text = match frame {
+                Message::Text(t) => t.to_string(),
+                Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            shared.in_flight.fetch_add(1, Ordering::SeqCst);
+            on_message(&engine, ws_index, &ws.name, &conn, &headers, text).await;
+            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+        // Every close, clean or not, ends here.
+        let live = shared.live.load_full();
+        let trace_id = crate::log::new_trace_id();
+        let timeout = shared.timeout(HandlerKind::WsDisconnect, ws.timeout);
+        if ws_index < live.schema.websockets.len() {
+            for id in hook_ids(&live, ws_index, HandlerKind::WsDisconnect) {
+                let call = ws_call(
+                    HandlerKind::WsDisconnect,
+                    id.clone(),
+                    &ws.name,
+                    &conn,
+                    &trace_id,
+                    &headers,
+                );
+                if let Err(e) = shared.call(call, timeout).await {
+                    shared.log.error(&format!("{id}: {e}"));
+                }
+            }
+        }
+        shared.host.sockets.remove(&conn);
+        writer.abort();
+    })
+}
+
+async fn on_message(
+    engine: &Engine,
+    ws_index: usize,
+    ws_name: &str,
+    conn: &str,
+    headers: &Map<String, Value>,
+    text: String,
+) {
+    let shared = &engine.shared;
+    let live = shared.live.load_full();
+    let Some(ws) = live
+        .schema
+        .websockets
+        .get(ws_index)
+        .filter(|w| w.name == ws_name)
+        .cloned()
+    else {
+        return;
+    };
+    let trace_id = crate::log::new_trace_id();
+    let reply_error = |e: ApiError| shared.host.sockets.send(conn, &e.body());
+
+    // Text that is not JSON is a plain string message.
+    let message: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    if let Some(ty) = &ws.message {
+        let problems = live.validator.check(ty, &message, "message");
+        if !problems.is_empty() {
+            reply_error(ApiError::invalid(
+                422,
+                "message does not match the schema",
+                problems,
+                &trace_id,
+            ));
+            return;
+        }
+    }
+    let timeout = shared.timeout(HandlerKind::WsMessage, ws.timeout);
+    for id in hook_ids(&live, ws_index, HandlerKind::WsMessage) {
+        let mut call = ws_call(HandlerKind::WsMessage, id.clone(), &ws.name, conn, &trace_id, headers);
+        call.request = message.clone();
+        call.payload = message.clone();
+        let result = shared.call(call, timeout).await.and_then(|outcome| {
+            shared
+                .events_to_publish(&live, &ws.triggers, &outcome, &message)
+                .map(|events| (events, outcome))
+        });
+        match result {
+            Ok((events, outcome)) => {
+                shared.publish(events, &trace_id, &id).await;
+                if !outcome.value.is_null() {
+                    if ws.broadcast {
+                        shared.host.sockets.broadcast(&ws.name, &outcome.value);
+                    } else {
+                        shared.host.sockets.send(conn, &outcome.value);
+                    }
+                }
+            }
+            Err(e) => {
+                let status = match &e {
+                    HandlerError::Http { status, .. } => *status,
+                    HandlerError::Timeout => 504,
+                    HandlerError::Failed { .. } => 500,
+                };
+                shared.log.line(
+                    crate::log::Level::Error,
+                    &id,
+                    Some(&trace_id),
+                    &format!("failed: {e}"),
+                    &Default::default(),
+                );
+                reply_error(ApiError::new(status, e.to_string(), &trace_id));
+            }
+        }
+    }
+}
