@@ -5,6 +5,8 @@
 mod commands;
 mod output;
 mod project;
+mod serve;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

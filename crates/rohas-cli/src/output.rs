@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 
+#[derive(Clone)]
 pub struct Output {
     pub verbose: bool,
     pub quiet: bool,

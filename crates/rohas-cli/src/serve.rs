@@ -1,0 +1,203 @@
+//! Serving a project: the steps `rohas dev` and `rohas start` share, in the
+//! order a user sees them: config → schema → (dev: codegen) → runtime →
+//! handlers → routes → "Rohas ready on http://…" → serve → graceful stop.
+
+use crate::output::Output;
+use crate::project;
+use anyhow::Context;
+use rohas_engine::{Engine, EngineHost, EngineOptions, Log};
+use rohas_runtime::{HandlerSpec, Language, Runtime, RuntimeOptions};
+use rohas_schema::Schema;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub enum Mode {
+    Dev { watch: bool },
+    Start,
+}
+
+pub struct ServeOptions {
+    pub mode: Mode,
+    pub schema: Option<PathBuf>,
+    pub port: Option<u16>,
+}
+
+/// How long shutdown waits for in-flight handlers and queued events.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// What a running project is made of; hot reload rebuilds parts of it.
+pub struct Project {
+    pub root: PathBuf,
+    pub schema_path: PathBuf,
+    pub language: Language,
+    pub name: String,
+    pub version: String,
+    pub dev: bool,
+}
+
+impl Project {
+    /// Regenerate `src/generated/` and missing stubs (dev only).
+    pub fn codegen(&self, schema: &Schema, out: &Output) -> anyhow::Result<()> {
+        let code = rohas_codegen::project_code(schema, self.language, &self.root)?;
+        let report = rohas_codegen::write(
+            &self.root,
+            &self.root.join("src"),
+            &code.generated,
+            &code.stubs,
+            &code.specs,
+        )?;
+        for stub in &report.stubs {
+            out.info(&format!("created handler stub {}", stub.display()));
+        }
+        Ok(())
+    }
+
+    pub fn specs(&self, schema: &Schema) -> Vec<HandlerSpec> {
+        rohas_codegen::handler_specs(schema, self.language)
+    }
+
+    pub fn openapi(&self, _schema: &Schema) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+pub fn run(options: ServeOptions, out: &Output) -> anyhow::Result<ExitCode> {
+    let root = project::current_root()?;
+    let loaded = rohas_config::load(&root)?;
+    for warning in &loaded.warnings {
+        out.warn(&warning.to_string());
+    }
+    let mut config = loaded.config;
+    if let Some(port) = options.port {
+        config.server.port = port;
+    }
+    let dev = matches!(options.mode, Mode::Dev { .. });
+    let schema_path = project::schema_path(options.schema.as_deref().or(Some(&root.join("schema"))))?;
+    let schema = project::load_schema(&schema_path, out)?;
+    let language = project::language(&root, None)?;
+    let project = Project {
+        name: config.project.name.clone(),
+        version: config.project.version.clone(),
+        root: root.clone(),
+        schema_path,
+        language,
+        dev,
+    };
+    if dev {
+        project.codegen(&schema, out)?;
+    }
+
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    tokio.block_on(serve(project, config, schema, options.mode, out))
+}
+
+async fn serve(
+    project: Project,
+    config: rohas_config::Config,
+    schema: Schema,
+    mode: Mode,
+    out: &Output,
+) -> anyhow::Result<ExitCode> {
+    let host = EngineHost::new(Log::from_env());
+    let runtime = start_runtime(&project, &config, host.clone()).await?;
+    let specs = project.specs(&schema);
+    if let Err(errors) = runtime.load(&specs).await {
+        for e in &errors {
+            out.error(&e.to_string());
+        }
+        runtime.shutdown().await;
+        anyhow::bail!(
+            "{} handler(s) could not be loaded; fix them and start again",
+            errors.len()
+        );
+    }
+
+    let address = format!("{}:{}", config.server.host, config.server.port);
+    let listener = tokio::net::TcpListener::bind(&address).await.with_context(|| {
+        format!("cannot listen on {address}: is another server using the port? Set --port or [server] port")
+    })?;
+    let bound = listener.local_addr()?;
+    let openapi = project.openapi(&schema);
+    let engine = Engine::start(
+        EngineOptions {
+            config,
+            schema,
+            specs,
+            runtime: runtime.clone(),
+            dev: project.dev,
+            openapi,
+        },
+        host,
+    );
+    for route in engine.routes() {
+        out.info(&format!("  {route}"));
+    }
+    let watcher = match mode {
+        Mode::Dev { watch: true } => Some(crate::watch::start(
+            project,
+            engine.clone(),
+            runtime.clone(),
+            out.clone(),
+        )?),
+        _ => None,
+    };
+    out.success(&format!("Rohas ready on http://{bound}"));
+
+    engine.serve(listener, shutdown_signal(), DRAIN).await?;
+    drop(watcher);
+    out.info("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn start_runtime(
+    project: &Project,
+    config: &rohas_config::Config,
+    host: Arc<EngineHost>,
+) -> anyhow::Result<Arc<dyn Runtime>> {
+    let options = RuntimeOptions {
+        project_dir: project.root.clone(),
+        dev: project.dev,
+        workers: config
+            .runtime
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        host,
+    };
+    match project.language {
+        Language::Python => python_runtime(options),
+        other => anyhow::bail!(
+            "{other} handlers cannot be served yet: the {other} runtime is not built (Python is); see the README"
+        ),
+    }
+}
+
+fn python_runtime(_options: RuntimeOptions) -> anyhow::Result<Arc<dyn Runtime>> {
+    anyhow::bail!("the Python runtime is not built yet")
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
