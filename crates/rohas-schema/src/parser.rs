@@ -132,11 +132,14 @@ impl Parser {
                 TokenKind::Eof => return,
                 TokenKind::LBrace => depth += 1,
                 TokenKind::RBrace => depth = depth.saturating_sub(1),
-                TokenKind::Ident(word) if depth == 0 && DECLARATION_KEYWORDS.contains(&word.as_str()) => {
-                    // `type String` inside a broken record is a field; `type Name {` starts a declaration.
-                    if matches!(self.peek_at(1), TokenKind::Ident(_)) && *self.peek_at(2) == TokenKind::LBrace {
-                        return;
-                    }
+                // `type String` inside a broken record is a field; `type Name {` starts a declaration.
+                TokenKind::Ident(word)
+                    if depth == 0
+                        && DECLARATION_KEYWORDS.contains(&word.as_str())
+                        && matches!(self.peek_at(1), TokenKind::Ident(_))
+                        && *self.peek_at(2) == TokenKind::LBrace =>
+                {
+                    return
                 }
                 TokenKind::Doc(_) if depth == 0 => return,
                 _ => {}
