@@ -2,16 +2,18 @@
 # Installs the type checkers the codegen tests run on generated code, from
 # the package registries, into ~/.cache/rohas-tools (once; later runs reuse
 # them): mypy in a virtual environment, TypeScript with npm.
-# Prints the two paths as ROHAS_MYPY=… and ROHAS_TSC=… lines.
+# Prints their paths as ROHAS_MYPY=…, ROHAS_TEST_PYTHON=… (a Python with
+# mypy and the seed's `requests`) and ROHAS_TSC=… lines.
 set -euo pipefail
 
 tools="${ROHAS_TOOLS_DIR:-$HOME/.cache/rohas-tools}"
 mkdir -p "$tools"
 
-if [ ! -x "$tools/venv/bin/mypy" ]; then
+if [ ! -x "$tools/venv/bin/mypy" ] || [ ! -d "$tools/venv/lib/python3.11/site-packages/requests" ]; then
   echo "installing mypy into $tools/venv" >&2
   python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "mypy==1.13.0" >&2
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check \
+    "mypy==1.13.0" "requests==2.32.3" "types-requests==2.32.0.20241016" >&2
 fi
 
 if [ ! -x "$tools/node/node_modules/.bin/tsc" ]; then
@@ -21,4 +23,5 @@ if [ ! -x "$tools/node/node_modules/.bin/tsc" ]; then
 fi
 
 echo "ROHAS_MYPY=$tools/venv/bin/mypy"
+echo "ROHAS_TEST_PYTHON=$tools/venv/bin/python"
 echo "ROHAS_TSC=$tools/node/node_modules/.bin/tsc"

@@ -88,15 +88,36 @@ fn init_refuses_a_non_empty_folder_and_says_why() {
 
 #[test]
 fn codegen_twice_changes_nothing() {
-    let (_tmp, root) = init("rust");
-    let before = snapshot(&root);
-    let (code, stdout, stderr) = rohas(&["codegen"], &root);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stdout.contains("0 file(s) written") && stdout.contains("0 stub(s) created"),
-        "{stdout}"
-    );
-    assert_eq!(before, snapshot(&root), "a second codegen run changed files");
+    for lang in ["rust", "python"] {
+        let (_tmp, root) = init(lang);
+        let before = snapshot(&root);
+        let (code, stdout, stderr) = rohas(&["codegen"], &root);
+        assert_eq!(code, 0, "{lang}: {stderr}");
+        assert!(
+            stdout.contains("0 file(s) written") && stdout.contains("0 stub(s) created"),
+            "{lang}: {stdout}"
+        );
+        assert_eq!(before, snapshot(&root), "{lang}: a second codegen run changed files");
+    }
+}
+
+#[test]
+fn python_init_project_passes_mypy_strict() {
+    let Some(mypy) = std::env::var_os("ROHAS_MYPY") else {
+        eprintln!("skipped: ROHAS_MYPY is not set (scripts/test sets it)");
+        return;
+    };
+    let (_tmp, root) = init("python");
+    for path in [
+        "pyproject.toml",
+        "requirements.txt",
+        "src/generated/api/Health.py",
+        "src/handlers/api/health.py",
+    ] {
+        assert!(root.join(path).is_file(), "{path} missing");
+    }
+    let out = Command::new(mypy).arg("--strict").current_dir(&root).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
 #[test]

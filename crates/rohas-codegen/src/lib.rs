@@ -9,6 +9,7 @@
 pub mod handlers;
 pub mod init;
 pub mod project;
+pub mod python;
 pub use rohas_schema::naming;
 pub mod rust;
 pub mod write;

@@ -2,7 +2,7 @@
 //! handler specs its stubs follow. The CLI's `codegen` command and `init`
 //! both come through here, so they cannot disagree.
 
-use crate::{handler_specs, rust, GeneratedFile};
+use crate::{handler_specs, python, rust, GeneratedFile};
 use rohas_runtime::{HandlerSpec, Language};
 use rohas_schema::Schema;
 use std::path::Path;
@@ -19,9 +19,7 @@ pub struct ProjectCode {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {
-    #[error(
-        "code generation for {0} is not built yet; python, typescript and rust are planned (use --lang rust for now)"
-    )]
+    #[error("code generation for {0} is not built yet; python and rust work today")]
     NotBuilt(&'static str),
 }
 
@@ -31,6 +29,7 @@ pub fn project_code(schema: &Schema, lang: Language, root: &Path) -> Result<Proj
     let specs = handler_specs(schema, lang);
     let (generated, stubs) = match lang {
         Language::Rust => (rust::generate_in(schema, root), rust::stubs(schema, &specs)),
+        Language::Python => (python::generate(schema), python::stubs(schema, &specs)),
         other => return Err(CodegenError::NotBuilt(other.as_str())),
     };
     Ok(ProjectCode {

@@ -1,0 +1,89 @@
+"""`State`: what a handler uses to log, trigger events and broadcast.
+
+Written by `rohas codegen`. Do not edit: every run rewrites src/generated/.
+
+The engine builds one `State(handler_name, trace_id, host, endpoint)` per
+call (`endpoint` is the WebSocket endpoint of ws handlers). Log lines,
+broadcasts and sends go to `host` at once. Events are only collected, in
+`_triggered` and `_payloads` (already JSON-ready): the engine publishes them
+after the handler succeeds, and drops them when it fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generated.runtime import Connection, Host, PrintHost, to_wire
+
+__all__ = ["Connection", "Logger", "State"]
+
+
+class Logger:
+    """Structured log lines tagged with the handler, trace id and level:
+    `state.logger.info("user created", user_id=user.id)`. The message is
+    positional, so any name (even `message`) can be a field."""
+
+    def __init__(self, host: Host) -> None:
+        self._host = host
+
+    def log(self, level: str, message: str, /, **fields: Any) -> None:
+        """A line at `level` (trace, debug, info, warn or error)."""
+        self._host.log(level, str(message), to_wire(fields))
+
+    def trace(self, message: str, /, **fields: Any) -> None:
+        self.log("trace", message, **fields)
+
+    def debug(self, message: str, /, **fields: Any) -> None:
+        self.log("debug", message, **fields)
+
+    def info(self, message: str, /, **fields: Any) -> None:
+        self.log("info", message, **fields)
+
+    def warn(self, message: str, /, **fields: Any) -> None:
+        self.log("warn", message, **fields)
+
+    def warning(self, message: str, /, **fields: Any) -> None:
+        """Same as `warn`, for those used to `logging`."""
+        self.log("warn", message, **fields)
+
+    def error(self, message: str, /, **fields: Any) -> None:
+        self.log("error", message, **fields)
+
+
+class State:
+    """The handler's view of the engine: logging, events, WebSocket broadcast."""
+
+    def __init__(
+        self,
+        handler_name: str,
+        trace_id: str = "",
+        host: Host | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        self.handler_name = handler_name
+        self.trace_id = trace_id
+        self.endpoint = endpoint
+        self._host: Host = host if host is not None else PrintHost()
+        self.logger = Logger(self._host)
+        self._triggered: list[tuple[str, Any]] = []
+        self._payloads: dict[str, Any] = {}
+
+    def trigger_event(self, name: str, payload: Any = None) -> None:
+        """Publish event `name` with `payload` once this handler succeeds."""
+        self._triggered.append((name, to_wire(payload)))
+
+    def set_payload(self, event: str, payload: Any) -> None:
+        """Set the payload of `event`, one of this handler's `triggers`.
+        Without it, a triggered event's payload is the handler's return value."""
+        self._payloads[event] = to_wire(payload)
+
+    def broadcast(self, message: Any, endpoint: str | None = None) -> None:
+        """Send `message` to every client of WebSocket `endpoint` (by default
+        the endpoint this ws handler serves)."""
+        target = endpoint if endpoint is not None else self.endpoint
+        if target is None:
+            raise ValueError(
+                f"{self.handler_name} is not a WebSocket handler: "
+                "name the endpoint, as in state.broadcast(message, endpoint=\"Chat\")"
+            )
+        self._host.broadcast(target, to_wire(message))
