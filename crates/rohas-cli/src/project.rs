@@ -60,7 +60,7 @@ fn has_ro_files_directly(dir: &Path) -> bool {
 /// model when there was no error.
 pub fn check_schema(path: &Path, out: &Output) -> anyhow::Result<Checked> {
     let checked = rohas_schema::check_path(path)?;
-    if !checked.diagnostics.is_empty() && !(out.quiet && !checked.has_errors()) {
+    if !checked.diagnostics.is_empty() && (!out.quiet || checked.has_errors()) {
         eprint!("{}", checked.render(out.color));
     }
     Ok(checked)

@@ -176,8 +176,11 @@ async fn start_runtime(
     }
 }
 
-fn python_runtime(_options: RuntimeOptions) -> anyhow::Result<Arc<dyn Runtime>> {
-    anyhow::bail!("the Python runtime is not built yet")
+fn python_runtime(options: RuntimeOptions) -> anyhow::Result<Arc<dyn Runtime>> {
+    let runtime = rohas_runtime_python::PythonRuntime::start(options).map_err(|e| {
+        anyhow::anyhow!("{e}\nRohas embeds CPython 3.11: install it as a shared library (libpython3.11.so), the one `rohas` was built with")
+    })?;
+    Ok(runtime)
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.

@@ -1,0 +1,318 @@
+//! A Python project served by the real `rohas dev`, driven over real HTTP and
+//! WebSockets: every handler kind, the seed's Python examples as written,
+//! errors and status codes, timeouts, middlewares, an event chain, cron,
+//! hot reload and graceful shutdown. No timing assertions.
+
+mod support;
+
+use serde_json::json;
+use std::time::Duration;
+use support::{get, post, request, Server};
+
+fn server() -> Server {
+    Server::start("python-e2e", &[])
+}
+
+#[test]
+fn health_and_create_user_seed_examples() {
+    let s = server();
+    let (status, body, headers) = request("GET", &s.url("/health"), None, &[]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "ok");
+    assert!(body["timestamp"].as_str().is_some_and(|t| t.contains('T')), "{body}");
+    assert!(
+        headers.iter().any(|(k, v)| k == "x-trace-id" && v.len() == 32),
+        "{headers:?}"
+    );
+
+    let (status, body) = post(&s.url("/users"), r#"{"name":"Ada","email":"ada@example.com"}"#);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], 1);
+    assert_eq!(body["name"], "Ada");
+    // Python's snake_case attribute goes out under the schema's name.
+    assert!(body["createdAt"].as_str().is_some(), "{body}");
+}
+
+#[test]
+fn bad_bodies_get_400_422_and_413_with_field_paths() {
+    let s = server();
+    let (status, body) = post(&s.url("/users"), "{not json");
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("not valid JSON"));
+    assert!(body["error"]["trace_id"].as_str().is_some());
+
+    let (status, body) = post(&s.url("/users"), r#"{"name":"","email":5,"extra":true}"#);
+    assert_eq!(status, 422, "{body}");
+    let details = body["error"]["details"].as_array().unwrap();
+    let paths: Vec<&str> = details.iter().map(|d| d["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["body.name", "body.email"], "{body}");
+
+    let (status, body) = post(&s.url("/users"), r#"{"email":"a@b"}"#);
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["details"][0]["problem"], "required field is missing");
+
+    let huge = format!(r#"{{"name":"{}","email":"a@b"}}"#, "x".repeat(10_000));
+    let (status, _) = post(&s.url("/users"), &huge);
+    assert_eq!(status, 413);
+}
+
+#[test]
+fn unknown_routes_and_wrong_methods() {
+    let s = server();
+    let (status, body) = get(&s.url("/nope"));
+    assert_eq!(status, 404);
+    assert!(body["error"]["message"].as_str().unwrap().contains("no route"));
+    let (status, _, headers) = request("DELETE", &s.url("/users"), None, &[]);
+    assert_eq!(status, 405);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("allow") && v == "POST"),
+        "{headers:?}"
+    );
+}
+
+#[test]
+fn context_handlers_get_query_path_params_and_trace_id() {
+    let s = server();
+    // The seed's context example returns nothing: a JSON null.
+    let (status, body) = get(&s.url("/context?x=1"));
+    assert_eq!((status, body), (200, serde_json::Value::Null));
+
+    let (status, body, _) = request(
+        "GET",
+        &s.url("/echo/ada?lang=en"),
+        None,
+        &[("x-trace-id", "trace-from-client")],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["query"], json!({"lang": "en"}));
+    assert_eq!(body["path"], json!({"name": "ada"}));
+    assert_eq!(body["trace_id"], "trace-from-client");
+}
+
+#[test]
+fn errors_map_to_status_codes_and_the_engine_keeps_serving() {
+    let s = server();
+    assert_eq!(get(&s.url("/failing")), (200, json!({"success": true})));
+
+    let (status, body) = get(&s.url("/teapot"));
+    assert_eq!(status, 418);
+    assert_eq!(body["error"]["message"], "short and stout");
+
+    let (status, body) = get(&s.url("/boom"));
+    assert_eq!(status, 500);
+    assert!(body["error"]["message"].as_str().unwrap().contains("kaboom"), "{body}");
+    // `rohas dev` shows the Python traceback with the user's file and line.
+    let stack = body["error"]["stack"].as_str().unwrap_or_default();
+    assert!(stack.contains("boom.py") && stack.contains("explode"), "{body}");
+
+    let (status, body) = get(&s.url("/unserializable"));
+    assert_eq!(status, 500, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("object"), "{body}");
+
+    assert_eq!(get(&s.url("/health")).0, 200);
+}
+
+#[test]
+fn timeouts_answer_504_even_for_a_handler_that_never_yields() {
+    let s = server();
+    let (status, _) = get(&s.url("/sleepy"));
+    assert_eq!(status, 504);
+    let (status, _) = get(&s.url("/spin"));
+    assert_eq!(status, 504);
+    // The CPU loop was interrupted: other handlers still run.
+    assert_eq!(get(&s.url("/health")).0, 200);
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 1})));
+}
+
+#[test]
+fn a_blocking_def_handler_does_not_stall_others() {
+    let s = server();
+    let url = s.url("/blocking");
+    let slow: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || get(&url))
+        })
+        .collect();
+    // While four blocking calls run, async handlers answer.
+    assert_eq!(get(&s.url("/health")).0, 200);
+    for t in slow {
+        assert_eq!(t.join().unwrap(), (200, json!({"slept": true})));
+    }
+}
+
+#[test]
+fn middleware_rejects_or_lets_through() {
+    let s = server();
+    let (status, body) = get(&s.url("/private"));
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["message"], "missing or wrong bearer token");
+    let (status, body, _) = request(
+        "GET",
+        &s.url("/private"),
+        None,
+        &[("authorization", "Bearer let-me-in")],
+    );
+    assert_eq!((status, body), (200, json!({"secret": 42})));
+}
+
+#[test]
+fn events_chain_from_api_through_handlers() {
+    let s = server();
+    // CreateUser → UserRegistered (payload: the returned user) → audit_user
+    // → (all handlers done) AuditDone → finish_audit, one trace throughout.
+    let (status, _) = post(&s.url("/users"), r#"{"name":"Grace","email":"grace@example.com"}"#);
+    assert_eq!(status, 200);
+    s.wait_for_log("audit user grace@example.com");
+    s.wait_for_log("audit done for grace@example.com");
+
+    // Signup: `handler(req, state)` sets UserCreated's payload; the seed's
+    // event handler prints `event.user_id`.
+    let (status, body) = post(&s.url("/signup"), r#"{"name":"Lin","email":"lin@example.com"}"#);
+    assert_eq!((status, body), (200, json!({"ok": true, "name": "Lin"})));
+    s.wait_for_log("User created: 7");
+}
+
+#[test]
+fn cron_every_second_runs_the_seed_handler() {
+    let s = server();
+    s.wait_for_log("Running scheduled cleanup");
+}
+
+#[test]
+fn websockets_connect_message_broadcast_and_disconnect() {
+    let s = server();
+    let ws_base = s.base.replace("http://", "ws://");
+
+    // onConnect rejects without a name.
+    let rejected = tungstenite::connect(format!("{ws_base}/ws/room"));
+    match rejected {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 403),
+        other => panic!("expected a 403 rejection, got {other:?}"),
+    }
+
+    let (mut a, _) = tungstenite::connect(format!("{ws_base}/ws/room?name=a")).expect("a connects");
+    let (mut b, _) = tungstenite::connect(format!("{ws_base}/ws/room?name=b")).expect("b connects");
+    a.send(tungstenite::Message::text(r#"{"user":"a","text":"hello"}"#))
+        .unwrap();
+    for client in [&mut a, &mut b] {
+        let reply = client.read().unwrap();
+        let value: serde_json::Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
+        assert_eq!(value, json!({"user": "a", "text": "HELLO"}));
+    }
+    // A message that does not match the schema gets an error frame.
+    a.send(tungstenite::Message::text(r#"{"user":"a"}"#)).unwrap();
+    let reply: serde_json::Value = serde_json::from_str(a.read().unwrap().to_text().unwrap()).unwrap();
+    assert_eq!(reply["error"]["details"][0]["path"], "message.text", "{reply}");
+    a.close(None).unwrap();
+    drop(b); // not a clean close
+    s.wait_for_log("left the room");
+
+    // The seed's chat module, as written.
+    let (mut c, _) = tungstenite::connect(format!("{ws_base}/ws/chat")).expect("chat connects");
+    s.wait_for_log("Client connected");
+    c.send(tungstenite::Message::text(r#"{"user":"c","text":"hi"}"#))
+        .unwrap();
+    c.close(None).unwrap();
+    s.wait_for_log("Client disconnected");
+}
+
+#[test]
+fn hot_reload_of_a_handler_and_of_the_schema() {
+    let s = server();
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 1})));
+    std::fs::write(
+        s.root.join("src/handlers/api/version.py"),
+        "async def handler() -> dict:\n    return {\"version\": 2}\n",
+    )
+    .unwrap();
+    s.wait_for_log("reloaded src/handlers/api/version.py");
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 2})));
+
+    // A syntax error keeps the last good version serving.
+    std::fs::write(s.root.join("src/handlers/api/version.py"), "async def handler(:\n").unwrap();
+    s.wait_for_log("the last good version keeps serving");
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 2})));
+    std::fs::write(
+        s.root.join("src/handlers/api/version.py"),
+        "async def handler() -> dict:\n    return {\"version\": 3}\n",
+    )
+    .unwrap();
+    s.wait_for_log_count("reloaded src/handlers/api/version.py", 2);
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 3})));
+
+    // A new api in the schema: codegen writes its stub, routes are swapped.
+    std::fs::write(
+        s.root.join("schema/extra.ro"),
+        "api Ping {\n  method: GET\n  path: \"/ping\"\n  response: Json\n}\n",
+    )
+    .unwrap();
+    s.wait_for_log("schema reloaded");
+    assert!(s.root.join("src/handlers/api/ping.py").is_file());
+    assert_eq!(get(&s.url("/ping")).0, 200);
+
+    // An invalid schema is reported and the old routes keep working.
+    std::fs::write(
+        s.root.join("schema/extra.ro"),
+        "api Ping { method: GET path: \"/ping\" response: Nope }\n",
+    )
+    .unwrap();
+    s.wait_for_log("the last good schema keeps serving");
+    assert_eq!(get(&s.url("/ping")).0, 200);
+}
+
+#[test]
+fn graceful_shutdown_finishes_a_request_in_flight() {
+    let mut s = server();
+    let url = s.url("/blocking");
+    let in_flight = std::thread::spawn(move || get(&url));
+    std::thread::sleep(Duration::from_millis(150));
+    let status = s.terminate();
+    assert!(status.success(), "exit status {status:?}:\n{}", s.log());
+    assert_eq!(in_flight.join().unwrap(), (200, json!({"slept": true})));
+}
+
+#[test]
+fn a_missing_handler_is_a_start_error_naming_the_file_and_codegen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("project");
+    support::copy_dir(&support::fixture("python-e2e"), &root);
+    std::fs::remove_file(root.join("src/handlers/api/teapot.py")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rohas"))
+        .arg("-C")
+        .arg(&root)
+        .args(["start", "--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("src/handlers/api/teapot.py") && stderr.contains("rohas codegen"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn broken_handler_modules_are_start_errors_naming_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("project");
+    support::copy_dir(&support::fixture("python-e2e"), &root);
+    std::fs::write(root.join("src/handlers/api/boom.py"), "def handler(:\n").unwrap();
+    std::fs::write(root.join("src/handlers/api/failing.py"), "import no_such_module\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rohas"))
+        .arg("-C")
+        .arg(&root)
+        .args(["dev", "--port", "0", "--watch", "false"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("src/handlers/api/boom.py:1:13: syntax error"), "{stderr}");
+    assert!(
+        stderr.contains("src/handlers/api/failing.py: raised on import: ModuleNotFoundError"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

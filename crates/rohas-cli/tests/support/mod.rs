@@ -1,0 +1,197 @@
+//! Running the real `rohas` binary as a server in tests: copy a fixture
+//! project into a temporary folder, start `rohas dev --port 0`, wait for
+//! the ready line, and collect everything it logs.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "generated" || name == "__pycache__" || name == ".rohas" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub root: PathBuf,
+    /// stdout and stderr lines, in arrival order.
+    pub lines: Arc<Mutex<Vec<String>>>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Copy `fixture` to a temporary project and serve it with `rohas dev`.
+    pub fn start(fixture_name: &str, extra: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("project");
+        copy_dir(&fixture(fixture_name), &root);
+        let mut server = Server::start_in(&root, "dev", extra);
+        server._tmp = Some(tmp);
+        server
+    }
+
+    pub fn start_in(root: &Path, command: &str, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rohas"))
+            .arg("-C")
+            .arg(root)
+            .arg(command)
+            .args(["--port", "0"])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start rohas");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<String>();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let lines = lines.clone();
+            let ready_tx = ready_tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Some(addr) = line.split("Rohas ready on ").nth(1) {
+                        let _ = ready_tx.send(addr.trim().to_string());
+                    }
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        drop(ready_tx);
+        let base = match ready_rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("rohas did not get ready:\n{}", lines.lock().unwrap().join("\n"));
+            }
+        };
+        Server {
+            child,
+            base,
+            root: root.to_path_buf(),
+            lines,
+            _tmp: None,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn log(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Wait (up to 20 s) until a logged line contains `needle`.
+    pub fn wait_for_log(&self, needle: &str) {
+        self.wait_for_log_count(needle, 1);
+    }
+
+    /// Wait (up to 20 s) until `count` logged lines contain `needle`.
+    pub fn wait_for_log_count(&self, needle: &str, count: usize) {
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until {
+            if self.count_log(needle) >= count {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("fewer than {count} log line(s) containing {needle:?}:\n{}", self.log());
+    }
+
+    pub fn count_log(&self, needle: &str) -> usize {
+        self.lines.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > until {
+                let _ = self.child.kill();
+                panic!("rohas did not stop on SIGTERM:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Status and JSON body of a request; error statuses are answers, not failures.
+pub fn request(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (u16, serde_json::Value, Vec<(String, String)>) {
+    let mut req = ureq::request(method, url).timeout(Duration::from_secs(60));
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let result = match body {
+        Some(b) => req.set("content-type", "application/json").send_string(b),
+        None => req.call(),
+    };
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {url}: {e}"),
+    };
+    let status = response.status();
+    let headers = response
+        .headers_names()
+        .into_iter()
+        .map(|n| {
+            let v = response.header(&n).unwrap_or("").to_string();
+            (n, v)
+        })
+        .collect();
+    let text = response.into_string().unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, json, headers)
+}
+
+pub fn get(url: &str) -> (u16, serde_json::Value) {
+    let (s, j, _) = request("GET", url, None, &[]);
+    (s, j)
+}
+
+pub fn post(url: &str, body: &str) -> (u16, serde_json::Value) {
+    let (s, j, _) = request("POST", url, Some(body), &[]);
+    (s, j)
+}

@@ -1,0 +1,237 @@
+//! The Rust half of the bridge between the engine's tokio threads and the one
+//! thread that runs Python's asyncio loop (`host.py` is the other half).
+//!
+//! Tokio threads never take the GIL to call a handler: [`Bridge::submit`]
+//! pushes a job on a queue and, only when the queue was empty, writes one byte
+//! to a socket the loop watches. The loop then takes *every* queued job in one
+//! call (`_rohas.take_batch`), so under load one wake-up and one GIL
+//! round-trip serve many requests. Results come back through
+//! `_rohas.complete`, which only hands a string to a oneshot channel.
+
+use pyo3::prelude::*;
+use rohas_runtime::{Host, LogRecord};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// A job for the loop: a handler call, or a control operation.
+pub(crate) struct Job {
+    pub id: u64,
+    /// `call`, `load`, `invalidate` or `stop`.
+    pub op: &'static str,
+    pub handler: String,
+    pub trace_id: String,
+    /// JSON: the call's request/context, the specs to load, the changed paths.
+    pub data: String,
+}
+
+/// What `host.py` answered: `ok` with a JSON body, or an error body.
+pub(crate) struct Reply {
+    pub ok: bool,
+    pub body: String,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    /// A wake-up byte is on its way and the loop has not drained since.
+    notified: bool,
+}
+
+pub(crate) struct Bridge {
+    queue: Mutex<Queue>,
+    wake: UnixStream,
+    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    next_id: AtomicU64,
+    /// Calls the engine stopped waiting for, for the watchdog; `-1` stops it.
+    abandoned: Mutex<Vec<i64>>,
+    abandoned_signal: Condvar,
+    pub host: Arc<dyn Host>,
+    ready: Mutex<Option<std::sync::mpsc::Sender<Result<(), String>>>>,
+}
+
+/// One interpreter per process, so one bridge: the `_rohas` functions below
+/// reach it through this.
+static BRIDGE: OnceLock<Arc<Bridge>> = OnceLock::new();
+
+impl Bridge {
+    pub(crate) fn install(
+        wake: UnixStream,
+        host: Arc<dyn Host>,
+        ready: std::sync::mpsc::Sender<Result<(), String>>,
+    ) -> Result<Arc<Bridge>, String> {
+        let bridge = Arc::new(Bridge {
+            queue: Mutex::new(Queue::default()),
+            wake,
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            abandoned: Mutex::new(Vec::new()),
+            abandoned_signal: Condvar::new(),
+            host,
+            ready: Mutex::new(Some(ready)),
+        });
+        BRIDGE
+            .set(bridge.clone())
+            .map_err(|_| "the Python runtime can only be started once per process".to_string())?;
+        Ok(bridge)
+    }
+
+    /// Queue a job; the returned receiver gets its reply.
+    pub(crate) fn submit(&self, op: &'static str, handler: String, trace_id: String, data: String) -> Submitted {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        lock(&self.pending).insert(id, tx);
+        let wake = {
+            let mut queue = lock(&self.queue);
+            queue.jobs.push(Job {
+                id,
+                op,
+                handler,
+                trace_id,
+                data,
+            });
+            !std::mem::replace(&mut queue.notified, true)
+        };
+        if wake {
+            // A full socket buffer means a wake-up is already pending.
+            let _ = (&self.wake).write(&[1]);
+        }
+        Submitted { id, rx }
+    }
+
+    /// The engine no longer waits for call `id` (timeout, client gone).
+    pub(crate) fn abandon(&self, id: u64) {
+        if lock(&self.pending).remove(&id).is_some() {
+            lock(&self.abandoned).push(id as i64);
+            self.abandoned_signal.notify_one();
+        }
+    }
+
+    pub(crate) fn stop_watchdog(&self) {
+        lock(&self.abandoned).push(-1);
+        self.abandoned_signal.notify_one();
+    }
+
+    /// The loop thread ended before saying it was ready.
+    pub(crate) fn failed_to_start(&self, message: String) {
+        if let Some(tx) = lock(&self.ready).take() {
+            let _ = tx.send(Err(message));
+        }
+    }
+}
+
+pub(crate) struct Submitted {
+    pub id: u64,
+    pub rx: oneshot::Receiver<Reply>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn bridge() -> &'static Arc<Bridge> {
+    BRIDGE.get().expect("the _rohas module is only used after the bridge is installed")
+}
+
+// ------------------------------------------------------------ the `_rohas` module
+
+/// Every queued job, as `(id, op, handler, trace_id, data)` tuples.
+#[pyfunction]
+fn take_batch() -> Vec<(u64, &'static str, String, String, String)> {
+    let jobs = {
+        let mut queue = lock(&bridge().queue);
+        queue.notified = false;
+        std::mem::take(&mut queue.jobs)
+    };
+    jobs.into_iter()
+        .map(|j| (j.id, j.op, j.handler, j.trace_id, j.data))
+        .collect()
+}
+
+/// The reply to job `id` (ignored when the engine stopped waiting).
+#[pyfunction]
+fn complete(id: u64, ok: bool, body: String) {
+    if let Some(tx) = lock(&bridge().pending).remove(&id) {
+        let _ = tx.send(Reply { ok, body });
+    }
+}
+
+#[pyfunction]
+fn log(handler: &str, trace_id: &str, level: &str, message: String, fields: &str) {
+    let fields = match serde_json::from_str::<Value>(fields) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    bridge().host.log(LogRecord {
+        level: level_name(level),
+        message,
+        handler: handler.to_string(),
+        trace_id: trace_id.to_string(),
+        fields,
+    });
+}
+
+fn level_name(level: &str) -> &'static str {
+    match level {
+        "trace" => "trace",
+        "debug" => "debug",
+        "warn" | "warning" => "warn",
+        "error" | "critical" => "error",
+        _ => "info",
+    }
+}
+
+#[pyfunction]
+fn broadcast(endpoint: &str, message: &str) {
+    let message = serde_json::from_str(message).unwrap_or(Value::Null);
+    bridge().host.broadcast(endpoint, message);
+}
+
+#[pyfunction]
+fn send(connection_id: &str, message: &str) {
+    let message = serde_json::from_str(message).unwrap_or(Value::Null);
+    bridge().host.send(connection_id, message);
+}
+
+/// Abandoned call ids, waiting up to `timeout_ms` (without the GIL) for one.
+#[pyfunction]
+fn wait_abandoned(py: Python<'_>, timeout_ms: u64) -> Vec<i64> {
+    py.detach(|| {
+        let b = bridge();
+        let mut list = lock(&b.abandoned);
+        if list.is_empty() {
+            list = b
+                .abandoned_signal
+                .wait_timeout(list, Duration::from_millis(timeout_ms))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        std::mem::take(&mut *list)
+    })
+}
+
+/// The loop runs: `PythonRuntime::start` may return.
+#[pyfunction]
+fn ready() {
+    if let Some(tx) = lock(&bridge().ready).take() {
+        let _ = tx.send(Ok(()));
+    }
+}
+
+/// The `_rohas` module `host.py` imports.
+pub(crate) fn module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+    let m = PyModule::new(py, "_rohas")?;
+    m.add_function(wrap_pyfunction!(take_batch, &m)?)?;
+    m.add_function(wrap_pyfunction!(complete, &m)?)?;
+    m.add_function(wrap_pyfunction!(log, &m)?)?;
+    m.add_function(wrap_pyfunction!(broadcast, &m)?)?;
+    m.add_function(wrap_pyfunction!(send, &m)?)?;
+    m.add_function(wrap_pyfunction!(wait_abandoned, &m)?)?;
+    m.add_function(wrap_pyfunction!(ready, &m)?)?;
+    Ok(m)
+}
