@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the type checkers the codegen tests run on generated code, from
 # the package registries, into ~/.cache/rohas-tools (once; later runs reuse
-# them): mypy in a virtual environment, TypeScript with npm.
+# them): mypy (and openapi-spec-validator) in a virtual environment,
+# TypeScript with npm.
 # Prints their paths as ROHAS_MYPY=…, ROHAS_TEST_PYTHON=… (a Python with
 # mypy and the seed's `requests`) and ROHAS_TSC=… lines.
 set -euo pipefail
@@ -9,11 +10,11 @@ set -euo pipefail
 tools="${ROHAS_TOOLS_DIR:-$HOME/.cache/rohas-tools}"
 mkdir -p "$tools"
 
-if [ ! -x "$tools/venv/bin/mypy" ] || [ ! -d "$tools/venv/lib/python3.11/site-packages/requests" ]; then
-  echo "installing mypy into $tools/venv" >&2
+if [ ! -x "$tools/venv/bin/mypy" ] || [ ! -d "$tools/venv/lib/python3.11/site-packages/openapi_spec_validator" ]; then
+  echo "installing mypy and openapi-spec-validator into $tools/venv" >&2
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check \
-    "mypy==1.13.0" "requests==2.32.3" "types-requests==2.32.0.20241016" >&2
+    "mypy==1.13.0" "requests==2.32.3" "types-requests==2.32.0.20241016" "openapi-spec-validator==0.7.1" >&2
 fi
 
 if [ ! -x "$tools/node/node_modules/.bin/tsc" ]; then

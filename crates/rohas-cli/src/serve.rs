@@ -58,8 +58,9 @@ impl Project {
         rohas_codegen::handler_specs(schema, self.language)
     }
 
-    pub fn openapi(&self, _schema: &Schema) -> Option<serde_json::Value> {
-        None
+    /// The document the engine serves on `GET /openapi.json`.
+    pub fn openapi(&self, schema: &Schema) -> Option<serde_json::Value> {
+        Some(rohas_codegen::openapi(schema, &self.name, &self.version))
     }
 }
 

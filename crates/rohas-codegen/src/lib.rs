@@ -8,6 +8,7 @@
 
 pub mod handlers;
 pub mod init;
+pub mod openapi;
 pub mod project;
 pub mod python;
 pub use rohas_schema::naming;
@@ -15,6 +16,7 @@ pub mod rust;
 pub mod write;
 
 pub use handlers::handler_specs;
+pub use openapi::openapi;
 pub use project::{project_code, CodegenError, ProjectCode};
 pub use write::{write, WriteError, WriteReport};
 

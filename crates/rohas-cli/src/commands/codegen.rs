@@ -42,7 +42,7 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
     let schema = project::load_schema(&schema_path, out)?;
 
     if args.openapi {
-        return openapi(&schema, &root);
+        return openapi(&schema, &root, out);
     }
 
     let lang = project::language(&root, args.lang.as_deref())?;
@@ -68,6 +68,24 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn openapi(_schema: &rohas_schema::Schema, _root: &std::path::Path) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`rohas codegen --openapi` is not built yet")
+/// Print the OpenAPI document (pretty JSON) on stdout, titled with the
+/// `[project] name` and `version` of the config; without a config file the
+/// title is the project folder's name. Diagnostics go to stderr, so
+/// `rohas codegen --openapi > openapi.json` keeps a clean file.
+fn openapi(schema: &rohas_schema::Schema, root: &std::path::Path, out: &Output) -> anyhow::Result<ExitCode> {
+    let loaded = rohas_config::load(root)?;
+    for warning in &loaded.warnings {
+        out.warn(&warning.to_string());
+    }
+    let project = loaded.config.project;
+    let folder = root.file_name().map(|n| n.to_string_lossy().into_owned());
+    let title = match folder {
+        Some(folder) if loaded.path.is_none() || project.name.trim().is_empty() => folder,
+        _ => project.name,
+    };
+    let version = Some(project.version).filter(|v| !v.trim().is_empty());
+    let doc = rohas_codegen::openapi(schema, &title, version.as_deref().unwrap_or("0.1.0"));
+    let text = serde_json::to_string_pretty(&doc).context("cannot write the OpenAPI document as JSON")?;
+    println!("{text}");
+    Ok(ExitCode::SUCCESS)
 }
