@@ -316,3 +316,30 @@ fn broken_handler_modules_are_start_errors_naming_file_and_line() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn the_python_hello_example_serves_as_the_readme_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("python-hello");
+    support::copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/python-hello"),
+        &root,
+    );
+    let s = Server::start_in(&root, "dev", &[]);
+    let (status, body) = get(&s.url("/health"));
+    assert_eq!((status, &body["status"]), (200, &json!("ok")), "{body}");
+    let input = r#"{"name":"Ada","email":"ada@example.com"}"#;
+    let (status, body) = post(&s.url("/users"), input);
+    assert_eq!(status, 401, "{body}");
+    let (status, body, _) = request(
+        "POST",
+        &s.url("/users"),
+        Some(input),
+        &[("authorization", "Bearer demo")],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "ada@example.com");
+    let (status, body) = get(&s.url("/openapi.json"));
+    assert_eq!(status, 200);
+    assert!(body["paths"]["/users"]["post"].is_object(), "{body}");
+}
