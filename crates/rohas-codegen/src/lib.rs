@@ -13,6 +13,7 @@ pub mod project;
 pub mod python;
 pub use rohas_schema::naming;
 pub mod rust;
+pub mod typescript;
 pub mod write;
 
 pub use handlers::handler_specs;

@@ -2,7 +2,7 @@
 //! handler specs its stubs follow. The CLI's `codegen` command and `init`
 //! both come through here, so they cannot disagree.
 
-use crate::{handler_specs, python, rust, GeneratedFile};
+use crate::{handler_specs, python, rust, typescript, GeneratedFile};
 use rohas_runtime::{HandlerSpec, Language};
 use rohas_schema::Schema;
 use std::path::Path;
@@ -19,7 +19,7 @@ pub struct ProjectCode {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {
-    #[error("code generation for {0} is not built yet; python and rust work today")]
+    #[error("code generation for {0} is not built yet")]
     NotBuilt(&'static str),
 }
 
@@ -30,7 +30,7 @@ pub fn project_code(schema: &Schema, lang: Language, root: &Path) -> Result<Proj
     let (generated, stubs) = match lang {
         Language::Rust => (rust::generate_in(schema, root), rust::stubs(schema, &specs)),
         Language::Python => (python::generate(schema), python::stubs(schema, &specs)),
-        other => return Err(CodegenError::NotBuilt(other.as_str())),
+        Language::TypeScript => (typescript::generate(schema), typescript::stubs(schema, &specs)),
     };
     Ok(ProjectCode {
         generated,

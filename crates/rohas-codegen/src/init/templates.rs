@@ -99,7 +99,7 @@ pub fn readme_parts(lang: Language) -> (&'static str, &'static str, &'static str
         Language::TypeScript => (
             "TypeScript",
             "npm install\n",
-            "## Check it\n\n`npm run typecheck` runs `tsc --noEmit` in strict mode against the generated types.",
+            "## Check it\n\n`npm run typecheck` runs `tsc --noEmit` in strict mode against the generated types.\n`src/generated/` is not committed (see `.gitignore`): `rohas dev` and `rohas codegen`\nwrite it, so after a fresh clone run `rohas codegen` before type-checking.\nHandlers import generated code relative to their own file\n(`\"../../generated/api/Health\"` from `src/handlers/api/`).",
         ),
         Language::Rust => (
             "Rust",

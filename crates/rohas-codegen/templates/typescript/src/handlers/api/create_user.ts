@@ -13,6 +13,6 @@ export async function handler(input: CreateUserInput, state: State): Promise<Use
     email: input.email,
     createdAt: new Date(),
   };
-  state.logger.info(`created user ${user.id}`);
+  state.logger.info(`created user ${user.id}`, { email: user.email });
   return user;
 }

@@ -3,5 +3,5 @@ import { UserCreated } from "../../generated/events/UserCreated";
 import { State } from "../../generated/state";
 
 export async function handler(event: UserCreated, state: State): Promise<void> {
-  state.logger.info(`sending a welcome email to ${event.email}`);
+  state.logger.info(`sending a welcome email to ${event.email}`, { userId: event.id });
 }

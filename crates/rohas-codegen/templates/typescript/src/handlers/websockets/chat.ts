@@ -5,7 +5,7 @@ import { State } from "../../generated/state";
 import { WebSocketMessage } from "../../generated/websockets/Chat";
 
 export async function onConnect(context: HandlerContext, state: State): Promise<void> {
-  state.logger.info(`client connected: ${String(context.metadata["connection_id"])}`);
+  state.logger.info("client connected", { connection: context.metadata.connection_id });
 }
 
 export async function onMessage(message: WebSocketMessage, state: State): Promise<WebSocketMessage> {
@@ -13,5 +13,5 @@ export async function onMessage(message: WebSocketMessage, state: State): Promis
 }
 
 export async function onDisconnect(context: HandlerContext, state: State): Promise<void> {
-  state.logger.info(`client disconnected: ${String(context.metadata["connection_id"])}`);
+  state.logger.info("client disconnected", { connection: context.metadata.connection_id });
 }
