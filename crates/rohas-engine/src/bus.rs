@@ -40,7 +40,7 @@ pub struct Metadata {
 impl EventMessage {
     pub fn new(topic: String, payload: Value, trace_id: &str, source: &str) -> Self {
         EventMessage {
-            id: uuid::Uuid::new_v4().simple().to_string(),
+            id: crate::log::new_trace_id(),
             topic,
             payload,
             timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

@@ -107,7 +107,7 @@ pub(crate) async fn upgrade(
 ) -> Response {
     let shared = engine.shared.clone();
     let ws = live.schema.websockets[ws_index].clone();
-    let conn = uuid::Uuid::new_v4().simple().to_string();
+    let conn = crate::log::new_trace_id();
     let trace_id = crate::log::new_trace_id();
 
     // Middlewares, then onConnect: either may reject before the upgrade.

@@ -20,7 +20,7 @@ use rohas_runtime::{
     BoxFuture, Effects, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions,
     TriggeredEvent,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -88,20 +88,36 @@ impl Drop for Pending<'_> {
     }
 }
 
-/// The JSON a call carries to `host.py`.
+/// The JSON a call carries to `host.py`, serialized from borrowed parts.
+#[derive(Serialize)]
+struct CallData<'a> {
+    request: &'a Value,
+    context: ContextData<'a>,
+    endpoint: &'a Option<String>,
+    connection_id: &'a Option<String>,
+}
+
+#[derive(Serialize)]
+struct ContextData<'a> {
+    handler_name: &'a str,
+    payload: &'a Value,
+    query_params: &'a serde_json::Map<String, Value>,
+    metadata: &'a serde_json::Map<String, Value>,
+}
+
 fn call_data(call: &Invocation, handler_name: &str) -> String {
-    json!({
-        "request": call.request,
-        "context": {
-            "handler_name": handler_name,
-            "payload": call.payload,
-            "query_params": call.query_params,
-            "metadata": call.metadata,
+    serde_json::to_string(&CallData {
+        request: &call.request,
+        context: ContextData {
+            handler_name,
+            payload: &call.payload,
+            query_params: &call.query_params,
+            metadata: &call.metadata,
         },
-        "endpoint": call.endpoint,
-        "connection_id": call.connection_id,
+        endpoint: &call.endpoint,
+        connection_id: &call.connection_id,
     })
-    .to_string()
+    .expect("JSON values serialize")
 }
 
 #[derive(Deserialize)]
