@@ -156,6 +156,14 @@ fn middleware_rejects_or_lets_through() {
         &[("authorization", "Bearer let-me-in")],
     );
     assert_eq!((status, body), (200, json!({"secret": 42})));
+
+    // A middleware that returns a changed context changes what the handler sees.
+    let (status, body) = get(&s.url("/tagged?a=1"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"query": {"a": "1", "tagged": "yes"}, "tag": "from-middleware"})
+    );
 }
 
 #[test]

@@ -169,20 +169,32 @@ async fn route(engine: Engine, request: Request) -> Response {
         }
     }
 
-    let mut context = json!({
-        "payload": body,
-        "query_params": query,
-        "headers": headers,
-        "api": api.name,
-        "trace_id": trace_id,
-    });
-    match run_middlewares(&shared, &api.middlewares, context.clone(), &trace_id).await {
-        Ok(modified) => context = modified,
-        Err(e) => return e.into_response(),
-    }
-    let body = context["payload"].clone();
-    let query = context["query_params"].as_object().cloned().unwrap_or_default();
-    let headers = context["headers"].as_object().cloned().unwrap_or_default();
+    // Middlewares see (and may replace) the context; without any, the
+    // request goes straight on, with no context to build and take apart.
+    let (body, query, headers) = if api.middlewares.is_empty() {
+        (body, query, headers)
+    } else {
+        let context = json!({
+            "payload": body,
+            "query_params": query,
+            "headers": headers,
+            "api": api.name,
+            "trace_id": trace_id,
+        });
+        let mut context = match run_middlewares(&shared, &api.middlewares, context, &trace_id).await {
+            Ok(modified) => modified,
+            Err(e) => return e.into_response(),
+        };
+        let take_object = |v: Value| match v {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        (
+            context["payload"].take(),
+            take_object(context["query_params"].take()),
+            take_object(context["headers"].take()),
+        )
+    };
 
     let id = format!("api:{}", api.name);
     let mut call = invocation(&id, HandlerKind::Api, &trace_id);
@@ -305,10 +317,18 @@ pub(crate) async fn run_middlewares(
         let timeout = shared.timeout(HandlerKind::Middleware, None);
         match shared.call(call, timeout).await {
             Ok(outcome) => {
-                if let Value::Object(changes) = outcome.value {
-                    // A returned context replaces the keys it has.
+                if let Value::Object(mut changes) = outcome.value {
+                    // A returned context replaces the keys it has; a
+                    // `HandlerContext` carries its headers in `metadata`.
+                    if let Some(Value::Object(mut metadata)) = changes.remove("metadata") {
+                        if let Some(headers) = metadata.remove("headers") {
+                            changes.entry("headers").or_insert(headers);
+                        }
+                    }
                     for (k, v) in changes {
-                        context[k.as_str()] = v;
+                        if matches!(k.as_str(), "payload" | "query_params" | "headers") {
+                            context[k.as_str()] = v;
+                        }
                     }
                 }
             }
