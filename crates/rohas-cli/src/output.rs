@@ -28,14 +28,14 @@ impl Output {
     /// A success line (`✓ schema is valid: …`), suppressed by `--quiet`.
     pub fn success(&self, message: &str) {
         if !self.quiet {
-            println!("{} {message}", self.paint("1;32", "✓"));
+            try_stdout_line(&format!("{} {message}", self.paint("1;32", "✓")));
         }
     }
 
     /// Ordinary progress or information, suppressed by `--quiet`.
     pub fn info(&self, message: &str) {
         if !self.quiet {
-            println!("{message}");
+            try_stdout_line(message);
         }
     }
 
@@ -55,4 +55,20 @@ impl Output {
     pub fn error(&self, message: &str) {
         eprintln!("{}: {message}", self.paint("1;31", "error"));
     }
+}
+
+/// One line on stdout for a command whose output is its result (`list-*`,
+/// `codegen --openapi`): a closed pipe (`rohas list-handlers | head`) ends
+/// the command quietly instead of panicking as `println!` would.
+pub fn stdout_line(line: &str) {
+    if !try_stdout_line(line) {
+        std::process::exit(0);
+    }
+}
+
+/// One line on stdout; false when stdout is closed. A server keeps serving
+/// when nobody reads its output.
+fn try_stdout_line(line: &str) -> bool {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{line}").is_ok()
 }

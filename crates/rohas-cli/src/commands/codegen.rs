@@ -86,6 +86,6 @@ fn openapi(schema: &rohas_schema::Schema, root: &std::path::Path, out: &Output) 
     let version = Some(project.version).filter(|v| !v.trim().is_empty());
     let doc = rohas_codegen::openapi(schema, &title, version.as_deref().unwrap_or("0.1.0"));
     let text = serde_json::to_string_pretty(&doc).context("cannot write the OpenAPI document as JSON")?;
-    println!("{text}");
+    crate::output::stdout_line(&text);
     Ok(ExitCode::SUCCESS)
 }

@@ -137,7 +137,7 @@ fn print_table<const N: usize>(headers: [&str; N], rows: &[[String; N]]) {
     }
     let line = |cells: Vec<&str>| {
         let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", padded.join("  ").trim_end());
+        crate::output::stdout_line(padded.join("  ").trim_end());
     };
     line(headers.to_vec());
     for row in rows {
