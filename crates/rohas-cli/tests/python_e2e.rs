@@ -14,6 +14,41 @@ fn server() -> Server {
 }
 
 #[test]
+fn return_values_of_every_kind_become_json() {
+    let s = server();
+    let (status, body) = get(&s.url("/values"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "points": [{"x": 1, "y": 2.5, "color": "red"}],
+            "when": "2026-01-02T03:04:05+00:00",
+            "day": "2026-01-02",
+            "pair": [1, "two"],
+        })
+    );
+}
+
+#[test]
+fn packages_in_the_project_virtual_environment_import() {
+    let s = server();
+    // Without the package, the import fails at call time with a clear 500.
+    let (status, body) = get(&s.url("/venv"));
+    assert_eq!(status, 500, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("tinypkg"), "{body}");
+    drop(s);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("project");
+    support::copy_dir(&support::fixture("python-e2e"), &root);
+    let package = root.join(".venv/lib/python3.11/site-packages/tinypkg");
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(package.join("__init__.py"), "ANSWER = 42\n").unwrap();
+    let s = Server::start_in(&root, "dev", &[]);
+    assert_eq!(get(&s.url("/venv")), (200, json!({"answer": 42})));
+}
+
+#[test]
 fn health_and_create_user_seed_examples() {
     let s = server();
     let (status, body, headers) = request("GET", &s.url("/health"), None, &[]);
