@@ -174,18 +174,34 @@ impl EventBus {
     }
 }
 
+/// How many deliveries one event handler may have running at once. Handlers
+/// are mostly waiting (on I/O, or on the language runtime's queue), so
+/// running one message at a time would cap an event at one handler
+/// round-trip per message; a bound keeps a flood from exhausting memory.
+/// Messages may therefore finish out of publication order.
+const DELIVERIES_PER_HANDLER: usize = 256;
+
 /// Start one worker per (event, handler).
 pub(crate) fn subscribe_all(shared: &Arc<Shared>) {
     let live = shared.live.load();
     for event in &live.schema.events {
         for handler in &event.handlers {
-            let id = format!("event:{}:{}", event.name, handler.name);
+            let id: Arc<str> = format!("event:{}:{}", event.name, handler.name).into();
             let mut rx = shared.bus.adapter.subscribe(&event.name, &id);
             let shared = shared.clone();
             tokio::spawn(async move {
+                let running = Arc::new(tokio::sync::Semaphore::new(DELIVERIES_PER_HANDLER));
                 while let Some(message) = rx.recv().await {
-                    deliver(&shared, &id, message).await;
-                    shared.bus.pending.fetch_sub(1, Ordering::SeqCst);
+                    let Ok(permit) = running.clone().acquire_owned().await else {
+                        break;
+                    };
+                    let shared = shared.clone();
+                    let id = id.clone();
+                    tokio::spawn(async move {
+                        deliver(&shared, &id, message).await;
+                        shared.bus.pending.fetch_sub(1, Ordering::SeqCst);
+                        drop(permit);
+                    });
                 }
             });
         }
