@@ -72,7 +72,11 @@ class Call:
         self.buffers: dict[str, str] = {}
 
     def log(self, level: str, message: str, fields: Any = None) -> None:
-        _rohas.log(self.handler.name, self.trace_id, level, message, dumps(fields or {}))
+        try:
+            text = dumps(fields or {})
+        except (TypeError, ValueError):
+            text = dumps({str(k): repr(v) for k, v in (fields or {}).items()})
+        _rohas.log(self.handler.name, self.trace_id, level, message, text)
 
     def flush(self) -> None:
         for level, rest in self.buffers.items():
@@ -158,45 +162,43 @@ class CallHost:
 # ---------------------------------------------------------------- JSON
 
 
-def to_wire(value: Any) -> Any:
-    """JSON-ready data from what handlers return (mirrors generated/runtime.py,
-    which may not exist yet when a project has not run codegen)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
+def wire_default(value: Any) -> Any:
+    """What the JSON encoder calls for a value it cannot write itself (it
+    writes dicts, lists, tuples, str, int, float, bool and None in C): the
+    JSON form of generated types, dataclasses, pydantic models, enums,
+    datetimes and sets. Containers are never walked in Python."""
     if isinstance(value, enum.Enum):
-        return to_wire(value.value)
+        return value.value
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.astimezone()
         return value.isoformat()
     if isinstance(value, (date, dtime)):
         return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): to_wire(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_wire(v) for v in value]
     own = getattr(value, "to_wire", None)
     if callable(own) and not isinstance(value, type):
-        return to_wire(own())
+        return own()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     dump = getattr(value, "model_dump", None)  # pydantic 2
     if callable(dump):
         return dump(mode="json")
     legacy = getattr(value, "dict", None)  # pydantic 1
     if callable(legacy) and hasattr(value, "__fields__"):
-        return to_wire(legacy())
+        return legacy()
+    if isinstance(value, (set, frozenset)):
+        return list(value)
     raise TypeError(
         f"cannot send a `{type(value).__module__}.{type(value).__qualname__}` object as JSON: return a generated "
         "type, a dataclass, dict, list, str, int, float, bool, None, datetime, enum or pydantic model"
     )
 
 
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=wire_default)
 
 
 def dumps(value: Any) -> str:
-    return _encoder.encode(to_wire(value))
+    return _encoder.encode(value)
 
 
 # ---------------------------------------------------------------- handlers
@@ -592,7 +594,7 @@ class Runtime:
         state = call.state
         try:
             body = {
-                "value": to_wire(value),
+                "value": value,
                 "triggered": [list(t) for t in getattr(state, "_triggered", [])],
                 "payloads": getattr(state, "_payloads", {}),
             }
@@ -612,14 +614,18 @@ class Runtime:
             body = {
                 "status": status,
                 "message": str(getattr(error, "message", "") or error),
-                "details": to_wire(getattr(error, "details", None)),
+                "details": getattr(error, "details", None),
             }
         elif isinstance(error, (HandlerTimeout, asyncio.CancelledError)):
             body = {"timeout": True, "message": "handler timed out"}
         else:
             stack = user_traceback(error) if self.dev and not note else None
             body = {"message": f"{note}{type(error).__name__}: {error}", "stack": stack}
-        _rohas.complete(call.id, False, dumps(body))
+        try:
+            text = dumps(body)
+        except (TypeError, ValueError) as e:
+            text = dumps({"message": f"{body.get('message')} (its details are not JSON: {e})"})
+        _rohas.complete(call.id, False, text)
 
     # -- timeouts
 
