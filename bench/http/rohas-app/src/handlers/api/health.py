@@ -1,0 +1,5 @@
+"""GET /health: a constant JSON object."""
+
+
+async def handler() -> dict:
+    return {"status": "ok"}

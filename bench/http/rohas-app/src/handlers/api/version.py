@@ -1,0 +1,5 @@
+"""GET /version: run.py rewrites this file to measure hot reload."""
+
+
+async def handler() -> dict:
+    return {"version": 0}
