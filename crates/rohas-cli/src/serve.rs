@@ -171,8 +171,9 @@ async fn start_runtime(
     };
     match project.language {
         Language::Python => python_runtime(options),
-        other => anyhow::bail!(
-            "{other} handlers cannot be served yet: the {other} runtime is not built (Python is); see the README"
+        Language::Rust => Ok(rohas_runtime_rust::RustRuntime::start(options).map_err(anyhow::Error::msg)?),
+        Language::TypeScript => anyhow::bail!(
+            "TypeScript handlers cannot be served yet: the TypeScript runtime is not built (Python and Rust are); see the README"
         ),
     }
 }

@@ -352,7 +352,10 @@ fn broken_handler_modules_are_start_errors_naming_file_and_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("src/handlers/api/boom.py:1:13: syntax error"), "{stderr}");
+    assert!(
+        stderr.contains("src/handlers/api/boom.py:1:13: syntax error"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("src/handlers/api/failing.py: raised on import: ModuleNotFoundError"),
         "{stderr}"

@@ -3,7 +3,7 @@
 //! the engine would use it.
 
 #[path = "../templates/rust/runtime/lib.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod rohas_runtime;
 
 use rohas_runtime::{
@@ -205,4 +205,151 @@ fn handler_context_reads_wire_json_and_headers() {
         Input { name: "Ada".into() }
     );
     assert!(context.payload_as::<Vec<i64>>().is_err());
+}
+
+/// The library side of the C ABI, driven in-process the way the engine
+/// drives a loaded library: init with a host table, list the handlers,
+/// invoke, cancel, shut down. (One test: the library state is per process.)
+mod abi {
+    use super::rohas_runtime::abi::{self, HostVTable};
+    use super::rohas_runtime::call::{Call, HandlerFuture};
+    use super::rohas_runtime::{Registry, RuntimeError};
+    use serde_json::{json, Value};
+    use std::ffi::c_void;
+    use std::sync::{Condvar, Mutex};
+    use std::time::Duration;
+
+    static COMPLETIONS: Mutex<Vec<(u64, u8, Value)>> = Mutex::new(Vec::new());
+    static ARRIVED: Condvar = Condvar::new();
+    static LOGS: Mutex<Vec<Value>> = Mutex::new(Vec::new());
+
+    fn text(ptr: *const u8, len: usize) -> Value {
+        let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
+        serde_json::from_slice(bytes).unwrap()
+    }
+
+    unsafe extern "C" fn complete(_: *const c_void, id: u64, ok: u8, json: *const u8, len: usize) {
+        COMPLETIONS.lock().unwrap().push((id, ok, text(json, len)));
+        ARRIVED.notify_all();
+    }
+    unsafe extern "C" fn log(_: *const c_void, json: *const u8, len: usize) {
+        LOGS.lock().unwrap().push(text(json, len));
+    }
+    unsafe extern "C" fn ignore(_: *const c_void, _: *const u8, _: usize, _: *const u8, _: usize) {}
+
+    fn completion(id: u64) -> (u8, Value) {
+        let mut done = COMPLETIONS.lock().unwrap();
+        loop {
+            if let Some((_, ok, body)) = done.iter().find(|c| c.0 == id) {
+                return (*ok, body.clone());
+            }
+            let (next, timeout) = ARRIVED.wait_timeout(done, Duration::from_secs(20)).unwrap();
+            assert!(!timeout.timed_out(), "no completion for call {id}");
+            done = next;
+        }
+    }
+
+    fn hello(call: Call) -> HandlerFuture {
+        Box::pin(async move {
+            let mut state = call.state();
+            let body: Value = call.extract("body")?;
+            state.trigger_event("Greeted", json!({"n": 1})).unwrap();
+            state.set_payload("Audit", json!("a")).unwrap();
+            state.logger().info("hello called");
+            call.finish(Ok::<_, RuntimeError>(json!({"got": body})), state)
+        })
+    }
+
+    fn teapot(call: Call) -> HandlerFuture {
+        Box::pin(async move {
+            let state = call.state();
+            call.finish(Err::<(), _>(RuntimeError::http(418, "short and stout")), state)
+        })
+    }
+
+    fn boom(call: Call) -> HandlerFuture {
+        Box::pin(async move {
+            let state = call.state();
+            if call.payload().is_null() {
+                panic!("kaboom");
+            }
+            call.finish((), state)
+        })
+    }
+
+    fn forever(call: Call) -> HandlerFuture {
+        Box::pin(async move {
+            let state = call.state();
+            std::future::pending::<()>().await;
+            call.finish((), state)
+        })
+    }
+
+    fn register(registry: &mut Registry) {
+        registry.add("api:Hello", hello);
+        registry.add("api:Teapot", teapot);
+        registry.add("api:Boom", boom);
+        registry.add("api:Forever", forever);
+    }
+
+    fn invoke(id: u64, handler: &str, request: Value) {
+        let request = request.to_string();
+        unsafe { abi::invoke(id, handler.as_ptr(), handler.len(), request.as_ptr(), request.len()) }
+    }
+
+    #[test]
+    fn calls_complete_through_the_host_table() {
+        let table = HostVTable {
+            ctx: std::ptr::null(),
+            complete,
+            log,
+            broadcast: ignore,
+            send: ignore,
+        };
+        assert_eq!(unsafe { abi::init(&table, register) }, abi::INIT_OK);
+        assert_eq!(unsafe { abi::init(&table, register) }, abi::INIT_TWICE);
+
+        let mut len = 0;
+        let ptr = unsafe { abi::handlers(&mut len) };
+        let ids: Vec<String> = serde_json::from_slice(unsafe { std::slice::from_raw_parts(ptr, len) }).unwrap();
+        unsafe { abi::free(ptr, len) };
+        assert_eq!(ids, ["api:Hello", "api:Teapot", "api:Boom", "api:Forever"]);
+
+        let context = |payload: Value| {
+            json!({"trace_id": "t-1", "request": {}, "context": {"handler_name": "Hello", "payload": payload}})
+        };
+        invoke(1, "api:Hello", context(json!({"name": "Ada"})));
+        assert_eq!(
+            completion(1),
+            (
+                1,
+                json!({"value": {"got": {"name": "Ada"}}, "triggered": [["Greeted", {"n": 1}]], "payloads": {"Audit": "a"}})
+            )
+        );
+        assert_eq!(LOGS.lock().unwrap()[0]["message"], "hello called");
+        assert_eq!(LOGS.lock().unwrap()[0]["trace_id"], "t-1");
+
+        invoke(2, "api:Teapot", context(Value::Null));
+        assert_eq!(completion(2), (0, json!({"status": 418, "message": "short and stout"})));
+
+        // A panic is a failed call with its message and location; the library keeps serving.
+        invoke(3, "api:Boom", context(Value::Null));
+        let (ok, body) = completion(3);
+        assert_eq!((ok, &body["message"]), (0, &json!("handler panicked: kaboom")));
+        assert!(body["stack"].as_str().unwrap().contains("rust_runtime_crate.rs"), "{body}");
+        invoke(4, "api:Boom", context(json!(1)));
+        assert_eq!(completion(4), (1, json!({"value": null, "triggered": [], "payloads": {}})));
+
+        // A cancelled call never completes; the next one does.
+        invoke(5, "api:Forever", context(Value::Null));
+        abi::cancel(5);
+        invoke(6, "api:Nope", context(Value::Null));
+        let (ok, body) = completion(6);
+        assert!(ok == 0 && body["message"].as_str().unwrap().contains("not in this library"), "{body}");
+        invoke(7, "api:Hello", json!("not a call"));
+        assert_eq!(completion(7).0, 0);
+        assert!(COMPLETIONS.lock().unwrap().iter().all(|c| c.0 != 5));
+
+        abi::shutdown();
+    }
 }

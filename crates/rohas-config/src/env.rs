@@ -57,7 +57,13 @@ pub(crate) const KEYS: &[(&str, Kind)] = &[
 ];
 
 /// Variables that configure the CLI itself rather than a config key.
-const RESERVED: &[&str] = &["ROHAS_CONFIG_PATH", "ROHAS_SCHEMA_PATH", "ROHAS_LOG_LEVEL"];
+const RESERVED: &[&str] = &[
+    "ROHAS_CONFIG_PATH",
+    "ROHAS_SCHEMA_PATH",
+    "ROHAS_LOG_LEVEL",
+    "ROHAS_CARGO_TARGET_DIR",
+    "ROHAS_RUST_WORKERS",
+];
 
 fn var_name(path: &str) -> String {
     format!("ROHAS_{}", path.replace('.', "_").to_uppercase())

@@ -19,24 +19,26 @@ use std::path::{Component, Path, PathBuf};
 /// The groups, in the order `handlers/mod.rs` declares them.
 pub const GROUPS: &[&str] = &["api", "cron", "events", "middlewares", "websockets"];
 
-/// `handlers/mod.rs` and one file per group, for handler files at the paths
-/// `resolve` picks for each spec.
-pub fn files(
-    specs: &[HandlerSpec],
-    resolve: &dyn Fn(&HandlerSpec) -> Option<PathBuf>,
-) -> Vec<(String, String)> {
-    // group → module name → file path relative to src/
-    let mut groups: BTreeMap<&str, BTreeMap<String, PathBuf>> = BTreeMap::new();
+/// group → module name → file path relative to `src/`.
+pub type Layout = BTreeMap<&'static str, BTreeMap<String, PathBuf>>;
+
+/// The module path of a handler file (`src/handlers/api/health.rs`) in
+/// `layout`: `crate::generated::handlers::api::health`.
+pub fn module_path(layout: &Layout, file: &Path) -> Option<String> {
+    let (group, rel) = group_of(file)?;
+    let (name, _) = layout.get(group)?.iter().find(|(_, p)| **p == rel)?;
+    Some(format!("crate::generated::handlers::{group}::{name}"))
+}
+
+/// Which module each handler file becomes, for the paths `resolve` picks.
+pub fn layout(specs: &[HandlerSpec], resolve: &dyn Fn(&HandlerSpec) -> Option<PathBuf>) -> Layout {
+    let mut groups: Layout = BTreeMap::new();
     for spec in specs {
         let Some(path) = resolve(spec) else { continue };
         let Some((group, rel)) = group_of(&path) else {
             continue;
         };
-        let stem = rel
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
+        let stem = rel.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
         let modules = groups.entry(group).or_default();
         let already = modules.values().any(|p| p == &rel);
         if !already {
@@ -49,7 +51,13 @@ pub fn files(
             modules.insert(name, rel);
         }
     }
+    groups
+}
 
+/// `handlers/mod.rs` and one file per group, for handler files at the paths
+/// `resolve` picks for each spec.
+pub fn files(specs: &[HandlerSpec], resolve: &dyn Fn(&HandlerSpec) -> Option<PathBuf>) -> Vec<(String, String)> {
+    let groups = layout(specs, resolve);
     let mut out = Vec::new();
     let mut root = Code::new();
     root.line("//! Your handler files, declared here so you never list them by hand:");

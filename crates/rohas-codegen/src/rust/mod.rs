@@ -13,7 +13,11 @@
 //! src/generated/runtime.rs                re-exports HandlerContext, HttpError, Result, RuntimeError
 //! src/generated/handlers/{mod,api,events,cron,websockets,middlewares}.rs
 //!                                         `#[path]` declarations of the user's handler files
-//! src/generated/rohas-runtime/{Cargo.toml,src/lib.rs}
+//! src/generated/registry.rs               the handlers found (syn) and the glue calling them,
+//!                                         plus the C ABI exports (`glue.rs`)
+//! src/generated/extract.rs                `FromCall` for every generated type (`extract.rs`)
+//! src/generated/capture.rs                `println!` & co. shadowed to log through the engine
+//! src/generated/rohas-runtime/{Cargo.toml,src/{lib,abi,call,capture}.rs}
 //!                                         the thin runtime crate the project depends on by path
 //! ```
 //!
@@ -24,6 +28,8 @@
 
 mod code;
 mod declarations;
+mod extract;
+pub mod glue;
 mod handler_modules;
 mod stubs;
 mod types;
@@ -41,6 +47,9 @@ pub const RUNTIME_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 const RUNTIME_CARGO_TOML: &str = include_str!("../../templates/rust/runtime/Cargo.toml.tmpl");
 const RUNTIME_LIB_RS: &str = include_str!("../../templates/rust/runtime/lib.rs");
+const RUNTIME_ABI_RS: &str = include_str!("../../templates/rust/runtime/abi.rs");
+const RUNTIME_CALL_RS: &str = include_str!("../../templates/rust/runtime/call.rs");
+const RUNTIME_CAPTURE_RS: &str = include_str!("../../templates/rust/runtime/capture.rs");
 
 /// Lints the schema's naming trips in generated modules (module `Health`,
 /// variant names, docs written for people rather than rustdoc). Set as inner
@@ -56,18 +65,98 @@ const GENERATED_ALLOWS: &[&str] = &[
 
 /// Everything under `src/generated/`, with each handler module pointing at
 /// the handler's preferred file (`spec.files[0]`, where a stub goes).
+/// The glue finds handlers in the stubs codegen would write.
 pub fn generate(schema: &Schema) -> Vec<GeneratedFile> {
     let specs = crate::handler_specs(schema, Language::Rust);
-    generate_with(schema, &specs, &|spec| spec.files.first().cloned())
+    let stubs = stubs(schema, &specs);
+    let read = |path: &Path| stubs.iter().find(|s| s.path == path).map(|s| s.contents.clone());
+    generate_with(schema, &specs, &|spec| spec.files.first().cloned(), &read)
 }
 
 /// Like [`generate`], for a project on disk: each handler module points at
 /// the first candidate file that exists (`CreateUser.rs` when the user chose
 /// that name), else at `spec.files[0]`. Use this when writing a project.
+/// The glue reads each handler file, or the stub codegen writes where
+/// there is none.
 pub fn generate_in(schema: &Schema, project_root: &Path) -> Vec<GeneratedFile> {
     let specs = crate::handler_specs(schema, Language::Rust);
     let root = project_root.to_path_buf();
-    generate_with(schema, &specs, &move |spec| resolve_existing(&root, spec))
+    let stubs = stubs(schema, &specs);
+    let read = |path: &Path| {
+        std::fs::read_to_string(project_root.join(path))
+            .ok()
+            .or_else(|| stubs.iter().find(|s| s.path == path).map(|s| s.contents.clone()))
+    };
+    generate_with(schema, &specs, &move |spec| resolve_existing(&root, spec), &read)
+}
+
+/// What the Rust runtime regenerates before each build, from the handler
+/// files on disk: `src/generated/handlers/*.rs` (which files are compiled)
+/// and `src/generated/registry.rs` (which functions are called, and how).
+pub struct HandlerGlue {
+    pub files: Vec<GeneratedFile>,
+    /// The handlers found, one per spec whose file defines a function it names.
+    pub found: Vec<glue::Found>,
+    /// Handler files that do not parse: cargo reports why when it builds.
+    pub unparsable: Vec<PathBuf>,
+}
+
+/// [`HandlerGlue`] for the project at `project_root`.
+pub fn handler_glue(specs: &[HandlerSpec], project_root: &Path) -> HandlerGlue {
+    let root = project_root.to_path_buf();
+    let resolve = move |spec: &HandlerSpec| resolve_existing(&root, spec);
+    let read = |path: &Path| std::fs::read_to_string(project_root.join(path)).ok();
+    let base = Path::new("src/generated");
+    let mut files: Vec<GeneratedFile> = handler_modules::files(specs, &resolve)
+        .into_iter()
+        .map(|(name, contents)| GeneratedFile::new(base.join("handlers").join(name), with_newline(contents)))
+        .collect();
+    let found = find_handlers(specs, &resolve, &read);
+    let layout = handler_modules::layout(specs, &resolve);
+    files.push(GeneratedFile::new(
+        base.join("registry.rs"),
+        with_newline(glue::registry(&found, &layout)),
+    ));
+    let mut unparsable: Vec<PathBuf> = specs
+        .iter()
+        .filter_map(&resolve)
+        .filter(|path| read(path).is_some_and(|text| syn::parse_file(&text).is_err()))
+        .collect();
+    unparsable.sort();
+    unparsable.dedup();
+    HandlerGlue {
+        files,
+        found,
+        unparsable,
+    }
+}
+
+fn with_newline(mut contents: String) -> String {
+    if !contents.ends_with('\n') {
+        contents.push('\n');
+    }
+    contents
+}
+
+fn find_handlers(
+    specs: &[HandlerSpec],
+    resolve: &dyn Fn(&HandlerSpec) -> Option<PathBuf>,
+    read: &dyn Fn(&Path) -> Option<String>,
+) -> Vec<glue::Found> {
+    specs
+        .iter()
+        .filter_map(|spec| {
+            let path = resolve(spec)?;
+            let text = read(&path)?;
+            glue::find(
+                spec,
+                &glue::Source {
+                    path: &path,
+                    text: &text,
+                },
+            )
+        })
+        .collect()
 }
 
 fn resolve_existing(root: &Path, spec: &HandlerSpec) -> Option<PathBuf> {
@@ -82,6 +171,7 @@ fn generate_with(
     schema: &Schema,
     specs: &[HandlerSpec],
     resolve: &dyn Fn(&HandlerSpec) -> Option<PathBuf>,
+    read: &dyn Fn(&Path) -> Option<String>,
 ) -> Vec<GeneratedFile> {
     let mut files = Vec::new();
     let base = Path::new("src/generated");
@@ -118,18 +208,12 @@ fn generate_with(
     );
 
     for api in &schema.apis {
-        add(
-            format!("api/{}.rs", api.name),
-            declarations::api_module(schema, api),
-        );
+        add(format!("api/{}.rs", api.name), declarations::api_module(schema, api));
     }
     let mut apis: Vec<&str> = schema.apis.iter().map(|a| a.name.as_str()).collect();
     add(
         "api/mod.rs".into(),
-        group_module(
-            "One module per api: its request and response types.",
-            &mut apis,
-        ),
+        group_module("One module per api: its request and response types.", &mut apis),
     );
 
     for event in &schema.events {
@@ -141,10 +225,7 @@ fn generate_with(
     let mut events: Vec<&str> = schema.events.iter().map(|e| e.name.as_str()).collect();
     add(
         "events/mod.rs".into(),
-        group_module(
-            "One module per event: the type its handlers receive.",
-            &mut events,
-        ),
+        group_module("One module per event: the type its handlers receive.", &mut events),
     );
 
     for ws in &schema.websockets {
@@ -168,6 +249,13 @@ fn generate_with(
     for (name, contents) in handler_modules::files(specs, resolve) {
         add(format!("handlers/{name}"), contents);
     }
+    let found = find_handlers(specs, resolve, read);
+    add(
+        "registry.rs".into(),
+        glue::registry(&found, &handler_modules::layout(specs, resolve)),
+    );
+    let extractors = extract::module(&files);
+    files.push(GeneratedFile::new(base.join("extract.rs"), with_newline(extractors)));
 
     files.push(GeneratedFile::new(
         base.join("rohas-runtime/Cargo.toml"),
@@ -177,6 +265,19 @@ fn generate_with(
         base.join("rohas-runtime/src/lib.rs"),
         RUNTIME_LIB_RS,
     ));
+    files.push(GeneratedFile::new(
+        base.join("rohas-runtime/src/abi.rs"),
+        RUNTIME_ABI_RS,
+    ));
+    files.push(GeneratedFile::new(
+        base.join("rohas-runtime/src/call.rs"),
+        RUNTIME_CALL_RS,
+    ));
+    files.push(GeneratedFile::new(
+        base.join("rohas-runtime/src/capture.rs"),
+        RUNTIME_CAPTURE_RS,
+    ));
+    files.push(GeneratedFile::new(base.join("capture.rs"), CAPTURE_MODULE));
     files
 }
 
@@ -187,12 +288,18 @@ fn root_module() -> String {
     code.line("//! Your `src/lib.rs` declares it with `pub mod generated;`.");
     code.blank();
     code.line("pub mod api;");
+    code.line("/// `println!` and friends in your handlers go to the Rohas log (declared");
+    code.line("/// before `handlers` so its macros shadow std's there).");
+    code.line("#[macro_use]");
+    code.line("mod capture;");
     code.line("pub mod events;");
-    code.line(
-        "/// Your handler files (`src/handlers/…`, `src/middlewares/…`), linted as your code.",
-    );
+    code.line("/// `FromCall` for the schema's types, so handlers can ask for them.");
+    code.line("mod extract;");
+    code.line("/// Your handler files (`src/handlers/…`, `src/middlewares/…`), linted as your code.");
     code.line("pub mod handlers;");
     code.line("pub mod models;");
+    code.line("/// The handlers the engine calls, and the C ABI it loads this library through.");
+    code.line("pub mod registry;");
     code.line("pub mod runtime;");
     code.line("pub mod state;");
     code.line("pub mod websockets;");
@@ -218,6 +325,44 @@ fn group_module(doc: &str, names: &mut [&str]) -> String {
     }
     code.finish()
 }
+
+const CAPTURE_MODULE: &str = r#"//! `println!`, `print!`, `eprintln!` and `eprint!` in your handler files: while
+//! a handler runs, each call is a log record tagged with the handler and trace
+//! id (stderr at `warn`); elsewhere they print as usual.
+// Written by `rohas codegen`. Do not edit: every run rewrites src/generated/.
+
+#![allow(unused_macros)]
+
+macro_rules! println {
+    () => {
+        rohas_runtime::capture::line(false, String::new())
+    };
+    ($($arg:tt)*) => {
+        rohas_runtime::capture::line(false, format!($($arg)*))
+    };
+}
+
+macro_rules! print {
+    ($($arg:tt)*) => {
+        rohas_runtime::capture::text(false, format!($($arg)*))
+    };
+}
+
+macro_rules! eprintln {
+    () => {
+        rohas_runtime::capture::line(true, String::new())
+    };
+    ($($arg:tt)*) => {
+        rohas_runtime::capture::line(true, format!($($arg)*))
+    };
+}
+
+macro_rules! eprint {
+    ($($arg:tt)*) => {
+        rohas_runtime::capture::text(true, format!($($arg)*))
+    };
+}
+"#;
 
 const STATE_MODULE: &str = r#"//! `State`: what a handler uses to log, trigger events and broadcast.
 // Written by `rohas codegen`. Do not edit: every run rewrites src/generated/.

@@ -15,9 +15,18 @@
 //!   `Connection::send`) go straight to the [`Host`] trait object, which the
 //!   engine implements on top of the callbacks it hands the library.
 //!
+//! The engine loads the project as a dynamic library through the small C ABI
+//! in [`abi`]; [`call`] turns each call into the handler's parameters.
+//!
 //! `RuntimeError` deliberately does not implement `std::error::Error`: that is
 //! what lets it convert from *every* error type (`?` on `reqwest`, `serde_json`,
 //! `std::io` …), the way `anyhow::Error` does.
+
+pub mod abi;
+pub mod call;
+pub mod capture;
+
+pub use call::{Call, FromCall, IntoReply, Registry};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -1,0 +1,404 @@
+//! A Rust project served by the real `rohas dev`, built by a real `cargo
+//! build` and driven over real HTTP and WebSockets: every handler kind, the
+//! seed's Rust examples as written, errors, panics and status codes,
+//! timeouts, a middleware, an event chain, cron, WebSockets, hot reload
+//! (with a request in flight across the swap, a compile error, a signature
+//! the extractors cannot serve, an ABI mismatch, a library without the ABI)
+//! and graceful shutdown.
+//!
+//! Each cargo build is slow, so one server serves one long test, and user
+//! builds share `$HOME/.cache/rohas-user-target` (as the codegen tests do)
+//! through `ROHAS_CARGO_TARGET_DIR`. No timing assertions.
+
+mod support;
+
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+use support::{get, post, request, Server};
+
+fn shared_target_dir() {
+    static SET: Once = Once::new();
+    SET.call_once(|| {
+        let dir = std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".cache/rohas-user-target"))
+            .unwrap_or_else(|| std::env::temp_dir().join("rohas-user-target"));
+        std::env::set_var("ROHAS_CARGO_TARGET_DIR", dir);
+    });
+}
+
+/// Like `Server::wait_for_log_count`, with room for a cargo build.
+fn wait_for(s: &Server, needle: &str, count: usize) {
+    let until = Instant::now() + Duration::from_secs(300);
+    while Instant::now() < until {
+        if s.count_log(needle) >= count {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("fewer than {count} log line(s) containing {needle:?}:\n{}", s.log());
+}
+
+fn write(s: &Server, rel: &str, contents: &str) {
+    std::fs::write(s.root.join(rel), contents).unwrap();
+}
+
+#[test]
+fn rust_handlers_end_to_end() {
+    shared_target_dir();
+    let mut s = Server::start("rust-e2e", &[]);
+    seed_examples(&s);
+    context_handlers(&s);
+    errors_and_panics(&s);
+    timeouts_and_plain_functions(&s);
+    middleware(&s);
+    events_and_cron(&s);
+    websockets(&s);
+    hot_reload(&s);
+    graceful_shutdown(&mut s);
+}
+
+fn seed_examples(s: &Server) {
+    let (status, body, headers) = request("GET", &s.url("/health"), None, &[]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "ok");
+    assert!(body["timestamp"].as_str().is_some_and(|t| t.contains('T')), "{body}");
+    assert!(
+        headers.iter().any(|(k, v)| k == "x-trace-id" && v.len() == 32),
+        "{headers:?}"
+    );
+    s.wait_for_log("Health check requested");
+
+    let (status, body) = post(&s.url("/users"), r#"{"name":"Ada","email":"ada@example.com"}"#);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], 1);
+    assert_eq!(body["name"], "Ada");
+    // `created_at` goes out under the schema's name.
+    assert!(body["createdAt"].as_str().is_some(), "{body}");
+
+    // The seed's error-handling example, on its happy path.
+    assert_eq!(get(&s.url("/failing")), (200, json!({"success": true})));
+}
+
+fn context_handlers(s: &Server) {
+    // The seed's context example returns `Response::default()`: JSON null.
+    assert_eq!(get(&s.url("/context?x=1")), (200, serde_json::Value::Null));
+    let (status, body) = get(&s.url("/echo/ada?x=1"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["handler"], "EchoContext");
+    assert_eq!(body["query"], json!({"x": "1"}));
+    assert_eq!(body["path"], json!({"name": "ada"}));
+    assert_eq!(body["trace_id"].as_str().map(str::len), Some(32), "{body}");
+}
+
+fn errors_and_panics(s: &Server) {
+    let (status, body) = get(&s.url("/broken"));
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["message"], "database unreachable");
+
+    let (status, body) = get(&s.url("/teapot"));
+    assert_eq!(status, 418, "{body}");
+    assert_eq!(body["error"]["message"], "short and stout");
+
+    // A panic is a 500 with its message and where it happened; the engine
+    // and the library keep serving.
+    for _ in 0..3 {
+        let (status, body) = get(&s.url("/boom"));
+        assert_eq!(status, 500, "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("kaboom"), "{body}");
+        let stack = body["error"]["stack"].as_str().unwrap_or_default();
+        assert!(stack.contains("src/handlers/api/boom.rs"), "{body}");
+    }
+    assert_eq!(get(&s.url("/health")).0, 200);
+}
+
+fn timeouts_and_plain_functions(s: &Server) {
+    let (status, _) = get(&s.url("/sleepy"));
+    assert_eq!(status, 504);
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 1})));
+
+    // A plain `fn` handler; several at once, while others answer.
+    let url = s.url("/blocking");
+    let slow: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || get(&url))
+        })
+        .collect();
+    assert_eq!(get(&s.url("/health")).0, 200);
+    for t in slow {
+        assert_eq!(t.join().unwrap(), (200, json!({"slept": true})));
+    }
+    // `eprintln!` in a plain handler is a log line tagged with it.
+    s.wait_for_log("blocking for a while");
+    assert!(tagged(s, "Blocking", "blocking for a while"), "{}", s.log());
+}
+
+/// A log line from `handler` with a trace id and `text`.
+fn tagged(s: &Server, handler: &str, text: &str) -> bool {
+    s.lines.lock().unwrap().iter().any(|l| {
+        l.contains(text)
+            && l.split(&format!(" {handler} trace="))
+                .nth(1)
+                .is_some_and(|rest| rest.len() > 32 + text.len())
+    })
+}
+
+fn middleware(s: &Server) {
+    let (status, body) = get(&s.url("/private"));
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["message"], "missing or wrong bearer token");
+    let (status, body, _) = request(
+        "GET",
+        &s.url("/private"),
+        None,
+        &[("authorization", "Bearer let-me-in")],
+    );
+    assert_eq!((status, body), (200, json!({"secret": 42})));
+}
+
+fn events_and_cron(s: &Server) {
+    // CreateUser → UserRegistered (payload: the returned user) → audit_user
+    // → AuditDone → finish_audit (`(state: &State, event)`).
+    let (status, _) = post(&s.url("/users"), r#"{"name":"Grace","email":"grace@example.com"}"#);
+    assert_eq!(status, 200);
+    s.wait_for_log("audit user grace@example.com");
+    s.wait_for_log("audit done for grace@example.com");
+
+    // `handler(req, state)` sets UserCreated's payload; the seed's event
+    // handler logs `event.user_id`.
+    let (status, body) = post(&s.url("/signup"), r#"{"name":"Lin","email":"lin@example.com"}"#);
+    assert_eq!((status, body), (200, json!({"ok": true, "name": "Lin"})));
+    s.wait_for_log("User created: 7");
+
+    // The seed's cron example, every second.
+    s.wait_for_log("Running scheduled cleanup");
+}
+
+fn websockets(s: &Server) {
+    let ws_base = s.base.replace("http://", "ws://");
+    match tungstenite::connect(format!("{ws_base}/ws/room")) {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 403),
+        other => panic!("expected a 403 rejection, got {other:?}"),
+    }
+
+    let (mut a, _) = tungstenite::connect(format!("{ws_base}/ws/room?name=a")).expect("a connects");
+    let (mut b, _) = tungstenite::connect(format!("{ws_base}/ws/room?name=b")).expect("b connects");
+    a.send(tungstenite::Message::text(r#"{"user":"a","text":"hello"}"#))
+        .unwrap();
+    for client in [&mut a, &mut b] {
+        let reply = client.read().unwrap();
+        let value: serde_json::Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
+        assert_eq!(value, json!({"user": "a", "text": "HELLO"}));
+    }
+    // `Connection::send` answers the sender alone, before the broadcast.
+    a.send(tungstenite::Message::text(r#"{"user":"a","text":"whoami"}"#))
+        .unwrap();
+    let private: serde_json::Value = serde_json::from_str(a.read().unwrap().to_text().unwrap()).unwrap();
+    assert!(private["you"].as_str().is_some_and(|id| !id.is_empty()), "{private}");
+    let broadcast: serde_json::Value = serde_json::from_str(b.read().unwrap().to_text().unwrap()).unwrap();
+    assert_eq!(broadcast, json!({"user": "a", "text": "WHOAMI"}));
+    a.close(None).unwrap();
+    drop(b); // not a clean close
+    s.wait_for_log_count("left the room", 2);
+
+    // The seed's chat module, as written.
+    let (mut c, _) = tungstenite::connect(format!("{ws_base}/ws/chat")).expect("chat connects");
+    s.wait_for_log("Client connected");
+    // `println!` in a handler is captured: a log line tagged with the handler.
+    assert!(tagged(s, "Chat", "Client connected"), "{}", s.log());
+    c.send(tungstenite::Message::text(r#"{"user":"c","text":"hi"}"#))
+        .unwrap();
+    c.close(None).unwrap();
+    s.wait_for_log("Client disconnected");
+}
+
+const VERSION: &str = "src/handlers/api/version.rs";
+
+fn version_handler(body: &str) -> String {
+    format!(
+        "use rohas_runtime::Result;\nuse serde_json::{{json, Value}};\n\npub async fn handler() -> Result<Value> {{\n    {body}\n}}\n"
+    )
+}
+
+fn hot_reload(s: &Server) {
+    // A request in flight on the old library while the new one is built and
+    // swapped in: it finishes on the old code; new requests get the new code.
+    let marker = s.root.join("release-slow");
+    let in_flight = {
+        let url = s.url(&format!("/slow?until={}", marker.display()));
+        std::thread::spawn(move || get(&url))
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let slow = std::fs::read_to_string(s.root.join("src/handlers/api/slow.rs")).unwrap();
+    write(s, "src/handlers/api/slow.rs", &slow.replace("\"old\"", "\"new\""));
+    write(s, VERSION, &version_handler("Ok(json!({ \"version\": 2 }))"));
+    wait_for(s, "reloaded ", 1);
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 2})));
+    std::fs::write(&marker, "").unwrap();
+    assert_eq!(in_flight.join().unwrap(), (200, json!({"from": "old"})));
+    let url = s.url(&format!("/slow?until={}", marker.display()));
+    assert_eq!(get(&url), (200, json!({"from": "new"})));
+
+    // A compile error: cargo's diagnostics are printed, the old library serves.
+    write(s, VERSION, &version_handler("Ok(json!({ \"version\": 3 }) + 1)"));
+    wait_for(s, "the last good version keeps serving", 1);
+    assert!(s.log().contains("`cargo build` failed"), "{}", s.log());
+    assert!(s.log().contains(VERSION), "{}", s.log());
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 2})));
+
+    // A syntax error: cargo's diagnostics too.
+    write(s, VERSION, "pub async fn handler( {\n");
+    wait_for(s, "the last good version keeps serving", 2);
+    assert!(!s.log().contains("no function `handler`"), "{}", s.log());
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 2})));
+
+    // A parameter no extractor serves: a compile error naming the parameter
+    // and the handler's file.
+    write(
+        s,
+        VERSION,
+        "use rohas_runtime::Result;\n\npub async fn handler(count: u32) -> Result<u32> {\n    Ok(count)\n}\n",
+    );
+    wait_for(s, "the last good version keeps serving", 3);
+    let log = s.log();
+    assert!(log.contains("cannot ask for a parameter of type `u32`"), "{log}");
+    assert!(log.contains("`count` at src/handlers/api/version.rs:3:22"), "{log}");
+    assert!(log.contains("--> src/handlers/api/version.rs:3:22"), "{log}");
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 2})));
+
+    // A library built for another ABI version is refused with a clear message.
+    let abi = s.root.join("src/generated/rohas-runtime/src/abi.rs");
+    let original = std::fs::read_to_string(&abi).unwrap();
+    std::fs::write(
+        &abi,
+        original.replace("pub const ABI_VERSION: u32 = 1;", "pub const ABI_VERSION: u32 = 99;"),
+    )
+    .unwrap();
+    write(s, VERSION, &version_handler("Ok(json!({ \"version\": 3 }))"));
+    wait_for(s, "the last good version keeps serving", 4);
+    assert!(s.log().contains("speaks Rohas ABI version 99"), "{}", s.log());
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 2})));
+
+    std::fs::write(&abi, original).unwrap();
+
+    // A library that exports none of the ABI's symbols is refused too.
+    let module = s.root.join("src/generated/mod.rs");
+    let declared = std::fs::read_to_string(&module).unwrap();
+    std::fs::write(&module, declared.replace("pub mod registry;", "")).unwrap();
+    write(s, VERSION, &version_handler("Ok(json!({ \"version\": 3 }))"));
+    wait_for(s, "the last good version keeps serving", 5);
+    assert!(s.log().contains("not a Rohas handler library"), "{}", s.log());
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 2})));
+
+    std::fs::write(&module, declared).unwrap();
+    write(s, VERSION, &version_handler("Ok(json!({ \"version\": 4 }))"));
+    wait_for(s, "reloaded ", 2);
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 4})));
+    assert_eq!(get(&s.url("/health")).0, 200);
+}
+
+fn graceful_shutdown(s: &mut Server) {
+    let url = s.url("/blocking");
+    let in_flight = std::thread::spawn(move || get(&url));
+    std::thread::sleep(Duration::from_millis(150));
+    let status = s.terminate();
+    assert!(status.success(), "exit status {status:?}:\n{}", s.log());
+    assert_eq!(in_flight.join().unwrap(), (200, json!({"slept": true})));
+}
+
+/// Missing files and functions are reported before anything is built.
+#[test]
+fn missing_handlers_and_functions_are_start_errors() {
+    shared_target_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("project");
+    support::copy_dir(&support::fixture("rust-e2e"), &root);
+    std::fs::remove_file(root.join("src/handlers/api/teapot.rs")).unwrap();
+    std::fs::write(
+        root.join(VERSION),
+        "pub async fn handle_it() -> rohas_runtime::Result<()> {\n    Ok(())\n}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rohas"))
+        .arg("-C")
+        .arg(&root)
+        .args(["start", "--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("src/handlers/api/teapot.rs") && stderr.contains("rohas codegen"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("src/handlers/api/version.rs: no function `handler` or `handle_version`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A `cargo` that does not exist is a clear start error.
+#[test]
+fn a_missing_cargo_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("project");
+    support::copy_dir(&support::fixture("rust-e2e"), &root);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rohas"))
+        .arg("-C")
+        .arg(&root)
+        .args(["dev", "--port", "0", "--watch", "false"])
+        .env("CARGO", "/nonexistent/cargo")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`/nonexistent/cargo` was not found") && stderr.contains("rustup.rs"),
+        "{stderr}"
+    );
+}
+
+/// `rohas init --lang rust` creates a project that `rohas dev` builds and
+/// serves with no edits: its example api, middleware, event and ws.
+#[test]
+fn the_init_project_runs_under_rohas_dev() {
+    shared_target_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rohas"))
+        .current_dir(tmp.path())
+        .args(["init", "my-app", "--lang", "rust"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let root = tmp.path().join("my-app");
+    assert!(root.join("src/generated/registry.rs").is_file());
+
+    let s = Server::start_in(&root, "dev", &[]);
+    let (status, body) = get(&s.url("/health"));
+    assert_eq!((status, &body["status"]), (200, &json!("ok")), "{body}");
+    let input = r#"{"name":"Ada","email":"ada@example.com"}"#;
+    let (status, body) = post(&s.url("/users"), input);
+    assert_eq!(status, 401, "{body}");
+    let (status, body, _) = request(
+        "POST",
+        &s.url("/users"),
+        Some(input),
+        &[("authorization", "Bearer demo")],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "ada@example.com");
+    s.wait_for_log("sending a welcome email to ada@example.com");
+
+    let ws = s.base.replace("http://", "ws://");
+    let (mut client, _) = tungstenite::connect(format!("{ws}/ws/chat")).expect("chat connects");
+    client
+        .send(tungstenite::Message::text(r#"{"user":"ada","text":"hi"}"#))
+        .unwrap();
+    let reply: serde_json::Value = serde_json::from_str(client.read().unwrap().to_text().unwrap()).unwrap();
+    assert_eq!(reply["text"], "hi", "{reply}");
+    assert!(reply["sentAt"].as_str().is_some(), "{reply}");
+}

@@ -1,0 +1,489 @@
+//! Rust handlers: the project's crate, built by cargo as a `cdylib` and
+//! loaded into the engine behind a small, versioned C ABI.
+//!
+//! - `abi.rs` mirrors the ABI (defined in the project's generated
+//!   `rohas-runtime` crate: no Rust types, allocator or tokio runtime cross it);
+//! - `cargo.rs` builds the library, showing cargo's progress;
+//! - `library.rs` loads one build from its own copy and carries the callbacks;
+//! - this file loads and swaps libraries, and turns engine [`Invocation`]s
+//!   into ABI calls.
+//!
+//! Loading, in order: regenerate the handler glue from the handler files
+//! (`rohas_codegen::rust::handler_glue`: a renamed function or a new
+//! parameter needs new glue, and `rohas dev` only reruns codegen for schema
+//! changes), report missing files and functions, build, load the new library,
+//! then swap it in. New calls go to the new library; calls in flight keep
+//! their `Arc` of the old one and finish there; the old one stops when its
+//! last call ends (see `library.rs` for why it stays mapped). Any failure
+//! leaves the previous library serving.
+//!
+//! Each call is started with `rohas_invoke` and returns at once; the
+//! library runs the handler on its own tokio runtime and reports through the
+//! `complete` callback, which resolves a oneshot. Dropping the call's future
+//! (a timeout, a client gone) calls `rohas_cancel`, which drops the
+//! handler's future in the library.
+
+mod abi;
+mod cargo;
+mod library;
+
+use library::{lock, Library, Reply, Shared};
+use rohas_runtime::{
+    BoxFuture, Effects, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions,
+    TriggeredEvent,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::oneshot;
+
+pub use cargo::target_dir;
+
+pub struct RustRuntime {
+    project_dir: PathBuf,
+    release: bool,
+    shared: Arc<Shared>,
+    current: RwLock<Option<Arc<Library>>>,
+    /// Sources changed since the last build.
+    dirty: AtomicBool,
+    /// One load (glue, build, swap) at a time.
+    loading: tokio::sync::Mutex<()>,
+    next_call: AtomicU64,
+    next_copy: AtomicU64,
+}
+
+impl RustRuntime {
+    /// A runtime for the project in `options.project_dir`; nothing is built
+    /// until [`Runtime::load`]. `options.dev` builds debug, else release.
+    pub fn start(options: RuntimeOptions) -> Result<Arc<RustRuntime>, String> {
+        let runtime = RustRuntime {
+            release: !options.dev,
+            shared: Arc::new(Shared {
+                host: options.host,
+                pending: Mutex::new(HashMap::new()),
+            }),
+            current: RwLock::new(None),
+            dirty: AtomicBool::new(true),
+            loading: tokio::sync::Mutex::new(()),
+            next_call: AtomicU64::new(1),
+            next_copy: AtomicU64::new(1),
+            project_dir: options.project_dir,
+        };
+        remove_stale_copies(&runtime.copies_dir());
+        Ok(Arc::new(runtime))
+    }
+
+    fn copies_dir(&self) -> PathBuf {
+        self.project_dir.join(".rohas/lib")
+    }
+
+    fn current(&self) -> Option<Arc<Library>> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Regenerate the glue and report handlers without a file or function.
+    fn prepare(&self, specs: &[HandlerSpec]) -> Result<bool, Vec<LoadError>> {
+        let mut errors = Vec::new();
+        let glue = rohas_codegen::rust::handler_glue(specs, &self.project_dir);
+        for spec in specs.iter().filter(|s| !s.optional) {
+            let Some(file) = spec.files.iter().find(|f| self.project_dir.join(f).is_file()) else {
+                errors.push(LoadError::Missing {
+                    handler: spec.id.clone(),
+                    kind: spec.kind,
+                    looked_for: spec.files.clone(),
+                });
+                continue;
+            };
+            // A file that does not parse: the build reports cargo's diagnostics.
+            if !glue.found.iter().any(|f| f.id == spec.id) && !glue.unparsable.contains(file) {
+                errors.push(LoadError::NoFunction {
+                    handler: spec.id.clone(),
+                    file: file.clone(),
+                    // Displayed inside backticks: "no function `handler` or `handle_x`".
+                    expected: spec.functions.join("` or `"),
+                });
+            }
+        }
+        let generated = self.project_dir.join("src/generated");
+        if !generated.join("mod.rs").is_file() || !generated.join("rohas-runtime/Cargo.toml").is_file() {
+            errors.push(LoadError::Failed(format!(
+                "{} is missing or incomplete: run `rohas codegen`",
+                generated.display()
+            )));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut changed = false;
+        for file in &glue.files {
+            let path = self.project_dir.join(&file.path);
+            if std::fs::read_to_string(&path).ok().as_deref() == Some(file.contents.as_str()) {
+                continue;
+            }
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            std::fs::write(&path, &file.contents)
+                .map_err(|e| vec![LoadError::Failed(format!("cannot write {}: {e}", path.display()))])?;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
+    async fn build_and_open(&self) -> Result<Library, String> {
+        let project = self.project_dir.clone();
+        let release = self.release;
+        let host = Arc::clone(&self.shared.host);
+        let built = tokio::task::spawn_blocking(move || cargo::build(&project, release, &host))
+            .await
+            .map_err(|e| format!("the build task failed: {e}"))??;
+        let stem = built
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("handlers")
+            .to_string();
+        let extension = built.extension().and_then(|e| e.to_str()).unwrap_or("so").to_string();
+        let n = self.next_copy.fetch_add(1, Ordering::Relaxed);
+        let copy = self
+            .copies_dir()
+            .join(format!("{stem}-{}-{n}.{extension}", std::process::id()));
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || Library::open(&built, &copy, &shared))
+            .await
+            .map_err(|e| format!("loading the library failed: {e}"))?
+    }
+}
+
+/// Copies left by a `rohas` process that is gone (its pid is in the name).
+fn remove_stale_copies(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let me = std::process::id().to_string();
+    let proc = Path::new("/proc");
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
+        let Some(pid) = stem.rsplit('-').nth(1) else {
+            continue;
+        };
+        if pid != me && proc.is_dir() && !proc.join(pid).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Waits for one completion; dropped early, it cancels the call.
+struct Pending<'a> {
+    shared: &'a Shared,
+    library: Arc<Library>,
+    id: u64,
+    rx: Option<oneshot::Receiver<Reply>>,
+}
+
+impl Pending<'_> {
+    async fn wait(mut self) -> Option<Reply> {
+        let rx = self.rx.as_mut()?;
+        let reply = rx.await.ok();
+        self.rx = None;
+        reply
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.rx.is_some() && lock(&self.shared.pending).remove(&self.id).is_some() {
+            self.library.cancel(self.id);
+        }
+    }
+}
+
+/// The call as `rohas_invoke` receives it (see the ABI), serialized
+/// straight from the invocation.
+#[derive(Serialize)]
+struct WireCall<'a> {
+    trace_id: &'a str,
+    request: &'a Value,
+    context: WireContext<'a>,
+    endpoint: Option<&'a str>,
+    connection_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct WireContext<'a> {
+    handler_name: &'a str,
+    payload: &'a Value,
+    query_params: &'a serde_json::Map<String, Value>,
+    metadata: &'a serde_json::Map<String, Value>,
+}
+
+impl<'a> WireCall<'a> {
+    fn new(call: &'a Invocation) -> Self {
+        WireCall {
+            trace_id: &call.trace_id,
+            request: &call.request,
+            context: WireContext {
+                // `api:CreateUser` → `CreateUser`, `ws_message:Chat:on_message` → `on_message`.
+                handler_name: call.handler.rsplit(':').next().unwrap_or_default(),
+                payload: &call.payload,
+                query_params: &call.query_params,
+                metadata: &call.metadata,
+            },
+            endpoint: call.endpoint.as_deref(),
+            connection_id: call.connection_id.as_deref(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Success {
+    #[serde(default)]
+    value: Value,
+    #[serde(default)]
+    triggered: Vec<(String, Value)>,
+    #[serde(default)]
+    payloads: serde_json::Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct Failure {
+    status: Option<u16>,
+    #[serde(default)]
+    message: String,
+    details: Option<Value>,
+    stack: Option<String>,
+}
+
+fn bad_reply(error: serde_json::Error) -> HandlerError {
+    HandlerError::Failed {
+        message: format!("bad completion from the Rust library: {error}"),
+        stack: None,
+    }
+}
+
+fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
+    if reply.ok {
+        let s: Success = serde_json::from_slice(&reply.body).map_err(bad_reply)?;
+        let events = |list: Vec<(String, Value)>| {
+            list.into_iter()
+                .map(|(event, payload)| TriggeredEvent { event, payload })
+                .collect()
+        };
+        return Ok(Outcome {
+            value: s.value,
+            effects: Effects {
+                triggered: events(s.triggered),
+                payloads: events(s.payloads.into_iter().collect()),
+            },
+        });
+    }
+    let f: Failure = serde_json::from_slice(&reply.body).map_err(bad_reply)?;
+    Err(match f {
+        Failure {
+            status: Some(status),
+            message,
+            details,
+            ..
+        } => HandlerError::Http {
+            status,
+            message,
+            details: details.filter(|d| !d.is_null()),
+        },
+        Failure { message, stack, .. } => HandlerError::Failed { message, stack },
+    })
+}
+
+impl Runtime for RustRuntime {
+    fn language(&self) -> &'static str {
+        "rust"
+    }
+
+    fn load<'a>(&'a self, handlers: &'a [HandlerSpec]) -> BoxFuture<'a, Result<(), Vec<LoadError>>> {
+        Box::pin(async move {
+            let _one_at_a_time = self.loading.lock().await;
+            let glue_changed = self.prepare(handlers)?;
+            let loaded = self.current();
+            if !glue_changed && !self.dirty.load(Ordering::SeqCst) && loaded.is_some() {
+                return Ok(());
+            }
+            self.dirty.store(false, Ordering::SeqCst);
+            let library = match self.build_and_open().await {
+                Ok(library) => library,
+                Err(message) => {
+                    // Build again next time, even if nothing else changes.
+                    self.dirty.store(true, Ordering::SeqCst);
+                    return Err(vec![LoadError::Failed(message)]);
+                }
+            };
+            let missing: Vec<LoadError> = handlers
+                .iter()
+                .filter(|s| !s.optional && !library.handlers.contains(&s.id))
+                .map(|s| LoadError::NoFunction {
+                    handler: s.id.clone(),
+                    file: s.files.first().cloned().unwrap_or_default(),
+                    expected: s.functions.join("` or `"),
+                })
+                .collect();
+            if !missing.is_empty() {
+                library.stop();
+                self.dirty.store(true, Ordering::SeqCst);
+                return Err(missing);
+            }
+            let old = self
+                .current
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .replace(Arc::new(library));
+            // The old library stops when its last call in flight ends.
+            drop(old);
+            Ok(())
+        })
+    }
+
+    fn invalidate<'a>(&'a self, _changed: &'a [PathBuf]) -> BoxFuture<'a, Result<(), LoadError>> {
+        Box::pin(async move {
+            self.dirty.store(true, Ordering::SeqCst);
+            Ok(())
+        })
+    }
+
+    fn invoke(&self, call: Invocation) -> BoxFuture<'_, Result<Outcome, HandlerError>> {
+        Box::pin(async move {
+            let Some(library) = self.current() else {
+                return Err(HandlerError::Failed {
+                    message: "the Rust handler library is not loaded".into(),
+                    stack: None,
+                });
+            };
+            if !library.handlers.contains(&call.handler) {
+                return Err(HandlerError::Failed {
+                    message: format!(
+                        "handler `{}` is not in the loaded library: save a handler file to rebuild",
+                        call.handler
+                    ),
+                    stack: None,
+                });
+            }
+            let request = serde_json::to_vec(&WireCall::new(&call)).map_err(|e| HandlerError::Failed {
+                message: format!("cannot send the call to the Rust library: {e}"),
+                stack: None,
+            })?;
+            let id = self.next_call.fetch_add(1, Ordering::Relaxed);
+            let (tx, rx) = oneshot::channel();
+            lock(&self.shared.pending).insert(id, tx);
+            let pending = Pending {
+                shared: &self.shared,
+                library: Arc::clone(&library),
+                id,
+                rx: Some(rx),
+            };
+            library.invoke(id, &call.handler, &request);
+            match pending.wait().await {
+                Some(reply) => outcome(reply),
+                None => Err(HandlerError::Failed {
+                    message: "the Rust library stopped before the handler finished".into(),
+                    stack: None,
+                }),
+            }
+        })
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let library = self.current.write().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(library) = library {
+                let _ = tokio::task::spawn_blocking(move || library.stop()).await;
+            }
+            lock(&self.shared.pending).clear();
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rohas_runtime::HandlerKind;
+    use serde_json::json;
+
+    #[test]
+    fn calls_go_out_in_the_abi_shape() {
+        let call = Invocation {
+            handler: "ws_message:Chat:on_message".into(),
+            kind: HandlerKind::WsMessage,
+            trace_id: "t".into(),
+            request: json!({"text": "hi"}),
+            payload: json!({"text": "hi"}),
+            query_params: serde_json::Map::new(),
+            metadata: json!({"connection_id": "c1"}).as_object().cloned().unwrap(),
+            connection_id: Some("c1".into()),
+            endpoint: Some("Chat".into()),
+            deadline: None,
+        };
+        let wire: Value = serde_json::to_value(WireCall::new(&call)).unwrap();
+        assert_eq!(
+            wire,
+            json!({
+                "trace_id": "t",
+                "request": {"text": "hi"},
+                "context": {
+                    "handler_name": "on_message",
+                    "payload": {"text": "hi"},
+                    "query_params": {},
+                    "metadata": {"connection_id": "c1"},
+                },
+                "endpoint": "Chat",
+                "connection_id": "c1",
+            })
+        );
+    }
+
+    fn reply(ok: bool, body: Value) -> Reply {
+        Reply {
+            ok,
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    #[test]
+    fn completions_become_outcomes_and_errors() {
+        let done = outcome(reply(
+            true,
+            json!({"value": 1, "triggered": [["E", {"a": 1}]], "payloads": {"P": 2}}),
+        ))
+        .unwrap();
+        assert_eq!(done.value, json!(1));
+        assert_eq!(
+            done.effects.triggered,
+            [TriggeredEvent {
+                event: "E".into(),
+                payload: json!({"a": 1})
+            }]
+        );
+        assert_eq!(done.effects.payloads[0].event, "P");
+
+        match outcome(reply(false, json!({"status": 418, "message": "tea"}))) {
+            Err(HandlerError::Http {
+                status: 418,
+                message,
+                details: None,
+            }) => assert_eq!(message, "tea"),
+            other => panic!("{other:?}"),
+        }
+        match outcome(reply(false, json!({"message": "boom", "stack": "at x.rs:1:1"}))) {
+            Err(HandlerError::Failed { message, stack }) => {
+                assert_eq!((message.as_str(), stack.as_deref()), ("boom", Some("at x.rs:1:1")))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            outcome(Reply {
+                ok: true,
+                body: b"not json".to_vec()
+            }),
+            Err(HandlerError::Failed { .. })
+        ));
+    }
+}

@@ -1,0 +1,277 @@
+//! One loaded handler library, and the callbacks it reports through.
+//!
+//! Every build is loaded from its own copy (`.rohas/lib/<name>-<pid>-<n>.so`):
+//! the dynamic loader caches libraries by path, so loading the rebuilt file
+//! under its usual name could hand back the old code, and cargo may rewrite
+//! that file while the old library is still mapped.
+//!
+//! # Unloading
+//!
+//! A library is never `dlclose`d. When it is swapped out and its last
+//! in-flight call has finished (the last `Arc<Library>` is dropped), its
+//! tokio runtime is stopped (`rohas_shutdown`, on a thread of its own so no
+//! engine thread waits) and its copy on disk is removed, but its code stays
+//! mapped: a thread the user's code spawned, a thread-local destructor or a
+//! callback still running could otherwise jump into unmapped memory and take
+//! the engine down. The cost is the library's code pages for each rebuild in
+//! one `rohas dev` session (a few MB each); `rohas start` never reloads.
+
+use crate::abi::{self, HostVTable};
+use rohas_runtime::{Host, LogRecord};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// A call's completion: `ok` and the JSON body.
+pub(crate) struct Reply {
+    pub ok: bool,
+    pub body: Vec<u8>,
+}
+
+/// What the callbacks reach through their `ctx` pointer: shared by every
+/// library of one runtime (call ids are unique across them).
+pub(crate) struct Shared {
+    pub host: Arc<dyn Host>,
+    pub pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(ptr, len)
+    }
+}
+
+unsafe fn shared<'a>(ctx: *const c_void) -> &'a Shared {
+    &*(ctx as *const Shared)
+}
+
+unsafe extern "C" fn on_complete(ctx: *const c_void, call_id: u64, ok: u8, json: *const u8, len: usize) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let shared = shared(ctx);
+        let body = bytes(json, len).to_vec();
+        if let Some(tx) = lock(&shared.pending).remove(&call_id) {
+            let _ = tx.send(Reply { ok: ok != 0, body });
+        }
+    }));
+}
+
+#[derive(serde::Deserialize)]
+struct LogLine {
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    handler: String,
+    #[serde(default)]
+    trace_id: String,
+    #[serde(default)]
+    fields: Map<String, Value>,
+}
+
+fn level_name(level: &str) -> &'static str {
+    match level {
+        "trace" => "trace",
+        "debug" => "debug",
+        "warn" | "warning" => "warn",
+        "error" => "error",
+        _ => "info",
+    }
+}
+
+unsafe extern "C" fn on_log(ctx: *const c_void, json: *const u8, len: usize) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let shared = shared(ctx);
+        if let Ok(line) = serde_json::from_slice::<LogLine>(bytes(json, len)) {
+            shared.host.log(LogRecord {
+                level: level_name(&line.level),
+                message: line.message,
+                handler: line.handler,
+                trace_id: line.trace_id,
+                fields: line.fields,
+            });
+        }
+    }));
+}
+
+unsafe extern "C" fn on_broadcast(
+    ctx: *const c_void,
+    endpoint: *const u8,
+    endpoint_len: usize,
+    json: *const u8,
+    len: usize,
+) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let endpoint = String::from_utf8_lossy(bytes(endpoint, endpoint_len));
+        let message = serde_json::from_slice(bytes(json, len)).unwrap_or(Value::Null);
+        shared(ctx).host.broadcast(&endpoint, message);
+    }));
+}
+
+unsafe extern "C" fn on_send(ctx: *const c_void, id: *const u8, id_len: usize, json: *const u8, len: usize) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let id = String::from_utf8_lossy(bytes(id, id_len));
+        let message = serde_json::from_slice(bytes(json, len)).unwrap_or(Value::Null);
+        shared(ctx).host.send(&id, message);
+    }));
+}
+
+/// A library loaded, initialised and serving `handlers`.
+pub(crate) struct Library {
+    /// Kept (never closed) so the symbols below stay valid; see the module docs.
+    _lib: std::mem::ManuallyDrop<libloading::Library>,
+    copy: PathBuf,
+    invoke: abi::InvokeFn,
+    cancel: abi::CancelFn,
+    shutdown: abi::ShutdownFn,
+    stopped: AtomicBool,
+    pub handlers: HashSet<String>,
+}
+
+impl Library {
+    /// Load `built` (cargo's output) from a copy at `copy`, check its ABI and
+    /// start it.
+    pub fn open(built: &Path, copy: &Path, shared: &Arc<Shared>) -> Result<Library, String> {
+        if let Some(dir) = copy.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        std::fs::copy(built, copy)
+            .map_err(|e| format!("cannot copy {} to {}: {e}", built.display(), copy.display()))?;
+        let lib = open_library(copy).map_err(|e| {
+            let _ = std::fs::remove_file(copy);
+            format!("cannot load the handler library {}: {e}", built.display())
+        })?;
+        match Library::start(lib, copy, shared) {
+            Ok(library) => Ok(library),
+            Err(message) => {
+                let _ = std::fs::remove_file(copy);
+                Err(format!("{}: {message}", built.display()))
+            }
+        }
+    }
+
+    fn start(lib: libloading::Library, copy: &Path, shared: &Arc<Shared>) -> Result<Library, String> {
+        let version: abi::AbiVersionFn = symbol(&lib, abi::SYM_ABI_VERSION).map_err(|_| {
+            "not a Rohas handler library: it exports no `rohas_abi_version`. Does src/lib.rs declare \
+             `pub mod generated;`, and is src/generated/ up to date (`rohas codegen`)?"
+                .to_string()
+        })?;
+        let version = unsafe { version() };
+        if version != abi::ABI_VERSION {
+            return Err(format!(
+                "the library speaks Rohas ABI version {version}, this rohas speaks version {}: run `rohas codegen` \
+                 with this rohas to update src/generated/rohas-runtime, then build again",
+                abi::ABI_VERSION
+            ));
+        }
+        let init: abi::InitFn = symbol(&lib, abi::SYM_INIT)?;
+        let handlers: abi::HandlersFn = symbol(&lib, abi::SYM_HANDLERS)?;
+        let free: abi::FreeFn = symbol(&lib, abi::SYM_FREE)?;
+        let invoke: abi::InvokeFn = symbol(&lib, abi::SYM_INVOKE)?;
+        let cancel: abi::CancelFn = symbol(&lib, abi::SYM_CANCEL)?;
+        let shutdown: abi::ShutdownFn = symbol(&lib, abi::SYM_SHUTDOWN)?;
+
+        // One strong count per library, never given back: the library may
+        // call back until it is stopped, and it is never unloaded.
+        let ctx = Arc::into_raw(Arc::clone(shared)) as *const c_void;
+        let vtable = HostVTable {
+            ctx,
+            complete: on_complete,
+            log: on_log,
+            broadcast: on_broadcast,
+            send: on_send,
+        };
+        let code = unsafe { init(&vtable) };
+        if code != 0 {
+            return Err(format!("rohas_init failed: {}", abi::init_error(code)));
+        }
+        let mut len = 0usize;
+        let ids = unsafe {
+            let ptr = handlers(&mut len);
+            let ids: Vec<String> = serde_json::from_slice(bytes(ptr, len)).unwrap_or_default();
+            free(ptr, len);
+            ids
+        };
+        Ok(Library {
+            _lib: std::mem::ManuallyDrop::new(lib),
+            copy: copy.to_path_buf(),
+            invoke,
+            cancel,
+            shutdown,
+            stopped: AtomicBool::new(false),
+            handlers: ids.into_iter().collect(),
+        })
+    }
+
+    /// Start call `call_id`; its completion arrives through `Shared::pending`.
+    pub fn invoke(&self, call_id: u64, handler: &str, request: &[u8]) {
+        unsafe {
+            (self.invoke)(
+                call_id,
+                handler.as_ptr(),
+                handler.len(),
+                request.as_ptr(),
+                request.len(),
+            )
+        }
+    }
+
+    pub fn cancel(&self, call_id: u64) {
+        unsafe { (self.cancel)(call_id) }
+    }
+
+    /// Stop the library's runtime (waits for its threads, up to a second).
+    pub fn stop(&self) {
+        if !self.stopped.swap(true, Ordering::SeqCst) {
+            unsafe { (self.shutdown)() };
+            let _ = std::fs::remove_file(&self.copy);
+        }
+    }
+}
+
+impl Drop for Library {
+    fn drop(&mut self) {
+        if self.stopped.load(Ordering::SeqCst) {
+            return;
+        }
+        let shutdown = self.shutdown;
+        let copy = std::mem::take(&mut self.copy);
+        // Off the engine's threads: stopping joins the library's workers.
+        let _ = std::thread::Builder::new()
+            .name("rohas-rust-unload".into())
+            .spawn(move || {
+                unsafe { shutdown() };
+                let _ = std::fs::remove_file(copy);
+            });
+    }
+}
+
+fn symbol<T: Copy>(lib: &libloading::Library, name: &str) -> Result<T, String> {
+    unsafe {
+        lib.get::<T>(name.as_bytes()).map(|s| *s).map_err(|_| {
+            format!("the library does not export `{name}`: is src/generated/ up to date (`rohas codegen`)?")
+        })
+    }
+}
+
+#[cfg(unix)]
+fn open_library(path: &Path) -> Result<libloading::Library, libloading::Error> {
+    use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+    unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL).map(Into::into) }
+}
+
+#[cfg(not(unix))]
+fn open_library(path: &Path) -> Result<libloading::Library, libloading::Error> {
+    unsafe { libloading::Library::new(path) }
+}
