@@ -26,8 +26,15 @@ pub(crate) struct Job {
     pub op: &'static str,
     pub handler: String,
     pub trace_id: String,
-    /// JSON: the call's request/context, the specs to load, the changed paths.
+    /// JSON: the call's request (or event, message), the specs to load, the
+    /// changed paths.
     pub data: String,
+    /// JSON of the call's `HandlerContext` (calls only; parsed in Python
+    /// only when the handler asks for the context).
+    pub context: String,
+    /// The WebSocket endpoint and connection of ws handlers.
+    pub endpoint: Option<String>,
+    pub connection: Option<String>,
 }
 
 /// What `host.py` answered: `ok` with a JSON body, or an error body.
@@ -81,20 +88,29 @@ impl Bridge {
         Ok(bridge)
     }
 
-    /// Queue a job; the returned receiver gets its reply.
-    pub(crate) fn submit(&self, op: &'static str, handler: String, trace_id: String, data: String) -> Submitted {
+    /// A control job (`load`, `invalidate`, `stop`) with its JSON data.
+    pub(crate) fn control(&self, op: &'static str, data: String) -> Submitted {
+        self.submit(Job {
+            id: 0,
+            op,
+            handler: String::new(),
+            trace_id: String::new(),
+            data,
+            context: String::new(),
+            endpoint: None,
+            connection: None,
+        })
+    }
+
+    /// Queue a job (its id is assigned here); the receiver gets its reply.
+    pub(crate) fn submit(&self, mut job: Job) -> Submitted {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        job.id = id;
         let (tx, rx) = oneshot::channel();
         lock(&self.pending).insert(id, tx);
         let wake = {
             let mut queue = lock(&self.queue);
-            queue.jobs.push(Job {
-                id,
-                op,
-                handler,
-                trace_id,
-                data,
-            });
+            queue.jobs.push(job);
             !std::mem::replace(&mut queue.notified, true)
         };
         if wake {
@@ -140,16 +156,29 @@ fn bridge() -> &'static Arc<Bridge> {
 
 // ------------------------------------------------------------ the `_rohas` module
 
-/// Every queued job, as `(id, op, handler, trace_id, data)` tuples.
+/// A job as `host.py` receives it: `(id, op, handler, trace_id, data,
+/// context, endpoint, connection)`.
+type JobTuple = (
+    u64,
+    &'static str,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// Every queued job, as [`JobTuple`]s.
 #[pyfunction]
-fn take_batch() -> Vec<(u64, &'static str, String, String, String)> {
+fn take_batch() -> Vec<JobTuple> {
     let jobs = {
         let mut queue = lock(&bridge().queue);
         queue.notified = false;
         std::mem::take(&mut queue.jobs)
     };
     jobs.into_iter()
-        .map(|j| (j.id, j.op, j.handler, j.trace_id, j.data))
+        .map(|j| (j.id, j.op, j.handler, j.trace_id, j.data, j.context, j.endpoint, j.connection))
         .collect()
 }
 

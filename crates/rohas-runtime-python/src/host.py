@@ -60,7 +60,19 @@ class HandlerTimeout(BaseException):
 class Call:
     """One handler invocation in flight."""
 
-    __slots__ = ("id", "handler", "trace_id", "task", "thread", "state", "buffers")
+    __slots__ = (
+        "id",
+        "handler",
+        "trace_id",
+        "task",
+        "thread",
+        "state",
+        "buffers",
+        "request",
+        "context",
+        "endpoint",
+        "connection",
+    )
 
     def __init__(self, id: int, handler: Handler, trace_id: str) -> None:
         self.id = id
@@ -70,6 +82,12 @@ class Call:
         self.thread: int | None = None
         self.state: Any = None
         self.buffers: dict[str, str] = {}
+        self.request = "null"
+        """The request (api), event, message or context, as JSON."""
+        self.context = "{}"
+        """`HandlerContext`'s wire form, as JSON."""
+        self.endpoint: str | None = None
+        self.connection: str | None = None
 
     def log(self, level: str, message: str, fields: Any = None) -> None:
         try:
@@ -197,6 +215,10 @@ def wire_default(value: Any) -> Any:
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=wire_default)
 
 
+NOTHING = '{"value":null,"triggered":[],"payloads":{}}'
+"""The reply of a handler that returned nothing and published nothing."""
+
+
 def dumps(value: Any) -> str:
     return _encoder.encode(value)
 
@@ -207,7 +229,7 @@ def dumps(value: Any) -> str:
 class Handler:
     """A loaded handler: its function and how to build each argument."""
 
-    __slots__ = ("id", "name", "kind", "function", "binders", "is_async", "spec", "file")
+    __slots__ = ("id", "name", "kind", "function", "binders", "makers", "is_async", "spec", "file")
 
     def __init__(self, spec: dict[str, Any], function: Any, file: str) -> None:
         self.id: str = spec["id"]
@@ -218,6 +240,8 @@ class Handler:
         self.file = file
         self.is_async = inspect.iscoroutinefunction(function)
         self.binders = signature_binders(spec, function)
+        self.makers: list[tuple[str, Any]] | None = None
+        """(role, generated class) per parameter, resolved at the first call."""
 
 
 def annotation_name(annotation: Any) -> str | None:
@@ -305,7 +329,6 @@ class Runtime:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread = 0
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rohas-py-sync")
-        self.generated: dict[str, Any] = {}
         self.eager: Call | None = None
         """The call whose first step runs right now, outside any Task."""
 
@@ -355,20 +378,34 @@ class Runtime:
         for item in _rohas.take_batch():
             self.start(*item)
 
-    def start(self, call_id: int, op: str, handler_id: str, trace_id: str, data: str) -> None:
+    def start(
+        self,
+        call_id: int,
+        op: str,
+        handler_id: str,
+        trace_id: str,
+        data: str,
+        context_json: str,
+        endpoint: str | None,
+        connection: str | None,
+    ) -> None:
         if op == "call":
             handler = self.handlers.get(handler_id)
             if handler is None:
                 _rohas.complete(call_id, False, dumps({"message": f"handler `{handler_id}` is not loaded"}))
                 return
             call = Call(call_id, handler, trace_id)
+            call.request = data
+            call.context = context_json
+            call.endpoint = endpoint
+            call.connection = connection
             self.calls[call_id] = call
             context = contextvars.copy_context()
             context.run(CALL.set, call)
             if handler.is_async:
-                context.run(self.start_async, call, data, context)
+                context.run(self.start_async, call, context)
             else:
-                future = self.loop.run_in_executor(self.pool, context.run, self.invoke_sync, call, data)  # type: ignore[union-attr]
+                future = self.loop.run_in_executor(self.pool, context.run, self.invoke_sync, call)  # type: ignore[union-attr]
                 future.add_done_callback(lambda f, c=call: self.finish_sync(c, f))
         elif op == "load":
             self.reply(call_id, self.load(json.loads(data)))
@@ -419,7 +456,6 @@ class Runtime:
                 errors.append({"kind": "failed", "message": f"{os.path.relpath(file, self.project)}: {e}"})
         if not errors:
             self.handlers = handlers
-            self.generated.clear()
             # What is loaded now lives as long as the process: keep it out of
             # the collector's way, and collect young objects less often.
             gc.collect()
@@ -474,42 +510,48 @@ class Runtime:
 
     # -- calling
 
-    def arguments(self, call: Call, data: str) -> list[Any]:
+    def arguments(self, call: Call) -> list[Any]:
+        """What the handler's parameters ask for, built from the call's JSON,
+        which is parsed only when a parameter needs it."""
         handler = call.handler
-        if not handler.binders:
+        makers = handler.makers
+        if makers is None:
+            makers = handler.makers = [(role, self.class_for(handler, role)) for role in handler.binders]
+        if not makers:
             return []
-        message = json.loads(data)
-        request = message["request"]
+        request: Any = None
         built: list[Any] = []
-        state = None
-        for role in handler.binders:
+        for role, cls in makers:
             if role == "state":
-                if state is None:
-                    state = self.generated_class("generated.state", "State")(
-                        handler.name, call.trace_id, CallHost(call), message.get("endpoint")
-                    )
-                built.append(state)
-            elif role == "context":
-                built.append(self.generated_class("generated.runtime", "HandlerContext").from_wire(message["context"]))
-            elif role == "connection":
-                built.append(self.generated_class("generated.runtime", "Connection")(message.get("connection_id") or "", CallHost(call)))
-            elif role == "request":
-                built.append(self.typed(handler, "request", request))
-            elif role == "body":
-                built.append(self.typed(handler, "body", request.get("body") if handler.kind == "api" else message["context"]["payload"]))
-            elif role == "event":
-                built.append(self.typed(handler, "event", request))
-            elif role == "message":
-                built.append(self.typed(handler, "message", request))
-            else:
-                built.append(request)
-        call.state = state
+                if call.state is None:
+                    call.state = cls(handler.name, call.trace_id, CallHost(call), call.endpoint)
+                built.append(call.state)
+                continue
+            if role == "context":
+                built.append(cls.from_wire(json.loads(call.context)))
+                continue
+            if role == "connection":
+                built.append(cls(call.connection or "", CallHost(call)))
+                continue
+            if request is None:
+                request = json.loads(call.request)
+            value = request
+            if role == "body":
+                value = request.get("body" if handler.kind == "api" else "payload") if isinstance(request, dict) else None
+            if cls is not None and isinstance(value, dict):
+                value = cls.from_wire(value)
+            built.append(value)
         return built
 
-    def typed(self, handler: Handler, role: str, value: Any) -> Any:
-        """The generated class for a role, built from its wire form; the
-        plain value when the schema gives no named type."""
+    def class_for(self, handler: Handler, role: str) -> Any:
+        """The generated class a role is built with (None: the plain JSON)."""
         spec = handler.spec
+        if role == "state":
+            return self.generated_class("generated.state", "State")
+        if role == "context":
+            return self.generated_class("generated.runtime", "HandlerContext")
+        if role == "connection":
+            return self.generated_class("generated.runtime", "Connection")
         if role == "request" and handler.kind == "api":
             cls = self.generated_class(f"generated.api.{spec['name']}", spec["request_type"], optional=True)
         elif role == "body" and spec.get("body_type"):
@@ -521,9 +563,7 @@ class Runtime:
             cls = self.find_type(spec["message_type"], f"generated.websockets.{ws}")
         else:
             cls = None
-        if cls is None or not isinstance(value, Mapping) or not hasattr(cls, "from_wire"):
-            return value
-        return cls.from_wire(value)
+        return cls if cls is not None and hasattr(cls, "from_wire") else None
 
     def find_type(self, name: str, first_module: str) -> Any:
         for module in (first_module, "generated.models", "generated.types"):
@@ -533,24 +573,19 @@ class Runtime:
         return None
 
     def generated_class(self, module: str, name: str, optional: bool = False) -> Any:
-        key = f"{module}:{name}"
-        if key in self.generated:
-            return self.generated[key]
         try:
-            found = getattr(importlib.import_module(module), name)
+            return getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError):
             if not optional:
                 raise RuntimeError(f"`{module}.{name}` is missing: src/generated/ is stale; run `rohas codegen`")
-            found = None
-        self.generated[key] = found
-        return found
+            return None
 
-    def start_async(self, call: Call, data: str, context: contextvars.Context) -> None:
+    def start_async(self, call: Call, context: contextvars.Context) -> None:
         """Run the handler's first step right here; only a handler that
         really waits (I/O, sleep) gets an asyncio Task for the rest. Most
         handlers finish in that first step, and skip the Task and a trip
         through the loop's ready queue."""
-        coroutine = self.invoke(call, data)
+        coroutine = self.invoke(call)
         self.eager = call
         try:
             pending = coroutine.send(None)
@@ -560,9 +595,9 @@ class Runtime:
             self.eager = None
         call.task = self.loop.create_task(resume(coroutine, pending), context=context)  # type: ignore[union-attr]
 
-    async def invoke(self, call: Call, data: str) -> None:
+    async def invoke(self, call: Call) -> None:
         try:
-            arguments = self.arguments(call, data)
+            arguments = self.arguments(call)
             value = await call.handler.function(*arguments)
             self.succeed(call, value)
         except BaseException as error:  # noqa: BLE001 - every failure becomes an answer
@@ -570,10 +605,10 @@ class Runtime:
             if isinstance(error, (KeyboardInterrupt, SystemExit)):
                 raise
 
-    def invoke_sync(self, call: Call, data: str) -> Any:
+    def invoke_sync(self, call: Call) -> Any:
         call.thread = threading.get_ident()
         try:
-            return call.handler.function(*self.arguments(call, data))
+            return call.handler.function(*self.arguments(call))
         finally:
             call.thread = None
 
@@ -592,6 +627,9 @@ class Runtime:
             return
         call.flush()
         state = call.state
+        if value is None and (state is None or not (getattr(state, "_triggered", None) or getattr(state, "_payloads", None))):
+            _rohas.complete(call.id, True, NOTHING)
+            return
         try:
             body = {
                 "value": value,

@@ -15,7 +15,7 @@
 mod bridge;
 mod interpreter;
 
-use bridge::{Bridge, Reply};
+use bridge::{Bridge, Job, Reply};
 use rohas_runtime::{
     BoxFuture, Effects, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions,
     TriggeredEvent,
@@ -44,7 +44,7 @@ impl PythonRuntime {
     }
 
     async fn control(&self, op: &'static str, data: String) -> Result<Value, String> {
-        let submitted = self.bridge.submit(op, String::new(), String::new(), data);
+        let submitted = self.bridge.control(op, data);
         let reply = Pending::new(&self.bridge, submitted.id, submitted.rx)
             .wait()
             .await
@@ -88,15 +88,7 @@ impl Drop for Pending<'_> {
     }
 }
 
-/// The JSON a call carries to `host.py`, serialized from borrowed parts.
-#[derive(Serialize)]
-struct CallData<'a> {
-    request: &'a Value,
-    context: ContextData<'a>,
-    endpoint: &'a Option<String>,
-    connection_id: &'a Option<String>,
-}
-
+/// `HandlerContext`'s wire form, serialized from borrowed parts.
 #[derive(Serialize)]
 struct ContextData<'a> {
     handler_name: &'a str,
@@ -105,19 +97,27 @@ struct ContextData<'a> {
     metadata: &'a serde_json::Map<String, Value>,
 }
 
-fn call_data(call: &Invocation, handler_name: &str) -> String {
-    serde_json::to_string(&CallData {
-        request: &call.request,
-        context: ContextData {
-            handler_name,
-            payload: &call.payload,
-            query_params: &call.query_params,
-            metadata: &call.metadata,
-        },
-        endpoint: &call.endpoint,
-        connection_id: &call.connection_id,
+/// One call as a job: the request and the context as separate JSON texts,
+/// so Python parses only what the handler's parameters ask for.
+fn call_job(call: Invocation) -> Job {
+    let name = call.handler.rsplit(':').next().unwrap_or_default();
+    let context = serde_json::to_string(&ContextData {
+        handler_name: name,
+        payload: &call.payload,
+        query_params: &call.query_params,
+        metadata: &call.metadata,
     })
-    .expect("JSON values serialize")
+    .expect("JSON values serialize");
+    Job {
+        id: 0,
+        op: "call",
+        data: call.request.to_string(),
+        context,
+        handler: call.handler,
+        trace_id: call.trace_id,
+        endpoint: call.endpoint,
+        connection: call.connection_id,
+    }
 }
 
 #[derive(Deserialize)]
@@ -254,9 +254,7 @@ impl Runtime for PythonRuntime {
 
     fn invoke(&self, call: Invocation) -> BoxFuture<'_, Result<Outcome, HandlerError>> {
         Box::pin(async move {
-            let name = call.handler.rsplit(':').next().unwrap_or_default().to_string();
-            let data = call_data(&call, &name);
-            let submitted = self.bridge.submit("call", call.handler, call.trace_id, data);
+            let submitted = self.bridge.submit(call_job(call));
             match Pending::new(&self.bridge, submitted.id, submitted.rx).wait().await {
                 Some(reply) => outcome(reply),
                 None => Err(HandlerError::Failed {
@@ -269,7 +267,7 @@ impl Runtime for PythonRuntime {
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            let _ = self.bridge.submit("stop", String::new(), String::new(), String::new());
+            let _ = self.bridge.control("stop", String::new());
             self.bridge.stop_watchdog();
             let thread = self.thread.lock().ok().and_then(|mut t| t.take());
             if let Some(thread) = thread {
