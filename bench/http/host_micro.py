@@ -7,7 +7,7 @@ crates/rohas-runtime-python/src/host.py, without HTTP, tokio or the GIL hand-off
 
 It loads host.py with a stand-in `_rohas` module, loads the bench project's
 handlers, and feeds batches of call jobs shaped like the ones the engine sends
-(`call_data` in crates/rohas-runtime-python/src/lib.rs), as `drain` would, then
+(`call_job` in crates/rohas-runtime-python/src/lib.rs), as `drain` would, then
 runs the loop until every call completed. What it reports is the upper bound
 the Python side puts on req/s per core, per case; run.py's numbers include the
 HTTP server, the JSON on the Rust side and the thread hand-offs on top.
@@ -58,27 +58,25 @@ SPECS = [
 ]
 
 
-def api_call(name: str, body: object) -> str:
-    """The JSON the engine sends for one api call (see lib.rs `call_data`)."""
+def api_call(name: str, body: object) -> tuple[str, str]:
+    """The request and context JSON texts the engine sends for one api call
+    (see lib.rs `call_job`)."""
     trace = "0123456789abcdef0123456789abcdef"
-    return json.dumps({
-        "request": {"query_params": {}, "body": body, "headers": HEADERS},
-        "context": {
-            "handler_name": name,
-            "payload": body,
-            "query_params": {},
-            "metadata": {
-                "path_params": {},
-                "headers": HEADERS,
-                "api": name,
-                "attempt": 1,
-                "trace_id": trace,
-                "handler_kind": "api",
-            },
+    request = json.dumps({"query_params": {}, "body": body, "headers": HEADERS})
+    context = json.dumps({
+        "handler_name": name,
+        "payload": body,
+        "query_params": {},
+        "metadata": {
+            "path_params": {},
+            "headers": HEADERS,
+            "api": name,
+            "attempt": 1,
+            "trace_id": trace,
+            "handler_kind": "api",
         },
-        "endpoint": None,
-        "connection_id": None,
     })
+    return request, context
 
 
 CASES = {
@@ -130,14 +128,14 @@ def main() -> None:
     if problems:
         sys.exit(f"cannot load the handlers: {problems}")
 
-    def run(handler: str, data: str, calls: int) -> float:
+    def run(handler: str, data: tuple[str, str], calls: int) -> float:
         done.clear()
         start = time.perf_counter()
         call_id = 0
         while call_id < calls:
             for _ in range(min(args.batch, calls - call_id)):
                 call_id += 1
-                runtime.start(call_id, "call", handler, "trace", data)
+                runtime.start(call_id, "call", handler, "trace", data[0], data[1], None, None)
             while len(done) < call_id:
                 loop.run_until_complete(asyncio.sleep(0))
         elapsed = time.perf_counter() - start

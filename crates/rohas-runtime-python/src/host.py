@@ -212,7 +212,25 @@ def wire_default(value: Any) -> Any:
     )
 
 
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=wire_default)
+def wire_top(value: Any) -> Any:
+    """A returned generated object, or list of them, turned into dicts right
+    away: the C encoder then writes them without calling back into Python
+    once per object (the common `-> list[Item]` case)."""
+    if type(value) is list:
+        if value and hasattr(value[0], "to_wire"):
+            return [v.to_wire() if hasattr(v, "to_wire") else v for v in value]
+        return value
+    own = getattr(value, "to_wire", None)
+    if own is not None and not isinstance(value, type):
+        return own()
+    return value
+
+
+# No cycle bookkeeping per container: a cyclic value ends in RecursionError,
+# which `succeed` reports like any other unserializable value.
+_encoder = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False, default=wire_default
+)
 
 
 NOTHING = '{"value":null,"triggered":[],"payloads":{}}'
@@ -632,12 +650,12 @@ class Runtime:
             return
         try:
             body = {
-                "value": value,
+                "value": wire_top(value),
                 "triggered": [list(t) for t in getattr(state, "_triggered", [])],
                 "payloads": getattr(state, "_payloads", {}),
             }
             text = _encoder.encode(body)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, RecursionError) as error:
             self.calls[call.id] = call
             self.fail(call, error, note=f"{call.handler.name} returned a value that is not JSON: ")
             return
