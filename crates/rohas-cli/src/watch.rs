@@ -21,7 +21,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-const QUIET: Duration = Duration::from_millis(150);
+/// How long the tree must stay quiet before a reload: long enough to take an
+/// editor's save (write, rename, chmod) as one change, short enough not to be
+/// felt. A longer burst (a `git checkout`) may reload twice, which is harmless.
+const QUIET: Duration = Duration::from_millis(50);
 
 /// Keeps watching while alive.
 pub struct Watcher {
