@@ -161,13 +161,15 @@ impl EventBus {
     }
 
     pub(crate) async fn publish(&self, message: EventMessage, log: &Log) {
-        log.line(
-            crate::log::Level::Debug,
-            "bus",
-            Some(&message.metadata.trace_id),
-            &format!("publish {}", message.topic),
-            &Default::default(),
-        );
+        if log.enabled(crate::log::Level::Debug) {
+            log.line(
+                crate::log::Level::Debug,
+                "bus",
+                Some(&message.metadata.trace_id),
+                &format!("publish {}", message.topic),
+                &Default::default(),
+            );
+        }
         if let Err(e) = self.adapter.publish(message).await {
             log.error(&format!("event bus: {e}"));
         }
@@ -211,7 +213,7 @@ pub(crate) fn subscribe_all(shared: &Arc<Shared>) {
 /// Deliver one message to one handler, with retries, then settle the join.
 async fn deliver(shared: &Arc<Shared>, handler_id: &str, mut message: EventMessage) {
     let live = shared.live.load_full();
-    let Some(event) = live.schema.event(&message.topic).cloned() else {
+    let Some(event) = live.schema.event(&message.topic) else {
         return;
     };
     let attempts = event.retries.unwrap_or(3).max(1);
