@@ -172,9 +172,7 @@ async fn start_runtime(
     match project.language {
         Language::Python => python_runtime(options),
         Language::Rust => Ok(rohas_runtime_rust::RustRuntime::start(options).map_err(anyhow::Error::msg)?),
-        Language::TypeScript => anyhow::bail!(
-            "TypeScript handlers cannot be served yet: the TypeScript runtime is not built (Python and Rust are); see the README"
-        ),
+        Language::TypeScript => Ok(rohas_runtime_node::NodeRuntime::start(options).map_err(anyhow::Error::msg)?),
     }
 }
 

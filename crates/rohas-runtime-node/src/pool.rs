@@ -1,0 +1,565 @@
+//! The Node.js worker processes and the framed protocol to them.
+//!
+//! Each worker talks over a Unix socket handed to it as fd 3 (its stdout and
+//! stderr stay free for whatever user code prints; they are logged). A frame
+//! is a 4-byte little-endian length and JSON. A writer task per worker drains
+//! every queued frame into one write, so under load one syscall carries many
+//! calls; the worker does the same in the other direction.
+//!
+//! Failure handling lives here:
+//! - a worker that exits (a `process.exit` in a handler, a crash, an
+//!   uncaught exception) fails its in-flight calls with 500 and is replaced;
+//! - a call the engine stopped waiting for (timeout) is cancelled; a worker
+//!   that does not even acknowledge the cancel within [`STUCK_AFTER`] is stuck
+//!   in synchronous code: it is killed (SIGKILL) and replaced. New calls avoid
+//!   a worker with an unacknowledged cancel;
+//! - hot reload starts a fresh set of workers on the new build and switches
+//!   to it only once every handler imported there, while the old workers
+//!   finish what they have in flight (no request is dropped, and every module
+//!   is evaluated anew, imports of imports included).
+
+use rohas_runtime::{Host, LogRecord};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// A cancelled call whose worker has not acknowledged the cancel by then
+/// means the worker's event loop is blocked: it is killed.
+pub const STUCK_AFTER: Duration = Duration::from_millis(1000);
+
+/// What a worker answered to one request.
+#[derive(Debug)]
+pub enum Reply {
+    Done(Value),
+    Fail(Value),
+    Loaded(Vec<String>),
+    /// The worker died before answering.
+    Crashed(String),
+}
+
+pub struct Launch {
+    pub node: PathBuf,
+    pub host_script: PathBuf,
+    pub project: PathBuf,
+    pub dev: bool,
+    pub host: Arc<dyn Host>,
+}
+
+pub struct Worker {
+    pub index: usize,
+    pid: u32,
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    /// Cancelled calls not yet acknowledged, with when they were cancelled.
+    abandoned: Mutex<HashMap<u64, Instant>>,
+    /// Calls sent and not answered, acknowledged or failed.
+    inflight: AtomicUsize,
+    dead: AtomicBool,
+}
+
+impl Worker {
+    fn send(&self, frame: Vec<u8>) {
+        let _ = self.tx.send(frame);
+    }
+
+    /// Register a request and send it; the receiver gets the reply.
+    pub fn submit(&self, id: u64, frame: Vec<u8>) -> oneshot::Receiver<Reply> {
+        let (tx, rx) = oneshot::channel();
+        if self.dead.load(Ordering::Acquire) {
+            let _ = tx.send(Reply::Crashed("the Node.js worker had stopped".into()));
+            return rx;
+        }
+        lock(&self.pending).insert(id, tx);
+        self.inflight.fetch_add(1, Ordering::AcqRel);
+        self.send(frame);
+        rx
+    }
+
+    /// The engine no longer waits for call `id`: tell the worker, and watch
+    /// that it answers at all.
+    pub fn abandon(&self, id: u64) {
+        if lock(&self.pending).remove(&id).is_some() {
+            lock(&self.abandoned).insert(id, Instant::now());
+            self.send(frame(&json!({"t": "cancel", "id": id})));
+        }
+    }
+
+    fn suspect(&self) -> bool {
+        !lock(&self.abandoned).is_empty()
+    }
+
+    fn finished(&self) {
+        let _ = self
+            .inflight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some(n.saturating_sub(1)));
+    }
+
+    fn kill(&self) {
+        // SAFETY: plain syscall on a pid this process spawned and still reaps.
+        unsafe {
+            libc::kill(self.pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
+    }
+}
+
+pub fn frame(value: &Value) -> Vec<u8> {
+    let body = serde_json::to_vec(value).expect("JSON values serialize");
+    let mut out = Vec::with_capacity(body.len() + 4);
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+pub struct Pool {
+    launch: Launch,
+    size: usize,
+    slots: RwLock<Vec<Arc<Worker>>>,
+    /// Every live worker, current or retiring, for the stuck-worker check.
+    all: Mutex<Vec<Weak<Worker>>>,
+    /// The handler table the current workers loaded; replacements load it too.
+    table: Mutex<Option<Value>>,
+    next_id: AtomicU64,
+    changed: Notify,
+    me: Weak<Pool>,
+}
+
+impl Pool {
+    pub fn new(launch: Launch, size: usize) -> Arc<Pool> {
+        let pool = Arc::new_cyclic(|me| Pool {
+            launch,
+            size: size.max(1),
+            slots: RwLock::new(Vec::new()),
+            all: Mutex::new(Vec::new()),
+            table: Mutex::new(None),
+            next_id: AtomicU64::new(1),
+            changed: Notify::new(),
+            me: me.clone(),
+        });
+        let weak = Arc::downgrade(&pool);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let Some(pool) = weak.upgrade() else { return };
+                pool.kill_stuck();
+            }
+        });
+        pool
+    }
+
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A worker for a new call: the least busy one that is alive and not
+    /// stuck, waiting for a replacement when there is none.
+    pub async fn pick(&self) -> Option<Arc<Worker>> {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            let notified = self.changed.notified();
+            {
+                let slots = self.slots.read().unwrap_or_else(|p| p.into_inner());
+                if slots.is_empty() {
+                    return None;
+                }
+                let best = slots
+                    .iter()
+                    .filter(|w| !w.is_dead() && !w.suspect())
+                    .min_by_key(|w| w.inflight.load(Ordering::Relaxed));
+                if let Some(w) = best {
+                    return Some(w.clone());
+                }
+            }
+            if Instant::now() > until {
+                return None;
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+        }
+    }
+
+    fn kill_stuck(&self) {
+        let workers: Vec<Arc<Worker>> = {
+            let mut all = lock(&self.all);
+            all.retain(|w| w.strong_count() > 0);
+            all.iter().filter_map(Weak::upgrade).collect()
+        };
+        for w in workers {
+            let stuck = lock(&w.abandoned).values().any(|since| since.elapsed() > STUCK_AFTER);
+            if stuck && !w.is_dead() {
+                self.launch.host.log(LogRecord {
+                    level: "warn",
+                    message: format!(
+                        "Node.js worker {} did not stop a timed-out handler (synchronous code?): killing and replacing it",
+                        w.index
+                    ),
+                    handler: "typescript".into(),
+                    trace_id: String::new(),
+                    fields: Map::new(),
+                });
+                w.kill();
+            }
+        }
+    }
+
+    /// Start a full set of workers on `table` and switch to them once every
+    /// one imported every handler; the previous workers finish their calls.
+    pub async fn load(&self, table: Value) -> Result<(), Vec<String>> {
+        let mut fresh = Vec::new();
+        let mut waits = Vec::new();
+        for index in 0..self.size {
+            match self.spawn(index) {
+                Ok(w) => {
+                    let id = self.next_id();
+                    let mut message = table.clone();
+                    message["t"] = json!("load");
+                    message["id"] = json!(id);
+                    waits.push(w.submit(id, frame(&message)));
+                    fresh.push(w);
+                }
+                Err(e) => {
+                    for w in &fresh {
+                        w.kill();
+                    }
+                    return Err(vec![e]);
+                }
+            }
+        }
+        let mut errors = Vec::new();
+        for rx in waits {
+            let reply = tokio::time::timeout(Duration::from_secs(120), rx).await;
+            match reply {
+                Ok(Ok(Reply::Loaded(e))) => {
+                    if errors.is_empty() {
+                        errors = e;
+                    }
+                }
+                Ok(Ok(Reply::Crashed(message))) => {
+                    if errors.is_empty() {
+                        errors.push(message);
+                    }
+                }
+                Ok(Ok(other)) => errors.push(format!("unexpected answer from a Node.js worker: {other:?}")),
+                Ok(Err(_)) => errors.push("a Node.js worker stopped while loading handlers".into()),
+                Err(_) => errors.push("Node.js workers did not load the handlers within 120 s".into()),
+            }
+        }
+        for w in &fresh {
+            w.finished();
+        }
+        if !errors.is_empty() {
+            for w in &fresh {
+                w.dead.store(true, Ordering::Release);
+                w.kill();
+            }
+            return Err(errors);
+        }
+        *lock(&self.table) = Some(table);
+        let old = {
+            let mut slots = self.slots.write().unwrap_or_else(|p| p.into_inner());
+            std::mem::replace(&mut *slots, fresh)
+        };
+        self.changed.notify_waiters();
+        for w in old {
+            tokio::spawn(retire(w));
+        }
+        Ok(())
+    }
+
+    /// Replace a worker that died, if it is still one of the current ones.
+    fn replace(&self, dead: &Arc<Worker>) {
+        let is_current = {
+            let slots = self.slots.read().unwrap_or_else(|p| p.into_inner());
+            slots.get(dead.index).is_some_and(|w| Arc::ptr_eq(w, dead))
+        };
+        if !is_current {
+            return;
+        }
+        let table = lock(&self.table).clone();
+        let Some(table) = table else { return };
+        match self.spawn(dead.index) {
+            Ok(w) => {
+                let id = self.next_id();
+                let mut message = table;
+                message["t"] = json!("load");
+                message["id"] = json!(id);
+                let rx = w.submit(id, frame(&message));
+                let counted = w.clone();
+                tokio::spawn(async move {
+                    let _ = rx.await;
+                    counted.finished();
+                });
+                let mut slots = self.slots.write().unwrap_or_else(|p| p.into_inner());
+                if slots.get(dead.index).is_some_and(|x| Arc::ptr_eq(x, dead)) {
+                    slots[dead.index] = w;
+                } else {
+                    w.kill();
+                }
+                drop(slots);
+                self.changed.notify_waiters();
+            }
+            Err(e) => self.launch.host.log(LogRecord {
+                level: "error",
+                message: format!("cannot restart Node.js worker {}: {e}", dead.index),
+                handler: "typescript".into(),
+                trace_id: String::new(),
+                fields: Map::new(),
+            }),
+        }
+    }
+
+    fn spawn(&self, index: usize) -> Result<Arc<Worker>, String> {
+        let launch = &self.launch;
+        let (ours, theirs) =
+            std::os::unix::net::UnixStream::pair().map_err(|e| format!("cannot create a socket pair: {e}"))?;
+        let mut command = tokio::process::Command::new(&launch.node);
+        if launch.dev {
+            command.arg("--enable-source-maps");
+        }
+        command
+            .arg(&launch.host_script)
+            .current_dir(&launch.project)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let fd = theirs.as_raw_fd();
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                // A worker spinning in a handler never sees its socket close:
+                // make the kernel stop it when the engine goes away.
+                #[cfg(target_os = "linux")]
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if fd == 3 {
+                    let flags = libc::fcntl(3, libc::F_GETFD);
+                    if flags < 0 || libc::fcntl(3, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                } else if libc::dup2(fd, 3) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("cannot start `{}`: {e}", launch.node.display()))?;
+        drop(theirs);
+        ours.set_nonblocking(true)
+            .map_err(|e| format!("cannot set up the worker socket: {e}"))?;
+        let stream =
+            tokio::net::UnixStream::from_std(ours).map_err(|e| format!("cannot set up the worker socket: {e}"))?;
+        let (reader, mut writer) = stream.into_split();
+        let mut reader = tokio::io::BufReader::with_capacity(64 * 1024, reader);
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let worker = Arc::new(Worker {
+            index,
+            pid: child.id().unwrap_or(0),
+            tx,
+            pending: Mutex::new(HashMap::new()),
+            abandoned: Mutex::new(HashMap::new()),
+            inflight: AtomicUsize::new(0),
+            dead: AtomicBool::new(false),
+        });
+        lock(&self.all).push(Arc::downgrade(&worker));
+
+        // Writer: every queued frame in one write.
+        tokio::spawn(async move {
+            let mut buffer = Vec::with_capacity(64 * 1024);
+            while let Some(first) = rx.recv().await {
+                buffer.extend_from_slice(&first);
+                while buffer.len() < 1 << 20 {
+                    match rx.try_recv() {
+                        Ok(more) => buffer.extend_from_slice(&more),
+                        Err(_) => break,
+                    }
+                }
+                if writer.write_all(&buffer).await.is_err() {
+                    return;
+                }
+                buffer.clear();
+            }
+        });
+
+        for (stream, level) in [
+            (
+                child
+                    .stdout
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+                "info",
+            ),
+            (
+                child
+                    .stderr
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+                "warn",
+            ),
+        ] {
+            let Some(stream) = stream else { continue };
+            let host = launch.host.clone();
+            tokio::spawn(async move {
+                let mut lines = tokio::io::BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut fields = Map::new();
+                    fields.insert("worker".into(), json!(index));
+                    host.log(LogRecord {
+                        level,
+                        message: line,
+                        handler: String::new(),
+                        trace_id: String::new(),
+                        fields,
+                    });
+                }
+            });
+        }
+
+        // Reader, then the end of the process: fail what is in flight, replace it.
+        let w = worker.clone();
+        let host = launch.host.clone();
+        let pool = self.me.clone();
+        tokio::spawn(async move {
+            let mut header = [0u8; 4];
+            loop {
+                if reader.read_exact(&mut header).await.is_err() {
+                    break;
+                }
+                let length = u32::from_le_bytes(header) as usize;
+                let mut body = vec![0u8; length];
+                if reader.read_exact(&mut body).await.is_err() {
+                    break;
+                }
+                match serde_json::from_slice::<Value>(&body) {
+                    Ok(message) => handle(&w, &*host, message),
+                    Err(_) => break,
+                }
+            }
+            w.kill();
+            let status = child.wait().await;
+            w.dead.store(true, Ordering::Release);
+            let how = match status {
+                Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
+                    (Some(code), _) => format!("exited with code {code}"),
+                    (None, Some(9)) => "was killed".to_string(),
+                    (None, Some(sig)) => format!("was stopped by signal {sig}"),
+                    _ => "stopped".to_string(),
+                },
+                Err(e) => format!("could not be waited for: {e}"),
+            };
+            let pending: Vec<oneshot::Sender<Reply>> = lock(&w.pending).drain().map(|(_, tx)| tx).collect();
+            lock(&w.abandoned).clear();
+            w.inflight.store(0, Ordering::Release);
+            for tx in pending {
+                let _ = tx.send(Reply::Crashed(format!(
+                    "the Node.js worker running this handler {how} before it finished (a `process.exit`, a crash, or a stuck handler elsewhere on that worker); it was restarted"
+                )));
+            }
+            if let Some(pool) = pool.upgrade() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                pool.replace(&w);
+                pool.changed.notify_waiters();
+            }
+        });
+        Ok(worker)
+    }
+
+    pub async fn shutdown(&self) {
+        let workers = std::mem::take(&mut *self.slots.write().unwrap_or_else(|p| p.into_inner()));
+        let retiring: Vec<_> = workers.into_iter().map(|w| tokio::spawn(retire(w))).collect();
+        for r in retiring {
+            let _ = r.await;
+        }
+    }
+}
+
+/// Let a worker finish its calls, then stop it.
+async fn retire(w: Arc<Worker>) {
+    let until = Instant::now() + Duration::from_secs(300);
+    while w.inflight.load(Ordering::Acquire) > 0 && !w.is_dead() && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    w.dead.store(true, Ordering::Release);
+    w.kill();
+}
+
+fn handle(w: &Worker, host: &dyn Host, message: Value) {
+    let kind = message.get("t").and_then(Value::as_str).unwrap_or_default();
+    let id = message.get("id").and_then(Value::as_u64).unwrap_or_default();
+    // A call's answer: counted once, whether or not the engine still waits.
+    let answer = |reply: Reply| {
+        let waiting = lock(&w.pending).remove(&id);
+        let abandoned = lock(&w.abandoned).remove(&id).is_some();
+        if waiting.is_some() || abandoned {
+            w.finished();
+        }
+        if let Some(tx) = waiting {
+            let _ = tx.send(reply);
+        }
+    };
+    let reply = |reply: Reply| {
+        if let Some(tx) = lock(&w.pending).remove(&id) {
+            let _ = tx.send(reply);
+        }
+    };
+    match kind {
+        "done" => answer(Reply::Done(message.get("v").cloned().unwrap_or(Value::Null))),
+        "fail" => answer(Reply::Fail(message.get("e").cloned().unwrap_or(Value::Null))),
+        "loaded" => {
+            let errors = message
+                .get("errors")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|e| e.as_str().map(String::from)).collect())
+                .unwrap_or_default();
+            reply(Reply::Loaded(errors));
+        }
+        "ack" if lock(&w.abandoned).remove(&id).is_some() => w.finished(),
+        "log" => {
+            let text = |k: &str| message.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            host.log(LogRecord {
+                level: level_name(message.get("l").and_then(Value::as_str).unwrap_or("info")),
+                message: text("m"),
+                handler: text("h"),
+                trace_id: text("tr"),
+                fields: match message.get("f") {
+                    Some(Value::Object(map)) => map.clone(),
+                    _ => Map::new(),
+                },
+            });
+        }
+        "broadcast" => {
+            let endpoint = message.get("e").and_then(Value::as_str).unwrap_or_default();
+            host.broadcast(endpoint, message.get("m").cloned().unwrap_or(Value::Null));
+        }
+        "send" => {
+            let connection = message.get("c").and_then(Value::as_str).unwrap_or_default();
+            host.send(connection, message.get("m").cloned().unwrap_or(Value::Null));
+        }
+        _ => {}
+    }
+}
+
+fn level_name(level: &str) -> &'static str {
+    match level {
+        "trace" => "trace",
+        "debug" => "debug",
+        "warn" | "warning" => "warn",
+        "error" | "critical" => "error",
+        _ => "info",
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

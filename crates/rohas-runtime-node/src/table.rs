@@ -1,0 +1,138 @@
+//! The handler table workers load: for every handler the schema names, the
+//! emitted module to import, the export to call, what each parameter gets,
+//! and where its inputs hold dates. Missing files and functions are found
+//! here, from the compiler's view of the sources, before any worker starts.
+
+use crate::build::Builder;
+use crate::signature;
+use crate::types::Planner;
+use rohas_runtime::{HandlerKind, HandlerSpec, LoadError};
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+
+pub fn handler_table(
+    project: &Path,
+    builder: &Builder,
+    specs: &[HandlerSpec],
+    dev: bool,
+) -> Result<Value, Vec<LoadError>> {
+    let global = builder.generated_types();
+    let mut planner = Planner::new(&global);
+    let mut handlers = Vec::new();
+    let mut errors = Vec::new();
+    for spec in specs {
+        let Some(file) = spec.files.iter().find(|f| project.join(f).is_file()) else {
+            if !spec.optional {
+                errors.push(LoadError::Missing {
+                    handler: spec.id.clone(),
+                    kind: spec.kind,
+                    looked_for: spec.files.clone(),
+                });
+            }
+            continue;
+        };
+        let exports = builder.exports(file);
+        let found = exports.and_then(|e| {
+            spec.functions
+                .iter()
+                .find_map(|name| e.functions.get(name).map(|p| (name.clone(), Some(p.clone()))))
+                .or_else(|| {
+                    spec.functions
+                        .iter()
+                        .find(|name| e.values.contains(*name))
+                        .map(|name| (name.clone(), None))
+                })
+        });
+        let Some((export, params)) = found else {
+            if !spec.optional {
+                errors.push(LoadError::NoFunction {
+                    handler: spec.id.clone(),
+                    file: file.clone(),
+                    // The message wraps this in backticks: "`handler` or `handleX`".
+                    expected: spec.functions.join("` or `"),
+                });
+            }
+            continue;
+        };
+        let roles = match &params {
+            Some(p) => signature::roles(spec, p),
+            // Not a plain function (`export const handler = wrap(…)`): the default order.
+            None => signature::roles(spec, &[Default::default(), Default::default()]),
+        };
+        let (plans, answers) = plans(&mut planner, builder, spec);
+        handlers.push(json!({
+            "id": spec.id,
+            "name": spec.name,
+            "kind": spec.kind.as_str(),
+            "file": file.display().to_string(),
+            "url": file_url(&builder.output_of(file)),
+            "export": export,
+            "roles": roles,
+            "plans": plans,
+            "answers": answers,
+        }));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let generated = |name: &str| {
+        let path = builder.output_of(&PathBuf::from("src/generated").join(name));
+        path.is_file().then(|| file_url(&path))
+    };
+    Ok(json!({
+        "handlers": handlers,
+        "recursive": planner.recursive,
+        "state_url": generated("state.ts"),
+        "runtime_url": generated("runtime.ts"),
+        "dev": dev,
+    }))
+}
+
+/// Date plans for the handler's inputs, and whether it must answer something.
+fn plans<'a>(planner: &mut Planner<'a>, builder: &'a Builder, spec: &HandlerSpec) -> (Value, bool) {
+    let mut plans = Map::new();
+    let ws_name = spec.id.split(':').nth(1).unwrap_or(&spec.name).to_string();
+    let mut answers = false;
+    match spec.kind {
+        HandlerKind::Api => {
+            planner.local = builder.module_types(&PathBuf::from(format!("generated/api/{}.ts", spec.name)));
+            if let Some(body) = &spec.body_type {
+                if let Some(p) = planner.named(body) {
+                    plans.insert("body".into(), p);
+                }
+            }
+            answers = planner.answers(&format!("{}Response", spec.name));
+        }
+        HandlerKind::Event => {
+            if let Some(event) = &spec.event_type {
+                planner.local = builder.module_types(&PathBuf::from(format!("generated/events/{event}.ts")));
+                if let Some(p) = planner.named(event) {
+                    plans.insert("event".into(), p);
+                }
+                if let Some(p) = planner.field(event, "payload") {
+                    plans.insert("body".into(), p);
+                }
+            }
+        }
+        HandlerKind::WsMessage => {
+            planner.local = builder.module_types(&PathBuf::from(format!("generated/websockets/{ws_name}.ts")));
+            if let Some(p) = planner.named("WebSocketMessage") {
+                plans.insert("message".into(), p);
+            }
+        }
+        _ => {}
+    }
+    planner.local = None;
+    (Value::Object(plans), answers)
+}
+
+fn file_url(path: &Path) -> String {
+    let mut url = String::from("file://");
+    for byte in path.to_string_lossy().bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => url.push(byte as char),
+            other => url.push_str(&format!("%{other:02X}")),
+        }
+    }
+    url
+}

@@ -1,0 +1,180 @@
+//! The runtime on its own, without the engine: compile a tiny project, start
+//! real Node.js workers, call a handler many times at once, and (ignored by
+//! default, run with `--ignored --nocapture`) measure the per-call cost of the
+//! bridge: frame, socket, worker dispatch and back.
+
+use rohas_runtime::{HandlerKind, HandlerSpec, Host, Invocation, LogRecord, Runtime, RuntimeOptions};
+use rohas_runtime_node::NodeRuntime;
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Remembers what handlers sent through it.
+#[derive(Default)]
+struct Recorder {
+    sent: Mutex<Vec<String>>,
+}
+
+impl Host for Recorder {
+    fn log(&self, record: LogRecord) {
+        self.sent
+            .lock()
+            .unwrap()
+            .push(format!("log {} {} {}", record.level, record.handler, record.message));
+    }
+    fn broadcast(&self, endpoint: &str, message: Value) {
+        self.sent
+            .lock()
+            .unwrap()
+            .push(format!("broadcast {endpoint} {message}"));
+    }
+    fn send(&self, connection_id: &str, message: Value) {
+        self.sent
+            .lock()
+            .unwrap()
+            .push(format!("send {connection_id} {message}"));
+    }
+}
+
+fn project(workers: usize) -> (tempfile::TempDir, Arc<NodeRuntime>, Vec<HandlerSpec>) {
+    project_with(workers, Arc::new(Recorder::default()))
+}
+
+fn project_with(workers: usize, host: Arc<Recorder>) -> (tempfile::TempDir, Arc<NodeRuntime>, Vec<HandlerSpec>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("src/handlers/api");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("echo.ts"),
+        "export async function handler(req: EchoRequest): Promise<unknown> {\n  return { got: req.body, q: req.queryParams };\n}\n",
+    )
+    .unwrap();
+    let ws = tmp.path().join("src/handlers/websockets");
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::write(
+        ws.join("chat.ts"),
+        "export function onMessage(msg: WebSocketMessage, conn: Connection, state: State) {\n  console.log(\"got\", msg.text);\n  conn.send({ echo: msg.text });\n  state.broadcast({ all: msg.text });\n  return { reply: true };\n}\n",
+    )
+    .unwrap();
+    let runtime = NodeRuntime::start(RuntimeOptions {
+        project_dir: tmp.path().to_path_buf(),
+        dev: false,
+        workers,
+        host,
+    })
+    .unwrap();
+    let specs = vec![
+        HandlerSpec {
+            id: "api:Echo".into(),
+            kind: HandlerKind::Api,
+            name: "Echo".into(),
+            files: vec![PathBuf::from("src/handlers/api/echo.ts")],
+            functions: vec!["handler".into()],
+            request_type: Some("EchoRequest".into()),
+            body_type: None,
+            message_type: None,
+            event_type: None,
+            optional: false,
+        },
+        HandlerSpec {
+            id: "ws_message:Chat".into(),
+            kind: HandlerKind::WsMessage,
+            name: "Chat".into(),
+            files: vec![PathBuf::from("src/handlers/websockets/chat.ts")],
+            functions: vec!["on_message".into(), "onMessage".into()],
+            request_type: None,
+            body_type: None,
+            message_type: Some("ChatMessage".into()),
+            event_type: None,
+            optional: true,
+        },
+    ];
+    (tmp, runtime, specs)
+}
+
+fn call(n: u64) -> Invocation {
+    let mut query = Map::new();
+    query.insert("n".into(), json!(n.to_string()));
+    Invocation {
+        handler: "api:Echo".into(),
+        kind: HandlerKind::Api,
+        trace_id: format!("trace-{n}"),
+        request: json!({"query_params": query, "body": {"n": n}, "headers": {}}),
+        payload: json!({"n": n}),
+        query_params: query,
+        metadata: Map::new(),
+        connection_id: None,
+        endpoint: None,
+        deadline: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_calls_in_flight_each_get_their_own_answer() {
+    let (_tmp, runtime, specs) = project(2);
+    runtime.load(&specs).await.map_err(|e| format!("{e:?}")).unwrap();
+    let calls = (0..500u64).map(|n| {
+        let runtime = runtime.clone();
+        tokio::spawn(async move { (n, runtime.invoke(call(n)).await) })
+    });
+    for task in calls.collect::<Vec<_>>() {
+        let (n, outcome) = task.await.unwrap();
+        let outcome = outcome.unwrap();
+        assert_eq!(outcome.value, json!({"got": {"n": n}, "q": {"n": n.to_string()}}));
+    }
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_handlers_get_a_connection_and_state_that_reach_the_host() {
+    let host = Arc::new(Recorder::default());
+    let (_tmp, runtime, specs) = project_with(1, host.clone());
+    runtime.load(&specs).await.map_err(|e| format!("{e:?}")).unwrap();
+    let mut message = call(1);
+    message.handler = "ws_message:Chat".into();
+    message.kind = HandlerKind::WsMessage;
+    message.request = json!({"user": "a", "text": "hi"});
+    message.connection_id = Some("conn-1".into());
+    message.endpoint = Some("Chat".into());
+    let outcome = runtime.invoke(message).await.unwrap();
+    assert_eq!(outcome.value, json!({"reply": true}));
+    let sent = host.sent.lock().unwrap().clone();
+    assert!(sent.contains(&"log info Chat got hi".to_string()), "{sent:?}");
+    assert!(sent.contains(&r#"send conn-1 {"echo":"hi"}"#.to_string()), "{sent:?}");
+    assert!(sent.contains(&r#"broadcast Chat {"all":"hi"}"#.to_string()), "{sent:?}");
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn per_call_overhead() {
+    let (_tmp, runtime, specs) = project(1);
+    runtime.load(&specs).await.map_err(|e| format!("{e:?}")).unwrap();
+    for _ in 0..2000 {
+        runtime.invoke(call(1)).await.unwrap();
+    }
+    let n = 20_000u64;
+    let started = Instant::now();
+    for i in 0..n {
+        runtime.invoke(call(i)).await.unwrap();
+    }
+    let sequential = started.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let runtime = runtime.clone();
+        tasks.push(tokio::spawn(async move { runtime.invoke(call(i)).await.unwrap() }));
+        if tasks.len() == 64 {
+            for t in tasks.drain(..) {
+                t.await.unwrap();
+            }
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let concurrent = started.elapsed().as_secs_f64() * 1e6 / n as f64;
+    println!("one worker: {sequential:.1} µs per call one at a time (round trip), {concurrent:.1} µs per call with 64 in flight");
+    runtime.shutdown().await;
+}
