@@ -389,3 +389,20 @@ fn the_python_hello_example_serves_as_the_readme_says() {
     assert_eq!(status, 200);
     assert!(body["paths"]["/users"]["post"].is_object(), "{body}");
 }
+
+#[test]
+fn a_client_that_leaves_mid_request_does_not_hold_up_shutdown() {
+    use std::io::Write;
+    let mut s = server();
+    let address = s.base.trim_start_matches("http://").to_string();
+    let mut client = std::net::TcpStream::connect(&address).unwrap();
+    client
+        .write_all(b"GET /sleepy HTTP/1.1\r\nHost: test\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    drop(client); // gone before the handler answers
+    std::thread::sleep(Duration::from_millis(200));
+    let status = s.terminate();
+    assert!(status.success(), "{}", s.log());
+    assert!(!s.log().contains("unfinished"), "{}", s.log());
+}

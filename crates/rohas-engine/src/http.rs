@@ -30,10 +30,27 @@ async fn handle(State(engine): State<Engine>, request: Request) -> Response {
     if cors && request.method() == Method::OPTIONS {
         return with_cors(preflight(&request), true);
     }
-    shared.in_flight.fetch_add(1, Ordering::SeqCst);
+    let _counted = InFlight::enter(&shared);
     let response = route(engine, request).await;
-    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     with_cors(response, cors)
+}
+
+/// Counts a request or message as in flight until dropped, which also
+/// happens when hyper drops the request future because the client went away
+/// (shutdown would otherwise wait for a request that no longer exists).
+pub(crate) struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    pub(crate) fn enter(shared: &Arc<Shared>) -> InFlight {
+        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(shared.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 fn preflight(request: &Request) -> Response {

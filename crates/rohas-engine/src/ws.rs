@@ -15,7 +15,6 @@ use futures_util::{SinkExt, StreamExt};
 use rohas_runtime::{HandlerError, HandlerKind, Invocation};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -142,9 +141,9 @@ pub(crate) async fn upgrade(
                 Message::Close(_) => break,
                 _ => continue,
             };
-            shared.in_flight.fetch_add(1, Ordering::SeqCst);
+            let counted = crate::http::InFlight::enter(&shared);
             on_message(&engine, ws_index, &ws.name, &conn, &headers, text).await;
-            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+            drop(counted);
         }
         // Every close, clean or not, ends here.
         let live = shared.live.load_full();
