@@ -396,9 +396,7 @@ fn a_client_that_leaves_mid_request_does_not_hold_up_shutdown() {
     let mut s = server();
     let address = s.base.trim_start_matches("http://").to_string();
     let mut client = std::net::TcpStream::connect(&address).unwrap();
-    client
-        .write_all(b"GET /sleepy HTTP/1.1\r\nHost: test\r\n\r\n")
-        .unwrap();
+    client.write_all(b"GET /sleepy HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
     std::thread::sleep(Duration::from_millis(200));
     drop(client); // gone before the handler answers
     std::thread::sleep(Duration::from_millis(200));

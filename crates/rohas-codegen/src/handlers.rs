@@ -74,11 +74,7 @@ pub fn handler_specs(schema: &Schema, lang: Language) -> Vec<HandlerSpec> {
         let phases = [
             (HandlerKind::WsConnect, &ws.on_connect, "on_connect"),
             (HandlerKind::WsMessage, &ws.on_message, "on_message"),
-            (
-                HandlerKind::WsDisconnect,
-                &ws.on_disconnect,
-                "on_disconnect",
-            ),
+            (HandlerKind::WsDisconnect, &ws.on_disconnect, "on_disconnect"),
         ];
         if ws.uses_single_module() {
             // One module holds the three functions; each is optional.
@@ -88,10 +84,7 @@ pub fn handler_specs(schema: &Schema, lang: Language) -> Vec<HandlerSpec> {
                     id: format!("{}:{}", kind.as_str(), ws.name),
                     kind,
                     name: ws.name.clone(),
-                    files: vec![
-                        file("websockets", &snake, ext),
-                        file("websockets", &ws.name, ext),
-                    ],
+                    files: vec![file("websockets", &snake, ext), file("websockets", &ws.name, ext)],
                     functions: vec![ident(lang, function)],
                     request_type: None,
                     body_type: None,
@@ -127,13 +120,7 @@ pub fn handler_specs(schema: &Schema, lang: Language) -> Vec<HandlerSpec> {
     specs
 }
 
-fn ws_handler(
-    kind: HandlerKind,
-    ws: &str,
-    h: &NameRef,
-    lang: Language,
-    message_type: Option<String>,
-) -> HandlerSpec {
+fn ws_handler(kind: HandlerKind, ws: &str, h: &NameRef, lang: Language, message_type: Option<String>) -> HandlerSpec {
     HandlerSpec {
         id: format!("{}:{}:{}", kind.as_str(), ws, h.name),
         kind,

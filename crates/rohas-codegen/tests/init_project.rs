@@ -112,10 +112,7 @@ fn config_loads_as_written_with_no_warnings() {
         .unwrap();
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
         assert_eq!(loaded.config.project.name, "app");
-        assert_eq!(
-            loaded.config.project.language.as_deref(),
-            Some(lang.as_str())
-        );
+        assert_eq!(loaded.config.project.language.as_deref(), Some(lang.as_str()));
         assert_eq!(loaded.config.server.port, 3000);
     }
 }
@@ -139,10 +136,7 @@ fn refuses_a_non_empty_folder_and_says_why() {
     assert!(message.contains("choose a new folder name"), "{message}");
     // Nothing was written next to the user's file.
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
-    assert_eq!(
-        std::fs::read_to_string(tmp.path().join("notes.txt")).unwrap(),
-        "mine"
-    );
+    assert_eq!(std::fs::read_to_string(tmp.path().join("notes.txt")).unwrap(), "mine");
 }
 
 #[test]
@@ -153,13 +147,7 @@ fn refuses_a_file_and_an_unknown_example() {
     let err = init_project(&file, "app", Language::Python, None).unwrap_err();
     assert!(err.to_string().contains("is a file"), "{err}");
 
-    let err = init_project(
-        &tmp.path().join("new"),
-        "new",
-        Language::Python,
-        Some("nope"),
-    )
-    .unwrap_err();
+    let err = init_project(&tmp.path().join("new"), "new", Language::Python, Some("nope")).unwrap_err();
     assert_eq!(err.to_string(), "unknown example `nope`; available: hello");
     assert!(!tmp.path().join("new").exists(), "nothing created on error");
 }
@@ -172,10 +160,7 @@ fn package_names_every_registry_accepts() {
     assert_eq!(package_name("__x__").unwrap(), "x");
     assert_eq!(package_name("test").unwrap(), "test-app");
     assert_eq!(package_name("rohas-runtime").unwrap(), "rohas-runtime-app");
-    assert!(matches!(
-        package_name("ü!").unwrap_err(),
-        InitError::InvalidName { .. }
-    ));
+    assert!(matches!(package_name("ü!").unwrap_err(), InitError::InvalidName { .. }));
 }
 
 #[test]

@@ -124,10 +124,7 @@ fn seed_examples_pass_clippy_and_build() {
             "src/handlers/events/send_welcome_email.rs",
             read("send_welcome_email.rs"),
         ),
-        (
-            "src/handlers/cron/daily_cleanup.rs",
-            read("daily_cleanup.rs"),
-        ),
+        ("src/handlers/cron/daily_cleanup.rs", read("daily_cleanup.rs")),
         ("src/handlers/websockets/chat.rs", read("chat.rs")),
     ];
     let handlers: Vec<(&str, &str)> = handlers.iter().map(|(p, c)| (*p, c.as_str())).collect();
@@ -141,8 +138,7 @@ fn seed_examples_pass_clippy_and_build() {
 #[test]
 fn the_init_project_passes_clippy_and_builds() {
     let dir = project("rohas-init-rust", None, &[]);
-    let handlers =
-        std::fs::read_to_string(dir.path().join("src/generated/handlers/api.rs")).unwrap();
+    let handlers = std::fs::read_to_string(dir.path().join("src/generated/handlers/api.rs")).unwrap();
     assert!(handlers.contains("pub mod create_user;") && handlers.contains("pub mod health;"));
     clippy_and_build(dir.path());
     rustfmt_clean(dir.path());

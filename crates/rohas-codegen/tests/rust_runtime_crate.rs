@@ -2,13 +2,15 @@
 //! compiled here straight from its template and exercised as a handler and
 //! the engine would use it.
 
+// The template is formatted for user projects (rustfmt's default width),
+// not for this workspace's width: keep `cargo fmt` out of it.
 #[path = "../templates/rust/runtime/lib.rs"]
 #[allow(dead_code, unused_imports)]
+#[rustfmt::skip]
 mod rohas_runtime;
 
 use rohas_runtime::{
-    Connection, HandlerContext, Host, HttpError, Level, LogRecord, RuntimeError, State,
-    TriggeredEvent,
+    Connection, HandlerContext, Host, HttpError, Level, LogRecord, RuntimeError, State, TriggeredEvent,
 };
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
@@ -31,16 +33,10 @@ impl Host for RecordingHost {
         ));
     }
     fn broadcast(&self, endpoint: &str, message: Value) {
-        self.broadcasts
-            .lock()
-            .unwrap()
-            .push((endpoint.to_string(), message));
+        self.broadcasts.lock().unwrap().push((endpoint.to_string(), message));
     }
     fn send(&self, connection_id: &str, message: Value) {
-        self.sent
-            .lock()
-            .unwrap()
-            .push((connection_id.to_string(), message));
+        self.sent.lock().unwrap().push((connection_id.to_string(), message));
     }
 }
 
@@ -107,9 +103,7 @@ fn state_collects_effects_and_reports_live_calls_to_the_host() {
     let mut state = State::new("CreateUser", "trace-1", host.clone()).with_endpoint("Chat");
 
     let logger = state.logger();
-    state
-        .trigger_event("UserCreated", json!({"id": 1}))
-        .unwrap();
+    state.trigger_event("UserCreated", json!({"id": 1})).unwrap();
     state.set_payload("Audit", json!({"v": 1})).unwrap();
     state.set_payload("Audit", json!({"v": 2})).unwrap();
     logger.info("created");
@@ -136,12 +130,7 @@ fn state_collects_effects_and_reports_live_calls_to_the_host() {
     let logs = host.logs.lock().unwrap();
     assert_eq!(
         logs[0],
-        (
-            Level::Info,
-            "created".into(),
-            "CreateUser".into(),
-            "trace-1".into()
-        )
+        (Level::Info, "created".into(), "CreateUser".into(), "trace-1".into())
     );
     assert_eq!(logs[1].0, Level::Warn);
     assert_eq!(
@@ -200,10 +189,7 @@ fn handler_context_reads_wire_json_and_headers() {
     struct Input {
         name: String,
     }
-    assert_eq!(
-        context.payload_as::<Input>().unwrap(),
-        Input { name: "Ada".into() }
-    );
+    assert_eq!(context.payload_as::<Input>().unwrap(), Input { name: "Ada".into() });
     assert!(context.payload_as::<Vec<i64>>().is_err());
 }
 
@@ -315,9 +301,7 @@ mod abi {
         unsafe { abi::free(ptr, len) };
         assert_eq!(ids, ["api:Hello", "api:Teapot", "api:Boom", "api:Forever"]);
 
-        let context = |payload: Value| {
-            json!({"trace_id": "t-1", "request": {}, "context": {"handler_name": "Hello", "payload": payload}})
-        };
+        let context = |payload: Value| json!({"trace_id": "t-1", "request": {}, "context": {"handler_name": "Hello", "payload": payload}});
         invoke(1, "api:Hello", context(json!({"name": "Ada"})));
         assert_eq!(
             completion(1),
@@ -336,16 +320,25 @@ mod abi {
         invoke(3, "api:Boom", context(Value::Null));
         let (ok, body) = completion(3);
         assert_eq!((ok, &body["message"]), (0, &json!("handler panicked: kaboom")));
-        assert!(body["stack"].as_str().unwrap().contains("rust_runtime_crate.rs"), "{body}");
+        assert!(
+            body["stack"].as_str().unwrap().contains("rust_runtime_crate.rs"),
+            "{body}"
+        );
         invoke(4, "api:Boom", context(json!(1)));
-        assert_eq!(completion(4), (1, json!({"value": null, "triggered": [], "payloads": {}})));
+        assert_eq!(
+            completion(4),
+            (1, json!({"value": null, "triggered": [], "payloads": {}}))
+        );
 
         // A cancelled call never completes; the next one does.
         invoke(5, "api:Forever", context(Value::Null));
         abi::cancel(5);
         invoke(6, "api:Nope", context(Value::Null));
         let (ok, body) = completion(6);
-        assert!(ok == 0 && body["message"].as_str().unwrap().contains("not in this library"), "{body}");
+        assert!(
+            ok == 0 && body["message"].as_str().unwrap().contains("not in this library"),
+            "{body}"
+        );
         invoke(7, "api:Hello", json!("not a call"));
         assert_eq!(completion(7).0, 0);
         assert!(COMPLETIONS.lock().unwrap().iter().all(|c| c.0 != 5));

@@ -236,7 +236,7 @@ async fn deliver(shared: &Arc<Shared>, handler_id: &str, mut message: EventMessa
         match result {
             Ok((events, outcome)) => {
                 shared.publish(events, &message.metadata.trace_id, handler_id).await;
-                settle(shared, &live, &event, &message, Some(&outcome.effects.payloads)).await;
+                settle(shared, &live, event, &message, Some(&outcome.effects.payloads)).await;
                 return;
             }
             Err(e) => {
@@ -265,7 +265,7 @@ async fn deliver(shared: &Arc<Shared>, handler_id: &str, mut message: EventMessa
         &format!("gave up after {attempts} attempt(s); message kept as a dead letter"),
         &Default::default(),
     );
-    settle(shared, &live, &event, &message, None).await;
+    settle(shared, &live, event, &message, None).await;
     let mut dead = shared.bus.dead_letters.lock().unwrap_or_else(|e| e.into_inner());
     if dead.len() >= MAX_DEAD_LETTERS {
         dead.remove(0);

@@ -70,7 +70,7 @@ impl Log {
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
             level.label()
         );
-        if let Some(trace) = trace_id {
+        if let Some(trace) = trace_id.filter(|t| !t.is_empty()) {
             line.push_str(&format!(" trace={trace}"));
         }
         line.push(' ');

@@ -151,7 +151,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn bridge() -> &'static Arc<Bridge> {
-    BRIDGE.get().expect("the _rohas module is only used after the bridge is installed")
+    BRIDGE
+        .get()
+        .expect("the _rohas module is only used after the bridge is installed")
 }
 
 // ------------------------------------------------------------ the `_rohas` module
@@ -178,7 +180,18 @@ fn take_batch() -> Vec<JobTuple> {
         std::mem::take(&mut queue.jobs)
     };
     jobs.into_iter()
-        .map(|j| (j.id, j.op, j.handler, j.trace_id, j.data, j.context, j.endpoint, j.connection))
+        .map(|j| {
+            (
+                j.id,
+                j.op,
+                j.handler,
+                j.trace_id,
+                j.data,
+                j.context,
+                j.endpoint,
+                j.connection,
+            )
+        })
         .collect()
 }
 

@@ -64,9 +64,6 @@ pub(crate) fn start(
 
 /// A Python exception as text, with its traceback.
 pub(crate) fn describe(py: Python<'_>, error: &PyErr) -> String {
-    let traceback = error
-        .traceback(py)
-        .and_then(|t| t.format().ok())
-        .unwrap_or_default();
+    let traceback = error.traceback(py).and_then(|t| t.format().ok()).unwrap_or_default();
     format!("{traceback}{error}")
 }

@@ -19,7 +19,12 @@ pub fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name();
-        if name == "generated" || name == "__pycache__" || name == ".rohas" {
+        if name == "generated"
+            || name == "__pycache__"
+            || name == ".rohas"
+            || name == "node_modules"
+            || name == "target"
+        {
             continue;
         }
         let target = to.join(&name);

@@ -36,10 +36,7 @@ pub enum InitError {
     #[error("{} exists and is a file, not a folder; choose another project name", .path.display())]
     NotADirectory { path: PathBuf },
     #[error("unknown example `{name}`; available: {}", .available.join(", "))]
-    UnknownExample {
-        name: String,
-        available: Vec<String>,
-    },
+    UnknownExample { name: String, available: Vec<String> },
     #[error("`{name}` cannot be a project name: {reason}")]
     InvalidName { name: String, reason: String },
     #[error("cannot write {}: {source}", .path.display())]
@@ -52,26 +49,19 @@ pub enum InitError {
 
 /// Create project `name` in `dir` (which must not exist or be empty), for
 /// handlers in `lang`, from `example` (default: the first of [`EXAMPLES`]).
-pub fn init_project(
-    dir: &Path,
-    name: &str,
-    lang: Language,
-    example: Option<&str>,
-) -> Result<InitReport, InitError> {
-    let example =
-        match example {
-            None => EXAMPLES[0],
-            Some(e) => EXAMPLES.iter().copied().find(|x| *x == e).ok_or_else(|| {
-                InitError::UnknownExample {
-                    name: e.to_string(),
-                    available: EXAMPLES.iter().map(|s| s.to_string()).collect(),
-                }
+pub fn init_project(dir: &Path, name: &str, lang: Language, example: Option<&str>) -> Result<InitReport, InitError> {
+    let example = match example {
+        None => EXAMPLES[0],
+        Some(e) => EXAMPLES
+            .iter()
+            .copied()
+            .find(|x| *x == e)
+            .ok_or_else(|| InitError::UnknownExample {
+                name: e.to_string(),
+                available: EXAMPLES.iter().map(|s| s.to_string()).collect(),
             })?,
-        };
-    if let Some(c) = name
-        .chars()
-        .find(|c| c.is_control() || *c == '"' || *c == '\\')
-    {
+    };
+    if let Some(c) = name.chars().find(|c| c.is_control() || *c == '"' || *c == '\\') {
         return Err(InitError::InvalidName {
             name: name.to_string(),
             reason: format!("it contains {c:?}; use letters, digits, `-` or `_`"),
@@ -92,10 +82,7 @@ pub fn init_project(
     };
 
     let mut planned: Vec<(PathBuf, String)> = Vec::new();
-    for t in templates::COMMON
-        .iter()
-        .chain(templates::for_language(lang))
-    {
+    for t in templates::COMMON.iter().chain(templates::for_language(lang)) {
         planned.push((PathBuf::from(t.path), fill(t.contents)));
     }
     planned.push((
@@ -123,8 +110,7 @@ pub fn init_project(
     let shown = dir.display().to_string();
     let mut next_steps = vec![format!("cd {shown}")];
     match lang {
-        Language::Python => next_steps
-            .push("python -m venv .venv && .venv/bin/pip install -r requirements.txt".into()),
+        Language::Python => next_steps.push("python -m venv .venv && .venv/bin/pip install -r requirements.txt".into()),
         Language::TypeScript => next_steps.push("npm install".into()),
         Language::Rust => {}
     }
@@ -210,14 +196,6 @@ pub fn package_name(name: &str) -> Result<String, InitError> {
         out
     };
     let reserved = crate::naming::RUST_RESERVED.contains(&out.as_str())
-        || [
-            "test",
-            "std",
-            "core",
-            "alloc",
-            "proc-macro",
-            "rohas-runtime",
-        ]
-        .contains(&out.as_str());
+        || ["test", "std", "core", "alloc", "proc-macro", "rohas-runtime"].contains(&out.as_str());
     Ok(if reserved { format!("{out}-app") } else { out })
 }

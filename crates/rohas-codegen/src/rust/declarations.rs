@@ -77,10 +77,7 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     reexports(&mut code, &named, &generated);
 
     code.line(&format!("/// HTTP method of `{}`.", api.name));
-    code.line(&format!(
-        "pub const METHOD: &str = {:?};",
-        api.method.as_str()
-    ));
+    code.line(&format!("pub const METHOD: &str = {:?};", api.method.as_str()));
     code.line(&format!(
         "/// Route of `{}`; `:name` segments are path parameters.",
         api.name
@@ -222,9 +219,7 @@ pub fn event_module(schema: &Schema, event: &Event) -> String {
             // Inline objects inside the payload already have structs (named
             // after the payload type); the top-level copies refer to those.
             let (prefix, owner) = match &event.payload {
-                Some(TypeRef::Named { name, .. }) => {
-                    (format!("crate::generated::models::{name}::"), name.clone())
-                }
+                Some(TypeRef::Named { name, .. }) => (format!("crate::generated::models::{name}::"), name.clone()),
                 _ => (String::new(), payload_name.clone()),
             };
             let mut field = StructField::from_schema(f);
@@ -237,11 +232,7 @@ pub fn event_module(schema: &Schema, event: &Event) -> String {
         })
         .collect();
     let taken: BTreeSet<&str> = payload_fields.iter().map(|f| f.name.as_str()).collect();
-    fields.push(StructField::raw(
-        "payload",
-        payload_type,
-        "The whole payload.",
-    ));
+    fields.push(StructField::raw("payload", payload_type, "The whole payload."));
     for (wire, ty, doc) in [
         ("name", "String", "The event name."),
         (
@@ -309,10 +300,7 @@ pub fn websocket_module(schema: &Schema, ws: &WebSocket) -> String {
         Some(TypeRef::Named { name, .. }) => {
             if name != "WebSocketMessage" {
                 code.line("/// The message type, under the name every ws module shares.");
-                code.line(&format!(
-                    "pub use {} as WebSocketMessage;",
-                    named_path(name)
-                ));
+                code.line(&format!("pub use {} as WebSocketMessage;", named_path(name)));
             }
         }
         Some(ty @ TypeRef::Object(_)) => {
@@ -326,9 +314,7 @@ pub fn websocket_module(schema: &Schema, ws: &WebSocket) -> String {
                 code.blank();
             }
             code.line("/// The message type, under the name every ws module shares.");
-            code.line(&format!(
-                "pub use self::{message_name} as WebSocketMessage;"
-            ));
+            code.line(&format!("pub use self::{message_name} as WebSocketMessage;"));
         }
         Some(ty) => {
             let rust = writer.rust_type(ty, &message_name, &mut Vec::new());

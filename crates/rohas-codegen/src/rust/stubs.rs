@@ -15,31 +15,19 @@ pub fn stubs(schema: &Schema, specs: &[HandlerSpec]) -> Vec<GeneratedFile> {
         .iter()
         .filter_map(|spec| {
             let path = spec.files.first()?;
-            let sharing: Vec<&HandlerSpec> = specs
-                .iter()
-                .filter(|s| s.files.first() == Some(path))
-                .collect();
-            Some(GeneratedFile::new(
-                path.clone(),
-                stub(schema, spec, &sharing),
-            ))
+            let sharing: Vec<&HandlerSpec> = specs.iter().filter(|s| s.files.first() == Some(path)).collect();
+            Some(GeneratedFile::new(path.clone(), stub(schema, spec, &sharing)))
         })
         .collect()
 }
 
 fn stub(schema: &Schema, spec: &HandlerSpec, sharing: &[&HandlerSpec]) -> String {
-    let function = spec
-        .functions
-        .first()
-        .map(String::as_str)
-        .unwrap_or("handler");
+    let function = spec.functions.first().map(String::as_str).unwrap_or("handler");
     match spec.kind {
         HandlerKind::Api => api_stub(schema, spec, function),
         HandlerKind::Event => event_stub(spec, sharing, function),
         HandlerKind::Cron => cron_stub(spec, function),
-        HandlerKind::WsConnect | HandlerKind::WsMessage | HandlerKind::WsDisconnect
-            if spec.optional =>
-        {
+        HandlerKind::WsConnect | HandlerKind::WsMessage | HandlerKind::WsDisconnect if spec.optional => {
             ws_module_stub(spec)
         }
         HandlerKind::WsConnect | HandlerKind::WsDisconnect => ws_context_stub(spec, function),
@@ -122,18 +110,12 @@ fn api_stub(schema: &Schema, spec: &HandlerSpec, function: &str) -> String {
 }
 
 fn event_stub(spec: &HandlerSpec, sharing: &[&HandlerSpec], function: &str) -> String {
-    let events: Vec<&str> = sharing
-        .iter()
-        .filter_map(|s| s.event_type.as_deref())
-        .collect();
+    let events: Vec<&str> = sharing.iter().filter_map(|s| s.event_type.as_deref()).collect();
     let mut code = Code::new();
     let single = events.windows(2).all(|w| w[0] == w[1]);
     match (spec.event_type.as_deref(), single) {
         (Some(event), true) => {
-            header(
-                &mut code,
-                &format!("Event handler `{}` for `{event}`.", spec.name),
-            );
+            header(&mut code, &format!("Event handler `{}` for `{event}`.", spec.name));
             uses(
                 &mut code,
                 &[
@@ -148,11 +130,7 @@ fn event_stub(spec: &HandlerSpec, sharing: &[&HandlerSpec], function: &str) -> S
                 &[&format!("event: {event}"), "state: &mut State"],
                 "Result<()>",
             );
-            log(
-                &mut code,
-                "info",
-                &format!("\"{event} received: {{event:?}}\""),
-            );
+            log(&mut code, "info", &format!("\"{event} received: {{event:?}}\""));
         }
         _ => {
             // One function serving events of different types takes the
@@ -210,10 +188,7 @@ fn connection_log(code: &mut Code, what: &str) {
 fn ws_module_stub(spec: &HandlerSpec) -> String {
     let ws = &spec.name;
     let mut code = Code::new();
-    header(
-        &mut code,
-        &format!("WebSocket `{ws}`: connect, message, disconnect."),
-    );
+    header(&mut code, &format!("WebSocket `{ws}`: connect, message, disconnect."));
     uses(
         &mut code,
         &[
@@ -237,11 +212,7 @@ fn ws_module_stub(spec: &HandlerSpec) -> String {
         &["message: WebSocketMessage", "state: &mut State"],
         "Result<WebSocketMessage>",
     );
-    log(
-        &mut code,
-        "info",
-        &format!("\"message on {ws}: {{message:?}}\""),
-    );
+    log(&mut code, "info", &format!("\"message on {ws}: {{message:?}}\""));
     code.line("Ok(message)");
     code.close("}");
     code.blank();
@@ -287,10 +258,7 @@ fn ws_message_stub(spec: &HandlerSpec, sharing: &[&HandlerSpec], function: &str)
     let endpoint = spec.id.rsplit(':').nth(1).unwrap_or_default();
     let same_type = sharing.iter().all(|s| s.message_type == spec.message_type);
     let mut code = Code::new();
-    header(
-        &mut code,
-        &format!("WebSocket message handler `{}`.", spec.name),
-    );
+    header(&mut code, &format!("WebSocket message handler `{}`.", spec.name));
     if same_type && !endpoint.is_empty() {
         uses(
             &mut code,

@@ -90,22 +90,11 @@ impl<'s> TypeWriter<'s> {
 
     /// The Rust type of `ty`; inline objects become structs named
     /// `<context><Field>` appended to `extra`.
-    pub fn rust_type<'a>(
-        &self,
-        ty: &'a TypeRef,
-        context: &str,
-        extra: &mut Vec<StructDef<'a>>,
-    ) -> String {
+    pub fn rust_type<'a>(&self, ty: &'a TypeRef, context: &str, extra: &mut Vec<StructDef<'a>>) -> String {
         self.rust_type_in(ty, "", context, extra)
     }
 
-    fn rust_type_in<'a>(
-        &self,
-        ty: &'a TypeRef,
-        prefix: &str,
-        context: &str,
-        extra: &mut Vec<StructDef<'a>>,
-    ) -> String {
+    fn rust_type_in<'a>(&self, ty: &'a TypeRef, prefix: &str, context: &str, extra: &mut Vec<StructDef<'a>>) -> String {
         match ty {
             TypeRef::Primitive(p) => primitive(*p).to_string(),
             TypeRef::Named { name, target } => {
@@ -120,10 +109,7 @@ impl<'s> TypeWriter<'s> {
                 format!("Vec<{}>", self.rust_type_in(inner, prefix, context, extra))
             }
             TypeRef::Optional(inner) => {
-                format!(
-                    "Option<{}>",
-                    self.rust_type_in(inner, prefix, context, extra)
-                )
+                format!("Option<{}>", self.rust_type_in(inner, prefix, context, extra))
             }
             TypeRef::Object(fields) => {
                 extra.push(StructDef {
@@ -173,12 +159,7 @@ impl<'s> TypeWriter<'s> {
         }
     }
 
-    fn write_one_struct<'a>(
-        &self,
-        code: &mut Code,
-        def: &StructDef<'a>,
-        extra: &mut Vec<StructDef<'a>>,
-    ) {
+    fn write_one_struct<'a>(&self, code: &mut Code, def: &StructDef<'a>, extra: &mut Vec<StructDef<'a>>) {
         let struct_snake = snake_case(&def.name);
         let mut rendered = Vec::new();
         let mut used_names = HashSet::new();
@@ -189,11 +170,7 @@ impl<'s> TypeWriter<'s> {
                     let context = format!("{}{}", def.name, pascal_case(&field.wire));
                     self.rust_type(ty, &context, extra)
                 }
-                TypeShape::Shared {
-                    ty,
-                    prefix,
-                    context,
-                } => self.rust_type_in(ty, prefix, context, &mut Vec::new()),
+                TypeShape::Shared { ty, prefix, context } => self.rust_type_in(ty, prefix, context, &mut Vec::new()),
                 TypeShape::Raw(ty) => ty.clone(),
             };
             let schema_ty = match &field.ty {
@@ -201,12 +178,9 @@ impl<'s> TypeWriter<'s> {
                 TypeShape::Raw(_) => None,
             };
             let default = match (field.optional, field.default, schema_ty) {
-                (false, Some(lit), Some(ty)) => self.default_expr(ty, lit).map(|expr| {
-                    (
-                        format!("default_{struct_snake}_{}", snake_case(&field.wire)),
-                        expr,
-                    )
-                }),
+                (false, Some(lit), Some(ty)) => self
+                    .default_expr(ty, lit)
+                    .map(|expr| (format!("default_{struct_snake}_{}", snake_case(&field.wire)), expr)),
                 _ => None,
             };
             rendered.push((field, ident, inner, default));
@@ -217,9 +191,7 @@ impl<'s> TypeWriter<'s> {
         if has_defaults {
             code.line("#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]");
         } else {
-            code.line(
-                "#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]",
-            );
+            code.line("#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]");
         }
         code.open(&format!("pub struct {} {{", def.name));
         for (field, ident, inner, default) in &rendered {
@@ -281,9 +253,7 @@ impl<'s> TypeWriter<'s> {
     /// the literal fits the type.
     fn default_expr(&self, ty: &TypeRef, lit: &Literal) -> Option<String> {
         match (ty, lit) {
-            (TypeRef::Primitive(Primitive::String), Literal::String(s)) => {
-                Some(format!("{s:?}.to_string()"))
-            }
+            (TypeRef::Primitive(Primitive::String), Literal::String(s)) => Some(format!("{s:?}.to_string()")),
             (TypeRef::Primitive(Primitive::Int), Literal::Int(i)) => Some(i.to_string()),
             (TypeRef::Primitive(Primitive::Float), Literal::Float(f)) => Some(format!("{f:?}")),
             (TypeRef::Primitive(Primitive::Float), Literal::Int(i)) => Some(format!("{i}.0")),
@@ -314,13 +284,9 @@ impl<'s> TypeWriter<'s> {
         // Written the way rustfmt wraps a derive list this long.
         code.open("#[derive(");
         if decl.variants.is_empty() {
-            code.line(
-                "Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,",
-            );
+            code.line("Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,");
         } else {
-            code.line(
-                "Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,",
-            );
+            code.line("Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,");
         }
         code.close(")]");
         code.open(&format!("pub enum {} {{", decl.name));
@@ -452,10 +418,7 @@ mod tests {
     fn primitives_map_as_the_spec_says() {
         assert_eq!(primitive(Primitive::Int), "i64");
         assert_eq!(primitive(Primitive::Float), "f64");
-        assert_eq!(
-            primitive(Primitive::DateTime),
-            "chrono::DateTime<chrono::Utc>"
-        );
+        assert_eq!(primitive(Primitive::DateTime), "chrono::DateTime<chrono::Utc>");
         assert_eq!(primitive(Primitive::Json), "serde_json::Value");
     }
 }

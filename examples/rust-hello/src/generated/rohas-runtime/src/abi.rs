@@ -1,0 +1,485 @@
+//! The C ABI between the Rohas engine and a project's handler library.
+//!
+//! This file is the definition of the ABI; the engine's mirror is
+//! `crates/rohas-runtime-rust/src/abi.rs` in the Rohas repository. Change
+//! both together and bump [`ABI_VERSION`] on any change.
+//!
+//! # Version 1
+//!
+//! The library (the project's `cdylib`) exports, through
+//! [`export_handlers!`](crate::export_handlers), which the generated
+//! `src/generated/registry.rs` invokes:
+//!
+//! | symbol | signature | what it does |
+//! |---|---|---|
+//! | `rohas_abi_version` | `() -> u32` | [`ABI_VERSION`]; the engine refuses any other |
+//! | `rohas_init` | `(host: *const HostVTable) -> i32` | copies `*host`, starts the library's own tokio runtime; `0` = ok |
+//! | `rohas_handlers` | `(len: *mut usize) -> *mut u8` | JSON array of the handler ids the library serves; free with `rohas_free` |
+//! | `rohas_invoke` | `(call_id: u64, handler: *const u8, handler_len: usize, request: *const u8, request_len: usize)` | starts a call and returns at once |
+//! | `rohas_cancel` | `(call_id: u64)` | the engine stopped waiting: the call's future is dropped, no completion follows |
+//! | `rohas_free` | `(ptr: *mut u8, len: usize)` | frees a buffer the library returned |
+//! | `rohas_shutdown` | `()` | stops the runtime (waits up to 1 s for its threads); no call may follow |
+//!
+//! `handler` is a handler id (`api:CreateUser`); `request` is the call as JSON:
+//! `{"trace_id", "request", "context": {"handler_name", "payload",
+//! "query_params", "metadata"}, "endpoint", "connection_id"}`.
+//!
+//! The engine passes callbacks in [`HostVTable`]; the library calls them from
+//! its own threads, at any time between `rohas_init` and the end of
+//! `rohas_shutdown`:
+//! - `complete(ctx, call_id, ok, json, len)` once per call not cancelled:
+//!   `ok = 1` with `{"value", "triggered": [[event, payload]…], "payloads":
+//!   {event: payload}}`, or `ok = 0` with `{"status", "message", "details"}`
+//!   (an HTTP error) or `{"message", "stack"}` (anything else, panics included);
+//! - `log(ctx, json, len)` with `{"level", "message", "handler", "trace_id", "fields"}`;
+//! - `broadcast(ctx, endpoint, endpoint_len, json, len)` and
+//!   `send(ctx, connection_id, connection_id_len, json, len)`.
+//!
+//! # Ownership
+//!
+//! Whoever allocates frees. A pointer passed to a function (either way) is
+//! borrowed for the duration of that call only: the callee copies what it
+//! keeps. The one buffer that outlives a call is the result of
+//! `rohas_handlers`, which the engine gives back to `rohas_free`. Strings are
+//! UTF-8, not NUL-terminated. No Rust type, allocator, `Arc` or tokio runtime
+//! crosses the boundary; panics never unwind across it (each export catches
+//! them; a handler's panic becomes a failed call with the panic message).
+
+use super::call::{Call, CallData, Failure, Outcome, Registry};
+use super::capture::{self, CallTag};
+use super::{Host, LogRecord};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// The version of this ABI; the engine refuses a library with another.
+pub const ABI_VERSION: u32 = 1;
+
+/// Callbacks the engine hands the library in `rohas_init`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct HostVTable {
+    /// Opaque engine pointer passed back to every callback.
+    pub ctx: *const c_void,
+    pub complete:
+        unsafe extern "C" fn(ctx: *const c_void, call_id: u64, ok: u8, json: *const u8, len: usize),
+    pub log: unsafe extern "C" fn(ctx: *const c_void, json: *const u8, len: usize),
+    pub broadcast: unsafe extern "C" fn(
+        ctx: *const c_void,
+        endpoint: *const u8,
+        endpoint_len: usize,
+        json: *const u8,
+        len: usize,
+    ),
+    pub send: unsafe extern "C" fn(
+        ctx: *const c_void,
+        connection_id: *const u8,
+        connection_id_len: usize,
+        json: *const u8,
+        len: usize,
+    ),
+}
+
+// The engine promises its callbacks may be called from any thread.
+unsafe impl Send for HostVTable {}
+unsafe impl Sync for HostVTable {}
+
+/// `rohas_init` results.
+pub const INIT_OK: i32 = 0;
+pub const INIT_NULL_HOST: i32 = 1;
+pub const INIT_TWICE: i32 = 2;
+pub const INIT_NO_RUNTIME: i32 = 3;
+
+struct Library {
+    vtable: HostVTable,
+    host: Arc<dyn Host>,
+    registry: Registry,
+    handle: tokio::runtime::Handle,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    tasks: Mutex<HashMap<u64, tokio::task::AbortHandle>>,
+}
+
+static LIBRARY: OnceLock<Library> = OnceLock::new();
+
+thread_local! {
+    /// Where the last panic on this thread happened (set by the panic hook).
+    static PANIC_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The [`Host`] handlers' states talk to: the engine's callbacks.
+struct AbiHost {
+    vtable: HostVTable,
+}
+
+impl Host for AbiHost {
+    fn log(&self, record: LogRecord<'_>) {
+        let json = json!({
+            "level": record.level.as_str(),
+            "message": record.message,
+            "handler": record.handler,
+            "trace_id": record.trace_id,
+            "fields": record.fields,
+        })
+        .to_string();
+        unsafe { (self.vtable.log)(self.vtable.ctx, json.as_ptr(), json.len()) }
+    }
+
+    fn broadcast(&self, endpoint: &str, message: Value) {
+        let json = message.to_string();
+        unsafe {
+            (self.vtable.broadcast)(
+                self.vtable.ctx,
+                endpoint.as_ptr(),
+                endpoint.len(),
+                json.as_ptr(),
+                json.len(),
+            )
+        }
+    }
+
+    fn send(&self, connection_id: &str, message: Value) {
+        let json = message.to_string();
+        unsafe {
+            (self.vtable.send)(
+                self.vtable.ctx,
+                connection_id.as_ptr(),
+                connection_id.len(),
+                json.as_ptr(),
+                json.len(),
+            )
+        }
+    }
+}
+
+fn workers() -> usize {
+    std::env::var("ROHAS_RUST_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n: &usize| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
+}
+
+/// `rohas_init`.
+///
+/// # Safety
+/// `host` is null or points to a valid [`HostVTable`].
+pub unsafe fn init(host: *const HostVTable, register: fn(&mut Registry)) -> i32 {
+    if host.is_null() {
+        return INIT_NULL_HOST;
+    }
+    let vtable = *host;
+    catch_unwind(move || {
+        if LIBRARY.get().is_some() {
+            return INIT_TWICE;
+        }
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers())
+            .thread_name("rohas-handlers")
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(_) => return INIT_NO_RUNTIME,
+        };
+        // Panics are answered as failed calls; the hook only keeps where they happened.
+        std::panic::set_hook(Box::new(|info| {
+            let at = info
+                .location()
+                .map(|l| format!("{}:{}:{}", tidy_path(l.file()), l.line(), l.column()));
+            PANIC_AT.with(|cell| *cell.borrow_mut() = at);
+        }));
+        let mut registry = Registry::default();
+        register(&mut registry);
+        let library = Library {
+            vtable,
+            host: Arc::new(AbiHost { vtable }),
+            registry,
+            handle: runtime.handle().clone(),
+            runtime: Mutex::new(Some(runtime)),
+            tasks: Mutex::new(HashMap::new()),
+        };
+        match LIBRARY.set(library) {
+            Ok(()) => INIT_OK,
+            Err(_) => INIT_TWICE,
+        }
+    })
+    .unwrap_or(INIT_NO_RUNTIME)
+}
+
+/// `rohas_handlers`.
+///
+/// # Safety
+/// `len` is a valid pointer to write the buffer's length to.
+pub unsafe fn handlers(len: *mut usize) -> *mut u8 {
+    let ids = LIBRARY.get().map(|l| l.registry.ids()).unwrap_or_default();
+    let bytes = serde_json::to_vec(&ids).unwrap_or_else(|_| b"[]".to_vec());
+    let boxed = bytes.into_boxed_slice();
+    if !len.is_null() {
+        *len = boxed.len();
+    }
+    Box::into_raw(boxed) as *mut u8
+}
+
+/// `rohas_free`.
+///
+/// # Safety
+/// `ptr`/`len` come from `rohas_handlers` and are freed once.
+pub unsafe fn free(ptr: *mut u8, len: usize) {
+    if !ptr.is_null() {
+        drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)));
+    }
+}
+
+fn complete(vtable: &HostVTable, call_id: u64, outcome: Outcome) {
+    let (ok, body) = match outcome {
+        Ok(success) => (1, success.0),
+        Err(failure) => (0, failure.0),
+    };
+    let json = body.to_string();
+    unsafe { (vtable.complete)(vtable.ctx, call_id, ok, json.as_ptr(), json.len()) }
+}
+
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(ptr, len)
+    }
+}
+
+/// `rohas_invoke`.
+///
+/// # Safety
+/// The pointers are valid for their lengths during this call.
+pub unsafe fn invoke(
+    call_id: u64,
+    handler: *const u8,
+    handler_len: usize,
+    request: *const u8,
+    request_len: usize,
+) {
+    let handler = bytes(handler, handler_len);
+    let request = bytes(request, request_len);
+    let _ = catch_unwind(AssertUnwindSafe(|| start(call_id, handler, request)));
+}
+
+fn start(call_id: u64, handler: &[u8], request: &[u8]) {
+    let Some(library) = LIBRARY.get() else { return };
+    let id = String::from_utf8_lossy(handler);
+    let Some(function) = library.registry.get(&id) else {
+        let message = format!(
+            "handler `{id}` is not in this library: is its file declared in src/generated/handlers/ (`rohas codegen`)?"
+        );
+        complete(
+            &library.vtable,
+            call_id,
+            Err(Failure(json!({ "message": message }))),
+        );
+        return;
+    };
+    let data: CallData = match serde_json::from_slice(request) {
+        Ok(data) => data,
+        Err(error) => {
+            let message = format!("the engine sent a call the library cannot read: {error}");
+            complete(
+                &library.vtable,
+                call_id,
+                Err(Failure(json!({ "message": message }))),
+            );
+            return;
+        }
+    };
+    let tag = CallTag {
+        handler: data.context.handler_name.clone(),
+        trace_id: data.trace_id.clone(),
+        host: Arc::clone(&library.host),
+    };
+    let future = function(Call::new(data, Arc::clone(&library.host)));
+    let vtable = library.vtable;
+    // The lock is held across `spawn` so the task cannot finish (and remove
+    // its entry) before the entry exists.
+    let mut tasks = lock(&library.tasks);
+    let task = library.handle.spawn(async move {
+        let outcome = match capture::CURRENT.scope(tag, CatchUnwind { future }).await {
+            Ok(outcome) => outcome,
+            Err((message, at)) => Err(Failure::with_stack(
+                format!("handler panicked: {message}"),
+                at,
+            )),
+        };
+        if let Some(library) = LIBRARY.get() {
+            if lock(&library.tasks).remove(&call_id).is_none() {
+                return; // cancelled meanwhile: nobody waits for it
+            }
+        }
+        complete(&vtable, call_id, outcome);
+    });
+    tasks.insert(call_id, task.abort_handle());
+}
+
+/// `rohas_cancel`.
+pub fn cancel(call_id: u64) {
+    let _ = catch_unwind(|| {
+        if let Some(library) = LIBRARY.get() {
+            if let Some(task) = lock(&library.tasks).remove(&call_id) {
+                task.abort();
+            }
+        }
+    });
+}
+
+/// `rohas_shutdown`.
+pub fn shutdown() {
+    let _ = catch_unwind(|| {
+        if let Some(library) = LIBRARY.get() {
+            for (_, task) in lock(&library.tasks).drain() {
+                task.abort();
+            }
+            if let Some(runtime) = lock(&library.runtime).take() {
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            }
+        }
+    });
+}
+
+/// `src/generated/handlers/../../handlers/api/boom.rs` → `src/handlers/api/boom.rs`
+/// (handler files are compiled through `#[path]` modules).
+fn tidy_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            "." => {}
+            _ => parts.push(part),
+        }
+    }
+    parts.join("/")
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Polls a handler's future, turning a panic into its message and location.
+struct CatchUnwind {
+    future: super::call::HandlerFuture,
+}
+
+impl Future for CatchUnwind {
+    type Output = Result<Outcome, (String, Option<String>)>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match catch_unwind(AssertUnwindSafe(|| self.future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(outcome)) => Poll::Ready(Ok(outcome)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(panic_report(payload))),
+        }
+    }
+}
+
+/// A caught panic's message, and where it happened (on this thread).
+fn panic_report(payload: Box<dyn std::any::Any + Send>) -> (String, Option<String>) {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_string());
+    let at = PANIC_AT.with(|cell| cell.borrow_mut().take());
+    (message, at.map(|at| format!("at {at}")))
+}
+
+/// Run a plain (not `async`) handler on tokio's blocking pool, so it never
+/// holds up the async handlers; a panic in it fails the call.
+pub async fn blocking<F, R>(work: F) -> Result<R, Failure>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let tag = capture::current();
+    let task = tokio::task::spawn_blocking(move || {
+        capture::with_tag(tag, || {
+            catch_unwind(AssertUnwindSafe(work)).map_err(panic_report)
+        })
+    });
+    match task.await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err((message, at))) => Err(Failure::with_stack(
+            format!("handler panicked: {message}"),
+            at,
+        )),
+        Err(error) => Err(Failure::with_stack(
+            format!("handler stopped: {error}"),
+            None,
+        )),
+    }
+}
+
+/// Exports the ABI's symbols from the project's library, serving the
+/// handlers `register` adds. Written once, by the generated
+/// `src/generated/registry.rs`.
+#[macro_export]
+macro_rules! export_handlers {
+    ($register:path) => {
+        /// The Rohas ABI version this library speaks.
+        #[no_mangle]
+        pub extern "C" fn rohas_abi_version() -> u32 {
+            $crate::abi::ABI_VERSION
+        }
+
+        /// # Safety
+        /// Called by the engine only, with a valid host table.
+        #[no_mangle]
+        pub unsafe extern "C" fn rohas_init(host: *const $crate::abi::HostVTable) -> i32 {
+            $crate::abi::init(host, $register)
+        }
+
+        /// # Safety
+        /// Called by the engine only.
+        #[no_mangle]
+        pub unsafe extern "C" fn rohas_handlers(len: *mut usize) -> *mut u8 {
+            $crate::abi::handlers(len)
+        }
+
+        /// # Safety
+        /// Called by the engine only, with valid buffers.
+        #[no_mangle]
+        pub unsafe extern "C" fn rohas_invoke(
+            call_id: u64,
+            handler: *const u8,
+            handler_len: usize,
+            request: *const u8,
+            request_len: usize,
+        ) {
+            $crate::abi::invoke(call_id, handler, handler_len, request, request_len)
+        }
+
+        /// The engine stopped waiting for `call_id`.
+        #[no_mangle]
+        pub extern "C" fn rohas_cancel(call_id: u64) {
+            $crate::abi::cancel(call_id)
+        }
+
+        /// # Safety
+        /// Called by the engine only, with a buffer from `rohas_handlers`.
+        #[no_mangle]
+        pub unsafe extern "C" fn rohas_free(ptr: *mut u8, len: usize) {
+            $crate::abi::free(ptr, len)
+        }
+
+        /// Stop the library's runtime.
+        #[no_mangle]
+        pub extern "C" fn rohas_shutdown() {
+            $crate::abi::shutdown()
+        }
+    };
+}

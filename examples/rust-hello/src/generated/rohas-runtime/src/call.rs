@@ -1,0 +1,280 @@
+//! One handler call: what the engine sent, how each handler parameter is
+//! built from it ([`FromCall`], an extractor as in axum) and how the return
+//! value becomes the answer ([`IntoReply`]).
+//!
+//! The glue `rohas codegen` writes (`src/generated/registry.rs`) calls every
+//! handler as `handler(call.extract("req")?, &mut state)`: the parameter types
+//! the handler declares pick the extractors, so a handler asks for exactly
+//! what it needs, in any order. `&mut State` (or `&State`) is passed as is.
+
+use super::{Connection, HandlerContext, Host, RuntimeError, State, TriggeredEvent};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// One call as the engine sends it to `rohas_invoke` (JSON, see `abi.rs`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CallData {
+    pub trace_id: String,
+    /// The request in wire shape: an api request, an event message, a ws
+    /// message, a middleware's context.
+    pub request: Value,
+    pub context: HandlerContext,
+    /// The ws endpoint of a ws handler (target of `state.broadcast`).
+    pub endpoint: Option<String>,
+    pub connection_id: Option<String>,
+}
+
+/// A call in progress: the data plus the host that logs and sends.
+pub struct Call {
+    data: CallData,
+    host: Arc<dyn Host>,
+}
+
+impl Call {
+    pub fn new(data: CallData, host: Arc<dyn Host>) -> Call {
+        Call { data, host }
+    }
+
+    /// The request in wire shape.
+    pub fn request(&self) -> &Value {
+        &self.data.request
+    }
+
+    /// The body, event payload or ws message.
+    pub fn payload(&self) -> &Value {
+        &self.data.context.payload
+    }
+
+    pub fn context(&self) -> &HandlerContext {
+        &self.data.context
+    }
+
+    pub fn handler_name(&self) -> &str {
+        &self.data.context.handler_name
+    }
+
+    pub fn connection_id(&self) -> Option<&str> {
+        self.data.connection_id.as_deref()
+    }
+
+    pub fn host(&self) -> &Arc<dyn Host> {
+        &self.host
+    }
+
+    /// The [`State`] this call's handler gets.
+    pub fn state(&self) -> State {
+        let state = State::new(
+            self.data.context.handler_name.as_str(),
+            self.data.trace_id.as_str(),
+            Arc::clone(&self.host),
+        );
+        match &self.data.endpoint {
+            Some(endpoint) => state.with_endpoint(endpoint.as_str()),
+            None => state,
+        }
+    }
+
+    /// Build the handler parameter named `parameter`.
+    pub fn extract<T: FromCall>(&self, parameter: &str) -> std::result::Result<T, Failure> {
+        T::from_call(self).map_err(|error| {
+            Failure::from_error(RuntimeError::ExecutionFailed(format!(
+                "cannot build parameter `{parameter}` of handler `{}`: {}; is src/generated/ up to date (`rohas codegen`)?",
+                self.handler_name(),
+                error.message()
+            )))
+        })
+    }
+
+    /// The answer for what the handler returned, with the events it asked
+    /// for when it succeeded.
+    pub fn finish<R: IntoReply>(&self, returned: R, mut state: State) -> Outcome {
+        match returned.into_reply() {
+            Ok(value) => {
+                let effects = state.take_effects();
+                let triggered: Vec<(String, Value)> = effects
+                    .triggered
+                    .into_iter()
+                    .map(|TriggeredEvent { event, payload }| (event, payload))
+                    .collect();
+                let payloads: Map<String, Value> = effects
+                    .payloads
+                    .into_iter()
+                    .map(|TriggeredEvent { event, payload }| (event, payload))
+                    .collect();
+                Ok(Success(json!({
+                    "value": value,
+                    "triggered": triggered,
+                    "payloads": payloads,
+                })))
+            }
+            Err(error) => Err(Failure::from_error(error)),
+        }
+    }
+}
+
+/// A successful call's completion JSON: `{"value", "triggered", "payloads"}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Success(pub Value);
+
+/// A failed call's completion JSON: `{"status", "message", "details"}` for an
+/// HTTP error, `{"message", "stack"}` for anything else.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure(pub Value);
+
+impl Failure {
+    pub fn from_error(error: RuntimeError) -> Failure {
+        Failure(match error {
+            RuntimeError::Http { status, message } => json!({"status": status, "message": message}),
+            RuntimeError::ExecutionFailed(message) => json!({"message": message}),
+        })
+    }
+
+    pub fn with_stack(message: String, stack: Option<String>) -> Failure {
+        Failure(json!({"message": message, "stack": stack}))
+    }
+}
+
+/// What a handler call ends with.
+pub type Outcome = std::result::Result<Success, Failure>;
+
+/// The future the glue returns for one call.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
+
+/// One entry of the registry: builds the call's future (it runs nothing
+/// until polled).
+pub type HandlerFn = fn(Call) -> HandlerFuture;
+
+/// Which handler ids this library serves; filled by the generated
+/// `src/generated/registry.rs`.
+#[derive(Default)]
+pub struct Registry {
+    handlers: Vec<(&'static str, HandlerFn)>,
+}
+
+impl Registry {
+    pub fn add(&mut self, id: &'static str, handler: HandlerFn) {
+        self.handlers.retain(|(known, _)| *known != id);
+        self.handlers.push((id, handler));
+    }
+
+    pub fn get(&self, id: &str) -> Option<HandlerFn> {
+        self.handlers
+            .iter()
+            .find(|(known, _)| *known == id)
+            .map(|(_, f)| *f)
+    }
+
+    pub fn ids(&self) -> Vec<&'static str> {
+        self.handlers.iter().map(|(id, _)| *id).collect()
+    }
+}
+
+/// A handler parameter Rohas knows how to build from a call.
+///
+/// Implemented for [`HandlerContext`], [`Connection`], `serde_json::Value`
+/// (the body or payload), and, in `src/generated/extract.rs`, for every type
+/// the schema generates: `<Api>Request` and event types are built from the
+/// request, models, inputs and message types from the body/payload.
+#[diagnostic::on_unimplemented(
+    message = "a Rohas handler cannot ask for a parameter of type `{Self}`",
+    label = "this argument of your handler has type `{Self}`",
+    note = "a handler may ask for its request type (`CreateUserRequest`), its body or payload type (`CreateUserInput`), its event type (`UserCreated`), the ws message (`WebSocketMessage`), `HandlerContext`, `Connection`, `serde_json::Value`, and `&mut State`",
+    note = "the handler is the function called on this line: fix its parameter list in your handler file"
+)]
+pub trait FromCall: Sized {
+    fn from_call(call: &Call) -> super::Result<Self>;
+}
+
+impl FromCall for HandlerContext {
+    fn from_call(call: &Call) -> super::Result<Self> {
+        Ok(call.context().clone())
+    }
+}
+
+impl FromCall for Connection {
+    fn from_call(call: &Call) -> super::Result<Self> {
+        match call.connection_id() {
+            Some(id) => Ok(Connection::new(id, Arc::clone(call.host()))),
+            None => Err(RuntimeError::ExecutionFailed(
+                "only WebSocket handlers can ask for a `Connection`".into(),
+            )),
+        }
+    }
+}
+
+impl FromCall for Value {
+    fn from_call(call: &Call) -> super::Result<Self> {
+        Ok(call.payload().clone())
+    }
+}
+
+/// A generated request or event type, read from the request.
+pub fn from_request<T: DeserializeOwned>(call: &Call) -> super::Result<T> {
+    T::deserialize(call.request()).map_err(RuntimeError::from)
+}
+
+/// A generated body, payload or message type, read from the payload.
+pub fn from_payload<T: DeserializeOwned>(call: &Call) -> super::Result<T> {
+    T::deserialize(call.payload()).map_err(RuntimeError::from)
+}
+
+/// `FromCall` for generated types read from the request (`<Api>Request`, events).
+#[macro_export]
+macro_rules! request_types {
+    ($($ty:ty),* $(,)?) => {
+        $(
+            impl $crate::FromCall for $ty {
+                fn from_call(call: &$crate::Call) -> $crate::Result<Self> {
+                    $crate::call::from_request(call)
+                }
+            }
+        )*
+    };
+}
+
+/// `FromCall` for generated types read from the body or payload.
+#[macro_export]
+macro_rules! payload_types {
+    ($($ty:ty),* $(,)?) => {
+        $(
+            impl $crate::FromCall for $ty {
+                fn from_call(call: &$crate::Call) -> $crate::Result<Self> {
+                    $crate::call::from_payload(call)
+                }
+            }
+        )*
+    };
+}
+
+/// What a handler may return: `Result<T, E>` with `T: Serialize` (the
+/// response, reply or modified context) and `E` convertible into
+/// [`RuntimeError`], or nothing.
+#[diagnostic::on_unimplemented(
+    message = "a Rohas handler cannot return `{Self}`",
+    note = "return `rohas_runtime::Result<T>` with a `T` that implements `serde::Serialize` (or `Result<()>`)"
+)]
+pub trait IntoReply {
+    fn into_reply(self) -> super::Result<Value>;
+}
+
+impl IntoReply for () {
+    fn into_reply(self) -> super::Result<Value> {
+        Ok(Value::Null)
+    }
+}
+
+impl<T: Serialize, E: Into<RuntimeError>> IntoReply for std::result::Result<T, E> {
+    fn into_reply(self) -> super::Result<Value> {
+        let value = self.map_err(Into::into)?;
+        serde_json::to_value(&value).map_err(|error| {
+            RuntimeError::ExecutionFailed(format!(
+                "the handler returned a value that is not JSON: {error}"
+            ))
+        })
+    }
+}

@@ -1,0 +1,8 @@
+//! rust-hello: a Rohas backend with Rust handlers.
+//!
+//! `generated` is written by `rohas codegen` from `schema/`: the types, the
+//! runtime crate, and the declarations of your handler files under
+//! `src/handlers/` and `src/middlewares/`, so a new handler file needs no
+//! `mod` line. Add your own modules (database access, shared helpers) below.
+
+pub mod generated;
