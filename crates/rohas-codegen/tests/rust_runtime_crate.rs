@@ -7,13 +7,13 @@
 #[path = "../templates/rust/runtime/lib.rs"]
 #[allow(dead_code, unused_imports)]
 #[rustfmt::skip]
-mod rohas_runtime;
+mod template_runtime;
 
-use rohas_runtime::{
-    Connection, HandlerContext, Host, HttpError, Level, LogRecord, RuntimeError, State, TriggeredEvent,
-};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
+use template_runtime::{
+    Connection, HandlerContext, Host, HttpError, Level, LogRecord, RuntimeError, State, TriggeredEvent,
+};
 
 /// Records everything a state sends while the handler runs.
 #[derive(Default)]
@@ -40,12 +40,12 @@ impl Host for RecordingHost {
     }
 }
 
-fn parse_number(text: &str) -> rohas_runtime::Result<i64> {
+fn parse_number(text: &str) -> template_runtime::Result<i64> {
     // `?` on a std error type: the conversion the seed's reqwest example needs.
     Ok(text.parse::<i64>()?)
 }
 
-fn parse_json(text: &str) -> rohas_runtime::Result<Value> {
+fn parse_json(text: &str) -> template_runtime::Result<Value> {
     Ok(serde_json::from_str(text)?)
 }
 
@@ -197,9 +197,9 @@ fn handler_context_reads_wire_json_and_headers() {
 /// drives a loaded library: init with a host table, list the handlers,
 /// invoke, cancel, shut down. (One test: the library state is per process.)
 mod abi {
-    use super::rohas_runtime::abi::{self, HostVTable};
-    use super::rohas_runtime::call::{Call, HandlerFuture};
-    use super::rohas_runtime::{Registry, RuntimeError};
+    use super::template_runtime::abi::{self, HostVTable};
+    use super::template_runtime::call::{Call, HandlerFuture};
+    use super::template_runtime::{Registry, RuntimeError};
     use serde_json::{json, Value};
     use std::ffi::c_void;
     use std::sync::{Condvar, Mutex};
