@@ -237,11 +237,10 @@ pub unsafe fn free(ptr: *mut u8, len: usize) {
 }
 
 fn complete(vtable: &HostVTable, call_id: u64, outcome: Outcome) {
-    let (ok, body) = match outcome {
+    let (ok, json) = match outcome {
         Ok(success) => (1, success.0),
-        Err(failure) => (0, failure.0),
+        Err(failure) => (0, failure.0.to_string()),
     };
-    let json = body.to_string();
     unsafe { (vtable.complete)(vtable.ctx, call_id, ok, json.as_ptr(), json.len()) }
 }
 

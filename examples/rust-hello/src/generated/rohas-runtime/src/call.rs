@@ -106,20 +106,28 @@ impl Call {
                     .into_iter()
                     .map(|TriggeredEvent { event, payload }| (event, payload))
                     .collect();
-                Ok(Success(json!({
-                    "value": value,
-                    "triggered": triggered,
-                    "payloads": payloads,
-                })))
+                // The value is already JSON text: no tree is built for it.
+                let triggered = serde_json::to_string(&triggered).unwrap_or_else(|_| "[]".into());
+                let payloads = serde_json::to_string(&payloads).unwrap_or_else(|_| "{}".into());
+                let mut body =
+                    String::with_capacity(value.len() + triggered.len() + payloads.len() + 40);
+                body.push_str("{\"value\":");
+                body.push_str(&value);
+                body.push_str(",\"triggered\":");
+                body.push_str(&triggered);
+                body.push_str(",\"payloads\":");
+                body.push_str(&payloads);
+                body.push('}');
+                Ok(Success(body))
             }
             Err(error) => Err(Failure::from_error(error)),
         }
     }
 }
 
-/// A successful call's completion JSON: `{"value", "triggered", "payloads"}`.
+/// A successful call's completion JSON text: `{"value", "triggered", "payloads"}`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Success(pub Value);
+pub struct Success(pub String);
 
 /// A failed call's completion JSON: `{"status", "message", "details"}` for an
 /// HTTP error, `{"message", "stack"}` for anything else.
@@ -259,19 +267,20 @@ macro_rules! payload_types {
     note = "return `rohas_runtime::Result<T>` with a `T` that implements `serde::Serialize` (or `Result<()>`)"
 )]
 pub trait IntoReply {
-    fn into_reply(self) -> super::Result<Value>;
+    /// The returned value as JSON text, written straight from the value.
+    fn into_reply(self) -> super::Result<String>;
 }
 
 impl IntoReply for () {
-    fn into_reply(self) -> super::Result<Value> {
-        Ok(Value::Null)
+    fn into_reply(self) -> super::Result<String> {
+        Ok("null".to_string())
     }
 }
 
 impl<T: Serialize, E: Into<RuntimeError>> IntoReply for std::result::Result<T, E> {
-    fn into_reply(self) -> super::Result<Value> {
+    fn into_reply(self) -> super::Result<String> {
         let value = self.map_err(Into::into)?;
-        serde_json::to_value(&value).map_err(|error| {
+        serde_json::to_string(&value).map_err(|error| {
             RuntimeError::ExecutionFailed(format!(
                 "the handler returned a value that is not JSON: {error}"
             ))
