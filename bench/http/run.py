@@ -595,14 +595,45 @@ def report(http_results: dict[str, dict[str, Any]], events: dict | None, reload:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_load_arguments(parser: argparse.ArgumentParser, servers: list[str], cases: list[str], output: Path) -> None:
+    """The options every benchmark driver shares (bench/rust and
+    bench/typescript import this module): load shape, servers, cases, CPU
+    pinning, quiet-machine handling and the results file."""
     parser.add_argument("--duration", type=float, default=10, help="seconds measured per case (default 10)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per case (default 2)")
     parser.add_argument("--rounds", type=int, default=1, help="measure every case this many times, keep the median")
     parser.add_argument("--connections", type=int, default=64, help="concurrent connections (default 64)")
-    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated: rohas,robyn,fastapi")
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: health,users,objects")
+    parser.add_argument("--servers", default=",".join(servers), help=f"comma-separated: {','.join(servers)}")
+    parser.add_argument("--cases", default=",".join(cases), help=f"comma-separated: {','.join(cases)}")
+    parser.add_argument("--skip-build", action="store_true", help="use the rohas release binary as it is")
+    parser.add_argument("--server-cpu", default="0", help="taskset CPU list for servers ('' to not pin)")
+    parser.add_argument("--client-cpu", default="1", help="taskset CPU list for the load generator ('' to not pin)")
+    parser.add_argument("--wait-quiet", type=float, default=0,
+                        help="wait up to this many seconds before each case for other processes to go quiet")
+    parser.add_argument("--quiet-threshold", type=float, default=0.15,
+                        help="CPU share (0-1) of other processes above which a case is flagged (default 0.15)")
+    parser.add_argument("--output", type=Path, default=output)
+
+
+def check_load_arguments(args: argparse.Namespace, servers: list[str], cases: list[str]) -> None:
+    """Split and check `--servers`/`--cases`; stop on SIGTERM through the
+    `finally` blocks that stop the servers; need taskset when pinning."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    args.servers = [s for s in args.servers.split(",") if s]
+    args.cases = [c for c in args.cases.split(",") if c]
+    for s in args.servers:
+        if s not in servers:
+            die(f"unknown server `{s}`; choose from {', '.join(servers)}")
+    for c in args.cases:
+        if c not in cases:
+            die(f"unknown case `{c}`; choose from {', '.join(cases)}")
+    if (args.server_cpu or args.client_cpu) and not shutil.which("taskset"):
+        die("taskset is missing (apt-get install util-linux), or pass --server-cpu '' --client-cpu ''")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_load_arguments(parser, list(SERVERS), list(CASES), RESULTS / "latest.json")
     parser.add_argument("--events", type=int, default=50_000, help="events per events/s run (default 50000)")
     parser.add_argument("--event-runs", type=int, default=3, help="events/s runs, best reported (default 3)")
     parser.add_argument("--events-timeout", type=float, default=300, help="give up on an events run after (s)")
@@ -610,27 +641,8 @@ def main() -> None:
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-events", action="store_true")
     parser.add_argument("--skip-reload", action="store_true")
-    parser.add_argument("--skip-build", action="store_true", help="use the release binary as it is")
-    parser.add_argument("--server-cpu", default="0", help="taskset CPU list for servers ('' to not pin)")
-    parser.add_argument("--client-cpu", default="1", help="taskset CPU list for the load generator ('' to not pin)")
-    parser.add_argument("--wait-quiet", type=float, default=0,
-                        help="wait up to this many seconds before each case for other processes to go quiet")
-    parser.add_argument("--quiet-threshold", type=float, default=0.15,
-                        help="CPU share (0-1) of other processes above which a case is flagged (default 0.15)")
-    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args()
-    # Ctrl-C and SIGTERM unwind through the `finally` blocks that stop the servers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    args.servers = [s for s in args.servers.split(",") if s]
-    args.cases = [c for c in args.cases.split(",") if c]
-    for s in args.servers:
-        if s not in SERVERS:
-            die(f"unknown server `{s}`; choose from {', '.join(SERVERS)}")
-    for c in args.cases:
-        if c not in CASES:
-            die(f"unknown case `{c}`; choose from {', '.join(CASES)}")
-    if (args.server_cpu or args.client_cpu) and not shutil.which("taskset"):
-        die("taskset is missing (apt-get install util-linux), or pass --server-cpu '' --client-cpu ''")
+    check_load_arguments(args, list(SERVERS), list(CASES))
 
     rohas = rohas_binary(args.skip_build)
     tool = load_generator()

@@ -27,8 +27,6 @@ import json
 import os
 import platform
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -276,38 +274,15 @@ def versions(rohas: Path, axum: Path, tool: str) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=10, help="seconds measured per case (default 10)")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per case (default 2)")
-    parser.add_argument("--rounds", type=int, default=1, help="measure every case this many times, keep the median")
-    parser.add_argument("--connections", type=int, default=64, help="concurrent connections (default 64)")
-    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated: rohas,axum")
-    parser.add_argument("--cases", default=",".join(http_bench.CASES), help="comma-separated: health,users,objects")
+    http_bench.add_load_arguments(parser, list(SERVERS), list(http_bench.CASES), RESULTS / "latest.json")
     parser.add_argument("--axum-current-thread", action="store_true",
                         help="axum on a current-thread tokio runtime (default: multi-thread, as rohas)")
     parser.add_argument("--boundary-calls", type=int, default=200_000, help="calls per boundary run (default 200000)")
     parser.add_argument("--boundary-runs", type=int, default=3, help="boundary runs, best reported (default 3)")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-boundary", action="store_true")
-    parser.add_argument("--skip-build", action="store_true", help="use the rohas release binary as it is")
-    parser.add_argument("--server-cpu", default="0", help="taskset CPU list for servers ('' to not pin)")
-    parser.add_argument("--client-cpu", default="1", help="taskset CPU list for the load generator ('' to not pin)")
-    parser.add_argument("--wait-quiet", type=float, default=0,
-                        help="wait up to this many seconds before each case for other processes to go quiet")
-    parser.add_argument("--quiet-threshold", type=float, default=0.15,
-                        help="CPU share (0-1) of other processes above which a case is flagged (default 0.15)")
-    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    args.servers = [s for s in args.servers.split(",") if s]
-    args.cases = [c for c in args.cases.split(",") if c]
-    for s in args.servers:
-        if s not in SERVERS:
-            die(f"unknown server `{s}`; choose from {', '.join(SERVERS)}")
-    for c in args.cases:
-        if c not in http_bench.CASES:
-            die(f"unknown case `{c}`; choose from {', '.join(http_bench.CASES)}")
-    if (args.server_cpu or args.client_cpu) and not shutil.which("taskset"):
-        die("taskset is missing (apt-get install util-linux), or pass --server-cpu '' --client-cpu ''")
+    http_bench.check_load_arguments(args, list(SERVERS), list(http_bench.CASES))
 
     rohas = http_bench.rohas_binary(args.skip_build)
     tool = http_bench.load_generator()

@@ -37,7 +37,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -336,38 +335,18 @@ def report(results: dict[str, dict[str, Any]], over: dict[str, dict[str, float]]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=10, help="seconds measured per case (default 10)")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per case (default 2)")
-    parser.add_argument("--rounds", type=int, default=1, help="measure every case this many times, keep the median")
-    parser.add_argument("--connections", type=int, default=64, help="concurrent connections (default 64)")
-    parser.add_argument("--servers", default=",".join(SERVERS), help=f"comma-separated: {','.join(SERVERS)}")
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: health,users,objects")
+    http_bench.add_load_arguments(parser, list(SERVERS), list(CASES), RESULTS / "latest.json")
     parser.add_argument("--overhead-cases", default="health,users",
-                        help="cases run with one connection for the bridge overhead (default health,users)")
+                        help="cases measured at one connection for the bridge overhead (default health,users)")
     parser.add_argument("--skip-overhead", action="store_true", help="no 1-connection runs")
     parser.add_argument("--skip-throughput", action="store_true", help="only the 1-connection runs")
-    parser.add_argument("--skip-build", action="store_true", help="use the release binary as it is")
     parser.add_argument("--skip-install", action="store_true", help="no npm install (fastify must be there)")
-    parser.add_argument("--server-cpu", default="0", help="taskset CPU list for servers ('' to not pin)")
-    parser.add_argument("--client-cpu", default="1", help="taskset CPU list for the load generator ('' to not pin)")
-    parser.add_argument("--wait-quiet", type=float, default=0,
-                        help="wait up to this many seconds before each case for other processes to go quiet")
-    parser.add_argument("--quiet-threshold", type=float, default=0.15,
-                        help="CPU share (0-1) of other processes above which a case is flagged (default 0.15)")
-    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    args.servers = [s for s in args.servers.split(",") if s]
-    args.cases = [c for c in args.cases.split(",") if c]
+    http_bench.check_load_arguments(args, list(SERVERS), list(CASES))
     args.overhead_cases = [c for c in args.overhead_cases.split(",") if c]
-    for s in args.servers:
-        if s not in SERVERS:
-            die(f"unknown server `{s}`; choose from {', '.join(SERVERS)}")
-    for c in [*args.cases, *args.overhead_cases]:
+    for c in args.overhead_cases:
         if c not in CASES:
             die(f"unknown case `{c}`; choose from {', '.join(CASES)}")
-    if (args.server_cpu or args.client_cpu) and not shutil.which("taskset"):
-        die("taskset is missing (apt-get install util-linux), or pass --server-cpu '' --client-cpu ''")
 
     node_binary()
     rohas = http_bench.rohas_binary(args.skip_build)
