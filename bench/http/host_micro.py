@@ -55,6 +55,7 @@ SPECS = [
     spec("api", "CreateUser", "src/handlers/api/create_user.py", request_type="CreateUserRequest",
          body_type="CreateUserInput"),
     spec("api", "Objects", "src/handlers/api/objects.py", request_type="ObjectsRequest"),
+    spec("event", "BenchTick:count_tick", "src/handlers/events/count_tick.py", event_type="BenchTick"),
 ]
 
 
@@ -79,10 +80,23 @@ def api_call(name: str, body: object) -> tuple[str, str]:
     return request, context
 
 
+def event_call(handler: str, payload: dict) -> tuple[str, str]:
+    """The request (the event object) and context JSON texts of one event
+    delivery (see `event_request` in crates/rohas-engine/src/dispatch.rs)."""
+    trace = "0123456789abcdef0123456789abcdef"
+    event = {**payload, "payload": payload, "name": "BenchTick", "timestamp": "2026-11-25T00:00:00Z",
+             "trace_id": trace}
+    context = {"handler_name": handler, "payload": payload, "query_params": {},
+               "metadata": {"attempt": 1, "event": "BenchTick", "source": "api:TriggerEvents",
+                            "trace_id": trace, "handler_kind": "event"}}
+    return json.dumps(event), json.dumps(context)
+
+
 CASES = {
     "health": ("api:Health", api_call("Health", None)),
     "users": ("api:CreateUser", api_call("CreateUser", USER)),
     "objects": ("api:Objects", api_call("Objects", None)),
+    "event": ("event:BenchTick:count_tick", event_call("count_tick", {"n": 1})),
 }
 
 
@@ -95,6 +109,7 @@ def load_host() -> tuple[types.ModuleType, list]:
     fake = types.ModuleType("_rohas")
     fake.__dict__.update(
         complete=lambda call_id, ok, body: done.append((call_id, ok, body)),
+        complete_many=done.extend,
         log=lambda *a: None,
         broadcast=lambda *a: None,
         send=lambda *a: None,

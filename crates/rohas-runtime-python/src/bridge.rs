@@ -203,6 +203,21 @@ fn complete(id: u64, ok: bool, body: String) {
     }
 }
 
+/// The replies to many jobs at once: one lock for the batch, then the sends.
+#[pyfunction]
+fn complete_many(replies: Vec<(u64, bool, String)>) {
+    let senders: Vec<_> = {
+        let mut pending = lock(&bridge().pending);
+        replies
+            .into_iter()
+            .filter_map(|(id, ok, body)| pending.remove(&id).map(|tx| (tx, Reply { ok, body })))
+            .collect()
+    };
+    for (tx, reply) in senders {
+        let _ = tx.send(reply);
+    }
+}
+
 #[pyfunction]
 fn log(handler: &str, trace_id: &str, level: &str, message: String, fields: &str) {
     let fields = match serde_json::from_str::<Value>(fields) {
@@ -270,6 +285,7 @@ pub(crate) fn module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     let m = PyModule::new(py, "_rohas")?;
     m.add_function(wrap_pyfunction!(take_batch, &m)?)?;
     m.add_function(wrap_pyfunction!(complete, &m)?)?;
+    m.add_function(wrap_pyfunction!(complete_many, &m)?)?;
     m.add_function(wrap_pyfunction!(log, &m)?)?;
     m.add_function(wrap_pyfunction!(broadcast, &m)?)?;
     m.add_function(wrap_pyfunction!(send, &m)?)?;

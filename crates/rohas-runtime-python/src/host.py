@@ -4,7 +4,8 @@ CPython (the Rust half is `src/bridge.rs`).
 One thread runs an asyncio loop (uvloop when installed). The engine never
 takes the GIL to call a handler: it queues calls in Rust and wakes the loop
 through a socket; the loop takes the whole queue at once (`_rohas.take_batch`),
-starts one task per call and reports each result with `_rohas.complete`.
+starts one task per call and reports the results of each loop iteration
+together with `_rohas.complete_many`.
 Plain `def` handlers run in a thread pool so they cannot stall the loop.
 
 Handler modules are compiled with `from __future__ import annotations`, so the
@@ -347,6 +348,8 @@ class Runtime:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread = 0
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rohas-py-sync")
+        self.answers: list[tuple[int, bool, str]] = []
+        """Results waiting for the end of this loop iteration."""
         self.eager: Call | None = None
         """The call whose first step runs right now, outside any Task."""
 
@@ -410,7 +413,7 @@ class Runtime:
         if op == "call":
             handler = self.handlers.get(handler_id)
             if handler is None:
-                _rohas.complete(call_id, False, dumps({"message": f"handler `{handler_id}` is not loaded"}))
+                self.answer(call_id, False, dumps({"message": f"handler `{handler_id}` is not loaded"}))
                 return
             call = Call(call_id, handler, trace_id)
             call.request = data
@@ -431,6 +434,18 @@ class Runtime:
             self.reply(call_id, self.invalidate(json.loads(data)))
         elif op == "stop":
             self.loop.stop()  # type: ignore[union-attr]
+
+    def answer(self, call_id: int, ok: bool, text: str) -> None:
+        """Queue a call's result; the results of one loop iteration go to the
+        engine in one `_rohas.complete_many` call (one GIL-held crossing and
+        one lock for many calls under load)."""
+        if not self.answers:
+            self.loop.call_soon(self.send_answers)  # type: ignore[union-attr]
+        self.answers.append((call_id, ok, text))
+
+    def send_answers(self) -> None:
+        answers, self.answers = self.answers, []
+        _rohas.complete_many(answers)
 
     def reply(self, call_id: int, value: Any) -> None:
         _rohas.complete(call_id, True, dumps(value))
@@ -646,7 +661,7 @@ class Runtime:
         call.flush()
         state = call.state
         if value is None and (state is None or not (getattr(state, "_triggered", None) or getattr(state, "_payloads", None))):
-            _rohas.complete(call.id, True, NOTHING)
+            self.answer(call.id, True, NOTHING)
             return
         try:
             body = {
@@ -659,7 +674,7 @@ class Runtime:
             self.calls[call.id] = call
             self.fail(call, error, note=f"{call.handler.name} returned a value that is not JSON: ")
             return
-        _rohas.complete(call.id, True, text)
+        self.answer(call.id, True, text)
 
     def fail(self, call: Call, error: BaseException, note: str = "") -> None:
         if self.calls.pop(call.id, None) is None:
@@ -681,7 +696,7 @@ class Runtime:
             text = dumps(body)
         except (TypeError, ValueError) as e:
             text = dumps({"message": f"{body.get('message')} (its details are not JSON: {e})"})
-        _rohas.complete(call.id, False, text)
+        self.answer(call.id, False, text)
 
     # -- timeouts
 
