@@ -34,11 +34,9 @@ mod table;
 mod types;
 
 use pool::{Pool, Reply, Worker};
-use rohas_runtime::{
-    BoxFuture, Effects, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions,
-    TriggeredEvent,
-};
-use serde::{Deserialize, Serialize};
+use rohas_runtime::reply::{WireFailure, WireSuccess};
+use rohas_runtime::{BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -171,60 +169,14 @@ fn call_frame(id: u64, call: &Invocation) -> Vec<u8> {
     out
 }
 
-#[derive(Deserialize)]
-struct Success {
-    #[serde(default)]
-    value: Value,
-    #[serde(default)]
-    triggered: Vec<(String, Value)>,
-    #[serde(default)]
-    payloads: Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-struct Failure {
-    status: Option<u16>,
-    #[serde(default)]
-    message: String,
-    details: Option<Value>,
-    stack: Option<String>,
-}
-
 fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
     let bad = |e: serde_json::Error| HandlerError::Failed {
         message: format!("bad reply from the Node.js worker: {e}"),
         stack: None,
     };
     match reply {
-        Reply::Done(v) => {
-            let s: Success = serde_json::from_value(v).map_err(bad)?;
-            let events = |list: Vec<(String, Value)>| {
-                list.into_iter()
-                    .map(|(event, payload)| TriggeredEvent { event, payload })
-                    .collect()
-            };
-            Ok(Outcome {
-                value: s.value,
-                effects: Effects {
-                    triggered: events(s.triggered),
-                    payloads: events(s.payloads.into_iter().collect()),
-                },
-            })
-        }
-        Reply::Fail(v) => {
-            let f: Failure = serde_json::from_value(v).map_err(bad)?;
-            Err(match f.status {
-                Some(status) => HandlerError::Http {
-                    status,
-                    message: f.message,
-                    details: f.details.filter(|d| !d.is_null()),
-                },
-                None => HandlerError::Failed {
-                    message: f.message,
-                    stack: f.stack.filter(|s| !s.is_empty()),
-                },
-            })
-        }
+        Reply::Done(v) => Ok(serde_json::from_value::<WireSuccess>(v).map_err(bad)?.into_outcome()),
+        Reply::Fail(v) => Err(serde_json::from_value::<WireFailure>(v).map_err(bad)?.into_error()),
         Reply::Crashed(message) => Err(HandlerError::Failed { message, stack: None }),
         Reply::Loaded(_) => Err(HandlerError::Failed {
             message: "unexpected load reply to a call".into(),

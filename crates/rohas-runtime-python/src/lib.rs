@@ -16,10 +16,8 @@ mod bridge;
 mod interpreter;
 
 use bridge::{Bridge, Job, Reply};
-use rohas_runtime::{
-    BoxFuture, Effects, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions,
-    TriggeredEvent,
-};
+use rohas_runtime::reply::{WireFailure, WireSuccess};
+use rohas_runtime::{BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -120,67 +118,17 @@ fn call_job(call: Invocation) -> Job {
     }
 }
 
-#[derive(Deserialize)]
-struct Success {
-    #[serde(default)]
-    value: Value,
-    #[serde(default)]
-    triggered: Vec<(String, Value)>,
-    #[serde(default)]
-    payloads: serde_json::Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-struct Failure {
-    status: Option<u16>,
-    #[serde(default)]
-    message: String,
-    details: Option<Value>,
-    stack: Option<String>,
-    #[serde(default)]
-    timeout: bool,
-}
-
 fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
-    if reply.ok {
-        let s: Success = serde_json::from_str(&reply.body).map_err(|e| HandlerError::Failed {
-            message: format!("bad reply from the Python host: {e}"),
-            stack: None,
-        })?;
-        return Ok(Outcome {
-            value: s.value,
-            effects: Effects {
-                triggered: s
-                    .triggered
-                    .into_iter()
-                    .map(|(event, payload)| TriggeredEvent { event, payload })
-                    .collect(),
-                payloads: s
-                    .payloads
-                    .into_iter()
-                    .map(|(event, payload)| TriggeredEvent { event, payload })
-                    .collect(),
-            },
-        });
-    }
-    let f: Failure = serde_json::from_str(&reply.body).map_err(|e| HandlerError::Failed {
+    let bad = |e: serde_json::Error| HandlerError::Failed {
         message: format!("bad reply from the Python host: {e}"),
         stack: None,
-    })?;
-    Err(match f {
-        Failure { timeout: true, .. } => HandlerError::Timeout,
-        Failure {
-            status: Some(status),
-            message,
-            details,
-            ..
-        } => HandlerError::Http {
-            status,
-            message,
-            details: details.filter(|d| !d.is_null()),
-        },
-        Failure { message, stack, .. } => HandlerError::Failed { message, stack },
-    })
+    };
+    if reply.ok {
+        let s: WireSuccess = serde_json::from_str(&reply.body).map_err(bad)?;
+        return Ok(s.into_outcome());
+    }
+    let f: WireFailure = serde_json::from_str(&reply.body).map_err(bad)?;
+    Err(f.into_error())
 }
 
 #[derive(Deserialize)]

@@ -28,11 +28,9 @@ mod cargo;
 mod library;
 
 use library::{lock, Library, Reply, Shared};
-use rohas_runtime::{
-    BoxFuture, Effects, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions,
-    TriggeredEvent,
-};
-use serde::{Deserialize, Serialize};
+use rohas_runtime::reply::{WireFailure, WireSuccess};
+use rohas_runtime::{BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions};
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -238,62 +236,17 @@ impl<'a> WireCall<'a> {
     }
 }
 
-#[derive(Deserialize)]
-struct Success {
-    #[serde(default)]
-    value: Value,
-    #[serde(default)]
-    triggered: Vec<(String, Value)>,
-    #[serde(default)]
-    payloads: serde_json::Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-struct Failure {
-    status: Option<u16>,
-    #[serde(default)]
-    message: String,
-    details: Option<Value>,
-    stack: Option<String>,
-}
-
-fn bad_reply(error: serde_json::Error) -> HandlerError {
-    HandlerError::Failed {
+fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
+    let bad = |error: serde_json::Error| HandlerError::Failed {
         message: format!("bad completion from the Rust library: {error}"),
         stack: None,
-    }
-}
-
-fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
+    };
     if reply.ok {
-        let s: Success = serde_json::from_slice(&reply.body).map_err(bad_reply)?;
-        let events = |list: Vec<(String, Value)>| {
-            list.into_iter()
-                .map(|(event, payload)| TriggeredEvent { event, payload })
-                .collect()
-        };
-        return Ok(Outcome {
-            value: s.value,
-            effects: Effects {
-                triggered: events(s.triggered),
-                payloads: events(s.payloads.into_iter().collect()),
-            },
-        });
+        let s: WireSuccess = serde_json::from_slice(&reply.body).map_err(bad)?;
+        return Ok(s.into_outcome());
     }
-    let f: Failure = serde_json::from_slice(&reply.body).map_err(bad_reply)?;
-    Err(match f {
-        Failure {
-            status: Some(status),
-            message,
-            details,
-            ..
-        } => HandlerError::Http {
-            status,
-            message,
-            details: details.filter(|d| !d.is_null()),
-        },
-        Failure { message, stack, .. } => HandlerError::Failed { message, stack },
-    })
+    let f: WireFailure = serde_json::from_slice(&reply.body).map_err(bad)?;
+    Err(f.into_error())
 }
 
 impl Runtime for RustRuntime {
@@ -457,7 +410,7 @@ mod tests {
         assert_eq!(done.value, json!(1));
         assert_eq!(
             done.effects.triggered,
-            [TriggeredEvent {
+            [rohas_runtime::TriggeredEvent {
                 event: "E".into(),
                 payload: json!({"a": 1})
             }]

@@ -10,6 +10,7 @@
 
 mod handler;
 mod invocation;
+pub mod reply;
 
 pub use handler::{HandlerKind, HandlerSpec, Language};
 pub use invocation::{Effects, HandlerError, Invocation, LogRecord, Outcome, TriggeredEvent};

@@ -1,0 +1,113 @@
+//! The JSON a language runtime's user-side host answers a call with, shared
+//! by the Python host, the Node.js worker and the Rust library, so the three
+//! runtimes decode it with one piece of code:
+//!
+//! - success: `{"value", "triggered": [[event, payload]…], "payloads": {event: payload}}`;
+//! - failure: `{"status", "message", "details"}` for an `HttpError`,
+//!   `{"message", "stack"}` for anything else, `{"timeout": true}` for a
+//!   handler the host stopped at its deadline.
+
+use crate::{Effects, HandlerError, Outcome, TriggeredEvent};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// A successful call, as the host sends it.
+#[derive(Debug, Deserialize)]
+pub struct WireSuccess {
+    #[serde(default)]
+    value: Value,
+    #[serde(default)]
+    triggered: Vec<(String, Value)>,
+    #[serde(default)]
+    payloads: Map<String, Value>,
+}
+
+impl WireSuccess {
+    pub fn into_outcome(self) -> Outcome {
+        let events = |list: Vec<(String, Value)>| {
+            list.into_iter()
+                .map(|(event, payload)| TriggeredEvent { event, payload })
+                .collect()
+        };
+        Outcome {
+            value: self.value,
+            effects: Effects {
+                triggered: events(self.triggered),
+                payloads: events(self.payloads.into_iter().collect()),
+            },
+        }
+    }
+}
+
+/// A failed call, as the host sends it.
+#[derive(Debug, Deserialize)]
+pub struct WireFailure {
+    status: Option<u16>,
+    #[serde(default)]
+    message: String,
+    details: Option<Value>,
+    stack: Option<String>,
+    #[serde(default)]
+    timeout: bool,
+}
+
+impl WireFailure {
+    pub fn into_error(self) -> HandlerError {
+        match self {
+            WireFailure { timeout: true, .. } => HandlerError::Timeout,
+            WireFailure {
+                status: Some(status),
+                message,
+                details,
+                ..
+            } => HandlerError::Http {
+                status,
+                message,
+                details: details.filter(|d| !d.is_null()),
+            },
+            WireFailure { message, stack, .. } => HandlerError::Failed {
+                message,
+                stack: stack.filter(|s| !s.is_empty()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn success_carries_value_and_events_in_order() {
+        let s: WireSuccess = serde_json::from_value(json!({
+            "value": {"ok": true},
+            "triggered": [["A", 1], ["B", 2]],
+            "payloads": {"C": 3},
+        }))
+        .unwrap();
+        let outcome = s.into_outcome();
+        assert_eq!(outcome.value, json!({"ok": true}));
+        let names: Vec<&str> = outcome.effects.triggered.iter().map(|t| t.event.as_str()).collect();
+        assert_eq!(names, ["A", "B"]);
+        assert_eq!(outcome.effects.payloads[0].payload, json!(3));
+    }
+
+    #[test]
+    fn failures_map_to_http_timeout_or_failed() {
+        let http: WireFailure =
+            serde_json::from_value(json!({"status": 418, "message": "teapot", "details": null})).unwrap();
+        assert!(matches!(
+            http.into_error(),
+            HandlerError::Http {
+                status: 418,
+                details: None,
+                ..
+            }
+        ));
+        let timeout: WireFailure = serde_json::from_value(json!({"timeout": true, "message": "x"})).unwrap();
+        assert!(matches!(timeout.into_error(), HandlerError::Timeout));
+        let failed: WireFailure = serde_json::from_value(json!({"message": "boom", "stack": ""})).unwrap();
+        assert!(matches!(failed.into_error(), HandlerError::Failed { stack: None, .. }));
+    }
+}
