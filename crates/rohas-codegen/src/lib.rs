@@ -6,6 +6,7 @@
 //! handler stubs only where no file exists yet). Codegen never overwrites
 //! user code.
 
+pub mod code;
 pub mod handlers;
 pub mod init;
 pub mod openapi;

@@ -1,66 +1,17 @@
 //! A tiny indenting text builder for Python, plus the literals generated
 //! Python needs (strings, docstrings), so generators read as the code they emit.
 
-/// Python source being written, four spaces per level.
-#[derive(Default)]
-pub struct Code {
-    text: String,
-    depth: usize,
-}
+pub use crate::code::Code;
 
 impl Code {
-    pub fn new() -> Self {
-        Code::default()
-    }
-
-    /// One line at the current depth (an empty `text` gives an empty line).
-    pub fn line(&mut self, text: &str) {
-        if !text.is_empty() {
-            for _ in 0..self.depth {
-                self.text.push_str("    ");
-            }
-            self.text.push_str(text);
-        }
-        self.text.push('\n');
-    }
-
-    /// A line that opens a block (`class X:`, `def f():`): what follows is indented.
-    pub fn open(&mut self, text: &str) {
-        self.line(text);
-        self.depth += 1;
-    }
-
-    /// Indent what follows without writing a line (after a wrapped signature).
-    pub fn indent(&mut self) {
-        self.depth += 1;
-    }
-
-    /// Leave a block (Python has no closing line).
-    pub fn dedent(&mut self) {
-        self.depth = self.depth.saturating_sub(1);
-    }
-
-    /// A line that closes a bracket opened by [`Code::open`] (`)`, `}`).
-    pub fn close(&mut self, text: &str) {
-        self.dedent();
-        self.line(text);
-    }
-
-    /// An empty line, never two in a row, never at the start.
-    pub fn blank(&mut self) {
-        if !self.text.is_empty() && !self.text.ends_with("\n\n") {
-            self.text.push('\n');
-        }
+    /// Python source: four spaces per level.
+    pub fn python() -> Self {
+        Code::with_indent("    ")
     }
 
     /// Two empty lines, as PEP 8 puts between top-level definitions.
     pub fn gap(&mut self) {
-        if self.text.is_empty() {
-            return;
-        }
-        while !self.text.ends_with("\n\n\n") {
-            self.text.push('\n');
-        }
+        self.blanks(2);
     }
 
     /// A docstring at the current depth: one line when it fits, else the
@@ -81,22 +32,6 @@ impl Code {
             self.line(line);
         }
         self.line("\"\"\"");
-    }
-
-    /// Append text written elsewhere (already indented).
-    pub fn raw(&mut self, text: &str) {
-        self.text.push_str(text);
-    }
-
-    pub fn finish(self) -> String {
-        let mut text = self.text;
-        while text.ends_with("\n\n") {
-            text.pop();
-        }
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text
     }
 }
 
@@ -142,10 +77,10 @@ mod tests {
 
     #[test]
     fn docstrings_never_close_early() {
-        let mut code = Code::new();
+        let mut code = Code::python();
         code.docstring("say \"\"\"hi\"\"\" to \"x\"");
         assert_eq!(code.finish(), "\"\"\"say \\\"\\\"\\\"hi\\\"\\\"\\\" to \"x\\\"\"\"\"\n");
-        let mut code = Code::new();
+        let mut code = Code::python();
         code.docstring("Summary.\n\nMore.");
         assert_eq!(code.finish(), "\"\"\"Summary.\n\nMore.\n\"\"\"\n");
     }

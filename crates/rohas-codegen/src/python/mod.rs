@@ -95,7 +95,7 @@ pub fn generate(schema: &Schema) -> Vec<GeneratedFile> {
 }
 
 fn package_doc(doc: &str) -> String {
-    let mut code = code::Code::new();
+    let mut code = code::Code::python();
     code.docstring(doc);
     code.finish()
 }

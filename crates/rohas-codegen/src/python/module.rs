@@ -45,7 +45,7 @@ impl<'s> Module<'s> {
             own: BTreeSet::new(),
             imports: Imports::default(),
             exports: BTreeSet::new(),
-            body: Code::new(),
+            body: Code::python(),
         }
     }
 
@@ -99,7 +99,7 @@ impl<'s> Module<'s> {
 
     /// The whole file: docstring, imports, `__all__`, body, late imports.
     pub fn render(self, doc: &str) -> String {
-        let mut out = Code::new();
+        let mut out = Code::python();
         out.docstring(&format!(
             "{}\n\nWritten by `rohas codegen` from the schema. Do not edit: every run\nrewrites src/generated/.",
             doc.trim_end()

@@ -26,7 +26,12 @@ pub fn stubs(schema: &Schema, specs: &[HandlerSpec]) -> Vec<GeneratedFile> {
 
 fn stub(schema: &Schema, spec: &HandlerSpec, sharing: &[&HandlerSpec]) -> String {
     let function = spec.functions.first().map(String::as_str).unwrap_or("handler");
-    let mut file = StubFile::default();
+    let mut file = StubFile {
+        doc: String::new(),
+        std: BTreeMap::new(),
+        generated: BTreeMap::new(),
+        body: Code::python(),
+    };
     match spec.kind {
         HandlerKind::Api => api_stub(&mut file, schema, spec, function),
         HandlerKind::Event => event_stub(&mut file, spec, sharing, function),
@@ -42,7 +47,6 @@ fn stub(schema: &Schema, spec: &HandlerSpec, sharing: &[&HandlerSpec]) -> String
 }
 
 /// A stub being written: its docstring, imports and functions.
-#[derive(Default)]
 struct StubFile {
     doc: String,
     std: BTreeMap<String, BTreeSet<String>>,
@@ -82,7 +86,7 @@ impl StubFile {
     }
 
     fn render(self) -> String {
-        let mut out = Code::new();
+        let mut out = Code::python();
         out.docstring(&format!(
             "{}\n\nWritten once by `rohas codegen` as a starting point; this file is yours\nand codegen never overwrites it.",
             self.doc

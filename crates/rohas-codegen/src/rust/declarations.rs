@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 const HEADER: &str = "// Written by `rohas codegen` from the schema. Do not edit: every run rewrites src/generated/.";
 
 pub fn record_module(schema: &Schema, decl: &TypeDecl) -> String {
-    let mut code = Code::new();
+    let mut code = Code::rust();
     let keyword = match decl.kind {
         TypeKind::Model => "model",
         TypeKind::Input => "input",
@@ -33,7 +33,7 @@ pub fn record_module(schema: &Schema, decl: &TypeDecl) -> String {
 }
 
 pub fn enum_module(schema: &Schema, decl: &rohas_schema::model::EnumDecl) -> String {
-    let mut code = Code::new();
+    let mut code = Code::rust();
     code.line(&format!("//! `enum {}` from the schema.", decl.name));
     code.line(HEADER);
     code.blank();
@@ -47,7 +47,7 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     let response = format!("{}Response", api.name);
     let body_name = format!("{}Body", api.name);
 
-    let mut code = Code::new();
+    let mut code = Code::rust();
     code.line(&format!(
         "//! api `{}`: `{} {}`.",
         api.name,
@@ -161,7 +161,7 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
 
 pub fn event_module(schema: &Schema, event: &Event) -> String {
     let writer = TypeWriter::new(schema, None);
-    let mut code = Code::new();
+    let mut code = Code::rust();
     code.line(&format!("//! event `{}`.", event.name));
     if let Some(doc) = &event.doc {
         code.line("//!");
@@ -270,7 +270,7 @@ pub fn event_module(schema: &Schema, event: &Event) -> String {
 pub fn websocket_module(schema: &Schema, ws: &WebSocket) -> String {
     let writer = TypeWriter::new(schema, None);
     let message_name = format!("{}Message", ws.name);
-    let mut code = Code::new();
+    let mut code = Code::rust();
     code.line(&format!("//! ws `{}` at `{}`.", ws.name, ws.path));
     if let Some(doc) = &ws.doc {
         code.line("//!");

@@ -55,7 +55,7 @@ pub fn module(files: &[GeneratedFile]) -> String {
     request.sort();
     payload.sort();
 
-    let mut code = Code::new();
+    let mut code = Code::rust();
     code.line("//! Handler parameters of the schema's types (`FromCall`): request and event");
     code.line("//! types are read from the request, the others from the body or payload.");
     code.line("// Written by `rohas codegen`. Do not edit: every run rewrites src/generated/.");

@@ -123,7 +123,7 @@ fn last_segment(ty: &syn::Type) -> Option<String> {
 
 /// The contents of `src/generated/registry.rs` for the handlers found.
 pub fn registry(found: &[Found], layout: &Layout) -> String {
-    let mut code = Code::new();
+    let mut code = Code::rust();
     code.line("//! The handlers this library serves: each function the schema names, found in");
     code.line("//! your handler files by `rohas codegen` (and by `rohas dev` before each build),");
     code.line("//! called with the parameters its signature asks for (`FromCall` extractors).");

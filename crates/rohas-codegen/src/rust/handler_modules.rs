@@ -59,7 +59,7 @@ pub fn layout(specs: &[HandlerSpec], resolve: &dyn Fn(&HandlerSpec) -> Option<Pa
 pub fn files(specs: &[HandlerSpec], resolve: &dyn Fn(&HandlerSpec) -> Option<PathBuf>) -> Vec<(String, String)> {
     let groups = layout(specs, resolve);
     let mut out = Vec::new();
-    let mut root = Code::new();
+    let mut root = Code::rust();
     root.line("//! Your handler files, declared here so you never list them by hand:");
     root.line("//! each file the schema names under `src/handlers/` or `src/middlewares/`");
     root.line("//! is a module below (`crate::generated::handlers::api::health`).");
@@ -71,7 +71,7 @@ pub fn files(specs: &[HandlerSpec], resolve: &dyn Fn(&HandlerSpec) -> Option<Pat
     out.push(("mod.rs".to_string(), root.finish()));
 
     for group in GROUPS {
-        let mut code = Code::new();
+        let mut code = Code::rust();
         let folder = if *group == "middlewares" {
             "src/middlewares/".to_string()
         } else {

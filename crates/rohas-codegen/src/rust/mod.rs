@@ -282,7 +282,7 @@ fn generate_with(
 }
 
 fn root_module() -> String {
-    let mut code = Code::new();
+    let mut code = Code::rust();
     code.line("//! Types generated from the schema (`rohas codegen`), and the declarations");
     code.line("//! of your handler files. Do not edit: every run rewrites src/generated/.");
     code.line("//! Your `src/lib.rs` declares it with `pub mod generated;`.");
@@ -309,7 +309,7 @@ fn root_module() -> String {
 /// A group's `mod.rs`: one module per declaration, sorted as rustfmt sorts.
 fn group_module(doc: &str, names: &mut [&str]) -> String {
     names.sort_unstable();
-    let mut code = Code::new();
+    let mut code = Code::rust();
     code.line(&format!("//! {doc}"));
     code.line("// Written by `rohas codegen`. Do not edit: every run rewrites src/generated/.");
     code.blank();

@@ -56,7 +56,7 @@ fn signature(code: &mut Code, function: &str, params: &[&str], ret: &str) {
             code.line(&format!("{p},"));
         }
         code.close(&format!(") -> {ret} {{"));
-        code.depth_in();
+        code.indent();
     }
 }
 
@@ -82,7 +82,7 @@ fn api_stub(schema: &Schema, spec: &HandlerSpec, function: &str) -> String {
         .unwrap_or_default();
     let has_response = api.is_some_and(|a| a.response.is_some());
     let name = &spec.name;
-    let mut code = Code::new();
+    let mut code = Code::rust();
     header(&mut code, &format!("{route} (api `{name}`)."));
     uses(
         &mut code,
@@ -111,7 +111,7 @@ fn api_stub(schema: &Schema, spec: &HandlerSpec, function: &str) -> String {
 
 fn event_stub(spec: &HandlerSpec, sharing: &[&HandlerSpec], function: &str) -> String {
     let events: Vec<&str> = sharing.iter().filter_map(|s| s.event_type.as_deref()).collect();
-    let mut code = Code::new();
+    let mut code = Code::rust();
     let single = events.windows(2).all(|w| w[0] == w[1]);
     match (spec.event_type.as_deref(), single) {
         (Some(event), true) => {
@@ -163,7 +163,7 @@ fn event_stub(spec: &HandlerSpec, sharing: &[&HandlerSpec], function: &str) -> S
 }
 
 fn cron_stub(spec: &HandlerSpec, function: &str) -> String {
-    let mut code = Code::new();
+    let mut code = Code::rust();
     header(&mut code, &format!("Cron job `{}`.", spec.name));
     uses(
         &mut code,
@@ -187,7 +187,7 @@ fn connection_log(code: &mut Code, what: &str) {
 /// The three functions of a ws with no handler lists, in one module.
 fn ws_module_stub(spec: &HandlerSpec) -> String {
     let ws = &spec.name;
-    let mut code = Code::new();
+    let mut code = Code::rust();
     header(&mut code, &format!("WebSocket `{ws}`: connect, message, disconnect."));
     uses(
         &mut code,
@@ -229,7 +229,7 @@ fn ws_context_stub(spec: &HandlerSpec, function: &str) -> String {
     } else {
         "disconnected"
     };
-    let mut code = Code::new();
+    let mut code = Code::rust();
     header(
         &mut code,
         &format!("WebSocket handler `{}` (client {phase}).", spec.name),
@@ -257,7 +257,7 @@ fn ws_context_stub(spec: &HandlerSpec, function: &str) -> String {
 fn ws_message_stub(spec: &HandlerSpec, sharing: &[&HandlerSpec], function: &str) -> String {
     let endpoint = spec.id.rsplit(':').nth(1).unwrap_or_default();
     let same_type = sharing.iter().all(|s| s.message_type == spec.message_type);
-    let mut code = Code::new();
+    let mut code = Code::rust();
     header(&mut code, &format!("WebSocket message handler `{}`.", spec.name));
     if same_type && !endpoint.is_empty() {
         uses(
@@ -301,7 +301,7 @@ fn ws_message_stub(spec: &HandlerSpec, sharing: &[&HandlerSpec], function: &str)
 }
 
 fn middleware_stub(spec: &HandlerSpec, function: &str) -> String {
-    let mut code = Code::new();
+    let mut code = Code::rust();
     header(&mut code, &format!("Middleware `{}`.", spec.name));
     uses(
         &mut code,

@@ -2,56 +2,12 @@
 //! TypeScript needs (strings, JSDoc comments, property names), so generators
 //! read as the code they emit.
 
-/// TypeScript source being written, two spaces per level.
-#[derive(Default)]
-pub struct Code {
-    text: String,
-    depth: usize,
-}
+pub use crate::code::Code;
 
 impl Code {
-    pub fn new() -> Self {
-        Code::default()
-    }
-
-    /// One line at the current depth (an empty `text` gives an empty line).
-    pub fn line(&mut self, text: &str) {
-        if !text.is_empty() {
-            for _ in 0..self.depth {
-                self.text.push_str("  ");
-            }
-            self.text.push_str(text);
-        }
-        self.text.push('\n');
-    }
-
-    /// A line that opens a block (`export interface X {`): what follows is indented.
-    pub fn open(&mut self, text: &str) {
-        self.line(text);
-        self.depth += 1;
-    }
-
-    /// A line that closes a block opened by [`Code::open`] (`}`).
-    pub fn close(&mut self, text: &str) {
-        self.dedent();
-        self.line(text);
-    }
-
-    /// Indent what follows without writing a line (after a wrapped signature).
-    pub fn indent(&mut self) {
-        self.depth += 1;
-    }
-
-    /// Leave a block that has no closing line.
-    pub fn dedent(&mut self) {
-        self.depth = self.depth.saturating_sub(1);
-    }
-
-    /// An empty line, never two in a row, never at the start.
-    pub fn blank(&mut self) {
-        if !self.text.is_empty() && !self.text.ends_with("\n\n") {
-            self.text.push('\n');
-        }
+    /// TypeScript source: two spaces per level.
+    pub fn typescript() -> Self {
+        Code::with_indent("  ")
     }
 
     /// A JSDoc comment at the current depth: `/** one line */` when it fits,
@@ -63,7 +19,7 @@ impl Code {
         }
         let body = escape_comment(doc);
         let lines: Vec<&str> = body.lines().map(str::trim_end).collect();
-        if lines.len() == 1 && lines[0].len() + self.depth * 2 <= 110 {
+        if lines.len() == 1 && lines[0].len() + self.columns() <= 110 {
             self.line(&format!("/** {} */", lines[0]));
             return;
         }
@@ -88,22 +44,6 @@ impl Code {
                 self.line(&format!("// {line}"));
             }
         }
-    }
-
-    /// Append text written elsewhere (already indented).
-    pub fn raw(&mut self, text: &str) {
-        self.text.push_str(text);
-    }
-
-    pub fn finish(self) -> String {
-        let mut text = self.text;
-        while text.ends_with("\n\n") {
-            text.pop();
-        }
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text
     }
 }
 
@@ -172,10 +112,10 @@ mod tests {
 
     #[test]
     fn jsdoc_never_closes_early() {
-        let mut code = Code::new();
+        let mut code = Code::typescript();
         code.jsdoc("a */ b");
         assert_eq!(code.finish(), "/** a *\\/ b */\n");
-        let mut code = Code::new();
+        let mut code = Code::typescript();
         code.jsdoc("Summary.\n\nMore.");
         assert_eq!(code.finish(), "/**\n * Summary.\n *\n * More.\n */\n");
     }

@@ -34,7 +34,7 @@ impl<'s> Module<'s> {
             own: BTreeSet::new(),
             imports: BTreeMap::new(),
             reexports: BTreeSet::new(),
-            body: Code::new(),
+            body: Code::typescript(),
         }
     }
 
@@ -86,7 +86,7 @@ impl<'s> Module<'s> {
 
     /// The whole file: header comment, imports, re-exports, body.
     pub fn render(self, doc: &str) -> String {
-        let mut out = Code::new();
+        let mut out = Code::typescript();
         out.jsdoc(&format!(
             "{}\n\nWritten by `rohas codegen` from the schema. Do not edit: every run\nrewrites src/generated/.",
             doc.trim_end()

@@ -73,7 +73,7 @@ impl<'s> StubFile<'s> {
             generated,
             doc: String::new(),
             imports: BTreeMap::new(),
-            body: Code::new(),
+            body: Code::typescript(),
         }
     }
 
@@ -118,7 +118,7 @@ impl<'s> StubFile<'s> {
     }
 
     fn render(self) -> String {
-        let mut out = Code::new();
+        let mut out = Code::typescript();
         out.comment(&format!(
             "{}\n\nWritten once by `rohas codegen` as a starting point; this file is yours\nand codegen never overwrites it.",
             self.doc
