@@ -44,6 +44,24 @@ impl Code {
         self.line(text);
     }
 
+    /// A function signature that opens a block, `{head}({params}){tail}`:
+    /// on one line when that is at most `width` characters, else one
+    /// parameter per line, as rustfmt, black and prettier write it.
+    pub fn open_signature<P: AsRef<str>>(&mut self, head: &str, params: &[P], tail: &str, width: usize) {
+        let joined: Vec<&str> = params.iter().map(AsRef::as_ref).collect();
+        let one_line = format!("{head}({}){tail}", joined.join(", "));
+        if one_line.len() <= width {
+            self.open(&one_line);
+        } else {
+            self.open(&format!("{head}("));
+            for p in joined {
+                self.line(&format!("{p},"));
+            }
+            self.close(&format!("){tail}"));
+            self.indent();
+        }
+    }
+
     /// Indent what follows without writing a line (after a wrapped signature).
     pub fn indent(&mut self) {
         self.depth += 1;

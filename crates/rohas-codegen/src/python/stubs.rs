@@ -72,17 +72,8 @@ impl StubFile {
     /// `async def name(params) -> ret:`, wrapped one parameter per line when long.
     fn signature(&mut self, function: &str, params: &[String], ret: &str) {
         self.body.gap();
-        let one_line = format!("async def {function}({}) -> {ret}:", params.join(", "));
-        if one_line.len() <= 88 {
-            self.body.open(&one_line);
-        } else {
-            self.body.open(&format!("async def {function}("));
-            for p in params {
-                self.body.line(&format!("{p},"));
-            }
-            self.body.close(&format!(") -> {ret}:"));
-            self.body.indent();
-        }
+        self.body
+            .open_signature(&format!("async def {function}"), params, &format!(" -> {ret}:"), 88);
     }
 
     fn render(self) -> String {

@@ -47,17 +47,12 @@ fn header(code: &mut Code, what: &str) {
 /// `pub async fn name(params) -> ret {` on one line when it fits in
 /// rustfmt's 100 columns, else one parameter per line, as rustfmt writes it.
 fn signature(code: &mut Code, function: &str, params: &[&str], ret: &str) {
-    let one_line = format!("pub async fn {function}({}) -> {ret} {{", params.join(", "));
-    if one_line.len() <= 100 {
-        code.open(&one_line);
-    } else {
-        code.open(&format!("pub async fn {function}("));
-        for p in params {
-            code.line(&format!("{p},"));
-        }
-        code.close(&format!(") -> {ret} {{"));
-        code.indent();
-    }
+    code.open_signature(
+        &format!("pub async fn {function}"),
+        params,
+        &format!(" -> {ret} {{"),
+        100,
+    );
 }
 
 /// A log line built in a local first, so the statement stays short.

@@ -104,17 +104,12 @@ impl<'s> StubFile<'s> {
     /// doc comment) before it.
     fn signature(&mut self, function: &str, params: &[String], ret: &str) {
         let ret = self.promise(ret);
-        let one_line = format!("export async function {function}({}): {ret} {{", params.join(", "));
-        if one_line.len() <= 100 {
-            self.body.open(&one_line);
-        } else {
-            self.body.open(&format!("export async function {function}("));
-            for p in params {
-                self.body.line(&format!("{p},"));
-            }
-            self.body.close(&format!("): {ret} {{"));
-            self.body.indent();
-        }
+        self.body.open_signature(
+            &format!("export async function {function}"),
+            params,
+            &format!(": {ret} {{"),
+            100,
+        );
     }
 
     fn render(self) -> String {
