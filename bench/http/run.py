@@ -430,6 +430,12 @@ def bench_http(args: argparse.Namespace, rohas: Path, python: Path | None, tool:
     finally:
         for server in servers.values():
             server.stop()
+    return median_rounds(rounds)
+
+
+def median_rounds(rounds: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, dict[str, Any]]:
+    """Per server and case, the round with the median req/s (with every
+    round's req/s beside it when there were several). Shared by the drivers."""
     results: dict[str, dict[str, Any]] = {}
     for name, by_case in rounds.items():
         results[name] = {}

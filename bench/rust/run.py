@@ -160,16 +160,7 @@ def bench_http(args: argparse.Namespace, rohas: Path, axum: Path, tool: str) -> 
     finally:
         for server in servers.values():
             server.stop()
-    results: dict[str, dict[str, Any]] = {}
-    for name, by_case in rounds.items():
-        results[name] = {}
-        for case, runs in by_case.items():
-            ordered = sorted(runs, key=lambda r: r["rps"])
-            kept = dict(ordered[(len(ordered) - 1) // 2])
-            if len(runs) > 1:
-                kept["rounds_rps"] = [r["rps"] for r in runs]
-            results[name][case] = kept
-    return results
+    return http_bench.median_rounds(rounds)
 
 
 def process_cpu_seconds(pid: int) -> float:

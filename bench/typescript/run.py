@@ -231,20 +231,9 @@ def bench(args: argparse.Namespace, rohas: Path, tool: str) -> tuple[dict, dict]
     finally:
         for server in servers.values():
             server.stop()
-    return median_rounds(rounds), median_rounds(overhead_runs)
+    return http_bench.median_rounds(rounds), http_bench.median_rounds(overhead_runs)
 
 
-def median_rounds(rounds: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, dict[str, Any]]:
-    results: dict[str, dict[str, Any]] = {}
-    for name, by_case in rounds.items():
-        results[name] = {}
-        for case, runs in by_case.items():
-            ordered = sorted(runs, key=lambda r: r["rps"])
-            kept = dict(ordered[(len(ordered) - 1) // 2])
-            if len(runs) > 1:
-                kept["rounds_rps"] = [r["rps"] for r in runs]
-            results[name][case] = kept
-    return results
 
 
 def overheads(single: dict[str, dict[str, Any]], cases: list[str]) -> dict[str, dict[str, float]]:
