@@ -7,23 +7,12 @@
 //! cannot import `openapi_spec_validator` the test prints why it skips, and
 //! passes.
 
+mod common;
+
+use common::{fixture, load};
 use rohas_codegen::openapi::openapi;
-use rohas_schema::Schema;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
-}
-
-fn load(path: &Path) -> Schema {
-    let checked = rohas_schema::check_path(path).expect("schema readable");
-    let rendered = checked.render(false);
-    checked
-        .schema
-        .unwrap_or_else(|| panic!("{} is invalid:\n{rendered}", path.display()))
-}
 
 fn document() -> Value {
     openapi(&load(&fixture("openapi_all.ro")), "All", "1.2.3")

@@ -7,24 +7,15 @@
 //! The interpreter is `$ROHAS_TEST_PYTHON` or `python3`. Tests that need it
 //! (or mypy in it) print why they skip when it is missing, and pass.
 
+mod common;
+
+use common::{fixture, load};
 use rohas_codegen::init::init_project;
 use rohas_codegen::{handler_specs, python, GeneratedFile};
 use rohas_runtime::Language;
 use rohas_schema::Schema;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
-}
-
-fn load(path: &Path) -> Schema {
-    let checked = rohas_schema::check_path(path).expect("schema readable");
-    let rendered = checked.render(false);
-    checked
-        .schema
-        .unwrap_or_else(|| panic!("{} is invalid:\n{rendered}", path.display()))
-}
 
 /// All files in one text; the fixed runtime/state modules are left out
 /// unless `support` (they do not depend on the schema).

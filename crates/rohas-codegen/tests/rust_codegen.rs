@@ -2,21 +2,15 @@
 //! codegen promises (deterministic output, handler modules that follow the
 //! files on disk).
 
+mod common;
+
 use rohas_codegen::{handler_specs, rust, GeneratedFile};
 use rohas_runtime::Language;
 use rohas_schema::Schema;
-use std::path::{Path, PathBuf};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
-}
+use std::path::Path;
 
 fn load(name: &str) -> Schema {
-    let checked = rohas_schema::check_path(&fixture(name)).expect("fixture readable");
-    let rendered = checked.render(false);
-    checked
-        .schema
-        .unwrap_or_else(|| panic!("fixture {name} is invalid:\n{rendered}"))
+    common::load(&common::fixture(name))
 }
 
 /// All files in one text, runtime crate left out (it is a fixed template).

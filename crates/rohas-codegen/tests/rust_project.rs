@@ -4,24 +4,14 @@
 //! creates. Builds share `$HOME/.cache/rohas-user-target`, so crates.io
 //! dependencies compile once.
 
+mod common;
+
+use common::{fixture, load};
 use rohas_codegen::init::init_project;
 use rohas_codegen::{handler_specs, rust};
 use rohas_runtime::Language;
-use rohas_schema::Schema;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn load(path: &Path) -> Schema {
-    let checked = rohas_schema::check_path(path).expect("schema readable");
-    let rendered = checked.render(false);
-    checked
-        .schema
-        .unwrap_or_else(|| panic!("{} is invalid:\n{rendered}", path.display()))
-}
 
 fn write(root: &Path, rel: &Path, contents: &str) {
     let path = root.join(rel);
@@ -35,11 +25,11 @@ fn write(root: &Path, rel: &Path, contents: &str) {
 fn project(name: &str, schema: Option<&str>, handlers: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     init_project(dir.path(), name, Language::Rust, None).unwrap();
-    if let Some(fixture) = schema {
+    if let Some(file) = schema {
         for sub in ["schema", "src/handlers", "src/middlewares"] {
             std::fs::remove_dir_all(dir.path().join(sub)).unwrap();
         }
-        let text = std::fs::read_to_string(fixtures().join(fixture)).unwrap();
+        let text = std::fs::read_to_string(fixture(file)).unwrap();
         write(dir.path(), Path::new("schema/app.ro"), &text);
     }
     for (path, contents) in handlers {
@@ -112,7 +102,7 @@ fn reserved_words_compile() {
 
 #[test]
 fn seed_examples_pass_clippy_and_build() {
-    let seed = fixtures().join("seed_rust");
+    let seed = fixture("seed_rust");
     let read = |f: &str| std::fs::read_to_string(seed.join(f)).unwrap();
     let handlers = [
         ("src/handlers/api/health.rs", read("health.rs")),
@@ -149,7 +139,7 @@ fn the_init_project_passes_clippy_and_builds() {
 /// `use reqwest;` is a clippy style warning by design of the seed.
 #[test]
 fn seed_dependency_example_builds() {
-    let seed = fixtures().join("seed_rust/dependency.rs");
+    let seed = fixture("seed_rust/dependency.rs");
     let handler = std::fs::read_to_string(seed).unwrap();
     let dir = project(
         "rohas-seed-deps",

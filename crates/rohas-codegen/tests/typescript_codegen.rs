@@ -9,24 +9,15 @@
 //! resolves as in a real project. Tests that need tsc print why they skip
 //! when it is not set, and pass.
 
+mod common;
+
+use common::{fixture, load};
 use rohas_codegen::init::init_project;
 use rohas_codegen::{handler_specs, typescript, GeneratedFile};
 use rohas_runtime::Language;
 use rohas_schema::Schema;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
-}
-
-fn load(path: &Path) -> Schema {
-    let checked = rohas_schema::check_path(path).expect("schema readable");
-    let rendered = checked.render(false);
-    checked
-        .schema
-        .unwrap_or_else(|| panic!("{} is invalid:\n{rendered}", path.display()))
-}
 
 /// All files in one text; the fixed runtime/state modules are left out
 /// (they do not depend on the schema).
