@@ -229,7 +229,7 @@ async fn deliver(shared: &Arc<Shared>, handler_id: &str, mut message: EventMessa
         call.metadata.insert("source".into(), json!(message.metadata.source));
         let result = match shared.call(call, timeout).await {
             Ok(outcome) => shared
-                .events_to_publish(&live, &[], &outcome, &Value::Null)
+                .events_to_publish(&live, &[], &outcome, || Value::Null)
                 .map(|events| (events, outcome)),
             Err(e) => Err(e),
         };
@@ -314,7 +314,7 @@ async fn settle(
     };
     let Some(join) = done else { return };
     let outcome = rohas_runtime::Outcome {
-        value: Value::Null,
+        value: rohas_runtime::ReturnValue::null(),
         effects: rohas_runtime::Effects {
             triggered: Vec::new(),
             payloads: join
@@ -324,7 +324,7 @@ async fn settle(
                 .collect(),
         },
     };
-    match shared.events_to_publish(live, &event.triggers, &outcome, &message.payload) {
+    match shared.events_to_publish(live, &event.triggers, &outcome, || message.payload.clone()) {
         Ok(events) => {
             let source = format!("event:{}", event.name);
             shared.publish(events, &message.metadata.trace_id, &source).await

@@ -94,7 +94,7 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
     let result = shared
         .call(call, timeout)
         .await
-        .and_then(|outcome| shared.events_to_publish(&live, &cron.triggers, &outcome, &outcome.value));
+        .and_then(|outcome| shared.events_to_publish(&live, &cron.triggers, &outcome, || outcome.value.to_value()));
     match result {
         Ok(events) => {
             shared.log.line(

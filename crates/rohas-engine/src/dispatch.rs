@@ -47,7 +47,7 @@ impl Shared {
     }
 
     /// The events a successful handler publishes: each event in `triggers`
-    /// (payload from `set_payload`, else `fallback`), then every
+    /// (payload from `set_payload`, else `fallback()`), then every
     /// `trigger_event` call. Fails, publishing nothing, when a payload does
     /// not match its event.
     pub(crate) fn events_to_publish(
@@ -55,7 +55,7 @@ impl Shared {
         live: &Live,
         triggers: &[NameRef],
         outcome: &Outcome,
-        fallback: &Value,
+        fallback: impl Fn() -> Value,
     ) -> Result<Vec<(String, Value)>, HandlerError> {
         let mut out = Vec::new();
         for t in triggers {
@@ -66,7 +66,7 @@ impl Shared {
                 .rev()
                 .find(|p| p.event == t.name)
                 .map(|p| p.payload.clone())
-                .unwrap_or_else(|| fallback.clone());
+                .unwrap_or_else(&fallback);
             out.push((t.name.clone(), payload));
         }
         for t in &outcome.effects.triggered {

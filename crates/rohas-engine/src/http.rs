@@ -14,7 +14,7 @@ use crate::router::RouteMatch;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rohas_runtime::{HandlerError, HandlerKind};
+use rohas_runtime::{HandlerError, HandlerKind, ReturnValue};
 use rohas_schema::model::NameRef;
 use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
@@ -235,25 +235,33 @@ async fn route(engine: Engine, request: Request) -> Response {
     let timeout = shared.timeout(HandlerKind::Api, api.timeout);
     let result = shared.call(call, timeout).await.and_then(|outcome| {
         shared
-            .events_to_publish(&live, &api.triggers, &outcome, &outcome.value)
+            .events_to_publish(&live, &api.triggers, &outcome, || outcome.value.to_value())
             .map(|events| (events, outcome))
     });
     match result {
         Ok((events, outcome)) => {
             shared.publish(events, &trace_id, &id).await;
             if shared.dev {
-                check_response(&shared, &live, api_index, &outcome.value, &trace_id);
+                check_response(&shared, &live, api_index, &outcome.value.to_value(), &trace_id);
             }
-            let mut response = axum::Json(outcome.value).into_response();
-            if let Ok(v) = HeaderValue::from_str(&trace_id) {
-                response.headers_mut().insert("x-trace-id", v);
-            }
-            response
+            json_response(outcome.value, &trace_id)
         }
         Err(e) => handler_error(&shared, e, &trace_id)
             .with_source(&id, &shared)
             .into_response(),
     }
+}
+
+/// A 200 answer with the handler's JSON text as it came from the runtime.
+fn json_response(value: ReturnValue, trace_id: &str) -> Response {
+    let body = Box::<str>::from(value).into_string();
+    let mut response = Response::new(axum::body::Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(trace_id) {
+        headers.insert("x-trace-id", v);
+    }
+    response
 }
 
 /// In `rohas dev`, a response that does not match the schema is logged.
@@ -334,7 +342,7 @@ pub(crate) async fn run_middlewares(
         let timeout = shared.timeout(HandlerKind::Middleware, None);
         match shared.call(call, timeout).await {
             Ok(outcome) => {
-                if let Value::Object(mut changes) = outcome.value {
+                if let Value::Object(mut changes) = outcome.value.to_value() {
                     // A returned context replaces the keys it has; a
                     // `HandlerContext` carries its headers in `metadata`.
                     if let Some(Value::Object(mut metadata)) = changes.remove("metadata") {

@@ -212,17 +212,18 @@ async fn on_message(
         call.payload = message.clone();
         let result = shared.call(call, timeout).await.and_then(|outcome| {
             shared
-                .events_to_publish(&live, &ws.triggers, &outcome, &message)
+                .events_to_publish(&live, &ws.triggers, &outcome, || message.clone())
                 .map(|events| (events, outcome))
         });
         match result {
             Ok((events, outcome)) => {
                 shared.publish(events, &trace_id, &id).await;
                 if !outcome.value.is_null() {
+                    let value = outcome.value.to_value();
                     if ws.broadcast {
-                        shared.host.sockets.broadcast(&ws.name, &outcome.value);
+                        shared.host.sockets.broadcast(&ws.name, &value);
                     } else {
-                        shared.host.sockets.send(conn, &outcome.value);
+                        shared.host.sockets.send(conn, &value);
                     }
                 }
             }

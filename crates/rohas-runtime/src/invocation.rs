@@ -2,6 +2,7 @@
 
 use crate::handler::HandlerKind;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::time::Instant;
 
@@ -35,10 +36,81 @@ pub struct Invocation {
 /// A successful call.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
-    /// The return value as JSON (`null` for "nothing"). For a middleware, a
+    /// The return value (`null` for "nothing"). For a middleware, a
     /// non-null value is the modified context.
-    pub value: Value,
+    pub value: ReturnValue,
     pub effects: Effects,
+}
+
+/// A handler's return value, kept as the JSON text its language host wrote.
+///
+/// Every host (Python, Node.js, the Rust library) answers with JSON text;
+/// an API response is usually that text unchanged, so the engine sends it
+/// as is and parses it only when it must look inside (a response check in
+/// `rohas dev`, an event payload taken from the return value, a
+/// middleware's modified context).
+#[derive(Debug, Clone)]
+pub struct ReturnValue(Box<RawValue>);
+
+impl ReturnValue {
+    /// `null`: the handler returned nothing.
+    pub fn null() -> ReturnValue {
+        ReturnValue::from_value(&Value::Null)
+    }
+
+    pub fn from_value(value: &Value) -> ReturnValue {
+        let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_string());
+        ReturnValue(RawValue::from_string(text).unwrap_or_else(|_| null_raw()))
+    }
+
+    /// The JSON text.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.0.get() == "null"
+    }
+
+    /// The value parsed (the text was checked when it was read, so this
+    /// does not fail; `null` if it somehow does).
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+}
+
+fn null_raw() -> Box<RawValue> {
+    RawValue::from_string("null".to_string()).expect("`null` is JSON")
+}
+
+impl From<ReturnValue> for Box<str> {
+    fn from(value: ReturnValue) -> Self {
+        value.0.into()
+    }
+}
+
+impl Default for ReturnValue {
+    fn default() -> Self {
+        ReturnValue::null()
+    }
+}
+
+impl From<Value> for ReturnValue {
+    fn from(value: Value) -> Self {
+        ReturnValue::from_value(&value)
+    }
+}
+
+impl PartialEq<Value> for ReturnValue {
+    fn eq(&self, other: &Value) -> bool {
+        self.to_value() == *other
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReturnValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(ReturnValue)
+    }
 }
 
 /// State calls that only take effect if the handler succeeds.

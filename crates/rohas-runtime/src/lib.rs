@@ -13,7 +13,7 @@ mod invocation;
 pub mod reply;
 
 pub use handler::{HandlerKind, HandlerSpec, Language};
-pub use invocation::{Effects, HandlerError, Invocation, LogRecord, Outcome, TriggeredEvent};
+pub use invocation::{Effects, HandlerError, Invocation, LogRecord, Outcome, ReturnValue, TriggeredEvent};
 
 use std::future::Future;
 use std::path::PathBuf;

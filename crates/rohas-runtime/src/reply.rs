@@ -7,7 +7,7 @@
 //!   `{"message", "stack"}` for anything else, `{"timeout": true}` for a
 //!   handler the host stopped at its deadline.
 
-use crate::{Effects, HandlerError, Outcome, TriggeredEvent};
+use crate::{Effects, HandlerError, Outcome, ReturnValue, TriggeredEvent};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 #[derive(Debug, Deserialize)]
 pub struct WireSuccess {
     #[serde(default)]
-    value: Value,
+    value: ReturnValue,
     #[serde(default)]
     triggered: Vec<(String, Value)>,
     #[serde(default)]
@@ -91,6 +91,17 @@ mod tests {
         let names: Vec<&str> = outcome.effects.triggered.iter().map(|t| t.event.as_str()).collect();
         assert_eq!(names, ["A", "B"]);
         assert_eq!(outcome.effects.payloads[0].payload, json!(3));
+    }
+
+    #[test]
+    fn the_value_keeps_the_text_the_host_wrote() {
+        let body = br#"{"value": {"zeta": 1, "alpha": [1.50, "x"]}, "triggered": []}"#;
+        let outcome = serde_json::from_slice::<WireSuccess>(body).unwrap().into_outcome();
+        // Key order and number spelling as written: the response is this text.
+        assert_eq!(outcome.value.json(), r#"{"zeta": 1, "alpha": [1.50, "x"]}"#);
+        assert_eq!(outcome.value, json!({"alpha": [1.5, "x"], "zeta": 1}));
+        let nothing = serde_json::from_slice::<WireSuccess>(b"{}").unwrap().into_outcome();
+        assert!(nothing.value.is_null());
     }
 
     #[test]
