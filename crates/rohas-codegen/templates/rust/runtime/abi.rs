@@ -45,7 +45,7 @@
 //! crosses the boundary; panics never unwind across it (each export catches
 //! them; a handler's panic becomes a failed call with the panic message).
 
-use super::call::{Call, CallData, Failure, Outcome, Registry};
+use super::call::{Call, CallData, Failure, HandlerFuture, Outcome, Registry};
 use super::capture::{self, CallTag};
 use super::{Host, LogRecord};
 use serde_json::{json, Value};
@@ -299,19 +299,40 @@ fn start(call_id: u64, handler: &[u8], request: &[u8]) {
         trace_id: data.trace_id.clone(),
         host: Arc::clone(&library.host),
     };
-    let future = function(Call::new(data, Arc::clone(&library.host)));
-    let vtable = library.vtable;
-    // The lock is held across `spawn` so the task cannot finish (and remove
-    // its entry) before the entry exists.
-    let mut tasks = lock(&library.tasks);
-    let task = library.handle.spawn(async move {
-        let outcome = match capture::CURRENT.scope(tag, CatchUnwind { future }).await {
+    let handler = function(Call::new(data, Arc::clone(&library.host)));
+    let mut future: HandlerFuture = Box::pin(async move {
+        match capture::CURRENT
+            .scope(tag, CatchUnwind { future: handler })
+            .await
+        {
             Ok(outcome) => outcome,
             Err((message, at)) => Err(Failure::with_stack(
                 format!("handler panicked: {message}"),
                 at,
             )),
-        };
+        }
+    });
+    // The first step runs here, on the caller's thread, inside this
+    // library's runtime (so `tokio::spawn`, timers and I/O use it): a
+    // handler that answers without waiting, as most do, costs no thread
+    // hop. One that waits (plain `fn` handlers always do: they run on the
+    // blocking pool) continues as a task on the library's runtime, which
+    // polls it again at once with its own waker.
+    let first = {
+        let _runtime = library.handle.enter();
+        let mut context = Context::from_waker(std::task::Waker::noop());
+        future.as_mut().poll(&mut context)
+    };
+    if let Poll::Ready(outcome) = first {
+        complete(&library.vtable, call_id, outcome);
+        return;
+    }
+    let vtable = library.vtable;
+    // The lock is held across `spawn` so the task cannot finish (and remove
+    // its entry) before the entry exists.
+    let mut tasks = lock(&library.tasks);
+    let task = library.handle.spawn(async move {
+        let outcome = future.await;
         if let Some(library) = LIBRARY.get() {
             if lock(&library.tasks).remove(&call_id).is_none() {
                 return; // cancelled meanwhile: nobody waits for it
