@@ -10,48 +10,103 @@
 use super::{Connection, HandlerContext, Host, RuntimeError, State, TriggeredEvent};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// One call as the engine sends it to `rohas_invoke` (JSON, see `abi.rs`).
-#[derive(Debug, Clone, Default, Deserialize)]
+///
+/// Only the names are read up front; the request and context stay JSON
+/// text until a handler parameter asks for them, and a typed parameter is
+/// read straight from that text (no `serde_json::Value` in between).
+#[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct CallData {
     pub trace_id: String,
     /// The request in wire shape: an api request, an event message, a ws
     /// message, a middleware's context.
-    pub request: Value,
-    pub context: HandlerContext,
+    pub request: Option<Box<RawValue>>,
+    pub context: WireContext,
     /// The ws endpoint of a ws handler (target of `state.broadcast`).
     pub endpoint: Option<String>,
     pub connection_id: Option<String>,
+}
+
+/// [`HandlerContext`] as it arrives, its parts still JSON text.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireContext {
+    pub handler_name: String,
+    pub payload: Option<Box<RawValue>>,
+    pub query_params: Option<Box<RawValue>>,
+    pub metadata: Option<Box<RawValue>>,
 }
 
 /// A call in progress: the data plus the host that logs and sends.
 pub struct Call {
     data: CallData,
     host: Arc<dyn Host>,
+    request: OnceLock<Value>,
+    payload: OnceLock<Value>,
+    context: OnceLock<HandlerContext>,
+}
+
+/// JSON text, `null` when absent.
+fn text(raw: &Option<Box<RawValue>>) -> &str {
+    raw.as_deref().map_or("null", RawValue::get)
+}
+
+/// JSON text parsed; the engine sent it, so it parses (`T::default()` if not).
+fn parse<T: DeserializeOwned + Default>(raw: &Option<Box<RawValue>>) -> T {
+    raw.as_deref()
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or_default()
 }
 
 impl Call {
     pub fn new(data: CallData, host: Arc<dyn Host>) -> Call {
-        Call { data, host }
+        Call {
+            data,
+            host,
+            request: OnceLock::new(),
+            payload: OnceLock::new(),
+            context: OnceLock::new(),
+        }
     }
 
     /// The request in wire shape.
     pub fn request(&self) -> &Value {
-        &self.data.request
+        self.request.get_or_init(|| parse(&self.data.request))
+    }
+
+    /// The request as JSON text.
+    pub fn request_json(&self) -> &str {
+        text(&self.data.request)
     }
 
     /// The body, event payload or ws message.
     pub fn payload(&self) -> &Value {
-        &self.data.context.payload
+        self.payload
+            .get_or_init(|| parse(&self.data.context.payload))
+    }
+
+    /// The body, event payload or ws message as JSON text.
+    pub fn payload_json(&self) -> &str {
+        text(&self.data.context.payload)
     }
 
     pub fn context(&self) -> &HandlerContext {
-        &self.data.context
+        self.context.get_or_init(|| {
+            let wire = &self.data.context;
+            HandlerContext {
+                handler_name: wire.handler_name.clone(),
+                payload: self.payload().clone(),
+                query_params: parse(&wire.query_params),
+                metadata: parse(&wire.metadata),
+            }
+        })
     }
 
     pub fn handler_name(&self) -> &str {
@@ -223,12 +278,12 @@ impl FromCall for Value {
 
 /// A generated request or event type, read from the request.
 pub fn from_request<T: DeserializeOwned>(call: &Call) -> super::Result<T> {
-    T::deserialize(call.request()).map_err(RuntimeError::from)
+    serde_json::from_str(call.request_json()).map_err(RuntimeError::from)
 }
 
 /// A generated body, payload or message type, read from the payload.
 pub fn from_payload<T: DeserializeOwned>(call: &Call) -> super::Result<T> {
-    T::deserialize(call.payload()).map_err(RuntimeError::from)
+    serde_json::from_str(call.payload_json()).map_err(RuntimeError::from)
 }
 
 /// `FromCall` for generated types read from the request (`<Api>Request`, events).
