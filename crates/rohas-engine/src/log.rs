@@ -125,7 +125,14 @@ pub fn new_trace_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let (high, low) = *SEED.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{:016x}{:016x}", mix(high ^ n), mix(low.wrapping_add(n)))
+    let mut id = String::with_capacity(32);
+    for half in [mix(high ^ n), mix(low.wrapping_add(n))] {
+        for shift in (0..16).rev() {
+            let digit = ((half >> (shift * 4)) & 0xf) as u32;
+            id.push(char::from_digit(digit, 16).unwrap_or('0'));
+        }
+    }
+    id
 }
 
 fn mix(mut z: u64) -> u64 {
@@ -133,4 +140,16 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trace_ids_are_32_lowercase_hex_digits_and_distinct() {
+        let a = super::new_trace_id();
+        let b = super::new_trace_id();
+        assert_eq!(a.len(), 32, "{a}");
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{a}");
+        assert_ne!(a, b);
+    }
 }
