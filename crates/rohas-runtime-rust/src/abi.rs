@@ -8,7 +8,7 @@
 //!
 //! In short (version 1): the library exports `rohas_abi_version`,
 //! `rohas_init(host)`, `rohas_handlers(&len) -> JSON ids`, `rohas_invoke(id,
-//! handler, request)` (returns at once), `rohas_cancel(id)`, `rohas_free`,
+//! handler, request)` (runs the first step, then returns), `rohas_cancel(id)`, `rohas_free`,
 //! `rohas_shutdown`; the engine passes `complete`, `log`, `broadcast` and
 //! `send` callbacks. Pointers passed to a function are borrowed for that
 //! call; the `rohas_handlers` buffer is returned to `rohas_free`.

@@ -17,9 +17,11 @@
 //! last call ends (see `library.rs` for why it stays mapped). Any failure
 //! leaves the previous library serving.
 //!
-//! Each call is started with `rohas_invoke` and returns at once; the
-//! library runs the handler on its own tokio runtime and reports through the
-//! `complete` callback, which resolves a oneshot. Dropping the call's future
+//! Each call is started with `rohas_invoke`, which runs the handler's first
+//! step on this thread (inside the library's tokio runtime) and hands a
+//! handler that waits to the library's threads; either way the answer comes
+//! through the `complete` callback (before `rohas_invoke` returns, for a
+//! handler that did not wait), which resolves a oneshot. Dropping the call's future
 //! (a timeout, a client gone) calls `rohas_cancel`, which drops the
 //! handler's future in the library.
 

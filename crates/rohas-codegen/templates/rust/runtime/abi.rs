@@ -15,7 +15,7 @@
 //! | `rohas_abi_version` | `() -> u32` | [`ABI_VERSION`]; the engine refuses any other |
 //! | `rohas_init` | `(host: *const HostVTable) -> i32` | copies `*host`, starts the library's own tokio runtime; `0` = ok |
 //! | `rohas_handlers` | `(len: *mut usize) -> *mut u8` | JSON array of the handler ids the library serves; free with `rohas_free` |
-//! | `rohas_invoke` | `(call_id: u64, handler: *const u8, handler_len: usize, request: *const u8, request_len: usize)` | starts a call and returns at once |
+//! | `rohas_invoke` | `(call_id: u64, handler: *const u8, handler_len: usize, request: *const u8, request_len: usize)` | starts a call: runs its first step, then returns |
 //! | `rohas_cancel` | `(call_id: u64)` | the engine stopped waiting: the call's future is dropped, no completion follows |
 //! | `rohas_free` | `(ptr: *mut u8, len: usize)` | frees a buffer the library returned |
 //! | `rohas_shutdown` | `()` | stops the runtime (waits up to 1 s for its threads); no call may follow |
@@ -27,7 +27,9 @@
 //! The engine passes callbacks in [`HostVTable`]; the library calls them from
 //! its own threads, at any time between `rohas_init` and the end of
 //! `rohas_shutdown`:
-//! - `complete(ctx, call_id, ok, json, len)` once per call not cancelled:
+//! - `complete(ctx, call_id, ok, json, len)` once per call not cancelled
+//!   (for a handler that finishes in its first step, on the calling thread
+//!   before `rohas_invoke` returns):
 //!   `ok = 1` with `{"value", "triggered": [[event, payload]…], "payloads":
 //!   {event: payload}}`, or `ok = 0` with `{"status", "message", "details"}`
 //!   (an HTTP error) or `{"message", "stack"}` (anything else, panics included);
