@@ -58,6 +58,13 @@ pub fn start(project: Project, engine: Engine, runtime: Arc<dyn Runtime>, out: O
                 .with_context(|| format!("cannot watch {}", dir.display()))?;
         }
     }
+    // A Rust project's manifest: a new dependency or feature needs a rebuild.
+    // (The folder is watched, not the file: editors save by replacing it.)
+    if project.root.join("Cargo.toml").is_file() {
+        watcher
+            .watch(&project.root, RecursiveMode::NonRecursive)
+            .with_context(|| format!("cannot watch {}", project.root.display()))?;
+    }
 
     let task = tokio::spawn(async move {
         let mut specs = match rohas_schema::check_path(&project.schema_path) {
@@ -96,8 +103,12 @@ fn is_schema_file(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "ro")
 }
 
-/// Handler sources and schema files; not generated code, caches or build output.
+/// Handler sources, schema files and the project's `Cargo.toml`; not
+/// generated code, caches or build output.
 fn relevant(project: &Project, path: &Path) -> bool {
+    if path == project.root.join("Cargo.toml") {
+        return true;
+    }
     let generated = project.root.join("src/generated");
     if path.starts_with(&generated) {
         return false;

@@ -293,10 +293,20 @@ fn hot_reload(s: &Server) {
     assert_eq!(get(&s.url("/version")), (200, json!({"version": 2})));
 
     std::fs::write(&module, declared).unwrap();
-    write(s, VERSION, &version_handler("Ok(json!({ \"version\": 4 }))"));
+    write(
+        s,
+        VERSION,
+        &version_handler("Ok(json!({ \"version\": 4, \"loud\": cfg!(feature = \"loud\") }))"),
+    );
     wait_for(s, "reloaded ", 2);
-    assert_eq!(get(&s.url("/version")), (200, json!({"version": 4})));
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 4, "loud": false})));
     assert_eq!(get(&s.url("/health")).0, 200);
+
+    // Saving Cargo.toml (a new feature here, a new dependency usually) rebuilds.
+    let manifest = std::fs::read_to_string(s.root.join("Cargo.toml")).unwrap();
+    write(s, "Cargo.toml", &format!("{manifest}\n[features]\ndefault = [\"loud\"]\nloud = []\n"));
+    wait_for(s, "reloaded Cargo.toml", 1);
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 4, "loud": true})));
 }
 
 fn graceful_shutdown(s: &mut Server) {
