@@ -304,7 +304,11 @@ fn hot_reload(s: &Server) {
 
     // Saving Cargo.toml (a new feature here, a new dependency usually) rebuilds.
     let manifest = std::fs::read_to_string(s.root.join("Cargo.toml")).unwrap();
-    write(s, "Cargo.toml", &format!("{manifest}\n[features]\ndefault = [\"loud\"]\nloud = []\n"));
+    write(
+        s,
+        "Cargo.toml",
+        &format!("{manifest}\n[features]\ndefault = [\"loud\"]\nloud = []\n"),
+    );
     wait_for(s, "reloaded Cargo.toml", 1);
     assert_eq!(get(&s.url("/version")), (200, json!({"version": 4, "loud": true})));
 }

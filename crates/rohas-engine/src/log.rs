@@ -149,7 +149,10 @@ mod tests {
         let a = super::new_trace_id();
         let b = super::new_trace_id();
         assert_eq!(a.len(), 32, "{a}");
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{a}");
+        assert!(
+            a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+            "{a}"
+        );
         assert_ne!(a, b);
     }
 }
