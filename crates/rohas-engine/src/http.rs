@@ -11,7 +11,7 @@ use crate::dispatch::invocation;
 use crate::engine::{Engine, Live, Shared};
 use crate::error::ApiError;
 use crate::router::RouteMatch;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rohas_runtime::{HandlerError, HandlerKind, ReturnValue};
@@ -20,11 +20,29 @@ use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-pub(crate) fn app(engine: Engine) -> axum::Router {
-    axum::Router::new().fallback(handle).with_state(engine)
+/// The service every HTTP request goes to. It is not an axum `Router`: the
+/// engine routes with its own table (which a schema reload swaps), so a
+/// router in front would only add a route lookup and extractor work to
+/// every request.
+#[derive(Clone)]
+pub(crate) struct App(pub(crate) Engine);
+
+impl tower_service::Service<Request> for App {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = rohas_runtime::BoxFuture<'static, Result<Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let engine = self.0.clone();
+        Box::pin(async move { Ok(handle(engine, request).await) })
+    }
 }
 
-async fn handle(State(engine): State<Engine>, request: Request) -> Response {
+async fn handle(engine: Engine, request: Request) -> Response {
     let shared = engine.shared.clone();
     let cors = shared.config.server.enable_cors;
     if cors && request.method() == Method::OPTIONS {
