@@ -1,5 +1,6 @@
-//! HTTP: one axum fallback handler that routes with the current [`Live`]
-//! routes, so a schema reload swaps routes without rebuilding the server.
+//! HTTP: one service ([`App`], served by `axum::serve`) that routes with the
+//! current [`Live`] routes, so a schema reload swaps routes without
+//! rebuilding the server.
 //!
 //! The path of a request: CORS preflight → WebSocket upgrade → built-in
 //! routes (`/openapi.json`) → route match (404/405) → body size (413) → JSON
