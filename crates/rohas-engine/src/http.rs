@@ -232,7 +232,7 @@ async fn route(engine: Engine, request: Request) -> Response {
         )
     };
 
-    let id = format!("api:{}", api.name);
+    let id = ["api:", api.name.as_str()].concat();
     let mut call = invocation(&id, HandlerKind::Api, &trace_id);
     let mut request_object = Map::new();
     let mut path_params = Map::new();
