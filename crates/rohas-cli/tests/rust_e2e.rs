@@ -116,6 +116,11 @@ fn errors_and_panics(s: &Server) {
 fn timeouts_and_plain_functions(s: &Server) {
     let (status, _) = get(&s.url("/sleepy"));
     assert_eq!(status, 504);
+    // `tokio::spawn` and timers work from a handler's first step too.
+    assert_eq!(
+        get(&s.url("/spawned")),
+        (200, json!({"answer": 42, "multi_thread": true}))
+    );
     assert_eq!(get(&s.url("/version")), (200, json!({"version": 1})));
 
     // A plain `fn` handler; several at once, while others answer.
