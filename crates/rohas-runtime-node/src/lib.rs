@@ -8,9 +8,11 @@
 //! - `types.rs` reduces the generated types to the date conversions the
 //!   worker applies; `signature.rs` maps parameters to arguments;
 //! - `table.rs` resolves the schema's handlers against the build;
+//! - `frame.rs` is the wire format to the workers: call frames built from
+//!   engine [`Invocation`]s, replies decoded into [`Outcome`]s;
 //! - `pool.rs` runs the workers (`host.mjs`, compiled into the binary) and
 //!   contains their failures;
-//! - this file maps engine [`Invocation`]s to frames and replies to [`Outcome`]s.
+//! - this file ties them together behind the [`Runtime`] trait.
 //!
 //! Failures: an `HttpError` answers its status; anything else thrown is a
 //! 500 with the stack mapped to `.ts` lines in `rohas dev` (Node's
@@ -27,6 +29,7 @@
 
 mod build;
 mod compile;
+mod frame;
 mod node;
 mod pool;
 mod signature;
@@ -34,10 +37,7 @@ mod table;
 mod types;
 
 use pool::{Pool, Reply, Worker};
-use rohas_runtime::reply::{WireFailure, WireSuccess};
 use rohas_runtime::{BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions};
-use serde::Serialize;
-use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -85,7 +85,7 @@ impl NodeRuntime {
         }))
     }
 
-    async fn build_and_table(&self, specs: Vec<HandlerSpec>) -> Result<Value, Vec<LoadError>> {
+    async fn build_and_table(&self, specs: Vec<HandlerSpec>) -> Result<table::Table, Vec<LoadError>> {
         let builder = self.builder.clone();
         let project = self.project_dir.clone();
         let dev = self.dev;
@@ -117,66 +117,9 @@ impl Drop for Pending {
     }
 }
 
-#[derive(Serialize)]
-struct CallFrame<'a> {
-    t: &'static str,
-    id: u64,
-    h: &'a str,
-    tr: &'a str,
-    d: CallData<'a>,
-}
-
-/// The data a call carries: the same shape the Python host gets.
-#[derive(Serialize)]
-struct CallData<'a> {
-    request: &'a Value,
-    context: CallContext<'a>,
-    endpoint: &'a Option<String>,
-    connection_id: &'a Option<String>,
-}
-
-#[derive(Serialize)]
-struct CallContext<'a> {
-    handler_name: &'a str,
-    payload: &'a Value,
-    query_params: &'a Map<String, Value>,
-    metadata: &'a Map<String, Value>,
-}
-
-fn call_frame(id: u64, call: &Invocation) -> Vec<u8> {
-    let name = call.handler.rsplit(':').next().unwrap_or_default();
-    let frame = CallFrame {
-        t: "call",
-        id,
-        h: &call.handler,
-        tr: &call.trace_id,
-        d: CallData {
-            request: &call.request,
-            context: CallContext {
-                handler_name: name,
-                payload: &call.payload,
-                query_params: &call.query_params,
-                metadata: &call.metadata,
-            },
-            endpoint: &call.endpoint,
-            connection_id: &call.connection_id,
-        },
-    };
-    let mut out = vec![0u8; 4];
-    serde_json::to_writer(&mut out, &frame).expect("call frames serialize");
-    let length = (out.len() - 4) as u32;
-    out[..4].copy_from_slice(&length.to_le_bytes());
-    out
-}
-
 fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
-    let bad = |e: serde_json::Error| HandlerError::Failed {
-        message: format!("bad reply from the Node.js worker: {e}"),
-        stack: None,
-    };
     match reply {
-        Reply::Done(v) => Ok(serde_json::from_value::<WireSuccess>(v).map_err(bad)?.into_outcome()),
-        Reply::Fail(v) => Err(serde_json::from_value::<WireFailure>(v).map_err(bad)?.into_error()),
+        Reply::Call(result) => result,
         Reply::Crashed(message) => Err(HandlerError::Failed { message, stack: None }),
         Reply::Loaded(_) => Err(HandlerError::Failed {
             message: "unexpected load reply to a call".into(),
@@ -216,7 +159,8 @@ impl Runtime for NodeRuntime {
                 });
             };
             let id = self.pool.next_id();
-            let rx = worker.submit(id, call_frame(id, &call));
+            let needs = worker.table.needs(&call.handler);
+            let rx = worker.submit(id, frame::call(id, &call, needs));
             let mut pending = Pending {
                 worker,
                 id,

@@ -1,10 +1,12 @@
 //! The Node.js worker processes and the framed protocol to them.
 //!
 //! Each worker talks over a Unix socket handed to it as fd 3 (its stdout and
-//! stderr stay free for whatever user code prints; they are logged). A frame
-//! is a 4-byte little-endian length and JSON. A writer task per worker drains
-//! every queued frame into one write, so under load one syscall carries many
-//! calls; the worker does the same in the other direction.
+//! stderr stay free for whatever user code prints; they are logged). Frames
+//! are described in `frame.rs`. A writer task per worker drains every queued
+//! frame into one write, so under load one syscall carries many calls; the
+//! worker does the same in the other direction, and the reader here takes
+//! every frame one read brought, then hands the replies to their waiting
+//! calls under a single lock.
 //!
 //! Failure handling lives here:
 //! - a worker that exits (a `process.exit` in a handler, a crash, an
@@ -18,8 +20,10 @@
 //!   finish what they have in flight (no request is dropped, and every module
 //!   is evaluated anew, imports of imports included).
 
-use rohas_runtime::{Host, LogRecord};
-use serde_json::{json, Map, Value};
+use crate::frame::{self, Frame, Next};
+use crate::table::Table;
+use rohas_runtime::{HandlerError, Host, LogRecord, Outcome};
+use serde_json::{json, Map};
 use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -36,8 +40,8 @@ pub const STUCK_AFTER: Duration = Duration::from_millis(1000);
 /// What a worker answered to one request.
 #[derive(Debug)]
 pub enum Reply {
-    Done(Value),
-    Fail(Value),
+    /// A call's result, decoded by the reader.
+    Call(Result<Outcome, HandlerError>),
     Loaded(Vec<String>),
     /// The worker died before answering.
     Crashed(String),
@@ -53,6 +57,8 @@ pub struct Launch {
 
 pub struct Worker {
     pub index: usize,
+    /// The handler table this worker loaded: what to send it per call.
+    pub table: Arc<Table>,
     pid: u32,
     tx: mpsc::UnboundedSender<Vec<u8>>,
     pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
@@ -86,7 +92,7 @@ impl Worker {
     pub fn abandon(&self, id: u64) {
         if lock(&self.pending).remove(&id).is_some() {
             lock(&self.abandoned).insert(id, Instant::now());
-            self.send(frame(&json!({"t": "cancel", "id": id})));
+            self.send(frame::empty(frame::CANCEL, id));
         }
     }
 
@@ -112,14 +118,6 @@ impl Worker {
     }
 }
 
-pub fn frame(value: &Value) -> Vec<u8> {
-    let body = serde_json::to_vec(value).expect("JSON values serialize");
-    let mut out = Vec::with_capacity(body.len() + 4);
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&body);
-    out
-}
-
 pub struct Pool {
     launch: Launch,
     size: usize,
@@ -127,7 +125,7 @@ pub struct Pool {
     /// Every live worker, current or retiring, for the stuck-worker check.
     all: Mutex<Vec<Weak<Worker>>>,
     /// The handler table the current workers loaded; replacements load it too.
-    table: Mutex<Option<Value>>,
+    table: Mutex<Option<Arc<Table>>>,
     next_id: AtomicU64,
     changed: Notify,
     me: Weak<Pool>,
@@ -212,17 +210,15 @@ impl Pool {
 
     /// Start a full set of workers on `table` and switch to them once every
     /// one imported every handler; the previous workers finish their calls.
-    pub async fn load(&self, table: Value) -> Result<(), Vec<String>> {
+    pub async fn load(&self, table: Table) -> Result<(), Vec<String>> {
+        let table = Arc::new(table);
         let mut fresh = Vec::new();
         let mut waits = Vec::new();
         for index in 0..self.size {
-            match self.spawn(index) {
+            match self.spawn(index, table.clone()) {
                 Ok(w) => {
                     let id = self.next_id();
-                    let mut message = table.clone();
-                    message["t"] = json!("load");
-                    message["id"] = json!(id);
-                    waits.push(w.submit(id, frame(&message)));
+                    waits.push(w.submit(id, frame::json(frame::LOAD, id, &table.json)));
                     fresh.push(w);
                 }
                 Err(e) => {
@@ -285,13 +281,10 @@ impl Pool {
         }
         let table = lock(&self.table).clone();
         let Some(table) = table else { return };
-        match self.spawn(dead.index) {
+        match self.spawn(dead.index, table.clone()) {
             Ok(w) => {
                 let id = self.next_id();
-                let mut message = table;
-                message["t"] = json!("load");
-                message["id"] = json!(id);
-                let rx = w.submit(id, frame(&message));
+                let rx = w.submit(id, frame::json(frame::LOAD, id, &table.json));
                 let counted = w.clone();
                 tokio::spawn(async move {
                     let _ = rx.await;
@@ -316,7 +309,7 @@ impl Pool {
         }
     }
 
-    fn spawn(&self, index: usize) -> Result<Arc<Worker>, String> {
+    fn spawn(&self, index: usize, table: Arc<Table>) -> Result<Arc<Worker>, String> {
         let launch = &self.launch;
         let (ours, theirs) =
             std::os::unix::net::UnixStream::pair().map_err(|e| format!("cannot create a socket pair: {e}"))?;
@@ -361,10 +354,10 @@ impl Pool {
         let stream =
             tokio::net::UnixStream::from_std(ours).map_err(|e| format!("cannot set up the worker socket: {e}"))?;
         let (reader, mut writer) = stream.into_split();
-        let mut reader = tokio::io::BufReader::with_capacity(64 * 1024, reader);
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let worker = Arc::new(Worker {
             index,
+            table,
             pid: child.id().unwrap_or(0),
             tx,
             pending: Mutex::new(HashMap::new()),
@@ -375,9 +368,19 @@ impl Pool {
         lock(&self.all).push(Arc::downgrade(&worker));
 
         // Writer: every queued frame in one write.
+        let busy = Arc::downgrade(&worker);
         tokio::spawn(async move {
             let mut buffer = Vec::with_capacity(64 * 1024);
             while let Some(first) = rx.recv().await {
+                // Woken by the first frame, this task would run right after
+                // the call that queued it (tokio's LIFO slot) and write one
+                // frame per syscall, waking the worker each time. Under load
+                // (other calls in flight) it yields once so the other ready
+                // requests queue their calls first and one write carries
+                // many; a lone call goes out at once.
+                if busy.upgrade().is_some_and(|w| w.inflight.load(Ordering::Relaxed) > 1) {
+                    tokio::task::yield_now().await;
+                }
                 buffer.extend_from_slice(&first);
                 while buffer.len() < 1 << 20 {
                     match rx.try_recv() {
@@ -431,21 +434,7 @@ impl Pool {
         let host = launch.host.clone();
         let pool = self.me.clone();
         tokio::spawn(async move {
-            let mut header = [0u8; 4];
-            loop {
-                if reader.read_exact(&mut header).await.is_err() {
-                    break;
-                }
-                let length = u32::from_le_bytes(header) as usize;
-                let mut body = vec![0u8; length];
-                if reader.read_exact(&mut body).await.is_err() {
-                    break;
-                }
-                match serde_json::from_slice::<Value>(&body) {
-                    Ok(message) => handle(&w, &*host, message),
-                    Err(_) => break,
-                }
-            }
+            read_frames(reader, &w, &*host).await;
             w.kill();
             let status = child.wait().await;
             w.dead.store(true, Ordering::Release);
@@ -494,57 +483,105 @@ async fn retire(w: Arc<Worker>) {
     w.kill();
 }
 
-fn handle(w: &Worker, host: &dyn Host, message: Value) {
-    let kind = message.get("t").and_then(Value::as_str).unwrap_or_default();
-    let id = message.get("id").and_then(Value::as_u64).unwrap_or_default();
-    // A call's answer: counted once, whether or not the engine still waits.
-    let answer = |reply: Reply| {
-        let waiting = lock(&w.pending).remove(&id);
-        let abandoned = lock(&w.abandoned).remove(&id).is_some();
-        if waiting.is_some() || abandoned {
-            w.finished();
+/// Read frames until the worker's end closes (or sends nonsense). Each read
+/// takes whatever the socket has; every whole frame in it is handled, and
+/// the call results among them are delivered together.
+async fn read_frames(mut reader: tokio::net::unix::OwnedReadHalf, w: &Worker, host: &dyn Host) {
+    const CHUNK: usize = 64 * 1024;
+    let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK);
+    let mut results = Vec::new();
+    loop {
+        match reader.read_buf(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
         }
-        if let Some(tx) = waiting {
-            let _ = tx.send(reply);
+        let mut used = 0;
+        let wanted = loop {
+            match frame::next(&buffer[used..]) {
+                Next::Frame(frame, size) => {
+                    used += size;
+                    match frame.kind {
+                        frame::VALUE | frame::DONE | frame::FAIL => results.push((frame.id, frame::outcome(frame))),
+                        _ => handle(w, host, frame),
+                    }
+                }
+                Next::Partial(wanted) => break wanted,
+                Next::Broken => return,
+            }
+        };
+        w.deliver(&mut results);
+        buffer.drain(..used);
+        // Room for the rest of a large frame, or for the next read; a
+        // buffer grown for one large reply does not stay that large.
+        if buffer.is_empty() && buffer.capacity() > 16 * CHUNK {
+            buffer = Vec::with_capacity(CHUNK);
         }
-    };
-    let reply = |reply: Reply| {
-        if let Some(tx) = lock(&w.pending).remove(&id) {
-            let _ = tx.send(reply);
+        buffer.reserve(wanted.max(buffer.len() + CHUNK / 4) - buffer.len());
+    }
+}
+
+impl Worker {
+    /// Hand call results to the calls waiting for them: one lock of the
+    /// pending table for the whole batch. A result is counted once, whether
+    /// or not the engine still waits.
+    fn deliver(&self, results: &mut Vec<(u64, Result<Outcome, HandlerError>)>) {
+        if results.is_empty() {
+            return;
         }
-    };
-    match kind {
-        "done" => answer(Reply::Done(message.get("v").cloned().unwrap_or(Value::Null))),
-        "fail" => answer(Reply::Fail(message.get("e").cloned().unwrap_or(Value::Null))),
-        "loaded" => {
-            let errors = message
-                .get("errors")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|e| e.as_str().map(String::from)).collect())
-                .unwrap_or_default();
-            reply(Reply::Loaded(errors));
+        let waiting: Vec<_> = {
+            let mut pending = lock(&self.pending);
+            results
+                .drain(..)
+                .map(|(id, result)| (id, pending.remove(&id), result))
+                .collect()
+        };
+        for (id, tx, result) in waiting {
+            match tx {
+                Some(tx) => {
+                    self.finished();
+                    let _ = tx.send(Reply::Call(result));
+                }
+                // Cancelled: the result is the acknowledgement.
+                None if lock(&self.abandoned).remove(&id).is_some() => self.finished(),
+                None => {}
+            }
         }
-        "ack" if lock(&w.abandoned).remove(&id).is_some() => w.finished(),
-        "log" => {
-            let text = |k: &str| message.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-            host.log(LogRecord {
-                level: level_name(message.get("l").and_then(Value::as_str).unwrap_or("info")),
-                message: text("m"),
-                handler: text("h"),
-                trace_id: text("tr"),
-                fields: match message.get("f") {
-                    Some(Value::Object(map)) => map.clone(),
-                    _ => Map::new(),
-                },
-            });
+    }
+}
+
+/// A frame other than a call's result.
+fn handle(w: &Worker, host: &dyn Host, frame: Frame<'_>) {
+    match frame.kind {
+        frame::LOADED => {
+            let errors = match serde_json::from_slice::<frame::Loaded>(frame.body) {
+                Ok(loaded) => loaded.errors,
+                Err(e) => vec![format!("bad load reply from a Node.js worker: {e}")],
+            };
+            if let Some(tx) = lock(&w.pending).remove(&frame.id) {
+                let _ = tx.send(Reply::Loaded(errors));
+            }
         }
-        "broadcast" => {
-            let endpoint = message.get("e").and_then(Value::as_str).unwrap_or_default();
-            host.broadcast(endpoint, message.get("m").cloned().unwrap_or(Value::Null));
+        frame::ACK if lock(&w.abandoned).remove(&frame.id).is_some() => w.finished(),
+        frame::LOG => {
+            if let Ok(log) = serde_json::from_slice::<frame::Log>(frame.body) {
+                host.log(LogRecord {
+                    level: level_name(&log.l),
+                    message: log.m,
+                    handler: log.h,
+                    trace_id: log.tr,
+                    fields: log.f.unwrap_or_default(),
+                });
+            }
         }
-        "send" => {
-            let connection = message.get("c").and_then(Value::as_str).unwrap_or_default();
-            host.send(connection, message.get("m").cloned().unwrap_or(Value::Null));
+        frame::BROADCAST => {
+            if let Ok(b) = serde_json::from_slice::<frame::Broadcast>(frame.body) {
+                host.broadcast(&b.e, b.m);
+            }
+        }
+        frame::SEND => {
+            if let Ok(s) = serde_json::from_slice::<frame::Send>(frame.body) {
+                host.send(&s.c, s.m);
+            }
         }
         _ => {}
     }

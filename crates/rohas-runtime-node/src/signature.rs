@@ -2,6 +2,11 @@
 //! compiler read (SPEC 4): the same rules as the Python runtime's `host.py`,
 //! in order — the annotation's type name, then the parameter's name, then its
 //! position (`(request, state)` when nothing says otherwise).
+//!
+//! [`needs`] then reduces the roles to the parts of a call the worker must be
+//! sent: a `handler()` gets nothing, a `handler(input: CreateUserInput)` only
+//! the body. Every call frame is encoded, sent and parsed again in the
+//! worker, so what no parameter reads is not sent at all.
 
 use crate::compile::Param;
 use rohas_runtime::{HandlerKind, HandlerSpec};
@@ -40,6 +45,57 @@ pub fn roles(spec: &HandlerSpec, params: &[Param]) -> Vec<&'static str> {
                 .unwrap_or(if index == 0 { primary(spec.kind) } else { "state" })
         })
         .collect()
+}
+
+/// How much of one part of a call (the request, or the context) a handler reads.
+/// Ordered: a larger part includes the smaller ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Part {
+    #[default]
+    None,
+    /// One field only: the request's `body` (api) or the context's `payload`.
+    Field,
+    Full,
+}
+
+/// The parts of a call the worker needs to build a handler's arguments,
+/// mirroring `argumentsFor` in `host.mjs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    pub request: Part,
+    pub context: Part,
+    /// `State` takes the ws endpoint (default target of `broadcast`).
+    pub endpoint: bool,
+    pub connection: bool,
+}
+
+impl Needs {
+    /// Everything: for a handler the worker does not know (it answers with
+    /// an error, but gets the whole call like before).
+    pub const ALL: Needs = Needs {
+        request: Part::Full,
+        context: Part::Full,
+        endpoint: true,
+        connection: true,
+    };
+}
+
+/// What a handler of `kind` with parameters `roles` reads from a call.
+pub fn needs(kind: HandlerKind, roles: &[&str]) -> Needs {
+    let mut needs = Needs::default();
+    for role in roles {
+        match *role {
+            "state" => needs.endpoint = true,
+            "connection" => needs.connection = true,
+            "context" => needs.context = Part::Full,
+            // An api body is the request's `body`; other kinds read the payload.
+            "body" if kind == HandlerKind::Api => needs.request = needs.request.max(Part::Field),
+            "body" => needs.context = needs.context.max(Part::Field),
+            // "request", "event", "message": the whole request object.
+            _ => needs.request = Part::Full,
+        }
+    }
+    needs
 }
 
 fn is_ws(kind: HandlerKind) -> bool {
@@ -117,6 +173,30 @@ mod tests {
                 &[p(Some("m"), Some("WebSocketMessage")), p(None, Some("HandlerContext"))]
             ),
             ["message", "context"]
+        );
+    }
+
+    #[test]
+    fn needs_follow_the_roles() {
+        assert_eq!(needs(HandlerKind::Api, &[]), Needs::default());
+        let body = needs(HandlerKind::Api, &["body"]);
+        assert_eq!((body.request, body.context), (Part::Field, Part::None));
+        let both = needs(HandlerKind::Api, &["body", "request"]);
+        assert_eq!(both.request, Part::Full);
+        let event = needs(HandlerKind::Event, &["body", "state"]);
+        assert_eq!(
+            (event.request, event.context, event.endpoint),
+            (Part::None, Part::Field, true)
+        );
+        let ws = needs(HandlerKind::WsMessage, &["message", "connection", "context"]);
+        assert_eq!(
+            ws,
+            Needs {
+                request: Part::Full,
+                context: Part::Full,
+                endpoint: false,
+                connection: true
+            }
         );
     }
 }

@@ -2,23 +2,43 @@
 //! emitted module to import, the export to call, what each parameter gets,
 //! and where its inputs hold dates. Missing files and functions are found
 //! here, from the compiler's view of the sources, before any worker starts.
+//! The engine keeps, beside the JSON the workers load, what each handler's
+//! parameters read ([`Needs`]), so it sends each call only that.
 
 use crate::build::Builder;
-use crate::signature;
+use crate::signature::{self, Needs};
 use crate::types::Planner;
 use rohas_runtime::{HandlerKind, HandlerSpec, LoadError};
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+/// A handler table: what the workers load, and what the engine sends per call.
+#[derive(Debug, Default)]
+pub struct Table {
+    /// The `load` message's body (see `load` in `host.mjs`).
+    pub json: Value,
+    /// By handler id.
+    pub needs: HashMap<String, Needs>,
+}
+
+impl Table {
+    /// What a call to `handler` must carry; all of it for an unknown handler.
+    pub fn needs(&self, handler: &str) -> Needs {
+        self.needs.get(handler).copied().unwrap_or(Needs::ALL)
+    }
+}
 
 pub fn handler_table(
     project: &Path,
     builder: &Builder,
     specs: &[HandlerSpec],
     dev: bool,
-) -> Result<Value, Vec<LoadError>> {
+) -> Result<Table, Vec<LoadError>> {
     let global = builder.generated_types();
     let mut planner = Planner::new(&global);
     let mut handlers = Vec::new();
+    let mut needs = HashMap::new();
     let mut errors = Vec::new();
     for spec in specs {
         let Some(file) = spec.files.iter().find(|f| project.join(f).is_file()) else {
@@ -60,6 +80,7 @@ pub fn handler_table(
             None => signature::roles(spec, &[Default::default(), Default::default()]),
         };
         let (plans, answers) = plans(&mut planner, builder, spec);
+        needs.insert(spec.id.clone(), signature::needs(spec.kind, &roles));
         handlers.push(json!({
             "id": spec.id,
             "name": spec.name,
@@ -79,13 +100,14 @@ pub fn handler_table(
         let path = builder.output_of(&PathBuf::from("src/generated").join(name));
         path.is_file().then(|| file_url(&path))
     };
-    Ok(json!({
+    let json = json!({
         "handlers": handlers,
         "recursive": planner.recursive,
         "state_url": generated("state.ts"),
         "runtime_url": generated("runtime.ts"),
         "dev": dev,
-    }))
+    });
+    Ok(Table { json, needs })
 }
 
 /// Date plans for the handler's inputs, and whether it must answer something.

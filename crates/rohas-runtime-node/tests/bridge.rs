@@ -127,6 +127,34 @@ async fn many_calls_in_flight_each_get_their_own_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_larger_than_one_read_arrive_whole_both_ways() {
+    let (_tmp, runtime, specs) = project(1);
+    runtime.load(&specs).await.map_err(|e| format!("{e:?}")).unwrap();
+    // Several socket reads each way, and calls in flight around it.
+    let big: String = (0..700_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let mut large = call(1);
+    large.request["body"] = json!({"text": big, "snow": "❄"});
+    let small = (2..40u64).map(|n| {
+        let runtime = runtime.clone();
+        tokio::spawn(async move { (n, runtime.invoke(call(n)).await) })
+    });
+    let small: Vec<_> = small.collect();
+    let outcome = runtime.invoke(large).await.unwrap();
+    assert_eq!(
+        outcome.value,
+        json!({"got": {"text": big, "snow": "❄"}, "q": {"n": "1"}})
+    );
+    for task in small {
+        let (n, outcome) = task.await.unwrap();
+        assert_eq!(
+            outcome.unwrap().value,
+            json!({"got": {"n": n}, "q": {"n": n.to_string()}})
+        );
+    }
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_handlers_get_a_connection_and_state_that_reach_the_host() {
     let host = Arc::new(Recorder::default());
     let (_tmp, runtime, specs) = project_with(1, host.clone());
