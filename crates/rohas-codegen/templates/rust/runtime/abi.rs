@@ -25,8 +25,10 @@
 //! "query_params", "metadata"}, "endpoint", "connection_id"}`.
 //!
 //! The engine passes callbacks in [`HostVTable`]; the library calls them from
-//! its own threads, at any time between `rohas_init` and the end of
-//! `rohas_shutdown`:
+//! its own threads, and from the thread calling `rohas_invoke` while it runs
+//! (a handler's first step runs there), at any time between `rohas_init` and
+//! the end of `rohas_shutdown`; so the engine must not hold a lock across
+//! `rohas_invoke` that a callback takes:
 //! - `complete(ctx, call_id, ok, json, len)` once per call not cancelled
 //!   (for a handler that finishes in its first step, on the calling thread
 //!   before `rohas_invoke` returns):
@@ -57,7 +59,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::time::Duration;
 
 /// The version of this ABI; the engine refuses a library with another.
@@ -322,7 +324,8 @@ fn start(call_id: u64, handler: &[u8], request: &[u8]) {
     // polls it again at once with its own waker.
     let first = {
         let _runtime = library.handle.enter();
-        let mut context = Context::from_waker(std::task::Waker::noop());
+        let waker = noop_waker();
+        let mut context = Context::from_waker(&waker);
         future.as_mut().poll(&mut context)
     };
     if let Poll::Ready(outcome) = first {
@@ -343,6 +346,18 @@ fn start(call_id: u64, handler: &[u8], request: &[u8]) {
         complete(&vtable, call_id, outcome);
     });
     tasks.insert(call_id, task.abort_handle());
+}
+
+/// A waker that does nothing, for the first step: the task that continues a
+/// handler polls it again with its own waker. (`Waker::noop` needs Rust 1.85.)
+fn noop_waker() -> Waker {
+    fn clone(_: *const ()) -> RawWaker {
+        RawWaker::new(std::ptr::null(), &NOOP)
+    }
+    fn noop(_: *const ()) {}
+    static NOOP: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    // SAFETY: the vtable's functions ignore the (null) data pointer.
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &NOOP)) }
 }
 
 /// `rohas_cancel`.
