@@ -23,6 +23,9 @@ use serde_json::{Map, Value};
 pub const HEADER: usize = 13;
 /// The length field's own size: the length counts the bytes after it.
 const LENGTH: usize = 4;
+/// Longer is taken for bytes out of step (stray output on the socket), not
+/// for a frame to allocate room for.
+const MAX_LENGTH: usize = 1 << 30;
 
 // Engine → worker.
 pub const CALL: u8 = 1;
@@ -71,7 +74,7 @@ pub fn next(buffer: &[u8]) -> Next<'_> {
         return Next::Partial(HEADER);
     }
     let length = u32::from_le_bytes(buffer[..LENGTH].try_into().expect("4 bytes")) as usize;
-    if length < HEADER - LENGTH {
+    if !(HEADER - LENGTH..=MAX_LENGTH).contains(&length) {
         return Next::Broken;
     }
     let total = LENGTH + length;

@@ -516,16 +516,18 @@ function succeed(call, value) {
     }
     value = null;
   }
-  if (handler.kind === "middleware" && value !== null && typeof value === "object") {
-    value = {
-      payload: value.payload,
-      query_params: value.query_params,
-      headers: value.metadata?.headers,
-    };
-  }
   const state = call.state;
   let text;
   try {
+    // Inside the `try`: a throwing getter on the returned object fails this
+    // call, not the worker.
+    if (handler.kind === "middleware" && value !== null && typeof value === "object") {
+      value = {
+        payload: value.payload,
+        query_params: value.query_params,
+        headers: value.metadata?.headers,
+      };
+    }
     // `undefined` for a function or symbol: "nothing", as when omitted.
     text = JSON.stringify(value) ?? "null";
     if (state !== null) {

@@ -506,7 +506,11 @@ async fn read_frames(mut reader: tokio::net::unix::OwnedReadHalf, w: &Worker, ho
                     }
                 }
                 Next::Partial(wanted) => break wanted,
-                Next::Broken => return,
+                Next::Broken => {
+                    // Replies read before the bad bytes still reach their calls.
+                    w.deliver(&mut results);
+                    return;
+                }
             }
         };
         w.deliver(&mut results);
