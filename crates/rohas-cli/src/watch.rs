@@ -59,7 +59,9 @@ pub fn start(project: Project, engine: Engine, runtime: Arc<dyn Runtime>, out: O
         }
     }
     // A Rust project's manifest: a new dependency or feature needs a rebuild.
-    // (The folder is watched, not the file: editors save by replacing it.)
+    // (The folder is watched, not the file: editors save by replacing it.
+    // So a source file at the root, such as `build.rs`, reloads too; a
+    // Cargo.toml created after start-up is not seen until the next start.)
     if project.root.join("Cargo.toml").is_file() {
         watcher
             .watch(&project.root, RecursiveMode::NonRecursive)

@@ -185,7 +185,7 @@ impl Engine {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
         drain: Duration,
     ) -> std::io::Result<()> {
-        let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(crate::http::App(self.clone()));
+        let app = crate::http::make_service(self.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             shutdown.await;

@@ -28,6 +28,11 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub(crate) struct App(pub(crate) Engine);
 
+/// What `axum::serve` takes: a fresh [`App`] per connection.
+pub(crate) fn make_service(engine: Engine) -> axum::routing::IntoMakeService<App> {
+    axum::ServiceExt::<Request>::into_make_service(App(engine))
+}
+
 impl tower_service::Service<Request> for App {
     type Response = Response;
     type Error = std::convert::Infallible;
