@@ -30,6 +30,39 @@ fn return_values_of_every_kind_become_json() {
 }
 
 #[test]
+fn the_response_body_is_the_json_the_handler_returned() {
+    let s = server();
+    let (status, body, headers) = request("GET", &s.url("/values"), None, &[]);
+    assert_eq!(status, 200, "{body}");
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("content-type"), "application/json");
+    assert_eq!(header("x-trace-id").len(), 32, "{headers:?}");
+    // Sent as the host wrote it: the dict's key order, not sorted.
+    let text = ureq::get(&s.url("/values")).call().unwrap().into_string().unwrap();
+    assert!(
+        text.starts_with(r#"{"points":[{"x":1,"y":2.5,"color":"red"}],"when":"#),
+        "{text}"
+    );
+
+    // HEAD on a GET route: the headers without the body.
+    let (status, body, headers) = request("HEAD", &s.url("/values"), None, &[]);
+    assert_eq!(status, 200);
+    assert_eq!(body, json!(""));
+    assert!(
+        headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("content-length") && v != "0"),
+        "{headers:?}"
+    );
+}
+
+#[test]
 fn packages_in_the_project_virtual_environment_import() {
     let s = server();
     // Without the package, the import fails at call time with a clear 500.
