@@ -116,6 +116,14 @@ fn errors_and_panics(s: &Server) {
 fn timeouts_and_plain_functions(s: &Server) {
     let (status, _) = get(&s.url("/sleepy"));
     assert_eq!(status, 504);
+    // An `async fn` that blocks before its first `.await` is named once;
+    // its later calls run on the library's threads.
+    for _ in 0..3 {
+        assert_eq!(get(&s.url("/busy")), (200, json!({"busy": true})));
+    }
+    s.wait_for_log("before its first `.await`");
+    assert_eq!(s.count_log("before its first `.await`"), 1, "{}", s.log());
+    assert!(tagged(s, "Busy", "before its first `.await`"), "{}", s.log());
     // `tokio::spawn` and timers work from a handler's first step too.
     assert_eq!(
         get(&s.url("/spawned")),

@@ -58,9 +58,10 @@ use std::ffi::c_void;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The version of this ABI; the engine refuses a library with another.
 pub const ABI_VERSION: u32 = 1;
@@ -275,7 +276,7 @@ pub unsafe fn invoke(
 fn start(call_id: u64, handler: &[u8], request: &[u8]) {
     let Some(library) = LIBRARY.get() else { return };
     let id = String::from_utf8_lossy(handler);
-    let Some(function) = library.registry.get(&id) else {
+    let Some(entry) = library.registry.get(&id) else {
         let message = format!(
             "handler `{id}` is not in this library: is its file declared in src/generated/handlers/ (`rohas codegen`)?"
         );
@@ -303,7 +304,11 @@ fn start(call_id: u64, handler: &[u8], request: &[u8]) {
         trace_id: data.trace_id.clone(),
         host: Arc::clone(&library.host),
     };
-    let handler = function(Call::new(data, Arc::clone(&library.host)));
+    let first_step = FirstStep {
+        handler: tag.handler.clone(),
+        trace_id: tag.trace_id.clone(),
+    };
+    let handler = (entry.function)(Call::new(data, Arc::clone(&library.host)));
     let mut future: HandlerFuture = Box::pin(async move {
         match capture::CURRENT
             .scope(tag, CatchUnwind { future: handler })
@@ -321,16 +326,25 @@ fn start(call_id: u64, handler: &[u8], request: &[u8]) {
     // handler that answers without waiting, as most do, costs no thread
     // hop. One that waits (plain `fn` handlers always do: they run on the
     // blocking pool) continues as a task on the library's runtime, which
-    // polls it again at once with its own waker.
-    let first = {
-        let _runtime = library.handle.enter();
-        let waker = noop_waker();
-        let mut context = Context::from_waker(&waker);
-        future.as_mut().poll(&mut context)
-    };
-    if let Poll::Ready(outcome) = first {
-        complete(&library.vtable, call_id, outcome);
-        return;
+    // polls it again at once with its own waker. A handler whose first step
+    // once held the caller's thread too long (blocking work in an `async
+    // fn`) skips this from then on, so it holds up the engine at most once.
+    if !entry.offloaded.load(Ordering::Relaxed) {
+        let started = Instant::now();
+        let first = {
+            let _runtime = library.handle.enter();
+            let waker = noop_waker();
+            let mut context = Context::from_waker(&waker);
+            future.as_mut().poll(&mut context)
+        };
+        let took = started.elapsed();
+        if took > FIRST_STEP_BUDGET && !entry.offloaded.swap(true, Ordering::Relaxed) {
+            first_step.report(&library.host, id.as_ref(), took);
+        }
+        if let Poll::Ready(outcome) = first {
+            complete(&library.vtable, call_id, outcome);
+            return;
+        }
     }
     let vtable = library.vtable;
     // The lock is held across `spawn` so the task cannot finish (and remove
@@ -346,6 +360,32 @@ fn start(call_id: u64, handler: &[u8], request: &[u8]) {
         complete(&vtable, call_id, outcome);
     });
     tasks.insert(call_id, task.abort_handle());
+}
+
+/// How long a handler's first step may hold the caller's thread before its
+/// calls move to the library's threads for good.
+const FIRST_STEP_BUDGET: Duration = Duration::from_millis(10);
+
+/// Who to name when a first step ran too long.
+struct FirstStep {
+    handler: String,
+    trace_id: String,
+}
+
+impl FirstStep {
+    fn report(&self, host: &Arc<dyn Host>, id: &str, took: Duration) {
+        let message = format!(
+            "handler `{id}` ran {} ms before its first `.await`, on the engine's thread: its calls now run on the handler library's threads; make blocking work a plain `fn` handler or `tokio::task::spawn_blocking`",
+            took.as_millis()
+        );
+        host.log(LogRecord {
+            level: super::Level::Warn,
+            message: &message,
+            handler: &self.handler,
+            trace_id: &self.trace_id,
+            fields: &serde_json::Map::new(),
+        });
+    }
 }
 
 /// A waker that does nothing, for the first step: the task that continues a

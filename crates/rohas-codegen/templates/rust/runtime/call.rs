@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
 /// One call as the engine sends it to `rohas_invoke` (JSON, see `abi.rs`).
@@ -216,24 +217,33 @@ pub type HandlerFn = fn(Call) -> HandlerFuture;
 /// `src/generated/registry.rs`.
 #[derive(Default)]
 pub struct Registry {
-    handlers: Vec<(&'static str, HandlerFn)>,
+    handlers: Vec<Entry>,
+}
+
+/// One handler, and whether its calls skip the first step on the caller's
+/// thread (see `abi.rs`: set once its first step took too long).
+pub struct Entry {
+    pub id: &'static str,
+    pub function: HandlerFn,
+    pub offloaded: AtomicBool,
 }
 
 impl Registry {
-    pub fn add(&mut self, id: &'static str, handler: HandlerFn) {
-        self.handlers.retain(|(known, _)| *known != id);
-        self.handlers.push((id, handler));
+    pub fn add(&mut self, id: &'static str, function: HandlerFn) {
+        self.handlers.retain(|entry| entry.id != id);
+        self.handlers.push(Entry {
+            id,
+            function,
+            offloaded: AtomicBool::new(false),
+        });
     }
 
-    pub fn get(&self, id: &str) -> Option<HandlerFn> {
-        self.handlers
-            .iter()
-            .find(|(known, _)| *known == id)
-            .map(|(_, f)| *f)
+    pub fn get(&self, id: &str) -> Option<&Entry> {
+        self.handlers.iter().find(|entry| entry.id == id)
     }
 
     pub fn ids(&self) -> Vec<&'static str> {
-        self.handlers.iter().map(|(id, _)| *id).collect()
+        self.handlers.iter().map(|entry| entry.id).collect()
     }
 }
 
