@@ -39,13 +39,22 @@ impl Sockets {
     }
 
     pub fn send(&self, id: &str, message: &Value) {
+        self.send_text(id, message.to_string());
+    }
+
+    /// Send JSON text as it is (a handler's reply keeps its key order).
+    pub fn send_text(&self, id: &str, text: String) {
         if let Some((_, tx)) = self.conns.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
-            let _ = tx.send(message.to_string());
+            let _ = tx.send(text);
         }
     }
 
     pub fn broadcast(&self, endpoint: &str, message: &Value) {
-        let text = message.to_string();
+        self.broadcast_text(endpoint, message.to_string());
+    }
+
+    /// Send JSON text as it is to every client of `endpoint`.
+    pub fn broadcast_text(&self, endpoint: &str, text: String) {
         for (ep, tx) in self.conns.lock().unwrap_or_else(|e| e.into_inner()).values() {
             if ep == endpoint {
                 let _ = tx.send(text.clone());
@@ -219,11 +228,11 @@ async fn on_message(
             Ok((events, outcome)) => {
                 shared.publish(events, &trace_id, &id).await;
                 if !outcome.value.is_null() {
-                    let value = outcome.value.to_value();
+                    let text = outcome.value.json().to_string();
                     if ws.broadcast {
-                        shared.host.sockets.broadcast(&ws.name, &value);
+                        shared.host.sockets.broadcast_text(&ws.name, text);
                     } else {
-                        shared.host.sockets.send(conn, &value);
+                        shared.host.sockets.send_text(conn, text);
                     }
                 }
             }
