@@ -10,8 +10,9 @@ use crate::types::{Shape, TypeTable};
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
     BindingPattern, Declaration, ExportDefaultDeclarationKind, Expression, FormalParameters, Function,
-    ModuleExportName, Statement, TSSignature, TSType, TSTypeName, VariableDeclaration,
+    ImportExpression, ModuleExportName, Statement, StringLiteral, TSSignature, TSType, TSTypeName, VariableDeclaration,
 };
+use oxc_ast_visit::{walk_mut, VisitMut};
 use oxc_codegen::{Codegen, CodegenOptions};
 use oxc_parser::Parser;
 use oxc_semantic::SemanticBuilder;
@@ -325,15 +326,41 @@ fn rewrite_specifiers<'a>(
             Statement::ExportFromDeclaration(d) => Some(&mut d.source),
             _ => None,
         };
-        let Some(source) = source else { continue };
-        let current = source.value.as_str();
-        if !(current.starts_with("./") || current.starts_with("../")) {
-            continue;
+        if let Some(source) = source {
+            rewrite(allocator, source, resolve);
         }
-        if let Some(new) = resolve(current) {
-            source.value = oxc_str::Str::from(allocator.alloc_str(&new));
-            source.raw = None;
+    }
+    // `import("./util")` anywhere in the module, with a literal specifier.
+    let mut dynamic = DynamicImports { allocator, resolve };
+    for statement in body.iter_mut() {
+        dynamic.visit_statement(statement);
+    }
+}
+
+/// One relative specifier pointed at what Node must load.
+fn rewrite<'a>(allocator: &'a Allocator, source: &mut StringLiteral<'a>, resolve: &dyn Fn(&str) -> Option<String>) {
+    let current = source.value.as_str();
+    if !(current.starts_with("./") || current.starts_with("../")) {
+        return;
+    }
+    if let Some(new) = resolve(current) {
+        source.value = oxc_str::Str::from(allocator.alloc_str(&new));
+        source.raw = None;
+    }
+}
+
+/// Rewrites the literal specifiers of `import(...)` expressions.
+struct DynamicImports<'a, 'r> {
+    allocator: &'a Allocator,
+    resolve: &'r dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> VisitMut<'a> for DynamicImports<'a, '_> {
+    fn visit_import_expression(&mut self, it: &mut ImportExpression<'a>) {
+        if let Expression::StringLiteral(source) = &mut it.source {
+            rewrite(self.allocator, source, self.resolve);
         }
+        walk_mut::walk_import_expression(self, it);
     }
 }
 
@@ -386,6 +413,11 @@ import { HttpError } from "../../generated/runtime";
 import { State } from "../../generated/state";
 import { helper } from "./util";
 
+export async function later() {
+  const { helper: again } = await import("./util");
+  return again;
+}
+
 enum Color { Red, Green }
 
 export async function handler(input: CreateUserInput, state: State): Promise<User> {
@@ -417,6 +449,11 @@ export { hidden as renamed };
         );
         assert!(out.js.contains("\"../../generated/runtime.js\""), "{}", out.js);
         assert!(out.js.contains("\"./util.js\""), "{}", out.js);
+        assert!(
+            out.js.contains("import(\"./util.js\")"),
+            "dynamic import kept its specifier:\n{}",
+            out.js
+        );
         assert!(out.js.contains("Color"), "{}", out.js);
         let params = &out.exports.functions["handler"];
         assert_eq!(params[0].type_name.as_deref(), Some("CreateUserInput"));
