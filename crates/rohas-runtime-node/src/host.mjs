@@ -93,8 +93,9 @@ function sendFrame(kind, id, text) {
   queuedKinds.push(kind);
   queuedIds.push(id);
   queuedTexts.push(text);
-  // UTF-8 takes at most 3 bytes per UTF-16 unit: room enough, no measuring.
-  queuedBound += HEADER + 3 * text.length;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: room enough, no measuring
+  // (measured for long texts, so three times a huge reply is not asked for).
+  queuedBound += HEADER + (text.length > 1 << 20 ? Buffer.byteLength(text) : 3 * text.length);
   if (!flushing) {
     flushing = true;
     setImmediate(flush);
