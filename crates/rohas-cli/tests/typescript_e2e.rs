@@ -18,6 +18,27 @@ fn server() -> Server {
 }
 
 #[test]
+fn a_module_whose_top_level_never_finishes_is_named() {
+    // Each test is its own process under nextest: this reaches only this server.
+    std::env::set_var("ROHAS_NODE_LOAD_TIMEOUT", "3");
+    let s = server();
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 1})));
+    let version = s.root.join("src/handlers/api/version.ts");
+    std::fs::write(
+        &version,
+        "while (true) {}\nexport async function handler() {\n  return { version: 2 };\n}\n",
+    )
+    .unwrap();
+    s.wait_for_log("the last good version keeps serving");
+    let log = s.log();
+    assert!(
+        log.contains("src/handlers/api/version.ts: importing it did not finish within 3 s"),
+        "{log}"
+    );
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 1})));
+}
+
+#[test]
 fn health_and_create_user_seed_examples() {
     let s = server();
     let (status, body, headers) = request("GET", &s.url("/health"), None, &[]);

@@ -49,6 +49,9 @@ pub const LOG: u8 = 15;
 pub const BROADCAST: u8 = 16;
 /// `{"c", "m"}`: `connection.send`.
 pub const SEND: u8 = 17;
+/// The handler file a worker is about to import (its path as text), so a
+/// load that never ends can name the module whose top-level code hangs.
+pub const IMPORTING: u8 = 18;
 
 /// One frame from a worker, borrowed from the read buffer.
 #[derive(Debug, Clone, Copy)]

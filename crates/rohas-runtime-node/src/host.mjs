@@ -52,6 +52,7 @@ const ACK = 14;
 const LOG = 15;
 const BROADCAST = 16;
 const SEND = 17;
+const IMPORTING = 18;
 
 // Frames waiting for the end of this event-loop turn, as parallel arrays
 // (no object per frame); `flush` writes them all with one allocation.
@@ -288,6 +289,8 @@ async function load(id, message) {
   for (const spec of message.handlers) {
     let module = modules.get(spec.url);
     if (module === undefined) {
+      // Flushed while the loader reads the file, before the module runs.
+      sendFrame(IMPORTING, id, spec.file);
       try {
         module = await import(spec.url);
       } catch (error) {

@@ -37,6 +37,17 @@ use tokio::sync::{mpsc, oneshot, Notify};
 /// means the worker's event loop is blocked: it is killed.
 pub const STUCK_AFTER: Duration = Duration::from_millis(1000);
 
+/// How long workers may take to import the handlers: 120 s, or
+/// `ROHAS_NODE_LOAD_TIMEOUT` seconds (heavy npm packages can take a while).
+fn load_timeout() -> Duration {
+    let seconds = std::env::var("ROHAS_NODE_LOAD_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(120);
+    Duration::from_secs(seconds)
+}
+
 /// What a worker answered to one request.
 #[derive(Debug)]
 pub enum Reply {
@@ -64,6 +75,8 @@ pub struct Worker {
     pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
     /// Cancelled calls not yet acknowledged, with when they were cancelled.
     abandoned: Mutex<HashMap<u64, Instant>>,
+    /// The handler file this worker said it was importing last.
+    importing: Mutex<Option<String>>,
     /// Calls sent and not answered, acknowledged or failed.
     inflight: AtomicUsize,
     dead: AtomicBool,
@@ -230,8 +243,9 @@ impl Pool {
             }
         }
         let mut errors = Vec::new();
+        let limit = load_timeout();
         for rx in waits {
-            let reply = tokio::time::timeout(Duration::from_secs(120), rx).await;
+            let reply = tokio::time::timeout(limit, rx).await;
             match reply {
                 Ok(Ok(Reply::Loaded(e))) => {
                     if errors.is_empty() {
@@ -245,7 +259,13 @@ impl Pool {
                 }
                 Ok(Ok(other)) => errors.push(format!("unexpected answer from a Node.js worker: {other:?}")),
                 Ok(Err(_)) => errors.push("a Node.js worker stopped while loading handlers".into()),
-                Err(_) => errors.push("Node.js workers did not load the handlers within 120 s".into()),
+                Err(_) => errors.push(match fresh.iter().find_map(|w| lock(&w.importing).clone()) {
+                    Some(file) => format!(
+                        "{file}: importing it did not finish within {} s: does its top-level code loop or wait forever?",
+                        limit.as_secs()
+                    ),
+                    None => format!("Node.js workers did not load the handlers within {} s", limit.as_secs()),
+                }),
             }
         }
         for w in &fresh {
@@ -362,6 +382,7 @@ impl Pool {
             tx,
             pending: Mutex::new(HashMap::new()),
             abandoned: Mutex::new(HashMap::new()),
+            importing: Mutex::new(None),
             inflight: AtomicUsize::new(0),
             dead: AtomicBool::new(false),
         });
@@ -566,6 +587,7 @@ fn handle(w: &Worker, host: &dyn Host, frame: Frame<'_>) {
             }
         }
         frame::ACK if lock(&w.abandoned).remove(&frame.id).is_some() => w.finished(),
+        frame::IMPORTING => *lock(&w.importing) = Some(String::from_utf8_lossy(frame.body).into_owned()),
         frame::LOG => {
             if let Ok(log) = serde_json::from_slice::<frame::Log>(frame.body) {
                 host.log(LogRecord {
