@@ -91,11 +91,10 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
     call.metadata
         .insert("schedule".into(), Value::String(cron.schedule.clone()));
     let timeout = shared.timeout(HandlerKind::Cron, cron.timeout);
-    let result = shared.call(call, timeout).await.and_then(|outcome| {
-        let parsed = std::cell::OnceCell::new();
-        let value = || parsed.get_or_init(|| outcome.value.to_value()).clone();
-        shared.events_to_publish(&live, &cron.triggers, &outcome, value)
-    });
+    let result = shared
+        .call(call, timeout)
+        .await
+        .and_then(|outcome| shared.events_to_publish(&live, &cron.triggers, &outcome, || outcome.value.to_value()));
     match result {
         Ok(events) => {
             shared.log.line(

@@ -47,7 +47,8 @@ impl Shared {
     }
 
     /// The events a successful handler publishes: each event in `triggers`
-    /// (payload from `set_payload`, else `fallback()`), then every
+    /// (payload from `set_payload`, else `fallback()`, called at most once),
+    /// then every
     /// `trigger_event` call. Fails, publishing nothing, when a payload does
     /// not match its event.
     pub(crate) fn events_to_publish(
@@ -58,6 +59,7 @@ impl Shared {
         fallback: impl Fn() -> Value,
     ) -> Result<Vec<(String, Value)>, HandlerError> {
         let mut out = Vec::new();
+        let fallback_value = std::cell::OnceCell::new();
         for t in triggers {
             let payload = outcome
                 .effects
@@ -66,7 +68,7 @@ impl Shared {
                 .rev()
                 .find(|p| p.event == t.name)
                 .map(|p| p.payload.clone())
-                .unwrap_or_else(&fallback);
+                .unwrap_or_else(|| fallback_value.get_or_init(&fallback).clone());
             out.push((t.name.clone(), payload));
         }
         for t in &outcome.effects.triggered {

@@ -258,11 +258,8 @@ async fn route(engine: Engine, request: Request) -> Response {
 
     let timeout = shared.timeout(HandlerKind::Api, api.timeout);
     let result = shared.call(call, timeout).await.and_then(|outcome| {
-        // Parsed at most once, and only if a trigger takes the return value.
-        let parsed = std::cell::OnceCell::new();
-        let value = || parsed.get_or_init(|| outcome.value.to_value()).clone();
         shared
-            .events_to_publish(&live, &api.triggers, &outcome, value)
+            .events_to_publish(&live, &api.triggers, &outcome, || outcome.value.to_value())
             .map(|events| (events, outcome))
     });
     match result {
