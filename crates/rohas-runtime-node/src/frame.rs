@@ -169,7 +169,7 @@ pub fn call(id: u64, call: &Invocation, needs: Needs) -> Vec<u8> {
     };
     let full = needs.context == Part::Full;
     let context = (needs.context != Part::None).then(|| CallContext {
-        handler_name: full.then(|| call.handler.rsplit(':').next().unwrap_or_default()),
+        handler_name: full.then(|| call.handler_name()),
         payload: &call.payload,
         query_params: full.then_some(&call.query_params),
         metadata: full.then_some(&call.metadata),

@@ -98,7 +98,7 @@ struct ContextData<'a> {
 /// One call as a job: the request and the context as separate JSON texts,
 /// so Python parses only what the handler's parameters ask for.
 fn call_job(call: Invocation) -> Job {
-    let name = call.handler.rsplit(':').next().unwrap_or_default();
+    let name = call.handler_name();
     let context = serde_json::to_string(&ContextData {
         handler_name: name,
         payload: &call.payload,

@@ -226,8 +226,7 @@ impl<'a> WireCall<'a> {
             trace_id: &call.trace_id,
             request: &call.request,
             context: WireContext {
-                // `api:CreateUser` → `CreateUser`, `ws_message:Chat:on_message` → `on_message`.
-                handler_name: call.handler.rsplit(':').next().unwrap_or_default(),
+                handler_name: call.handler_name(),
                 payload: &call.payload,
                 query_params: &call.query_params,
                 metadata: &call.metadata,

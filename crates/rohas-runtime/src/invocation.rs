@@ -33,6 +33,15 @@ pub struct Invocation {
     pub deadline: Option<Instant>,
 }
 
+impl Invocation {
+    /// The handler's name as `HandlerContext.handler_name` gives it: the last
+    /// part of its id (`api:CreateUser` → `CreateUser`,
+    /// `ws_message:Chat:on_message` → `on_message`).
+    pub fn handler_name(&self) -> &str {
+        self.handler.rsplit(':').next().unwrap_or_default()
+    }
+}
+
 /// A successful call.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
