@@ -300,14 +300,11 @@ fn start(call_id: u64, handler: &[u8], request: &[u8]) {
         }
     };
     let tag = CallTag {
-        handler: data.context.handler_name.clone(),
-        trace_id: data.trace_id.clone(),
+        handler: data.context.handler_name.as_str().into(),
+        trace_id: data.trace_id.as_str().into(),
         host: Arc::clone(&library.host),
     };
-    let first_step = FirstStep {
-        handler: tag.handler.clone(),
-        trace_id: tag.trace_id.clone(),
-    };
+    let first_step = tag.clone();
     let handler = (entry.function)(Call::new(data, Arc::clone(&library.host)));
     let mut future: HandlerFuture = Box::pin(async move {
         match capture::CURRENT
@@ -339,7 +336,7 @@ fn start(call_id: u64, handler: &[u8], request: &[u8]) {
         };
         let took = started.elapsed();
         if took > FIRST_STEP_BUDGET && !entry.offloaded.swap(true, Ordering::Relaxed) {
-            first_step.report(&library.host, id.as_ref(), took);
+            report_slow_first_step(&first_step, id.as_ref(), took);
         }
         if let Poll::Ready(outcome) = first {
             complete(&library.vtable, call_id, outcome);
@@ -366,26 +363,19 @@ fn start(call_id: u64, handler: &[u8], request: &[u8]) {
 /// calls move to the library's threads for good.
 const FIRST_STEP_BUDGET: Duration = Duration::from_millis(10);
 
-/// Who to name when a first step ran too long.
-struct FirstStep {
-    handler: String,
-    trace_id: String,
-}
-
-impl FirstStep {
-    fn report(&self, host: &Arc<dyn Host>, id: &str, took: Duration) {
-        let message = format!(
-            "handler `{id}` ran {} ms before its first `.await`, on the engine's thread: its calls now run on the handler library's threads; make blocking work a plain `fn` handler or `tokio::task::spawn_blocking`",
-            took.as_millis()
-        );
-        host.log(LogRecord {
-            level: super::Level::Warn,
-            message: &message,
-            handler: &self.handler,
-            trace_id: &self.trace_id,
-            fields: &serde_json::Map::new(),
-        });
-    }
+/// The warning for a first step over [`FIRST_STEP_BUDGET`], tagged with its call.
+fn report_slow_first_step(tag: &CallTag, id: &str, took: Duration) {
+    let message = format!(
+        "handler `{id}` ran {} ms before its first `.await`, on the engine's thread: its calls now run on the handler library's threads; make blocking work a plain `fn` handler or `tokio::task::spawn_blocking`",
+        took.as_millis()
+    );
+    tag.host.log(LogRecord {
+        level: super::Level::Warn,
+        message: &message,
+        handler: &tag.handler,
+        trace_id: &tag.trace_id,
+        fields: &serde_json::Map::new(),
+    });
 }
 
 /// A waker that does nothing, for the first step: the task that continues a

@@ -12,11 +12,12 @@ use serde_json::Map;
 use std::cell::RefCell;
 use std::sync::Arc;
 
-/// Which call the current task or thread runs.
+/// Which call the current task or thread runs (cheap to clone: every
+/// captured line takes a copy).
 #[derive(Clone)]
 pub struct CallTag {
-    pub handler: String,
-    pub trace_id: String,
+    pub handler: Arc<str>,
+    pub trace_id: Arc<str>,
     pub host: Arc<dyn Host>,
 }
 
