@@ -286,7 +286,7 @@ fn hot_reload(s: &Server) {
     let original = std::fs::read_to_string(&abi).unwrap();
     std::fs::write(
         &abi,
-        original.replace("pub const ABI_VERSION: u32 = 1;", "pub const ABI_VERSION: u32 = 99;"),
+        original.replace("pub const ABI_VERSION: u32 = 2;", "pub const ABI_VERSION: u32 = 99;"),
     )
     .unwrap();
     write(s, VERSION, &version_handler("Ok(json!({ \"version\": 3 }))"));

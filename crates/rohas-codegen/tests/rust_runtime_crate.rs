@@ -198,7 +198,7 @@ fn handler_context_reads_wire_json_and_headers() {
 /// invoke, cancel, shut down. (One test: the library state is per process.)
 mod abi {
     use super::template_runtime::abi::{self, HostVTable};
-    use super::template_runtime::call::{Call, HandlerFuture};
+    use super::template_runtime::call::{needs, Call, HandlerFuture};
     use super::template_runtime::{Registry, RuntimeError};
     use serde_json::{json, Value};
     use std::ffi::c_void;
@@ -272,15 +272,35 @@ mod abi {
     }
 
     fn register(registry: &mut Registry) {
-        registry.add("api:Hello", hello);
-        registry.add("api:Teapot", teapot);
-        registry.add("api:Boom", boom);
-        registry.add("api:Forever", forever);
+        registry.add("api:Hello", hello, needs::PAYLOAD);
+        registry.add("api:Teapot", teapot, 0);
+        registry.add("api:Boom", boom, needs::PAYLOAD);
+        registry.add("api:Forever", forever, needs::ALL);
     }
 
-    fn invoke(id: u64, handler: &str, request: Value) {
-        let request = request.to_string();
-        unsafe { abi::invoke(id, handler.as_ptr(), handler.len(), request.as_ptr(), request.len()) }
+    /// A call buffer as the engine writes it: trace id `t-1`, the payload,
+    /// every other part left out.
+    fn call_with(payload: Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut part = |bytes: Option<&[u8]>| match bytes {
+            Some(bytes) => {
+                out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                out.extend_from_slice(bytes);
+            }
+            None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+        };
+        let payload = payload.to_string();
+        part(Some(b"t-1"));
+        part(None);
+        part(Some(payload.as_bytes()));
+        for _ in 0..4 {
+            part(None);
+        }
+        out
+    }
+
+    fn invoke(id: u64, handler: &str, call: &[u8]) {
+        unsafe { abi::invoke(id, handler.as_ptr(), handler.len(), call.as_ptr(), call.len()) }
     }
 
     #[test]
@@ -297,12 +317,19 @@ mod abi {
 
         let mut len = 0;
         let ptr = unsafe { abi::handlers(&mut len) };
-        let ids: Vec<String> = serde_json::from_slice(unsafe { std::slice::from_raw_parts(ptr, len) }).unwrap();
+        let served: Value = serde_json::from_slice(unsafe { std::slice::from_raw_parts(ptr, len) }).unwrap();
         unsafe { abi::free(ptr, len) };
-        assert_eq!(ids, ["api:Hello", "api:Teapot", "api:Boom", "api:Forever"]);
+        assert_eq!(
+            served,
+            json!([
+                {"id": "api:Hello", "needs": ["payload"]},
+                {"id": "api:Teapot", "needs": []},
+                {"id": "api:Boom", "needs": ["payload"]},
+                {"id": "api:Forever", "needs": ["request", "payload", "context"]},
+            ])
+        );
 
-        let context = |payload: Value| json!({"trace_id": "t-1", "request": {}, "context": {"handler_name": "Hello", "payload": payload}});
-        invoke(1, "api:Hello", context(json!({"name": "Ada"})));
+        invoke(1, "api:Hello", &call_with(json!({"name": "Ada"})));
         assert_eq!(
             completion(1),
             (
@@ -313,34 +340,37 @@ mod abi {
         assert_eq!(LOGS.lock().unwrap()[0]["message"], "hello called");
         assert_eq!(LOGS.lock().unwrap()[0]["trace_id"], "t-1");
 
-        invoke(2, "api:Teapot", context(Value::Null));
+        invoke(2, "api:Teapot", &call_with(Value::Null));
         assert_eq!(completion(2), (0, json!({"status": 418, "message": "short and stout"})));
 
         // A panic is a failed call with its message and location; the library keeps serving.
-        invoke(3, "api:Boom", context(Value::Null));
+        invoke(3, "api:Boom", &call_with(Value::Null));
         let (ok, body) = completion(3);
         assert_eq!((ok, &body["message"]), (0, &json!("handler panicked: kaboom")));
         assert!(
             body["stack"].as_str().unwrap().contains("rust_runtime_crate.rs"),
             "{body}"
         );
-        invoke(4, "api:Boom", context(json!(1)));
-        assert_eq!(
-            completion(4),
-            (1, json!({"value": null, "triggered": [], "payloads": {}}))
-        );
+        // No events asked for: the completion is the return value alone.
+        invoke(4, "api:Boom", &call_with(json!(1)));
+        assert_eq!(completion(4), (abi::COMPLETE_VALUE, Value::Null));
 
         // A cancelled call never completes; the next one does.
-        invoke(5, "api:Forever", context(Value::Null));
+        invoke(5, "api:Forever", &call_with(Value::Null));
         abi::cancel(5);
-        invoke(6, "api:Nope", context(Value::Null));
+        invoke(6, "api:Nope", &call_with(Value::Null));
         let (ok, body) = completion(6);
         assert!(
             ok == 0 && body["message"].as_str().unwrap().contains("not in this library"),
             "{body}"
         );
-        invoke(7, "api:Hello", json!("not a call"));
-        assert_eq!(completion(7).0, 0);
+        // A call buffer cut short fails that call, naming what is missing.
+        invoke(7, "api:Hello", &call_with(json!(1))[..10]);
+        let (ok, body) = completion(7);
+        assert!(
+            ok == 0 && body["message"].as_str().unwrap().contains("part 1"),
+            "{body}"
+        );
         assert!(COMPLETIONS.lock().unwrap().iter().all(|c| c.0 != 5));
 
         abi::shutdown();

@@ -25,6 +25,7 @@ pub(crate) fn invocation(handler: &str, kind: HandlerKind, trace_id: &str) -> In
         connection_id: None,
         endpoint: None,
         deadline: None,
+        needs: rohas_runtime::Needs::ALL,
     }
 }
 
@@ -32,10 +33,12 @@ impl Shared {
     /// Invoke with a timeout. The metadata gets the trace id and handler kind.
     pub(crate) async fn call(&self, mut call: Invocation, timeout: Duration) -> Result<Outcome, HandlerError> {
         call.deadline = Some(Instant::now() + timeout);
-        call.metadata
-            .insert("trace_id".into(), Value::String(call.trace_id.clone()));
-        call.metadata
-            .insert("handler_kind".into(), Value::String(call.kind.as_str().into()));
+        if call.needs.context {
+            call.metadata
+                .insert("trace_id".into(), Value::String(call.trace_id.clone()));
+            call.metadata
+                .insert("handler_kind".into(), Value::String(call.kind.as_str().into()));
+        }
         let handler = call.handler.clone();
         match tokio::time::timeout(timeout, self.runtime.invoke(call)).await {
             Ok(result) => result,

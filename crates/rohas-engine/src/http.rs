@@ -132,11 +132,11 @@ async fn route(engine: Engine, request: Request) -> Response {
         .map(str::to_string)
         .unwrap_or_else(crate::log::new_trace_id);
     let path = request.uri().path().to_string();
-    let query = query_map(request.uri().query());
-    let headers = header_map(request.headers());
 
     if request.method() == Method::GET {
         if let Some(&ws_index) = live.ws_paths.get(&crate::router::normalize(&path)) {
+            let query = query_map(request.uri().query());
+            let headers = header_map(request.headers());
             let (mut parts, _) = request.into_parts();
             return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
                 Ok(upgrade) => crate::ws::upgrade(engine, live, ws_index, upgrade, headers, query).await,
@@ -176,6 +176,17 @@ async fn route(engine: Engine, request: Request) -> Response {
         }
     };
     let api = &live.schema.apis[api_index];
+    let id = ["api:", api.name.as_str()].concat();
+    // What the handler reads (its runtime knows from its signature): the
+    // header and query maps are built only for a handler or middleware that
+    // reads them.
+    let needs = shared.runtime.needs(&id);
+    let maps = needs.request || needs.context || !api.middlewares.is_empty();
+    let (query, headers) = if maps {
+        (query_map(request.uri().query()), header_map(request.headers()))
+    } else {
+        (Map::new(), Map::new())
+    };
 
     // Body: size limit, then JSON, then the schema.
     let limit = shared.config.server.max_body_bytes as usize;
@@ -237,24 +248,27 @@ async fn route(engine: Engine, request: Request) -> Response {
         )
     };
 
-    let id = ["api:", api.name.as_str()].concat();
     let mut call = invocation(&id, HandlerKind::Api, &trace_id);
-    let mut request_object = Map::new();
-    let mut path_params = Map::new();
-    for (name, value) in params {
-        request_object.insert(name.clone(), Value::String(value.clone()));
-        path_params.insert(name, Value::String(value));
+    call.needs = needs;
+    if needs.request {
+        let mut request_object = Map::new();
+        for (name, value) in &params {
+            request_object.insert(name.clone(), Value::String(value.clone()));
+        }
+        request_object.insert("query_params".into(), Value::Object(query.clone()));
+        request_object.insert("body".into(), body.clone());
+        request_object.insert("headers".into(), Value::Object(headers.clone()));
+        call.request = Value::Object(request_object);
     }
-    request_object.insert("query_params".into(), Value::Object(query.clone()));
-    request_object.insert("body".into(), body.clone());
-    request_object.insert("headers".into(), Value::Object(headers.clone()));
-    call.request = Value::Object(request_object);
+    if needs.context {
+        let path_params = params.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+        call.query_params = query;
+        call.metadata.insert("path_params".into(), Value::Object(path_params));
+        call.metadata.insert("headers".into(), Value::Object(headers));
+        call.metadata.insert("api".into(), json!(api.name));
+        call.metadata.insert("attempt".into(), json!(1));
+    }
     call.payload = body;
-    call.query_params = query;
-    call.metadata.insert("path_params".into(), Value::Object(path_params));
-    call.metadata.insert("headers".into(), Value::Object(headers));
-    call.metadata.insert("api".into(), json!(api.name));
-    call.metadata.insert("attempt".into(), json!(1));
 
     let timeout = shared.timeout(HandlerKind::Api, api.timeout);
     let result = shared.call(call, timeout).await.and_then(|outcome| {

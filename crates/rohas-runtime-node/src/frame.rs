@@ -265,6 +265,7 @@ mod tests {
             connection_id: Some("c1".into()),
             endpoint: Some("Chat".into()),
             deadline: None,
+            needs: rohas_runtime::Needs::ALL,
         }
     }
 

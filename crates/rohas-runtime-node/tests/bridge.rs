@@ -107,6 +107,7 @@ fn call(n: u64) -> Invocation {
         connection_id: None,
         endpoint: None,
         deadline: None,
+        needs: rohas_runtime::Needs::ALL,
     }
 }
 

@@ -39,6 +39,7 @@ fn call() -> Invocation {
         connection_id: None,
         endpoint: None,
         deadline: None,
+        needs: rohas_runtime::Needs::ALL,
     }
 }
 

@@ -6,17 +6,19 @@
 //! `src/generated/rohas-runtime/src/abi.rs`. Change both together and bump
 //! [`ABI_VERSION`]; a unit test below checks the two agree on it.
 //!
-//! In short (version 1): the library exports `rohas_abi_version`,
-//! `rohas_init(host)`, `rohas_handlers(&len) -> JSON ids`, `rohas_invoke(id,
-//! handler, request)` (runs the first step, then returns), `rohas_cancel(id)`, `rohas_free`,
-//! `rohas_shutdown`; the engine passes `complete`, `log`, `broadcast` and
-//! `send` callbacks. Pointers passed to a function are borrowed for that
-//! call; the `rohas_handlers` buffer is returned to `rohas_free`.
+//! In short (version 2): the library exports `rohas_abi_version`,
+//! `rohas_init(host)`, `rohas_handlers(&len) -> JSON [{"id", "needs"}]`,
+//! `rohas_invoke(id, handler, call)` (the call is seven length-prefixed
+//! parts, see [`encode_call`](crate::encode_call); runs the first step, then
+//! returns), `rohas_cancel(id)`, `rohas_free`, `rohas_shutdown`; the engine
+//! passes `complete`, `log`, `broadcast` and `send` callbacks. Pointers
+//! passed to a function are borrowed for that call; the `rohas_handlers`
+//! buffer is returned to `rohas_free`.
 
 use std::ffi::c_void;
 
 /// The ABI version this engine speaks.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Callbacks handed to `rohas_init`; layout identical to the library's.
 #[repr(C)]
@@ -40,7 +42,14 @@ pub type AbiVersionFn = unsafe extern "C" fn() -> u32;
 pub type InitFn = unsafe extern "C" fn(host: *const HostVTable) -> i32;
 pub type HandlersFn = unsafe extern "C" fn(len: *mut usize) -> *mut u8;
 pub type InvokeFn =
-    unsafe extern "C" fn(call_id: u64, handler: *const u8, handler_len: usize, request: *const u8, request_len: usize);
+    unsafe extern "C" fn(call_id: u64, handler: *const u8, handler_len: usize, call: *const u8, call_len: usize);
+
+/// `complete`'s `ok`: the call failed (`{"status", "message", …}`).
+pub const COMPLETE_FAILED: u8 = 0;
+/// `complete`'s `ok`: `{"value", "triggered", "payloads"}`.
+pub const COMPLETE_WITH_EFFECTS: u8 = 1;
+/// `complete`'s `ok`: the return value's JSON alone (no events).
+pub const COMPLETE_VALUE: u8 = 2;
 pub type CancelFn = unsafe extern "C" fn(call_id: u64);
 pub type FreeFn = unsafe extern "C" fn(ptr: *mut u8, len: usize);
 pub type ShutdownFn = unsafe extern "C" fn();

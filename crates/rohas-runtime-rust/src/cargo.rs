@@ -195,20 +195,39 @@ const GLUE: &str = "src/generated/registry.rs";
 /// A compile error on a line of the glue is about a handler (a parameter no
 /// extractor serves, a return type that is not a reply): each such line names
 /// the handler's `file:line:column`, so point the diagnostic there and keep
-/// the glue's line as a note.
+/// the glue's line as a note. The same error on a needs probe (`needs_of`,
+/// which repeats the handler call to learn its parameter types) is left out:
+/// the parameter's own line already reports it.
 fn point_at_handlers(diagnostics: &str, registry: &str) -> String {
     let glue: Vec<&str> = registry.lines().collect();
-    let mut out = String::new();
-    for line in diagnostics.lines() {
-        let arrow = line.trim_start();
-        let handler = arrow
+    let glue_line = |line: &str| {
+        line.trim_start()
             .strip_prefix("--> ")
             .and_then(|at| at.strip_prefix(GLUE))
             .and_then(|rest| rest.strip_prefix(':'))
             .and_then(|rest| rest.split(':').next())
             .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| glue.get(n.wrapping_sub(1)))
-            .and_then(|text| handler_location(text));
+            .and_then(|n| glue.get(n.wrapping_sub(1)).copied())
+    };
+    let mut out = String::new();
+    let mut skipping = false;
+    let lines: Vec<&str> = diagnostics.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("error") || line.starts_with("warning") {
+            // A diagnostic starts: is its first location a needs probe?
+            let first_arrow = lines[i + 1..]
+                .iter()
+                .take_while(|l| !(l.starts_with("error") || l.starts_with("warning")))
+                .find(|l| l.trim_start().starts_with("--> "));
+            skipping = first_arrow
+                .and_then(|l| glue_line(l))
+                .is_some_and(|text| text.contains("needs_of("));
+        }
+        if skipping {
+            continue;
+        }
+        let arrow = line.trim_start();
+        let handler = glue_line(line).and_then(handler_location);
         match handler {
             Some(at) => {
                 let indent = &line[..line.len() - arrow.len()];
@@ -251,8 +270,8 @@ mod tests {
 
     #[test]
     fn errors_in_the_glue_point_at_the_handler() {
-        let registry = "fn a() {\n        let p0 = call.extract(\"`count` at src/handlers/api/version.rs:3:22\")?;\n        let returned = crate::x::handler(p0).await; // handler at src/handlers/api/version.rs:3:14\n}\n";
-        let diagnostics = "error[E0277]: no\n   --> src/generated/registry.rs:2:23\n    |\nerror[E0308]: mismatched\n   --> src/generated/registry.rs:3:9\n   --> src/lib.rs:1:1\n";
+        let registry = "fn a() {\n        let p0 = call.extract(\"`count` at src/handlers/api/version.rs:3:22\")?;\n        let returned = crate::x::handler(p0).await; // handler at src/handlers/api/version.rs:3:14\n}\n    needs |= rohas_runtime::call::needs_of(|p0| { let _ = crate::x::handler(p0); });\n";
+        let diagnostics = "error[E0277]: no\n   --> src/generated/registry.rs:2:23\n    |\nerror[E0308]: mismatched\n   --> src/generated/registry.rs:3:9\n   --> src/lib.rs:1:1\nerror[E0277]: the probe\n   --> src/generated/registry.rs:5:20\n    |\n";
         let pointed = point_at_handlers(diagnostics, registry);
         assert!(
             pointed.contains("   --> src/handlers/api/version.rs:3:22\n"),
@@ -267,6 +286,7 @@ mod tests {
             "{pointed}"
         );
         assert!(pointed.contains("   --> src/lib.rs:1:1\n"), "{pointed}");
+        assert!(!pointed.contains("the probe"), "{pointed}");
     }
 
     #[test]

@@ -31,9 +31,10 @@ mod library;
 
 use library::{lock, Library, Reply, Shared};
 use rohas_runtime::reply::{WireFailure, WireSuccess};
-use rohas_runtime::{BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions};
+use rohas_runtime::{
+    BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Needs, Outcome, Runtime, RuntimeOptions,
+};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -201,53 +202,68 @@ impl Drop for Pending<'_> {
     }
 }
 
-/// The call as `rohas_invoke` receives it (see the ABI), serialized
-/// straight from the invocation.
-#[derive(Serialize)]
-struct WireCall<'a> {
-    trace_id: &'a str,
-    request: &'a Value,
-    context: WireContext<'a>,
-    endpoint: Option<&'a str>,
-    connection_id: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct WireContext<'a> {
-    handler_name: &'a str,
-    payload: &'a Value,
-    query_params: &'a serde_json::Map<String, Value>,
-    metadata: &'a serde_json::Map<String, Value>,
-}
-
-impl<'a> WireCall<'a> {
-    fn new(call: &'a Invocation) -> Self {
-        WireCall {
-            trace_id: &call.trace_id,
-            request: &call.request,
-            context: WireContext {
-                handler_name: call.handler_name(),
-                payload: &call.payload,
-                query_params: &call.query_params,
-                metadata: &call.metadata,
-            },
-            endpoint: call.endpoint.as_deref(),
-            connection_id: call.connection_id.as_deref(),
+/// The call as `rohas_invoke` receives it (ABI version 2): seven parts,
+/// each a little-endian `u32` length and that many bytes, `u32::MAX` for a
+/// part left out: trace id, request, payload, query parameters, metadata
+/// (JSON), ws endpoint, ws connection id. Only the parts `needs` names are
+/// written, straight from the invocation.
+pub fn encode_call(call: &Invocation, needs: Needs) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    let text = |out: &mut Vec<u8>, text: Option<&str>| match text {
+        Some(text) => {
+            out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+            out.extend_from_slice(text.as_bytes());
         }
+        None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+    };
+    fn json(out: &mut Vec<u8>, value: Option<&impl Serialize>) {
+        let Some(value) = value else {
+            out.extend_from_slice(&u32::MAX.to_le_bytes());
+            return;
+        };
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        if serde_json::to_writer(&mut *out, value).is_err() {
+            out.truncate(at + 4);
+            out.extend_from_slice(b"null");
+        }
+        let len = (out.len() - at - 4) as u32;
+        out[at..at + 4].copy_from_slice(&len.to_le_bytes());
     }
+    text(&mut out, Some(&call.trace_id));
+    json(&mut out, needs.request.then_some(&call.request));
+    json(&mut out, needs.payload.then_some(&call.payload));
+    json(&mut out, needs.context.then_some(&call.query_params));
+    json(&mut out, needs.context.then_some(&call.metadata));
+    text(&mut out, call.endpoint.as_deref());
+    text(&mut out, call.connection_id.as_deref());
+    out
 }
 
 fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
-    let bad = |error: serde_json::Error| HandlerError::Failed {
+    let bad = |error: String| HandlerError::Failed {
         message: format!("bad completion from the Rust library: {error}"),
         stack: None,
     };
-    if reply.ok {
-        let s: WireSuccess = serde_json::from_slice(&reply.body).map_err(bad)?;
-        return Ok(s.into_outcome());
+    match reply.ok {
+        abi::COMPLETE_VALUE => {
+            // Written by serde_json in the library's runtime crate.
+            let json = String::from_utf8(reply.body).map_err(|e| bad(e.to_string()))?;
+            Ok(Outcome {
+                value: rohas_runtime::ReturnValue::from_trusted_json(json),
+                effects: Default::default(),
+            })
+        }
+        abi::COMPLETE_WITH_EFFECTS => {
+            let s: WireSuccess = serde_json::from_slice(&reply.body).map_err(|e| bad(e.to_string()))?;
+            Ok(s.into_outcome())
+        }
+        abi::COMPLETE_FAILED => {
+            let f: WireFailure = serde_json::from_slice(&reply.body).map_err(|e| bad(e.to_string()))?;
+            Err(f.into_error())
+        }
+        other => Err(bad(format!("unknown completion kind {other}"))),
     }
-    let f: WireFailure = serde_json::from_slice(&reply.body).map_err(bad)?;
-    Err(f.into_error())
 }
 
 impl Runtime for RustRuntime {
@@ -274,7 +290,7 @@ impl Runtime for RustRuntime {
             };
             let missing: Vec<LoadError> = handlers
                 .iter()
-                .filter(|s| !s.optional && !library.handlers.contains(&s.id))
+                .filter(|s| !s.optional && !library.handlers.contains_key(&s.id))
                 .map(|s| LoadError::NoFunction {
                     handler: s.id.clone(),
                     file: s.files.first().cloned().unwrap_or_default(),
@@ -312,7 +328,7 @@ impl Runtime for RustRuntime {
                     stack: None,
                 });
             };
-            if !library.handlers.contains(&call.handler) {
+            let Some(&needs) = library.handlers.get(&call.handler) else {
                 return Err(HandlerError::Failed {
                     message: format!(
                         "handler `{}` is not in the loaded library: save a handler file to rebuild",
@@ -320,11 +336,8 @@ impl Runtime for RustRuntime {
                     ),
                     stack: None,
                 });
-            }
-            let request = serde_json::to_vec(&WireCall::new(&call)).map_err(|e| HandlerError::Failed {
-                message: format!("cannot send the call to the Rust library: {e}"),
-                stack: None,
-            })?;
+            };
+            let request = encode_call(&call, needs);
             let id = self.next_call.fetch_add(1, Ordering::Relaxed);
             let (tx, rx) = oneshot::channel();
             lock(&self.shared.pending).insert(id, tx);
@@ -345,6 +358,12 @@ impl Runtime for RustRuntime {
         })
     }
 
+    fn needs(&self, handler: &str) -> Needs {
+        self.current()
+            .and_then(|library| library.handlers.get(handler).copied())
+            .unwrap_or(Needs::ALL)
+    }
+
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let library = self.current.write().unwrap_or_else(|p| p.into_inner()).take();
@@ -360,11 +379,10 @@ impl Runtime for RustRuntime {
 mod tests {
     use super::*;
     use rohas_runtime::HandlerKind;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
-    #[test]
-    fn calls_go_out_in_the_abi_shape() {
-        let call = Invocation {
+    fn ws_call() -> Invocation {
+        Invocation {
             handler: "ws_message:Chat:on_message".into(),
             kind: HandlerKind::WsMessage,
             trace_id: "t".into(),
@@ -375,26 +393,68 @@ mod tests {
             connection_id: Some("c1".into()),
             endpoint: Some("Chat".into()),
             deadline: None,
-        };
-        let wire: Value = serde_json::to_value(WireCall::new(&call)).unwrap();
+            needs: Needs::ALL,
+        }
+    }
+
+    /// The parts of an encoded call, `None` for one left out.
+    fn parts(mut bytes: &[u8]) -> Vec<Option<String>> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let len = u32::from_le_bytes(bytes[..4].try_into().unwrap());
+            bytes = &bytes[4..];
+            if len == u32::MAX {
+                out.push(None);
+                continue;
+            }
+            let (part, rest) = bytes.split_at(len as usize);
+            out.push(Some(String::from_utf8(part.to_vec()).unwrap()));
+            bytes = rest;
+        }
+        out
+    }
+
+    #[test]
+    fn calls_go_out_as_the_parts_the_handler_needs() {
+        let some = |s: &str| Some(s.to_string());
         assert_eq!(
-            wire,
-            json!({
-                "trace_id": "t",
-                "request": {"text": "hi"},
-                "context": {
-                    "handler_name": "on_message",
-                    "payload": {"text": "hi"},
-                    "query_params": {},
-                    "metadata": {"connection_id": "c1"},
-                },
-                "endpoint": "Chat",
-                "connection_id": "c1",
-            })
+            parts(&encode_call(&ws_call(), Needs::ALL)),
+            [
+                some("t"),
+                some(r#"{"text":"hi"}"#),
+                some(r#"{"text":"hi"}"#),
+                some("{}"),
+                some(r#"{"connection_id":"c1"}"#),
+                some("Chat"),
+                some("c1"),
+            ]
+        );
+        let payload_only = Needs {
+            payload: true,
+            ..Needs::NONE
+        };
+        assert_eq!(
+            parts(&encode_call(&ws_call(), payload_only)),
+            [
+                some("t"),
+                None,
+                some(r#"{"text":"hi"}"#),
+                None,
+                None,
+                some("Chat"),
+                some("c1")
+            ]
+        );
+        let mut no_endpoint = ws_call();
+        no_endpoint.endpoint = None;
+        no_endpoint.connection_id = None;
+        assert_eq!(
+            parts(&encode_call(&no_endpoint, Needs::NONE)),
+            [some("t"), None, None, None, None, None, None]
         );
     }
 
-    fn reply(ok: bool, body: Value) -> Reply {
+    fn reply(ok: u8, body: Value) -> Reply {
         Reply {
             ok,
             body: body.to_string().into_bytes(),
@@ -404,7 +464,7 @@ mod tests {
     #[test]
     fn completions_become_outcomes_and_errors() {
         let done = outcome(reply(
-            true,
+            abi::COMPLETE_WITH_EFFECTS,
             json!({"value": 1, "triggered": [["E", {"a": 1}]], "payloads": {"P": 2}}),
         ))
         .unwrap();
@@ -418,7 +478,15 @@ mod tests {
         );
         assert_eq!(done.effects.payloads[0].event, "P");
 
-        match outcome(reply(false, json!({"status": 418, "message": "tea"}))) {
+        let value = outcome(Reply {
+            ok: abi::COMPLETE_VALUE,
+            body: br#"{"b":1,"a":[2]}"#.to_vec(),
+        })
+        .unwrap();
+        assert_eq!(value.value.json(), r#"{"b":1,"a":[2]}"#);
+        assert!(value.effects.triggered.is_empty() && value.effects.payloads.is_empty());
+
+        match outcome(reply(abi::COMPLETE_FAILED, json!({"status": 418, "message": "tea"}))) {
             Err(HandlerError::Http {
                 status: 418,
                 message,
@@ -426,7 +494,10 @@ mod tests {
             }) => assert_eq!(message, "tea"),
             other => panic!("{other:?}"),
         }
-        match outcome(reply(false, json!({"message": "boom", "stack": "at x.rs:1:1"}))) {
+        match outcome(reply(
+            abi::COMPLETE_FAILED,
+            json!({"message": "boom", "stack": "at x.rs:1:1"}),
+        )) {
             Err(HandlerError::Failed { message, stack }) => {
                 assert_eq!((message.as_str(), stack.as_deref()), ("boom", Some("at x.rs:1:1")))
             }
@@ -434,7 +505,7 @@ mod tests {
         }
         assert!(matches!(
             outcome(Reply {
-                ok: true,
+                ok: abi::COMPLETE_WITH_EFFECTS,
                 body: b"not json".to_vec()
             }),
             Err(HandlerError::Failed { .. })

@@ -17,9 +17,9 @@
 //! one `rohas dev` session (a few MB each); `rohas start` never reloads.
 
 use crate::abi::{self, HostVTable};
-use rohas_runtime::{Host, LogRecord};
+use rohas_runtime::{Host, LogRecord, Needs};
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -27,9 +27,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
-/// A call's completion: `ok` and the JSON body.
+/// A call's completion: `complete`'s `ok` ([`abi::COMPLETE_VALUE`] …) and
+/// its JSON.
 pub(crate) struct Reply {
-    pub ok: bool,
+    pub ok: u8,
     pub body: Vec<u8>,
 }
 
@@ -61,7 +62,7 @@ unsafe extern "C" fn on_complete(ctx: *const c_void, call_id: u64, ok: u8, json:
         let shared = shared(ctx);
         let body = bytes(json, len).to_vec();
         if let Some(tx) = lock(&shared.pending).remove(&call_id) {
-            let _ = tx.send(Reply { ok: ok != 0, body });
+            let _ = tx.send(Reply { ok, body });
         }
     }));
 }
@@ -136,7 +137,27 @@ pub(crate) struct Library {
     cancel: abi::CancelFn,
     shutdown: abi::ShutdownFn,
     stopped: AtomicBool,
-    pub handlers: HashSet<String>,
+    /// The handlers served, with what each one's parameters read.
+    pub handlers: HashMap<String, Needs>,
+}
+
+/// One entry of `rohas_handlers`' list.
+#[derive(serde::Deserialize)]
+struct Served {
+    id: String,
+    #[serde(default)]
+    needs: Vec<String>,
+}
+
+impl Served {
+    fn needs(&self) -> Needs {
+        let has = |name: &str| self.needs.iter().any(|n| n == name);
+        Needs {
+            request: has("request"),
+            payload: has("payload"),
+            context: has("context"),
+        }
+    }
 }
 
 impl Library {
@@ -197,11 +218,11 @@ impl Library {
             return Err(format!("rohas_init failed: {}", abi::init_error(code)));
         }
         let mut len = 0usize;
-        let ids = unsafe {
+        let served = unsafe {
             let ptr = handlers(&mut len);
-            let ids: Vec<String> = serde_json::from_slice(bytes(ptr, len)).unwrap_or_default();
+            let served: Vec<Served> = serde_json::from_slice(bytes(ptr, len)).unwrap_or_default();
             free(ptr, len);
-            ids
+            served
         };
         Ok(Library {
             _lib: std::mem::ManuallyDrop::new(lib),
@@ -210,21 +231,13 @@ impl Library {
             cancel,
             shutdown,
             stopped: AtomicBool::new(false),
-            handlers: ids.into_iter().collect(),
+            handlers: served.iter().map(|s| (s.id.clone(), s.needs())).collect(),
         })
     }
 
     /// Start call `call_id`; its completion arrives through `Shared::pending`.
-    pub fn invoke(&self, call_id: u64, handler: &str, request: &[u8]) {
-        unsafe {
-            (self.invoke)(
-                call_id,
-                handler.as_ptr(),
-                handler.len(),
-                request.as_ptr(),
-                request.len(),
-            )
-        }
+    pub fn invoke(&self, call_id: u64, handler: &str, call: &[u8]) {
+        unsafe { (self.invoke)(call_id, handler.as_ptr(), handler.len(), call.as_ptr(), call.len()) }
     }
 
     pub fn cancel(&self, call_id: u64) {

@@ -31,6 +31,43 @@ pub struct Invocation {
     pub endpoint: Option<String>,
     /// When the engine gives up; runtimes that can stop a handler use it.
     pub deadline: Option<Instant>,
+    /// What the handler reads ([`crate::Runtime::needs`]): the engine may
+    /// leave the other parts empty, and a runtime need not send them.
+    pub needs: Needs,
+}
+
+/// Which parts of an [`Invocation`] a handler reads, as its runtime knows
+/// from the handler's parameters ([`crate::Runtime::needs`]). Building the
+/// header map, the request object and the metadata costs the engine more
+/// than a small handler's own work, so an API call builds only these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// [`Invocation::request`].
+    pub request: bool,
+    /// [`Invocation::payload`].
+    pub payload: bool,
+    /// [`Invocation::query_params`] and [`Invocation::metadata`].
+    pub context: bool,
+}
+
+impl Needs {
+    /// Everything: what a runtime that cannot tell says.
+    pub const ALL: Needs = Needs {
+        request: true,
+        payload: true,
+        context: true,
+    };
+    pub const NONE: Needs = Needs {
+        request: false,
+        payload: false,
+        context: false,
+    };
+}
+
+impl Default for Needs {
+    fn default() -> Self {
+        Needs::ALL
+    }
 }
 
 impl Invocation {
@@ -57,44 +94,52 @@ pub struct Outcome {
 /// an API response is usually that text unchanged, so the engine sends it
 /// as is and parses it only when it must look inside (a response check in
 /// `rohas dev`, an event payload taken from the return value, a
-/// middleware's modified context).
+/// middleware's modified context). The text is always valid JSON: it is
+/// checked when read ([`serde::Deserialize`]) unless its writer is trusted
+/// ([`ReturnValue::from_trusted_json`]).
 #[derive(Debug, Clone)]
-pub struct ReturnValue(Box<RawValue>);
+pub struct ReturnValue(Box<str>);
 
 impl ReturnValue {
     /// `null`: the handler returned nothing.
     pub fn null() -> ReturnValue {
-        ReturnValue::from_value(&Value::Null)
+        ReturnValue("null".into())
     }
 
     pub fn from_value(value: &Value) -> ReturnValue {
-        let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_string());
-        ReturnValue(RawValue::from_string(text).unwrap_or_else(|_| null_raw()))
+        ReturnValue(
+            serde_json::to_string(value)
+                .unwrap_or_else(|_| "null".to_string())
+                .into(),
+        )
+    }
+
+    /// JSON text written by `serde_json` in code the engine trusts (the
+    /// Rust runtime crate codegen writes): not parsed again, which for a
+    /// large response is most of the cost of reading it.
+    pub fn from_trusted_json(text: String) -> ReturnValue {
+        ReturnValue(text.into())
     }
 
     /// The JSON text.
     pub fn json(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     pub fn is_null(&self) -> bool {
-        self.0.get() == "null"
+        &*self.0 == "null"
     }
 
-    /// The value parsed (the text was checked when it was read, so this
-    /// does not fail; `null` if it somehow does).
+    /// The value parsed (the text is JSON, so this does not fail; `null` if
+    /// it somehow does).
     pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
     }
-}
-
-fn null_raw() -> Box<RawValue> {
-    RawValue::from_string("null".to_string()).expect("`null` is JSON")
 }
 
 impl From<ReturnValue> for Box<str> {
     fn from(value: ReturnValue) -> Self {
-        value.0.into()
+        value.0
     }
 }
 
@@ -118,7 +163,7 @@ impl PartialEq<Value> for ReturnValue {
 
 impl<'de> serde::Deserialize<'de> for ReturnValue {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(ReturnValue)
+        Box::<RawValue>::deserialize(deserializer).map(|raw| ReturnValue(raw.into()))
     }
 }
 

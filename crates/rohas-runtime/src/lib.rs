@@ -13,7 +13,7 @@ mod invocation;
 pub mod reply;
 
 pub use handler::{HandlerKind, HandlerSpec, Language};
-pub use invocation::{Effects, HandlerError, Invocation, LogRecord, Outcome, ReturnValue, TriggeredEvent};
+pub use invocation::{Effects, HandlerError, Invocation, LogRecord, Needs, Outcome, ReturnValue, TriggeredEvent};
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -75,6 +75,14 @@ pub trait Runtime: Send + Sync + 'static {
     /// thread, a worker in a loop) must stop the handler itself when told by
     /// `Invocation::deadline`.
     fn invoke(&self, call: Invocation) -> BoxFuture<'_, Result<Outcome, HandlerError>>;
+
+    /// Which parts of an invocation `handler` (an id) reads, when the
+    /// runtime knows from the handler's signature; the engine builds only
+    /// those. The default, everything, is always correct.
+    fn needs(&self, handler: &str) -> Needs {
+        let _ = handler;
+        Needs::ALL
+    }
 
     /// Finish in-flight calls and release resources.
     fn shutdown(&self) -> BoxFuture<'_, ()>;

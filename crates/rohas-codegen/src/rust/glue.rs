@@ -130,7 +130,7 @@ pub fn registry(found: &[Found], layout: &Layout) -> String {
     code.line("//! The C ABI the engine loads the library through is exported here.");
     code.line("// Written by `rohas codegen`. Do not edit: every run rewrites src/generated/.");
     code.blank();
-    code.line("#![allow(clippy::all, unused_mut)]");
+    code.line("#![allow(clippy::all, unused_mut, unreachable_code, unused_variables)]");
     code.blank();
     code.line("use rohas_runtime::call::{Call, HandlerFuture};");
     code.line("use rohas_runtime::Registry;");
@@ -157,7 +157,7 @@ pub fn registry(found: &[Found], layout: &Layout) -> String {
     code.line("#[rustfmt::skip]");
     code.open("pub fn register(registry: &mut Registry) {");
     for (handler, _, name) in &entries {
-        code.line(&format!("registry.add({:?}, {name});", handler.id));
+        code.line(&format!("registry.add({:?}, {name}, {name}_needs());", handler.id));
     }
     if entries.is_empty() {
         code.line("let _ = registry;");
@@ -200,8 +200,40 @@ pub fn registry(found: &[Found], layout: &Layout) -> String {
         code.line(&format!("call.finish(returned, state) // handler at {}", handler.at));
         code.close("})");
         code.close("}");
+        needs_probe(&mut code, handler, module, name);
     }
     code.finish()
+}
+
+/// `fn <name>_needs() -> u32`: the parts of a call the handler's parameters
+/// read, the sum of their extractors' `FromCall::NEEDS`. Each parameter's
+/// type is inferred from a call to the handler inside a closure that is
+/// never run (the other arguments are `unreachable!()`).
+fn needs_probe(code: &mut Code, handler: &Found, module: &str, name: &str) {
+    code.blank();
+    code.line(&format!("/// What `{}`'s parameters read of a call.", handler.id));
+    code.line("#[rustfmt::skip]");
+    code.open(&format!("fn {name}_needs() -> u32 {{"));
+    code.line("let mut needs = 0;");
+    for (i, param) in handler.params.iter().enumerate() {
+        let Param::Extract { by_ref, .. } = param else {
+            continue;
+        };
+        let args: Vec<String> = (0..handler.params.len())
+            .map(|j| match (j == i, by_ref) {
+                (true, true) => format!("&p{i}"),
+                (true, false) => format!("p{i}"),
+                (false, _) => "unreachable!()".to_string(),
+            })
+            .collect();
+        code.line(&format!(
+            "needs |= rohas_runtime::call::needs_of(|p{i}| {{ let _ = {module}::{}({}); }});",
+            handler.function,
+            args.join(", ")
+        ));
+    }
+    code.line("needs");
+    code.close("}");
 }
 
 /// `api:CreateUser` → `api_createuser`, `ws_message:Chat:on_message` → `ws_message_chat_on_message`.

@@ -4,7 +4,7 @@
 //! `crates/rohas-runtime-rust/src/abi.rs` in the Rohas repository. Change
 //! both together and bump [`ABI_VERSION`] on any change.
 //!
-//! # Version 1
+//! # Version 2
 //!
 //! The library (the project's `cdylib`) exports, through
 //! [`export_handlers!`](crate::export_handlers), which the generated
@@ -14,15 +14,21 @@
 //! |---|---|---|
 //! | `rohas_abi_version` | `() -> u32` | [`ABI_VERSION`]; the engine refuses any other |
 //! | `rohas_init` | `(host: *const HostVTable) -> i32` | copies `*host`, starts the library's own tokio runtime; `0` = ok |
-//! | `rohas_handlers` | `(len: *mut usize) -> *mut u8` | JSON array of the handler ids the library serves; free with `rohas_free` |
-//! | `rohas_invoke` | `(call_id: u64, handler: *const u8, handler_len: usize, request: *const u8, request_len: usize)` | starts a call: runs its first step, then returns |
+//! | `rohas_handlers` | `(len: *mut usize) -> *mut u8` | JSON array of the handlers the library serves, `[{"id", "needs"}]`; free with `rohas_free` |
+//! | `rohas_invoke` | `(call_id: u64, handler: *const u8, handler_len: usize, call: *const u8, call_len: usize)` | starts a call: runs its first step, then returns |
 //! | `rohas_cancel` | `(call_id: u64)` | the engine stopped waiting: the call's future is dropped, no completion follows |
 //! | `rohas_free` | `(ptr: *mut u8, len: usize)` | frees a buffer the library returned |
 //! | `rohas_shutdown` | `()` | stops the runtime (waits up to 1 s for its threads); no call may follow |
 //!
-//! `handler` is a handler id (`api:CreateUser`); `request` is the call as JSON:
-//! `{"trace_id", "request", "context": {"handler_name", "payload",
-//! "query_params", "metadata"}, "endpoint", "connection_id"}`.
+//! `handler` is a handler id (`api:CreateUser`). `needs` lists the parts of a
+//! call the handler's parameters read (`"request"`, `"payload"`,
+//! `"context"`, see [`needs`](super::call::needs)); the engine may leave the
+//! others out. `call` is seven parts, each a little-endian `u32` length then
+//! that many bytes (`u32::MAX`: the part is absent, no bytes follow), in this
+//! order: the trace id, the request (JSON, wire shape), the payload (JSON),
+//! the query parameters (JSON object), the metadata (JSON object), the ws
+//! endpoint, the ws connection id. Parts are read only when a parameter asks,
+//! so no part is parsed that the handler does not use.
 //!
 //! The engine passes callbacks in [`HostVTable`]; the library calls them from
 //! its own threads, and from the thread calling `rohas_invoke` while it runs
@@ -32,7 +38,8 @@
 //! - `complete(ctx, call_id, ok, json, len)` once per call not cancelled
 //!   (for a handler that finishes in its first step, on the calling thread
 //!   before `rohas_invoke` returns):
-//!   `ok = 1` with `{"value", "triggered": [[event, payload]…], "payloads":
+//!   `ok = 2` with the return value's JSON (no events asked for), `ok = 1`
+//!   with `{"value", "triggered": [[event, payload]…], "payloads":
 //!   {event: payload}}`, or `ok = 0` with `{"status", "message", "details"}`
 //!   (an HTTP error) or `{"message", "stack"}` (anything else, panics included);
 //! - `log(ctx, json, len)` with `{"level", "message", "handler", "trace_id", "fields"}`;
@@ -49,7 +56,7 @@
 //! crosses the boundary; panics never unwind across it (each export catches
 //! them; a handler's panic becomes a failed call with the panic message).
 
-use super::call::{Call, CallData, Failure, HandlerFuture, Outcome, Registry};
+use super::call::{needs, Call, CallData, Failure, HandlerFuture, Outcome, Registry, Success};
 use super::capture::{self, CallTag};
 use super::{Host, LogRecord};
 use serde_json::{json, Value};
@@ -64,7 +71,7 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::time::{Duration, Instant};
 
 /// The version of this ABI; the engine refuses a library with another.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Callbacks the engine hands the library in `rohas_init`.
 #[repr(C)]
@@ -94,6 +101,13 @@ pub struct HostVTable {
 // The engine promises its callbacks may be called from any thread.
 unsafe impl Send for HostVTable {}
 unsafe impl Sync for HostVTable {}
+
+/// `complete`'s `ok`: the call failed.
+pub const COMPLETE_FAILED: u8 = 0;
+/// `complete`'s `ok`: `{"value", "triggered", "payloads"}`.
+pub const COMPLETE_WITH_EFFECTS: u8 = 1;
+/// `complete`'s `ok`: the return value's JSON alone.
+pub const COMPLETE_VALUE: u8 = 2;
 
 /// `rohas_init` results.
 pub const INIT_OK: i32 = 0;
@@ -222,8 +236,17 @@ pub unsafe fn init(host: *const HostVTable, register: fn(&mut Registry)) -> i32 
 /// # Safety
 /// `len` is a valid pointer to write the buffer's length to.
 pub unsafe fn handlers(len: *mut usize) -> *mut u8 {
-    let ids = LIBRARY.get().map(|l| l.registry.ids()).unwrap_or_default();
-    let bytes = serde_json::to_vec(&ids).unwrap_or_else(|_| b"[]".to_vec());
+    let handlers: Vec<Value> = LIBRARY
+        .get()
+        .map(|l| {
+            l.registry
+                .entries()
+                .iter()
+                .map(|entry| json!({"id": entry.id, "needs": needs::names(entry.needs)}))
+                .collect()
+        })
+        .unwrap_or_default();
+    let bytes = serde_json::to_vec(&handlers).unwrap_or_else(|_| b"[]".to_vec());
     let boxed = bytes.into_boxed_slice();
     if !len.is_null() {
         *len = boxed.len();
@@ -243,8 +266,9 @@ pub unsafe fn free(ptr: *mut u8, len: usize) {
 
 fn complete(vtable: &HostVTable, call_id: u64, outcome: Outcome) {
     let (ok, json) = match outcome {
-        Ok(success) => (1, success.0),
-        Err(failure) => (0, failure.0.to_string()),
+        Ok(Success::Value(json)) => (COMPLETE_VALUE, json),
+        Ok(Success::WithEffects(json)) => (COMPLETE_WITH_EFFECTS, json),
+        Err(failure) => (COMPLETE_FAILED, failure.0.to_string()),
     };
     unsafe { (vtable.complete)(vtable.ctx, call_id, ok, json.as_ptr(), json.len()) }
 }
@@ -265,18 +289,18 @@ pub unsafe fn invoke(
     call_id: u64,
     handler: *const u8,
     handler_len: usize,
-    request: *const u8,
-    request_len: usize,
+    call: *const u8,
+    call_len: usize,
 ) {
     let handler = bytes(handler, handler_len);
-    let request = bytes(request, request_len);
-    let _ = catch_unwind(AssertUnwindSafe(|| start(call_id, handler, request)));
+    let call = bytes(call, call_len);
+    let _ = catch_unwind(AssertUnwindSafe(|| start(call_id, handler, call)));
 }
 
-fn start(call_id: u64, handler: &[u8], request: &[u8]) {
+fn start(call_id: u64, handler: &[u8], buffer: &[u8]) {
     let Some(library) = LIBRARY.get() else { return };
-    let id = String::from_utf8_lossy(handler);
-    let Some(entry) = library.registry.get(&id) else {
+    let id = std::str::from_utf8(handler).unwrap_or("(not UTF-8)");
+    let Some(entry) = library.registry.get(id) else {
         let message = format!(
             "handler `{id}` is not in this library: is its file declared in src/generated/handlers/ (`rohas codegen`)?"
         );
@@ -287,7 +311,7 @@ fn start(call_id: u64, handler: &[u8], request: &[u8]) {
         );
         return;
     };
-    let data: CallData = match serde_json::from_slice(request) {
+    let data = match CallData::read(buffer) {
         Ok(data) => data,
         Err(error) => {
             let message = format!("the engine sent a call the library cannot read: {error}");
@@ -299,13 +323,14 @@ fn start(call_id: u64, handler: &[u8], request: &[u8]) {
             return;
         }
     };
+    let call = Call::new(data, Arc::clone(&entry.name), Arc::clone(&library.host));
     let tag = CallTag {
-        handler: data.context.handler_name.as_str().into(),
-        trace_id: data.trace_id.as_str().into(),
+        handler: Arc::clone(call.handler_name()),
+        trace_id: Arc::clone(call.trace_id()),
         host: Arc::clone(&library.host),
     };
     let first_step = tag.clone();
-    let handler = (entry.function)(Call::new(data, Arc::clone(&library.host)));
+    let handler = (entry.function)(call);
     let mut future: HandlerFuture = Box::pin(async move {
         match capture::CURRENT
             .scope(tag, CatchUnwind { future: handler })
@@ -336,7 +361,7 @@ fn start(call_id: u64, handler: &[u8], request: &[u8]) {
         };
         let took = started.elapsed();
         if took > FIRST_STEP_BUDGET && !entry.offloaded.swap(true, Ordering::Relaxed) {
-            report_slow_first_step(&first_step, id.as_ref(), took);
+            report_slow_first_step(&first_step, id, took);
         }
         if let Poll::Ready(outcome) = first {
             complete(&library.vtable, call_id, outcome);
@@ -524,10 +549,10 @@ macro_rules! export_handlers {
             call_id: u64,
             handler: *const u8,
             handler_len: usize,
-            request: *const u8,
-            request_len: usize,
+            call: *const u8,
+            call_len: usize,
         ) {
-            $crate::abi::invoke(call_id, handler, handler_len, request, request_len)
+            $crate::abi::invoke(call_id, handler, handler_len, call, call_len)
         }
 
         /// The engine stopped waiting for `call_id`.

@@ -9,67 +9,137 @@
 
 use super::{Connection, HandlerContext, Host, RuntimeError, State, TriggeredEvent};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
-/// One call as the engine sends it to `rohas_invoke` (JSON, see `abi.rs`).
+/// Which parts of a call a handler parameter reads ([`FromCall::NEEDS`]).
 ///
-/// Only the names are read up front; the request and context stay JSON
-/// text until a handler parameter asks for them, and a typed parameter is
-/// read straight from that text (no `serde_json::Value` in between).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct CallData {
-    pub trace_id: String,
-    /// The request in wire shape: an api request, an event message, a ws
-    /// message, a middleware's context.
-    pub request: Option<Box<RawValue>>,
-    pub context: WireContext,
-    /// The ws endpoint of a ws handler (target of `state.broadcast`).
-    pub endpoint: Option<String>,
-    pub connection_id: Option<String>,
+/// The glue adds up the needs of each handler's parameters and the library
+/// reports them with its handler ids (`rohas_handlers`): the engine builds
+/// and sends only those parts, so a handler that takes its body alone costs
+/// no header map, and `handler()` with no parameters gets its trace id only.
+pub mod needs {
+    /// The request in wire shape (`<Api>Request` types, event types).
+    pub const REQUEST: u32 = 1;
+    /// The body, event payload or ws message (input and model types, `Value`).
+    pub const PAYLOAD: u32 = 2;
+    /// `HandlerContext`'s query parameters and metadata.
+    pub const CONTEXT: u32 = 4;
+    /// Everything: what a parameter type that does not say gets.
+    pub const ALL: u32 = REQUEST | PAYLOAD | CONTEXT;
+
+    /// The names `rohas_handlers` reports `needs` with.
+    pub fn names(needs: u32) -> Vec<&'static str> {
+        [
+            (REQUEST, "request"),
+            (PAYLOAD, "payload"),
+            (CONTEXT, "context"),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| needs & bit != 0)
+        .map(|(_, name)| name)
+        .collect()
+    }
 }
 
-/// [`HandlerContext`] as it arrives, its parts still JSON text.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct WireContext {
-    pub handler_name: String,
-    pub payload: Option<Box<RawValue>>,
-    pub query_params: Option<Box<RawValue>>,
-    pub metadata: Option<Box<RawValue>>,
+/// The needs of the parameter `probe` takes, its type inferred from the
+/// handler call inside it (the glue writes one probe per parameter; it is
+/// never run).
+pub fn needs_of<T: FromCall>(_probe: impl FnOnce(T)) -> u32 {
+    T::NEEDS
+}
+
+/// The parts of a call, in the order the engine writes them (see `abi.rs`).
+const TRACE_ID: usize = 0;
+const REQUEST: usize = 1;
+const PAYLOAD: usize = 2;
+const QUERY_PARAMS: usize = 3;
+const METADATA: usize = 4;
+const ENDPOINT: usize = 5;
+const CONNECTION_ID: usize = 6;
+const PARTS: usize = 7;
+
+/// One call as the engine sends it to `rohas_invoke`: its parts (see
+/// `abi.rs`), each JSON text or a plain string, kept as the bytes that came
+/// and parsed only when a handler parameter asks for it.
+#[derive(Debug, Default)]
+pub struct CallData {
+    bytes: Vec<u8>,
+    /// Where each part is in `bytes`; `None` when the engine left it out.
+    parts: [Option<(usize, usize)>; PARTS],
+}
+
+impl CallData {
+    /// Split the engine's call buffer into its parts (copied: the call may
+    /// outlive the buffer).
+    pub fn read(buffer: &[u8]) -> std::result::Result<CallData, String> {
+        let mut parts = [None; PARTS];
+        let mut at = 0;
+        for (index, part) in parts.iter_mut().enumerate() {
+            let Some(prefix) = buffer.get(at..at + 4) else {
+                return Err(format!("part {index} is missing"));
+            };
+            at += 4;
+            let len = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+            if len == u32::MAX {
+                continue;
+            }
+            let end = at + len as usize;
+            if end > buffer.len() {
+                return Err(format!("part {index} runs past the end of the call"));
+            }
+            *part = Some((at, end));
+            at = end;
+        }
+        Ok(CallData {
+            bytes: buffer.to_vec(),
+            parts,
+        })
+    }
+
+    /// Part `index`'s bytes, `None` when absent.
+    fn part(&self, index: usize) -> Option<&[u8]> {
+        self.parts[index].map(|(start, end)| &self.bytes[start..end])
+    }
+
+    /// A JSON part's bytes, `null` when absent.
+    fn json(&self, index: usize) -> &[u8] {
+        self.part(index).unwrap_or(b"null")
+    }
+
+    /// A string part (`None` when absent or not UTF-8).
+    fn text(&self, index: usize) -> Option<&str> {
+        self.part(index).and_then(|b| std::str::from_utf8(b).ok())
+    }
 }
 
 /// A call in progress: the data plus the host that logs and sends.
 pub struct Call {
     data: CallData,
+    handler_name: Arc<str>,
+    trace_id: Arc<str>,
     host: Arc<dyn Host>,
     request: OnceLock<Value>,
     payload: OnceLock<Value>,
     context: OnceLock<HandlerContext>,
 }
 
-/// JSON text, `null` when absent.
-fn text(raw: &Option<Box<RawValue>>) -> &str {
-    raw.as_deref().map_or("null", RawValue::get)
-}
-
-/// JSON text parsed; the engine sent it, so it parses (`T::default()` if not).
-fn parse<T: DeserializeOwned + Default>(raw: &Option<Box<RawValue>>) -> T {
-    raw.as_deref()
-        .and_then(|raw| serde_json::from_str(raw.get()).ok())
-        .unwrap_or_default()
+/// JSON bytes parsed; the engine sent them, so they parse (`T::default()` if not).
+fn parse<T: DeserializeOwned + Default>(json: &[u8]) -> T {
+    serde_json::from_slice(json).unwrap_or_default()
 }
 
 impl Call {
-    pub fn new(data: CallData, host: Arc<dyn Host>) -> Call {
+    pub fn new(data: CallData, handler_name: Arc<str>, host: Arc<dyn Host>) -> Call {
+        let trace_id = Arc::from(data.text(TRACE_ID).unwrap_or_default());
         Call {
             data,
+            handler_name,
+            trace_id,
             host,
             request: OnceLock::new(),
             payload: OnceLock::new(),
@@ -79,43 +149,43 @@ impl Call {
 
     /// The request in wire shape.
     pub fn request(&self) -> &Value {
-        self.request.get_or_init(|| parse(&self.data.request))
+        self.request.get_or_init(|| parse(self.data.json(REQUEST)))
     }
 
     /// The request as JSON text.
     pub fn request_json(&self) -> &str {
-        text(&self.data.request)
+        std::str::from_utf8(self.data.json(REQUEST)).unwrap_or("null")
     }
 
     /// The body, event payload or ws message.
     pub fn payload(&self) -> &Value {
-        self.payload
-            .get_or_init(|| parse(&self.data.context.payload))
+        self.payload.get_or_init(|| parse(self.data.json(PAYLOAD)))
     }
 
     /// The body, event payload or ws message as JSON text.
     pub fn payload_json(&self) -> &str {
-        text(&self.data.context.payload)
+        std::str::from_utf8(self.data.json(PAYLOAD)).unwrap_or("null")
     }
 
     pub fn context(&self) -> &HandlerContext {
-        self.context.get_or_init(|| {
-            let wire = &self.data.context;
-            HandlerContext {
-                handler_name: wire.handler_name.clone(),
-                payload: self.payload().clone(),
-                query_params: parse(&wire.query_params),
-                metadata: parse(&wire.metadata),
-            }
+        self.context.get_or_init(|| HandlerContext {
+            handler_name: self.handler_name.to_string(),
+            payload: self.payload().clone(),
+            query_params: parse(self.data.json(QUERY_PARAMS)),
+            metadata: parse(self.data.json(METADATA)),
         })
     }
 
-    pub fn handler_name(&self) -> &str {
-        &self.data.context.handler_name
+    pub fn trace_id(&self) -> &Arc<str> {
+        &self.trace_id
+    }
+
+    pub fn handler_name(&self) -> &Arc<str> {
+        &self.handler_name
     }
 
     pub fn connection_id(&self) -> Option<&str> {
-        self.data.connection_id.as_deref()
+        self.data.text(CONNECTION_ID)
     }
 
     pub fn host(&self) -> &Arc<dyn Host> {
@@ -124,13 +194,13 @@ impl Call {
 
     /// The [`State`] this call's handler gets.
     pub fn state(&self) -> State {
-        let state = State::new(
-            self.data.context.handler_name.as_str(),
-            self.data.trace_id.as_str(),
+        let state = State::shared(
+            Arc::clone(&self.handler_name),
+            Arc::clone(&self.trace_id),
             Arc::clone(&self.host),
         );
-        match &self.data.endpoint {
-            Some(endpoint) => state.with_endpoint(endpoint.as_str()),
+        match self.data.text(ENDPOINT) {
+            Some(endpoint) => state.with_endpoint(endpoint),
             None => state,
         }
     }
@@ -152,6 +222,9 @@ impl Call {
         match returned.into_reply() {
             Ok(value) => {
                 let effects = state.take_effects();
+                if effects.triggered.is_empty() && effects.payloads.is_empty() {
+                    return Ok(Success::Value(value));
+                }
                 let triggered: Vec<(String, Value)> = effects
                     .triggered
                     .into_iter()
@@ -174,16 +247,21 @@ impl Call {
                 body.push_str(",\"payloads\":");
                 body.push_str(&payloads);
                 body.push('}');
-                Ok(Success(body))
+                Ok(Success::WithEffects(body))
             }
             Err(error) => Err(Failure::from_error(error)),
         }
     }
 }
 
-/// A successful call's completion JSON text: `{"value", "triggered", "payloads"}`.
+/// A successful call's completion JSON text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Success(pub String);
+pub enum Success {
+    /// The return value alone: the handler asked for no events.
+    Value(String),
+    /// `{"value", "triggered", "payloads"}`.
+    WithEffects(String),
+}
 
 /// A failed call's completion JSON: `{"status", "message", "details"}` for an
 /// HTTP error, `{"message", "stack"}` for anything else.
@@ -220,22 +298,32 @@ pub struct Registry {
     handlers: Vec<Entry>,
 }
 
-/// One handler, and whether its calls skip the first step on the caller's
-/// thread (see `abi.rs`: set once its first step took too long).
+/// One handler: what its parameters read ([`needs`]), and whether its calls
+/// skip the first step on the caller's thread (see `abi.rs`: set once its
+/// first step took too long).
 pub struct Entry {
     pub id: &'static str,
+    /// The last part of the id, as `HandlerContext.handler_name` gives it.
+    pub name: Arc<str>,
     pub function: HandlerFn,
+    pub needs: u32,
     pub offloaded: AtomicBool,
 }
 
 impl Registry {
-    pub fn add(&mut self, id: &'static str, function: HandlerFn) {
+    pub fn add(&mut self, id: &'static str, function: HandlerFn, needs: u32) {
         self.handlers.retain(|entry| entry.id != id);
         self.handlers.push(Entry {
             id,
+            name: Arc::from(id.rsplit(':').next().unwrap_or(id)),
             function,
+            needs,
             offloaded: AtomicBool::new(false),
         });
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.handlers
     }
 
     pub fn get(&self, id: &str) -> Option<&Entry> {
@@ -260,16 +348,24 @@ impl Registry {
     note = "the handler is the function called on this line: fix its parameter list in your handler file"
 )]
 pub trait FromCall: Sized {
+    /// The parts of the call [`FromCall::from_call`] reads ([`needs`]); a
+    /// type that does not say is sent everything.
+    const NEEDS: u32 = needs::ALL;
+
     fn from_call(call: &Call) -> super::Result<Self>;
 }
 
 impl FromCall for HandlerContext {
+    const NEEDS: u32 = needs::PAYLOAD | needs::CONTEXT;
+
     fn from_call(call: &Call) -> super::Result<Self> {
         Ok(call.context().clone())
     }
 }
 
 impl FromCall for Connection {
+    const NEEDS: u32 = 0;
+
     fn from_call(call: &Call) -> super::Result<Self> {
         match call.connection_id() {
             Some(id) => Ok(Connection::new(id, Arc::clone(call.host()))),
@@ -281,6 +377,8 @@ impl FromCall for Connection {
 }
 
 impl FromCall for Value {
+    const NEEDS: u32 = needs::PAYLOAD;
+
     fn from_call(call: &Call) -> super::Result<Self> {
         Ok(call.payload().clone())
     }
@@ -288,12 +386,12 @@ impl FromCall for Value {
 
 /// A generated request or event type, read from the request.
 pub fn from_request<T: DeserializeOwned>(call: &Call) -> super::Result<T> {
-    serde_json::from_str(call.request_json()).map_err(RuntimeError::from)
+    serde_json::from_slice(call.data.json(REQUEST)).map_err(RuntimeError::from)
 }
 
 /// A generated body, payload or message type, read from the payload.
 pub fn from_payload<T: DeserializeOwned>(call: &Call) -> super::Result<T> {
-    serde_json::from_str(call.payload_json()).map_err(RuntimeError::from)
+    serde_json::from_slice(call.data.json(PAYLOAD)).map_err(RuntimeError::from)
 }
 
 /// `FromCall` for generated types read from the request (`<Api>Request`, events).
@@ -302,6 +400,8 @@ macro_rules! request_types {
     ($($ty:ty),* $(,)?) => {
         $(
             impl $crate::FromCall for $ty {
+                const NEEDS: u32 = $crate::call::needs::REQUEST;
+
                 fn from_call(call: &$crate::Call) -> $crate::Result<Self> {
                     $crate::call::from_request(call)
                 }
@@ -316,6 +416,8 @@ macro_rules! payload_types {
     ($($ty:ty),* $(,)?) => {
         $(
             impl $crate::FromCall for $ty {
+                const NEEDS: u32 = $crate::call::needs::PAYLOAD;
+
                 fn from_call(call: &$crate::Call) -> $crate::Result<Self> {
                     $crate::call::from_payload(call)
                 }

@@ -366,6 +366,17 @@ impl State {
         }
     }
 
+    /// A state for one call, sharing the call's handler name and trace id.
+    pub fn shared(handler_name: Arc<str>, trace_id: Arc<str>, host: Arc<dyn Host>) -> State {
+        State {
+            host,
+            handler: handler_name,
+            trace_id,
+            endpoint: None,
+            effects: Effects::default(),
+        }
+    }
+
     /// A state outside the engine (unit tests): logs go to stderr.
     pub fn detached(handler_name: impl Into<String>) -> State {
         State::new(handler_name, "detached", Arc::new(StderrHost))
