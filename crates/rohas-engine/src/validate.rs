@@ -2,8 +2,10 @@
 //! messages, event payloads, and (in `rohas dev`) API responses.
 //!
 //! Problems carry a path into the value (`body.tags[2]`) so the 422 answer
-//! tells the client exactly which field is wrong. Regular expressions from
-//! `@pattern` are compiled once per schema, not per request.
+//! tells the client exactly which field is wrong; the path is only written
+//! out for a problem, so checking a valid value allocates nothing. Regular
+//! expressions from `@pattern` are compiled once per schema, not per
+//! request.
 
 use rohas_schema::model::{Field, Literal, NamedKind, Primitive, Schema, TypeRef};
 use serde::Serialize;
@@ -44,17 +46,17 @@ impl Validator {
     /// Every problem of `value` as a `ty`; empty when it conforms.
     pub fn check(&self, ty: &TypeRef, value: &Value, path: &str) -> Vec<Problem> {
         let mut out = Vec::new();
-        self.value(ty, value, path, &mut out, 0);
+        self.value(ty, value, At::Root(path), &mut out, 0);
         out
     }
 
-    fn value(&self, ty: &TypeRef, value: &Value, path: &str, out: &mut Vec<Problem>, depth: usize) {
+    fn value(&self, ty: &TypeRef, value: &Value, path: At<'_>, out: &mut Vec<Problem>, depth: usize) {
         if depth > 64 || out.len() >= 50 {
             return;
         }
         let mut bad = |problem: String| {
             out.push(Problem {
-                path: path.to_string(),
+                path: path.render(),
                 problem,
             })
         };
@@ -90,7 +92,7 @@ impl Validator {
             TypeRef::Array(inner) => match value.as_array() {
                 Some(items) => {
                     for (i, item) in items.iter().enumerate() {
-                        self.value(inner, item, &format!("{path}[{i}]"), out, depth + 1);
+                        self.value(inner, item, At::Index(&path, i), out, depth + 1);
                     }
                 }
                 None => bad(format!("expected an array, found {}", describe(value))),
@@ -124,36 +126,34 @@ impl Validator {
         }
     }
 
-    fn object(&self, fields: &[Field], value: &Value, path: &str, out: &mut Vec<Problem>, depth: usize) {
+    fn object(&self, fields: &[Field], value: &Value, path: At<'_>, out: &mut Vec<Problem>, depth: usize) {
         let Some(map) = value.as_object() else {
             out.push(Problem {
-                path: path.to_string(),
+                path: path.render(),
                 problem: format!("expected an object, found {}", describe(value)),
             });
             return;
         };
         for field in fields {
-            let field_path = if path.is_empty() {
-                field.name.clone()
-            } else {
-                format!("{path}.{}", field.name)
-            };
+            let field_path = At::Field(&path, &field.name);
             match map.get(&field.name) {
                 None | Some(Value::Null) if field.optional || field.attribute("default").is_some() => {}
                 None => out.push(Problem {
-                    path: field_path,
+                    path: field_path.render(),
                     problem: "required field is missing".into(),
                 }),
                 Some(v) => {
-                    self.value(&field.ty, v, &field_path, out, depth + 1);
-                    self.constraints(field, v, &field_path, out);
+                    self.value(&field.ty, v, field_path, out, depth + 1);
+                    if !field.attributes.is_empty() {
+                        self.constraints(field, v, field_path, out);
+                    }
                 }
             }
         }
     }
 
     /// `@min`, `@max` and `@pattern`.
-    fn constraints(&self, field: &Field, value: &Value, path: &str, out: &mut Vec<Problem>) {
+    fn constraints(&self, field: &Field, value: &Value, path: At<'_>, out: &mut Vec<Problem>) {
         for attr in &field.attributes {
             let bound = match attr.args.first() {
                 Some(Literal::Int(i)) => Some(*i as f64),
@@ -188,10 +188,37 @@ impl Validator {
             };
             if let Some(problem) = problem {
                 out.push(Problem {
-                    path: path.to_string(),
+                    path: path.render(),
                     problem,
                 });
             }
+        }
+    }
+}
+
+/// Where a value is inside what is checked, written out only for a problem.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    /// `body`, `payload`, or `""` for the top level.
+    Root(&'a str),
+    Field(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl At<'_> {
+    /// `body.tags[2]`; a field at an empty root is its name alone.
+    fn render(&self) -> String {
+        match self {
+            At::Root(root) => root.to_string(),
+            At::Field(parent, name) => {
+                let mut path = parent.render();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(name);
+                path
+            }
+            At::Index(parent, i) => format!("{}[{i}]", parent.render()),
         }
     }
 }
@@ -255,5 +282,9 @@ mod tests {
             )
             .is_empty());
         assert_eq!(v.check(&ty, &json!({}), "body")[0].problem, "required field is missing");
+        // At the top level (an event payload checked as is), a field is its name.
+        let top = v.check(&ty, &json!({"name": "xy", "email": "a@b", "tags": [1, "x"], "role": "A"}), "");
+        let paths: Vec<&str> = top.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["tags[1]"]);
     }
 }
