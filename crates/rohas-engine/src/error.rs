@@ -48,7 +48,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.body())).into_response();
         if let Ok(v) = HeaderValue::from_str(&self.trace_id) {
-            response.headers_mut().insert("x-trace-id", v);
+            response.headers_mut().insert(crate::http::TRACE_ID, v);
         }
         response
     }

@@ -21,6 +21,10 @@ use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+/// `x-trace-id`, in requests and answers. A `HeaderName` constant: a
+/// `&str` name is parsed again on every use.
+pub(crate) const TRACE_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-trace-id");
+
 /// The service every HTTP request goes to. It is not an axum `Router`: the
 /// engine routes with its own table (which a schema reload swaps), so a
 /// router in front would only add a route lookup and extractor work to
@@ -126,7 +130,7 @@ async fn route(engine: Engine, request: Request) -> Response {
     let live = shared.live.load_full();
     let trace_id = request
         .headers()
-        .get("x-trace-id")
+        .get(&TRACE_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 64)
         .map(str::to_string)
@@ -297,7 +301,7 @@ fn json_response(value: ReturnValue, trace_id: &str) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Ok(v) = HeaderValue::from_str(trace_id) {
-        headers.insert("x-trace-id", v);
+        headers.insert(TRACE_ID, v);
     }
     response
 }
