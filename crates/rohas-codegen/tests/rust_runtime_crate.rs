@@ -357,7 +357,8 @@ mod abi {
 
         // A cancelled call never completes; the next one does.
         invoke(5, "api:Forever", &call_with(Value::Null));
-        abi::cancel(5);
+        assert_eq!(abi::cancel(5), 1, "a waiting call is stopped");
+        assert_eq!(abi::cancel(5), 0, "nothing left to stop");
         invoke(6, "api:Nope", &call_with(Value::Null));
         let (ok, body) = completion(6);
         assert!(

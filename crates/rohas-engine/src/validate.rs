@@ -283,7 +283,11 @@ mod tests {
             .is_empty());
         assert_eq!(v.check(&ty, &json!({}), "body")[0].problem, "required field is missing");
         // At the top level (an event payload checked as is), a field is its name.
-        let top = v.check(&ty, &json!({"name": "xy", "email": "a@b", "tags": [1, "x"], "role": "A"}), "");
+        let top = v.check(
+            &ty,
+            &json!({"name": "xy", "email": "a@b", "tags": [1, "x"], "role": "A"}),
+            "",
+        );
         let paths: Vec<&str> = top.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(paths, ["tags[1]"]);
     }

@@ -50,7 +50,7 @@ pub const COMPLETE_FAILED: u8 = 0;
 pub const COMPLETE_WITH_EFFECTS: u8 = 1;
 /// `complete`'s `ok`: the return value's JSON alone (no events).
 pub const COMPLETE_VALUE: u8 = 2;
-pub type CancelFn = unsafe extern "C" fn(call_id: u64);
+pub type CancelFn = unsafe extern "C" fn(call_id: u64) -> u8;
 pub type FreeFn = unsafe extern "C" fn(ptr: *mut u8, len: usize);
 pub type ShutdownFn = unsafe extern "C" fn();
 

@@ -29,7 +29,7 @@ mod abi;
 mod cargo;
 mod library;
 
-use library::{lock, Library, Reply, Shared};
+use library::{lock, Library, Reply, Shared, Slot};
 use rohas_runtime::reply::{WireFailure, WireSuccess};
 use rohas_runtime::{
     BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Needs, Outcome, Runtime, RuntimeOptions,
@@ -64,7 +64,7 @@ impl RustRuntime {
             release: !options.dev,
             shared: Arc::new(Shared {
                 host: options.host,
-                pending: Mutex::new(HashMap::new()),
+                pending: Mutex::new(HashMap::default()),
             }),
             current: RwLock::new(None),
             dirty: AtomicBool::new(true),
@@ -177,7 +177,8 @@ fn remove_stale_copies(dir: &Path) {
     }
 }
 
-/// Waits for one completion; dropped early, it cancels the call.
+/// Waits for a completion that did not come inside `rohas_invoke`;
+/// dropped early, it cancels the call.
 struct Pending<'a> {
     shared: &'a Shared,
     library: Arc<Library>,
@@ -196,8 +197,16 @@ impl Pending<'_> {
 
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
-        if self.rx.is_some() && lock(&self.shared.pending).remove(&self.id).is_some() {
-            self.library.cancel(self.id);
+        if self.rx.is_none() {
+            return;
+        }
+        let mut pending = lock(&self.shared.pending);
+        if let Some(Slot::Waiting(_)) = pending.remove(&self.id) {
+            drop(pending);
+            // Already finished: its completion is coming, and is dropped then.
+            if !self.library.cancel(self.id) {
+                lock(&self.shared.pending).insert(self.id, Slot::Abandoned);
+            }
         }
     }
 }
@@ -339,15 +348,24 @@ impl Runtime for RustRuntime {
             };
             let request = encode_call(&call, needs);
             let id = self.next_call.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = oneshot::channel();
-            lock(&self.shared.pending).insert(id, tx);
+            if let Some(reply) = library::start_call(id, || library.invoke(id, &call.handler, &request)) {
+                return outcome(reply);
+            }
+            let rx = {
+                let mut pending = lock(&self.shared.pending);
+                if let Some(Slot::Arrived(reply)) = pending.remove(&id) {
+                    return outcome(reply);
+                }
+                let (tx, rx) = oneshot::channel();
+                pending.insert(id, Slot::Waiting(tx));
+                rx
+            };
             let pending = Pending {
                 shared: &self.shared,
                 library: Arc::clone(&library),
                 id,
                 rx: Some(rx),
             };
-            library.invoke(id, &call.handler, &request);
             match pending.wait().await {
                 Some(reply) => outcome(reply),
                 None => Err(HandlerError::Failed {

@@ -19,8 +19,10 @@
 use crate::abi::{self, HostVTable};
 use rohas_runtime::{Host, LogRecord, Needs};
 use serde_json::{Map, Value};
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::c_void;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +40,53 @@ pub(crate) struct Reply {
 /// library of one runtime (call ids are unique across them).
 pub(crate) struct Shared {
     pub host: Arc<dyn Host>,
-    pub pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    /// Calls that did not finish inside `rohas_invoke`, by call id.
+    pub pending: Mutex<HashMap<u64, Slot, BuildHasherDefault<CallIdHasher>>>,
+}
+
+/// A call that did not finish in its first step.
+pub(crate) enum Slot {
+    /// The engine waits for it.
+    Waiting(oneshot::Sender<Reply>),
+    /// It finished on a library thread before the engine began to wait.
+    Arrived(Reply),
+    /// The engine stopped waiting, but its completion is on its way: dropped
+    /// when it comes.
+    Abandoned,
+}
+
+/// Call ids are a counter: they hash as themselves.
+#[derive(Default)]
+pub(crate) struct CallIdHasher(u64);
+
+impl Hasher for CallIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+thread_local! {
+    /// The call this thread is inside `rohas_invoke` for, and its reply if
+    /// the handler finished there (most do): no map, no channel, no wake-up.
+    static STARTING: Cell<u64> = const { Cell::new(0) };
+    static FINISHED: RefCell<Option<Reply>> = const { RefCell::new(None) };
+}
+
+/// Run `start` (which calls `rohas_invoke` for `call_id`) and return the
+/// reply if the handler finished before it returned.
+pub(crate) fn start_call(call_id: u64, start: impl FnOnce()) -> Option<Reply> {
+    let outer = STARTING.replace(call_id);
+    start();
+    STARTING.set(outer);
+    FINISHED.with(|slot| slot.borrow_mut().take())
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -59,10 +107,25 @@ unsafe fn shared<'a>(ctx: *const c_void) -> &'a Shared {
 
 unsafe extern "C" fn on_complete(ctx: *const c_void, call_id: u64, ok: u8, json: *const u8, len: usize) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
+        let reply = Reply {
+            ok,
+            body: bytes(json, len).to_vec(),
+        };
+        if STARTING.get() == call_id {
+            FINISHED.with(|slot| *slot.borrow_mut() = Some(reply));
+            return;
+        }
         let shared = shared(ctx);
-        let body = bytes(json, len).to_vec();
-        if let Some(tx) = lock(&shared.pending).remove(&call_id) {
-            let _ = tx.send(Reply { ok, body });
+        let mut pending = lock(&shared.pending);
+        match pending.remove(&call_id) {
+            Some(Slot::Waiting(tx)) => {
+                drop(pending);
+                let _ = tx.send(reply);
+            }
+            Some(Slot::Abandoned) => {}
+            Some(Slot::Arrived(_)) | None => {
+                pending.insert(call_id, Slot::Arrived(reply));
+            }
         }
     }));
 }
@@ -240,8 +303,10 @@ impl Library {
         unsafe { (self.invoke)(call_id, handler.as_ptr(), handler.len(), call.as_ptr(), call.len()) }
     }
 
-    pub fn cancel(&self, call_id: u64) {
-        unsafe { (self.cancel)(call_id) }
+    /// Stop call `call_id`; `false` when it had already finished and its
+    /// completion is on its way.
+    pub fn cancel(&self, call_id: u64) -> bool {
+        unsafe { (self.cancel)(call_id) == 1 }
     }
 
     /// Stop the library's runtime (waits for its threads, up to a second).

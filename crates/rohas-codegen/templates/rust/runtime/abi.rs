@@ -16,7 +16,7 @@
 //! | `rohas_init` | `(host: *const HostVTable) -> i32` | copies `*host`, starts the library's own tokio runtime; `0` = ok |
 //! | `rohas_handlers` | `(len: *mut usize) -> *mut u8` | JSON array of the handlers the library serves, `[{"id", "needs"}]`; free with `rohas_free` |
 //! | `rohas_invoke` | `(call_id: u64, handler: *const u8, handler_len: usize, call: *const u8, call_len: usize)` | starts a call: runs its first step, then returns |
-//! | `rohas_cancel` | `(call_id: u64)` | the engine stopped waiting: the call's future is dropped, no completion follows |
+//! | `rohas_cancel` | `(call_id: u64) -> u8` | the engine stopped waiting: the call's future is dropped; `1` = no completion follows, `0` = the call had already finished and its completion is on its way (or came) |
 //! | `rohas_free` | `(ptr: *mut u8, len: usize)` | frees a buffer the library returned |
 //! | `rohas_shutdown` | `()` | stops the runtime (waits up to 1 s for its threads); no call may follow |
 //!
@@ -415,15 +415,17 @@ fn noop_waker() -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &NOOP)) }
 }
 
-/// `rohas_cancel`.
-pub fn cancel(call_id: u64) {
-    let _ = catch_unwind(|| {
-        if let Some(library) = LIBRARY.get() {
-            if let Some(task) = lock(&library.tasks).remove(&call_id) {
-                task.abort();
-            }
-        }
-    });
+/// `rohas_cancel`: `1` when the call was stopped (no completion follows).
+pub fn cancel(call_id: u64) -> u8 {
+    catch_unwind(|| {
+        let library = LIBRARY.get()?;
+        let task = lock(&library.tasks).remove(&call_id)?;
+        task.abort();
+        Some(())
+    })
+    .ok()
+    .flatten()
+    .map_or(0, |()| 1)
 }
 
 /// `rohas_shutdown`.
@@ -557,7 +559,7 @@ macro_rules! export_handlers {
 
         /// The engine stopped waiting for `call_id`.
         #[no_mangle]
-        pub extern "C" fn rohas_cancel(call_id: u64) {
+        pub extern "C" fn rohas_cancel(call_id: u64) -> u8 {
             $crate::abi::cancel(call_id)
         }
 
