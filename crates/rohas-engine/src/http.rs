@@ -139,18 +139,9 @@ async fn route(engine: Engine, request: Request) -> Response {
 
     if request.method() == Method::GET {
         if let Some(&ws_index) = live.ws_paths.get(&crate::router::normalize(&path)) {
-            let query = query_map(request.uri().query());
-            let headers = header_map(request.headers());
-            let (mut parts, _) = request.into_parts();
-            return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
-                Ok(upgrade) => crate::ws::upgrade(engine, live, ws_index, upgrade, headers, query).await,
-                Err(rejection) => ApiError::new(
-                    426,
-                    format!("{path} is a WebSocket endpoint: connect with a WebSocket client ({rejection})"),
-                    &trace_id,
-                )
-                .into_response(),
-            };
+            // Boxed: the upgrade's state would otherwise make every
+            // request's future as large as itself.
+            return Box::pin(websocket(engine, live, ws_index, request, path, trace_id)).await;
         }
         if path == "/openapi.json" {
             if let Some(doc) = &live.openapi {
@@ -237,7 +228,7 @@ async fn route(engine: Engine, request: Request) -> Response {
             "api": api.name,
             "trace_id": trace_id,
         });
-        let mut context = match run_middlewares(&shared, &api.middlewares, context, &trace_id).await {
+        let mut context = match Box::pin(run_middlewares(&shared, &api.middlewares, context, &trace_id)).await {
             Ok(modified) => modified,
             Err(e) => return e.into_response(),
         };
@@ -282,7 +273,9 @@ async fn route(engine: Engine, request: Request) -> Response {
     });
     match result {
         Ok((events, outcome)) => {
-            shared.publish(events, &trace_id, &id).await;
+            if !events.is_empty() {
+                Box::pin(shared.publish(events, &trace_id, &id)).await;
+            }
             if shared.dev {
                 check_response(&shared, &live, api_index, &outcome.value.to_value(), &trace_id);
             }
@@ -291,6 +284,29 @@ async fn route(engine: Engine, request: Request) -> Response {
         Err(e) => handler_error(&shared, e, &trace_id)
             .with_source(&id, &shared)
             .into_response(),
+    }
+}
+
+/// A GET on a ws endpoint: the WebSocket upgrade, or 426 for a plain request.
+async fn websocket(
+    engine: Engine,
+    live: Arc<Live>,
+    ws_index: usize,
+    request: Request,
+    path: String,
+    trace_id: String,
+) -> Response {
+    let query = query_map(request.uri().query());
+    let headers = header_map(request.headers());
+    let (mut parts, _) = request.into_parts();
+    match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(upgrade) => crate::ws::upgrade(engine, live, ws_index, upgrade, headers, query).await,
+        Err(rejection) => ApiError::new(
+            426,
+            format!("{path} is a WebSocket endpoint: connect with a WebSocket client ({rejection})"),
+            &trace_id,
+        )
+        .into_response(),
     }
 }
 
