@@ -55,7 +55,7 @@ impl Live {
             .websockets
             .iter()
             .enumerate()
-            .map(|(i, w)| (crate::router::normalize(&w.path), i))
+            .map(|(i, w)| (crate::router::normalize(&w.path).to_string(), i))
             .collect();
         Live {
             router: Router::new(&schema),

@@ -135,12 +135,12 @@ async fn route(engine: Engine, request: Request) -> Response {
         .filter(|v| !v.is_empty() && v.len() <= 64)
         .map(str::to_string)
         .unwrap_or_else(crate::log::new_trace_id);
-    let path = request.uri().path().to_string();
-
     if request.method() == Method::GET {
-        if let Some(&ws_index) = live.ws_paths.get(&crate::router::normalize(&path)) {
+        let path = request.uri().path();
+        if let Some(&ws_index) = live.ws_paths.get(crate::router::normalize(path)) {
             // Boxed: the upgrade's state would otherwise make every
             // request's future as large as itself.
+            let path = path.to_string();
             return Box::pin(websocket(engine, live, ws_index, request, path, trace_id)).await;
         }
         if path == "/openapi.json" {
@@ -150,8 +150,9 @@ async fn route(engine: Engine, request: Request) -> Response {
         }
     }
 
-    let method = request.method().as_str().to_string();
-    let (api_index, params) = match live.router.find(&method, &path) {
+    let (parts, body) = request.into_parts();
+    let (method, path) = (parts.method.as_str(), parts.uri.path());
+    let (api_index, params) = match live.router.find(method, path) {
         RouteMatch::Found(i, params) => (i, params),
         RouteMatch::NotFound => {
             return ApiError::new(404, format!("no route for {method} {path}"), &trace_id).into_response()
@@ -178,14 +179,15 @@ async fn route(engine: Engine, request: Request) -> Response {
     let needs = shared.runtime.needs(&id);
     let maps = needs.request || needs.context || !api.middlewares.is_empty();
     let (query, headers) = if maps {
-        (query_map(request.uri().query()), header_map(request.headers()))
+        (query_map(parts.uri.query()), header_map(&parts.headers))
     } else {
         (Map::new(), Map::new())
     };
 
     // Body: size limit, then JSON, then the schema.
     let limit = shared.config.server.max_body_bytes as usize;
-    let bytes = match axum::body::to_bytes(request.into_body(), limit).await {
+    drop(parts);
+    let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => {
             return ApiError::new(413, format!("request body is larger than {limit} bytes"), &trace_id).into_response()

@@ -29,7 +29,7 @@ impl Router {
         let mut dynamic = Vec::new();
         for (i, api) in schema.apis.iter().enumerate() {
             if api.segments.iter().all(|s| matches!(s, PathSegment::Literal(_))) {
-                statics.entry(normalize(&api.path)).or_default().push((api.method, i));
+                statics.entry(normalize(&api.path).to_string()).or_default().push((api.method, i));
             } else {
                 dynamic.push((api.segments.clone(), api.method, i));
             }
@@ -43,7 +43,7 @@ impl Router {
     pub fn find(&self, method: &str, path: &str) -> RouteMatch {
         let path = normalize(path);
         let mut allowed = Vec::new();
-        if let Some(routes) = self.statics.get(&path) {
+        if let Some(routes) = self.statics.get(path) {
             for (m, i) in routes {
                 if m.as_str() == method || (method == "HEAD" && *m == HttpMethod::Get) {
                     return RouteMatch::Found(*i, Vec::new());
@@ -51,7 +51,11 @@ impl Router {
                 allowed.push(*m);
             }
         }
-        let parts: Vec<&str> = path.split('/').skip(1).collect();
+        let parts: Vec<&str> = if self.dynamic.is_empty() {
+            Vec::new()
+        } else {
+            path.split('/').skip(1).collect()
+        };
         for (segments, m, i) in &self.dynamic {
             let Some(params) = match_segments(segments, &parts) else {
                 continue;
@@ -72,12 +76,12 @@ impl Router {
 }
 
 /// `/users/` and `/users` are the same route; the root stays `/`.
-pub fn normalize(path: &str) -> String {
+pub fn normalize(path: &str) -> &str {
     let trimmed = path.trim_end_matches('/');
     if trimmed.is_empty() {
-        "/".into()
+        "/"
     } else {
-        trimmed.to_string()
+        trimmed
     }
 }
 
