@@ -349,8 +349,9 @@ fn start(call_id: u64, handler: &[u8], buffer: &[u8]) {
     // hop. One that waits (plain `fn` handlers always do: they run on the
     // blocking pool) continues as a task on the library's runtime, which
     // polls it again at once with its own waker. A handler whose first step
-    // once held the caller's thread too long (blocking work in an `async
-    // fn`) skips this from then on, so it holds up the engine at most once.
+    // held the caller's thread too long several calls in a row (blocking
+    // work in an `async fn`) skips this from then on. In a row: one slow
+    // step can be the thread losing its core to another process.
     if !entry.offloaded.load(Ordering::Relaxed) {
         let started = Instant::now();
         let first = {
@@ -360,7 +361,13 @@ fn start(call_id: u64, handler: &[u8], buffer: &[u8]) {
             future.as_mut().poll(&mut context)
         };
         let took = started.elapsed();
-        if took > FIRST_STEP_BUDGET && !entry.offloaded.swap(true, Ordering::Relaxed) {
+        if took <= FIRST_STEP_BUDGET {
+            if entry.slow_steps.load(Ordering::Relaxed) != 0 {
+                entry.slow_steps.store(0, Ordering::Relaxed);
+            }
+        } else if entry.slow_steps.fetch_add(1, Ordering::Relaxed) + 1 >= SLOW_STEPS_TO_OFFLOAD
+            && !entry.offloaded.swap(true, Ordering::Relaxed)
+        {
             report_slow_first_step(&first_step, id, took);
         }
         if let Poll::Ready(outcome) = first {
@@ -384,14 +391,16 @@ fn start(call_id: u64, handler: &[u8], buffer: &[u8]) {
     tasks.insert(call_id, task.abort_handle());
 }
 
-/// How long a handler's first step may hold the caller's thread before its
-/// calls move to the library's threads for good.
+/// How long a handler's first step may hold the caller's thread; after
+/// [`SLOW_STEPS_TO_OFFLOAD`] longer ones in a row its calls move to the
+/// library's threads for good.
 const FIRST_STEP_BUDGET: Duration = Duration::from_millis(10);
+const SLOW_STEPS_TO_OFFLOAD: u32 = 3;
 
 /// The warning for a first step over [`FIRST_STEP_BUDGET`], tagged with its call.
 fn report_slow_first_step(tag: &CallTag, id: &str, took: Duration) {
     let message = format!(
-        "handler `{id}` ran {} ms before its first `.await`, on the engine's thread: its calls now run on the handler library's threads; make blocking work a plain `fn` handler or `tokio::task::spawn_blocking`",
+        "handler `{id}` ran {} ms before its first `.await` ({SLOW_STEPS_TO_OFFLOAD} calls in a row), on the engine's thread: its calls now run on the handler library's threads; make blocking work a plain `fn` handler or `tokio::task::spawn_blocking`",
         took.as_millis()
     );
     tag.host.log(LogRecord {

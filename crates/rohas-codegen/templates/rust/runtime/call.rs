@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::sync::{Arc, OnceLock};
 
 /// Which parts of a call a handler parameter reads ([`FromCall::NEEDS`]).
@@ -308,6 +308,8 @@ pub struct Entry {
     pub function: HandlerFn,
     pub needs: u32,
     pub offloaded: AtomicBool,
+    /// First steps over budget in a row.
+    pub slow_steps: AtomicU32,
 }
 
 impl Registry {
@@ -319,6 +321,7 @@ impl Registry {
             function,
             needs,
             offloaded: AtomicBool::new(false),
+            slow_steps: AtomicU32::new(0),
         });
     }
 
