@@ -32,7 +32,9 @@ pub(crate) fn invocation(handler: &str, kind: HandlerKind, trace_id: &str) -> In
 impl Shared {
     /// Invoke with a timeout. The metadata gets the trace id and handler kind.
     pub(crate) async fn call(&self, mut call: Invocation, timeout: Duration) -> Result<Outcome, HandlerError> {
-        call.deadline = Some(Instant::now() + timeout);
+        // One clock read for the runtime's deadline and the timer both.
+        let deadline = Instant::now() + timeout;
+        call.deadline = Some(deadline);
         if call.needs.context {
             call.metadata
                 .insert("trace_id".into(), Value::String(call.trace_id.clone()));
@@ -40,7 +42,7 @@ impl Shared {
                 .insert("handler_kind".into(), Value::String(call.kind.as_str().into()));
         }
         let handler = call.handler.clone();
-        match tokio::time::timeout(timeout, self.runtime.invoke(call)).await {
+        match tokio::time::timeout_at(deadline.into(), self.runtime.invoke(call)).await {
             Ok(result) => result,
             Err(_) => {
                 self.log.warn(&format!("{handler} timed out after {timeout:?}"));

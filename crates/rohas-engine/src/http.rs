@@ -19,6 +19,7 @@ use rohas_runtime::{HandlerError, HandlerKind, ReturnValue};
 use rohas_schema::model::NameRef;
 use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
+use futures_util::FutureExt;
 use std::sync::Arc;
 
 /// `x-trace-id`, in requests and answers. A `HeaderName` constant: a
@@ -46,21 +47,21 @@ impl tower_service::Service<Request> for App {
         std::task::Poll::Ready(Ok(()))
     }
 
+    /// The request's future is `answer`'s own, boxed once: an `async`
+    /// layer around it would copy its whole state (kilobytes) when first
+    /// polled.
     fn call(&mut self, request: Request) -> Self::Future {
-        let engine = self.0.clone();
-        Box::pin(async move { Ok(handle(engine, request).await) })
+        let cors = self.0.shared.config.server.enable_cors;
+        if cors && request.method() == Method::OPTIONS {
+            let response = with_cors(preflight(&request), true);
+            return Box::pin(std::future::ready(Ok(response)));
+        }
+        let counted = InFlight::enter(&self.0.shared);
+        Box::pin(answer(self.0.clone(), request).map(move |response| {
+            drop(counted);
+            Ok(with_cors(response, cors))
+        }))
     }
-}
-
-async fn handle(engine: Engine, request: Request) -> Response {
-    let shared = engine.shared.clone();
-    let cors = shared.config.server.enable_cors;
-    if cors && request.method() == Method::OPTIONS {
-        return with_cors(preflight(&request), true);
-    }
-    let _counted = InFlight::enter(&shared);
-    let response = route(engine, request).await;
-    with_cors(response, cors)
 }
 
 /// Counts a request or message as in flight until dropped, which also
@@ -125,7 +126,7 @@ fn header_map(headers: &HeaderMap) -> Map<String, Value> {
     out
 }
 
-async fn route(engine: Engine, request: Request) -> Response {
+async fn answer(engine: Engine, request: Request) -> Response {
     let shared = engine.shared.clone();
     let live = shared.live.load_full();
     let trace_id = request

@@ -125,14 +125,14 @@ pub fn new_trace_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let (high, low) = *SEED.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut id = String::with_capacity(32);
-    for half in [mix(high ^ n), mix(low.wrapping_add(n))] {
-        for shift in (0..16).rev() {
-            let digit = ((half >> (shift * 4)) & 0xf) as u32;
-            id.push(char::from_digit(digit, 16).unwrap_or('0'));
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = [0u8; 32];
+    for (i, half) in [mix(high ^ n), mix(low.wrapping_add(n))].into_iter().enumerate() {
+        for (j, digit) in id[i * 16..(i + 1) * 16].iter_mut().enumerate() {
+            *digit = HEX[((half >> ((15 - j) * 4)) & 0xf) as usize];
         }
     }
-    id
+    id.iter().map(|&b| b as char).collect()
 }
 
 fn mix(mut z: u64) -> u64 {
