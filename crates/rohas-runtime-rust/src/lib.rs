@@ -19,11 +19,14 @@
 //!
 //! Each call is started with `rohas_invoke`, which runs the handler's first
 //! step on this thread (inside the library's tokio runtime) and hands a
-//! handler that waits to the library's threads; either way the answer comes
-//! through the `complete` callback (before `rohas_invoke` returns, for a
-//! handler that did not wait), which resolves a oneshot. Dropping the call's future
-//! (a timeout, a client gone) calls `rohas_cancel`, which drops the
-//! handler's future in the library.
+//! handler that waits to the library's threads. The call carries only the
+//! parts the handler's parameters read (the library lists them per handler,
+//! [`Runtime::needs`] tells the engine). The answer comes through the
+//! `complete` callback: for a handler that did not wait, before
+//! `rohas_invoke` returns, through a thread-local (`library::start_call`);
+//! otherwise from a library thread, through the pending map and a oneshot.
+//! Dropping the call's future (a timeout, a client gone) calls
+//! `rohas_cancel`, which drops the handler's future in the library.
 
 mod abi;
 mod cargo;
