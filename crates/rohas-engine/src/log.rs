@@ -132,7 +132,7 @@ pub fn new_trace_id() -> String {
             *digit = HEX[((half >> ((15 - j) * 4)) & 0xf) as usize];
         }
     }
-    id.iter().map(|&b| b as char).collect()
+    std::str::from_utf8(&id).unwrap_or_default().to_string()
 }
 
 fn mix(mut z: u64) -> u64 {

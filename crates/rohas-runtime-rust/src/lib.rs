@@ -380,7 +380,9 @@ impl Runtime for RustRuntime {
     }
 
     fn needs(&self, handler: &str) -> Needs {
-        self.current()
+        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+        current
+            .as_ref()
             .and_then(|library| library.handlers.get(handler).copied())
             .unwrap_or(Needs::ALL)
     }
