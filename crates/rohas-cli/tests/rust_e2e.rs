@@ -77,6 +77,21 @@ fn seed_examples(s: &Server) {
     // `created_at` goes out under the schema's name.
     assert!(body["createdAt"].as_str().is_some(), "{body}");
 
+    // A handler that takes its body alone gets it unparsed when the schema
+    // accepts it; anything else is still answered with the problems named.
+    let (status, body) = post(&s.url("/users"), r#"{"name":"Ada"}"#);
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("body.email"), "{body}");
+    let (status, body) = post(&s.url("/users"), r#"{"name":"Ada","email":7}"#);
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(&s.url("/users"), r#"{"name":"Ada","email":"#);
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = post(&s.url("/users"), "null");
+    assert_eq!(status, 422, "{body}");
+    let escaped = r#"{"n\u0061me":"Ada","email":"ada@example.com","email":"e@x.io"}"#;
+    let (status, body) = post(&s.url("/users"), escaped);
+    assert_eq!((status, &body["email"]), (200, &json!("e@x.io")), "{body}");
+
     // The seed's error-handling example, on its happy path.
     assert_eq!(get(&s.url("/failing")), (200, json!({"success": true})));
 }

@@ -20,6 +20,7 @@ pub(crate) fn invocation(handler: &str, kind: HandlerKind, trace_id: &str) -> In
         trace_id: trace_id.to_string(),
         request: Value::Null,
         payload: Value::Null,
+        payload_json: None,
         query_params: Map::new(),
         metadata: Map::new(),
         connection_id: None,

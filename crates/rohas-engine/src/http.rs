@@ -15,11 +15,11 @@ use crate::router::RouteMatch;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rohas_runtime::{HandlerError, HandlerKind, ReturnValue};
+use futures_util::FutureExt;
+use rohas_runtime::{HandlerError, HandlerKind, Needs, ReturnValue};
 use rohas_schema::model::NameRef;
 use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
-use futures_util::FutureExt;
 use std::sync::Arc;
 
 /// `x-trace-id`, in requests and answers. A `HeaderName` constant: a
@@ -194,7 +194,21 @@ async fn answer(engine: Engine, request: Request) -> Response {
             return ApiError::new(413, format!("request body is larger than {limit} bytes"), &trace_id).into_response()
         }
     };
-    let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+    // A handler that reads its body alone, with no middleware: a body the
+    // schema accepts goes on as the bytes that came, never parsed into a
+    // `Value` (anything else takes the full path below, which names the
+    // problems).
+    let body_only = Needs {
+        payload: true,
+        ..Needs::NONE
+    };
+    let raw_body = match &api.body {
+        Some(ty) if needs == body_only && api.middlewares.is_empty() && live.validator.accepts(ty, &bytes) => {
+            Some(bytes.to_vec())
+        }
+        _ => None,
+    };
+    let body: Value = if raw_body.is_some() || bytes.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
         match serde_json::from_slice(&bytes) {
@@ -204,7 +218,7 @@ async fn answer(engine: Engine, request: Request) -> Response {
             }
         }
     };
-    if let Some(ty) = &api.body {
+    if let (Some(ty), None) = (&api.body, &raw_body) {
         if body.is_null() {
             let problems = vec![crate::validate::Problem {
                 path: "body".into(),
@@ -267,6 +281,7 @@ async fn answer(engine: Engine, request: Request) -> Response {
         call.metadata.insert("attempt".into(), json!(1));
     }
     call.payload = body;
+    call.payload_json = raw_body;
 
     let timeout = shared.timeout(HandlerKind::Api, api.timeout);
     let result = shared.call(call, timeout).await.and_then(|outcome| {

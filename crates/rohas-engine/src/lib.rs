@@ -1,5 +1,6 @@
 //! The Rohas engine: serves a validated schema with handlers from any
-//! runtime. HTTP routing and validation (`http`, `router`, `validate`), the
+//! runtime. HTTP routing and validation (`http`, `router`, `validate`,
+//! `validate_stream`), the
 //! event bus (`bus`), cron (`cron`), WebSockets (`ws`), middlewares and
 //! timeouts (`dispatch`), and the lifecycle (`engine`).
 //!
@@ -18,6 +19,7 @@ mod http;
 pub mod log;
 mod router;
 pub mod validate;
+mod validate_stream;
 mod ws;
 
 pub use bus::{DeadLetter, EventMessage};

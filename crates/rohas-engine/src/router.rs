@@ -29,7 +29,10 @@ impl Router {
         let mut dynamic = Vec::new();
         for (i, api) in schema.apis.iter().enumerate() {
             if api.segments.iter().all(|s| matches!(s, PathSegment::Literal(_))) {
-                statics.entry(normalize(&api.path).to_string()).or_default().push((api.method, i));
+                statics
+                    .entry(normalize(&api.path).to_string())
+                    .or_default()
+                    .push((api.method, i));
             } else {
                 dynamic.push((api.segments.clone(), api.method, i));
             }

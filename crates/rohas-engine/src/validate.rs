@@ -170,17 +170,8 @@ impl Validator {
                 ("min", Some(b), Some(m)) if m < b => Some(format!("must be at least {b}{unit}")),
                 ("max", Some(b), Some(m)) if m > b => Some(format!("must be at most {b}{unit}")),
                 ("pattern", _, _) => match (attr.args.first(), value.as_str()) {
-                    (Some(Literal::String(p)), Some(s)) => {
-                        let compiled;
-                        let re = match self.patterns.get(p) {
-                            Some(re) => Some(re),
-                            None => {
-                                compiled = regex_lite::Regex::new(p).ok();
-                                compiled.as_ref()
-                            }
-                        };
-                        re.filter(|re| !re.is_match(s))
-                            .map(|_| format!("must match the pattern {p}"))
+                    (Some(Literal::String(p)), Some(s)) if self.pattern_rejects(p, s) => {
+                        Some(format!("must match the pattern {p}"))
                     }
                     _ => None,
                 },
@@ -220,6 +211,30 @@ impl At<'_> {
             }
             At::Index(parent, i) => format!("{}[{i}]", parent.render()),
         }
+    }
+}
+
+impl Validator {
+    /// `@pattern(p)` does not match `s` (a pattern that does not compile
+    /// rejects nothing).
+    pub(crate) fn pattern_rejects(&self, p: &str, s: &str) -> bool {
+        match self.patterns.get(p) {
+            Some(re) => !re.is_match(s),
+            None => regex_lite::Regex::new(p).is_ok_and(|re| !re.is_match(s)),
+        }
+    }
+
+    /// The fields of record `name`; `None` when the schema has no such
+    /// record (its values are not checked).
+    pub(crate) fn record_fields(&self, name: &str) -> Option<&[Field]> {
+        self.schema.type_decl(name).map(|decl| decl.fields.as_slice())
+    }
+
+    /// `s` is a variant of enum `name`.
+    pub(crate) fn enum_has(&self, name: &str, s: &str) -> bool {
+        self.schema
+            .enum_decl(name)
+            .is_some_and(|e| e.variants.iter().any(|v| v.name == s))
     }
 }
 

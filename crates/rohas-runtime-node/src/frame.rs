@@ -260,6 +260,7 @@ mod tests {
             trace_id: "t1".into(),
             request: json!({"body": {"name": "a"}, "headers": {"host": "x"}, "query_params": {}}),
             payload: json!({"name": "a"}),
+            payload_json: None,
             query_params: Map::new(),
             metadata,
             connection_id: Some("c1".into()),

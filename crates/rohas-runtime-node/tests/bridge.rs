@@ -102,6 +102,7 @@ fn call(n: u64) -> Invocation {
         trace_id: format!("trace-{n}"),
         request: json!({"query_params": query, "body": {"n": n}, "headers": {}}),
         payload: json!({"n": n}),
+        payload_json: None,
         query_params: query,
         metadata: Map::new(),
         connection_id: None,

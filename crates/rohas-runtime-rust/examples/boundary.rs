@@ -34,6 +34,7 @@ fn call() -> Invocation {
         trace_id: "0123456789abcdef0123456789abcdef".into(),
         request: json!({"query_params": {}, "headers": {}}),
         payload: Value::Null,
+        payload_json: None,
         query_params: Map::new(),
         metadata: Map::new(),
         connection_id: None,

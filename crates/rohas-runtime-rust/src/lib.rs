@@ -244,7 +244,13 @@ pub fn encode_call(call: &Invocation, needs: Needs) -> Vec<u8> {
     }
     text(&mut out, Some(&call.trace_id));
     json(&mut out, needs.request.then_some(&call.request));
-    json(&mut out, needs.payload.then_some(&call.payload));
+    match (&call.payload_json, needs.payload) {
+        (Some(raw), true) => {
+            out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+            out.extend_from_slice(raw);
+        }
+        _ => json(&mut out, needs.payload.then_some(&call.payload)),
+    }
     json(&mut out, needs.context.then_some(&call.query_params));
     json(&mut out, needs.context.then_some(&call.metadata));
     text(&mut out, call.endpoint.as_deref());
@@ -411,6 +417,7 @@ mod tests {
             trace_id: "t".into(),
             request: json!({"text": "hi"}),
             payload: json!({"text": "hi"}),
+            payload_json: None,
             query_params: serde_json::Map::new(),
             metadata: json!({"connection_id": "c1"}).as_object().cloned().unwrap(),
             connection_id: Some("c1".into()),

@@ -22,6 +22,10 @@ pub struct Invocation {
     pub request: Value,
     /// `HandlerContext.payload`: the body or event payload.
     pub payload: Value,
+    /// The payload as the JSON bytes it arrived in, instead of `payload`
+    /// (then `null`). Set only for a handler whose [`Needs`] are the payload
+    /// alone, so a runtime that reports such needs sends these when present.
+    pub payload_json: Option<Vec<u8>>,
     pub query_params: Map<String, Value>,
     /// Path parameters, headers, trace id, handler kind, attempt, connection id…
     pub metadata: Map<String, Value>,
