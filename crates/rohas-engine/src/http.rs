@@ -6,7 +6,10 @@
 //! routes (`/openapi.json`) → route match (404/405) → body size (413) → JSON
 //! parse (400) → schema check (422) → middlewares → handler (timeout 504) →
 //! events published → JSON response. Every error answer is JSON with the
-//! trace id.
+//! trace id. Only what the handler reads is built (`Runtime::needs`): no
+//! header or query map for a handler that does not read them, and a body
+//! the schema accepts is handed on as its bytes to a handler that reads it
+//! alone (`validate_stream.rs`).
 
 use crate::dispatch::invocation;
 use crate::engine::{Engine, Live, Shared};
@@ -126,6 +129,7 @@ fn header_map(headers: &HeaderMap) -> Map<String, Value> {
     out
 }
 
+/// Everything between the request and its answer (CORS is added around it).
 async fn answer(engine: Engine, request: Request) -> Response {
     let shared = engine.shared.clone();
     let live = shared.live.load_full();
