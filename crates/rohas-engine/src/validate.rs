@@ -154,37 +154,62 @@ impl Validator {
 
     /// `@min`, `@max` and `@pattern`.
     fn constraints(&self, field: &Field, value: &Value, path: At<'_>, out: &mut Vec<Problem>) {
-        for attr in &field.attributes {
+        let measure = match value {
+            Value::Number(n) => n.as_f64().map_or(Measure::Other, Measure::Number),
+            Value::String(s) => Measure::Text(s),
+            Value::Array(a) => Measure::Items(a.len()),
+            _ => Measure::Other,
+        };
+        for problem in self.constraint_problems(field, measure) {
+            out.push(Problem {
+                path: path.render(),
+                problem,
+            });
+        }
+    }
+
+    /// What `field`'s `@min`, `@max` and `@pattern` find wrong with a value
+    /// measured as `measure` (shared with `validate_stream.rs`).
+    pub(crate) fn constraint_problems<'a>(
+        &'a self,
+        field: &'a Field,
+        measure: Measure<'a>,
+    ) -> impl Iterator<Item = String> + 'a {
+        field.attributes.iter().filter_map(move |attr| {
             let bound = match attr.args.first() {
                 Some(Literal::Int(i)) => Some(*i as f64),
                 Some(Literal::Float(f)) => Some(*f),
                 _ => None,
             };
-            let (measure, unit) = match value {
-                Value::Number(n) => (n.as_f64(), ""),
-                Value::String(s) => (Some(s.chars().count() as f64), " characters"),
-                Value::Array(a) => (Some(a.len() as f64), " items"),
-                _ => (None, ""),
+            let (measured, unit, text) = match measure {
+                Measure::Number(n) => (Some(n), "", None),
+                Measure::Text(s) => (Some(s.chars().count() as f64), " characters", Some(s)),
+                Measure::Items(n) => (Some(n as f64), " items", None),
+                Measure::Other => (None, "", None),
             };
-            let problem = match (attr.name.as_str(), bound, measure) {
+            match (attr.name.as_str(), bound, measured) {
                 ("min", Some(b), Some(m)) if m < b => Some(format!("must be at least {b}{unit}")),
                 ("max", Some(b), Some(m)) if m > b => Some(format!("must be at most {b}{unit}")),
-                ("pattern", _, _) => match (attr.args.first(), value.as_str()) {
+                ("pattern", _, _) => match (attr.args.first(), text) {
                     (Some(Literal::String(p)), Some(s)) if self.pattern_rejects(p, s) => {
                         Some(format!("must match the pattern {p}"))
                     }
                     _ => None,
                 },
                 _ => None,
-            };
-            if let Some(problem) = problem {
-                out.push(Problem {
-                    path: path.render(),
-                    problem,
-                });
             }
-        }
+        })
     }
+}
+
+/// What `@min`/`@max` compare and `@pattern` matches of one value.
+#[derive(Clone, Copy)]
+pub(crate) enum Measure<'a> {
+    Number(f64),
+    /// Counted in characters; matched by `@pattern`.
+    Text(&'a str),
+    Items(usize),
+    Other,
 }
 
 /// Where a value is inside what is checked, written out only for a problem.

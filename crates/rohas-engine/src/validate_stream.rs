@@ -10,8 +10,8 @@
 //! `check`, which names the problems. So the two can never disagree on a
 //! body that gets through.
 
-use crate::validate::Validator;
-use rohas_schema::model::{Field, Literal, NamedKind, Primitive, TypeRef};
+use crate::validate::{Measure, Validator};
+use rohas_schema::model::{Field, NamedKind, Primitive, TypeRef};
 use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
@@ -44,15 +44,6 @@ struct Expect<'a> {
     top: bool,
 }
 
-/// What is read of a value for `@min`/`@max`.
-#[derive(Clone, Copy)]
-enum Measure {
-    Number(f64),
-    Characters(usize),
-    Items(usize),
-    Other,
-}
-
 fn no<E: Error>() -> E {
     E::custom("")
 }
@@ -78,34 +69,12 @@ impl Expect<'_> {
         }
     }
 
-    /// The field's constraints, as `Validator::constraints` applies them.
-    fn constraints<E: Error>(&self, measure: Measure, text: Option<&str>) -> Result<(), E> {
-        let Some(field) = self.field else { return Ok(()) };
-        for attr in &field.attributes {
-            let bound = match attr.args.first() {
-                Some(Literal::Int(i)) => Some(*i as f64),
-                Some(Literal::Float(f)) => Some(*f),
-                _ => None,
-            };
-            let measured = match measure {
-                Measure::Number(n) => Some(n),
-                Measure::Characters(n) | Measure::Items(n) => Some(n as f64),
-                Measure::Other => None,
-            };
-            let bad = match (attr.name.as_str(), bound, measured) {
-                ("min", Some(b), Some(m)) => m < b,
-                ("max", Some(b), Some(m)) => m > b,
-                ("pattern", _, _) => match (attr.args.first(), text) {
-                    (Some(Literal::String(p)), Some(s)) => self.validator.pattern_rejects(p, s),
-                    _ => false,
-                },
-                _ => false,
-            };
-            if bad {
-                return Err(no());
-            }
+    /// The field's `@min`, `@max` and `@pattern`, as `check` applies them.
+    fn constraints<E: Error>(&self, measure: Measure<'_>) -> Result<(), E> {
+        match self.field {
+            Some(field) if self.validator.constraint_problems(field, measure).next().is_some() => Err(no()),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     fn number<E: Error>(&self, n: f64, integer: bool) -> Result<(), E> {
@@ -114,7 +83,7 @@ impl Expect<'_> {
             Some(Primitive::Float | Primitive::Json) => {}
             _ => return Err(no()),
         }
-        self.constraints(Measure::Number(n), None)
+        self.constraints(Measure::Number(n))
     }
 
     /// The fields of an object type, or `None` for "anything" (a record the
@@ -160,7 +129,7 @@ impl<'de> Visitor<'de> for Expect<'_> {
             return Ok(());
         }
         match ty {
-            TypeRef::Primitive(Primitive::Json) => self.constraints(Measure::Other, None),
+            TypeRef::Primitive(Primitive::Json) => self.constraints(Measure::Other),
             _ => Err(no()),
         }
     }
@@ -171,7 +140,7 @@ impl<'de> Visitor<'de> for Expect<'_> {
 
     fn visit_bool<E: Error>(self, _: bool) -> Result<(), E> {
         match self.primitive() {
-            Some(Primitive::Boolean | Primitive::Json) => self.constraints(Measure::Other, None),
+            Some(Primitive::Boolean | Primitive::Json) => self.constraints(Measure::Other),
             _ => Err(no()),
         }
     }
@@ -201,7 +170,7 @@ impl<'de> Visitor<'de> for Expect<'_> {
         if !ok {
             return Err(no());
         }
-        self.constraints(Measure::Characters(s.chars().count()), Some(s))
+        self.constraints(Measure::Text(s))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
@@ -229,13 +198,13 @@ impl<'de> Visitor<'de> for Expect<'_> {
             }
             _ => return Err(no()),
         };
-        self.constraints(Measure::Items(count), None)
+        self.constraints(Measure::Items(count))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<(), A::Error> {
         let Some(fields) = self.fields().map_err(|()| no())? else {
             while entries.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            return self.constraints(Measure::Other, None);
+            return self.constraints(Measure::Other);
         };
         if fields.len() > 64 {
             return Err(no());
@@ -269,7 +238,7 @@ impl<'de> Visitor<'de> for Expect<'_> {
                 return Err(no());
             }
         }
-        self.constraints(Measure::Other, None)
+        self.constraints(Measure::Other)
     }
 }
 
