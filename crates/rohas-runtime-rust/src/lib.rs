@@ -221,17 +221,18 @@ impl Drop for Pending<'_> {
 /// written, straight from the invocation.
 pub fn encode_call(call: &Invocation, needs: Needs) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
-    let text = |out: &mut Vec<u8>, text: Option<&str>| match text {
-        Some(text) => {
-            out.extend_from_slice(&(text.len() as u32).to_le_bytes());
-            out.extend_from_slice(text.as_bytes());
+    fn bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
+        match bytes {
+            Some(bytes) => {
+                out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                out.extend_from_slice(bytes);
+            }
+            None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
         }
-        None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
-    };
+    }
     fn json(out: &mut Vec<u8>, value: Option<&impl Serialize>) {
         let Some(value) = value else {
-            out.extend_from_slice(&u32::MAX.to_le_bytes());
-            return;
+            return bytes(out, None);
         };
         let at = out.len();
         out.extend_from_slice(&[0; 4]);
@@ -242,19 +243,16 @@ pub fn encode_call(call: &Invocation, needs: Needs) -> Vec<u8> {
         let len = (out.len() - at - 4) as u32;
         out[at..at + 4].copy_from_slice(&len.to_le_bytes());
     }
-    text(&mut out, Some(&call.trace_id));
+    bytes(&mut out, Some(call.trace_id.as_bytes()));
     json(&mut out, needs.request.then_some(&call.request));
     match (&call.payload_json, needs.payload) {
-        (Some(raw), true) => {
-            out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
-            out.extend_from_slice(raw);
-        }
+        (Some(raw), true) => bytes(&mut out, Some(raw)),
         _ => json(&mut out, needs.payload.then_some(&call.payload)),
     }
     json(&mut out, needs.context.then_some(&call.query_params));
     json(&mut out, needs.context.then_some(&call.metadata));
-    text(&mut out, call.endpoint.as_deref());
-    text(&mut out, call.connection_id.as_deref());
+    bytes(&mut out, call.endpoint.as_deref().map(str::as_bytes));
+    bytes(&mut out, call.connection_id.as_deref().map(str::as_bytes));
     out
 }
 

@@ -332,10 +332,6 @@ impl Registry {
     pub fn get(&self, id: &str) -> Option<&Entry> {
         self.handlers.iter().find(|entry| entry.id == id)
     }
-
-    pub fn ids(&self) -> Vec<&'static str> {
-        self.handlers.iter().map(|entry| entry.id).collect()
-    }
 }
 
 /// A handler parameter Rohas knows how to build from a call.
