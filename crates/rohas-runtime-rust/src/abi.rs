@@ -101,5 +101,16 @@ mod tests {
         for field in ["pub ctx:", "pub complete:", "pub log:", "pub broadcast:", "pub send:"] {
             assert!(LIBRARY_SIDE.contains(field), "{field}");
         }
+        for (name, value) in [
+            ("COMPLETE_FAILED", super::COMPLETE_FAILED),
+            ("COMPLETE_WITH_EFFECTS", super::COMPLETE_WITH_EFFECTS),
+            ("COMPLETE_VALUE", super::COMPLETE_VALUE),
+        ] {
+            let line = format!("pub const {name}: u8 = {value};");
+            assert!(
+                LIBRARY_SIDE.contains(&line),
+                "templates/rust/runtime/abi.rs must say `{line}`"
+            );
+        }
     }
 }
