@@ -137,7 +137,7 @@ impl Validator {
         for field in fields {
             let field_path = At::Field(&path, &field.name);
             match map.get(&field.name) {
-                None | Some(Value::Null) if field.optional || field.attribute("default").is_some() => {}
+                None | Some(Value::Null) if may_be_left_out(field) => {}
                 None => out.push(Problem {
                     path: field_path.render(),
                     problem: "required field is missing".into(),
@@ -200,6 +200,11 @@ impl Validator {
             }
         })
     }
+}
+
+/// A field that may be missing or `null`: optional, or with a `@default`.
+pub(crate) fn may_be_left_out(field: &Field) -> bool {
+    field.optional || field.attribute("default").is_some()
 }
 
 /// What `@min`/`@max` compare and `@pattern` matches of one value.

@@ -10,7 +10,7 @@
 //! `check`, which names the problems. So the two can never disagree on a
 //! body that gets through.
 
-use crate::validate::{Measure, Validator};
+use crate::validate::{may_be_left_out, Measure, Validator};
 use rohas_schema::model::{Field, NamedKind, Primitive, TypeRef};
 use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
@@ -52,9 +52,7 @@ impl Expect<'_> {
     /// The type with `T?` layers removed, and whether `null` is allowed.
     fn resolved(&self) -> (&TypeRef, bool) {
         let mut ty = self.ty;
-        let mut nullable = self
-            .field
-            .is_some_and(|f| f.optional || f.attribute("default").is_some());
+        let mut nullable = self.field.is_some_and(may_be_left_out);
         while let TypeRef::Optional(inner) = ty {
             ty = inner;
             nullable = true;
@@ -233,7 +231,7 @@ impl<'de> Visitor<'de> for Expect<'_> {
             }
         }
         for (i, field) in fields.iter().enumerate() {
-            let required = !(field.optional || field.attribute("default").is_some());
+            let required = !may_be_left_out(field);
             if required && seen & (1 << i) == 0 {
                 return Err(no());
             }
