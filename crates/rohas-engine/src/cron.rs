@@ -85,7 +85,7 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
     };
     let id = format!("cron:{name}");
     let trace_id = crate::log::new_trace_id();
-    let mut call = invocation(&id, HandlerKind::Cron, &trace_id);
+    let mut call = invocation(id.as_str(), HandlerKind::Cron, &trace_id);
     let now = Utc::now().to_rfc3339();
     call.request = json!({ "name": name, "scheduled_at": now });
     call.metadata

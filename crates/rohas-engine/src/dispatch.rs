@@ -10,12 +10,14 @@ use crate::engine::{Live, Shared};
 use rohas_runtime::{HandlerError, HandlerKind, Invocation, Outcome};
 use rohas_schema::model::NameRef;
 use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 /// An invocation with the usual fields filled in.
-pub(crate) fn invocation(handler: &str, kind: HandlerKind, trace_id: &str) -> Invocation {
+pub(crate) fn invocation(handler: impl Into<Arc<str>>, kind: HandlerKind, trace_id: &str) -> Invocation {
     Invocation {
-        handler: handler.to_string(),
+        handler: handler.into(),
         kind,
         trace_id: trace_id.to_string(),
         request: Value::Null,
@@ -32,6 +34,10 @@ pub(crate) fn invocation(handler: &str, kind: HandlerKind, trace_id: &str) -> In
 
 impl Shared {
     /// Invoke with a timeout. The metadata gets the trace id and handler kind.
+    ///
+    /// The call is polled once before the timer is armed: most handlers
+    /// answer in that first step (a Rust handler that does not wait always
+    /// does), and for them no timer is registered or cancelled.
     pub(crate) async fn call(&self, mut call: Invocation, timeout: Duration) -> Result<Outcome, HandlerError> {
         // One clock read for the runtime's deadline and the timer both.
         let deadline = Instant::now() + timeout;
@@ -42,8 +48,12 @@ impl Shared {
             call.metadata
                 .insert("handler_kind".into(), Value::String(call.kind.as_str().into()));
         }
-        let handler = call.handler.clone();
-        match tokio::time::timeout_at(deadline.into(), self.runtime.invoke(call)).await {
+        let handler = Arc::clone(&call.handler);
+        let mut running = self.runtime.invoke(call);
+        if let Poll::Ready(result) = std::future::poll_fn(|cx| Poll::Ready(running.as_mut().poll(cx))).await {
+            return result;
+        }
+        match tokio::time::timeout_at(deadline.into(), running).await {
             Ok(result) => result,
             Err(_) => {
                 self.log.warn(&format!("{handler} timed out after {timeout:?}"));

@@ -16,6 +16,7 @@ use arc_swap::ArcSwap;
 use rohas_config::Config;
 use rohas_runtime::{HandlerKind, HandlerSpec, Runtime};
 use rohas_schema::Schema;
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,7 +45,10 @@ pub(crate) struct Live {
     /// Handler ids the project has (optional ws functions that exist).
     pub specs: HashMap<String, HandlerSpec>,
     /// ws path (normalised) → index into `schema.websockets`.
-    pub ws_paths: HashMap<String, usize>,
+    pub ws_paths: FxHashMap<String, usize>,
+    /// Each api's handler id (`api:<name>`), by index into `schema.apis`:
+    /// built once, shared by every call.
+    pub api_ids: Vec<Arc<str>>,
     pub openapi: Option<Value>,
 }
 
@@ -57,7 +61,13 @@ impl Live {
             .enumerate()
             .map(|(i, w)| (crate::router::normalize(&w.path).to_string(), i))
             .collect();
+        let api_ids = schema
+            .apis
+            .iter()
+            .map(|api| Arc::from(format!("api:{}", api.name)))
+            .collect();
         Live {
+            api_ids,
             router: Router::new(&schema),
             validator: Validator::new(schema.clone()),
             specs: specs.into_iter().map(|s| (s.id.clone(), s)).collect(),

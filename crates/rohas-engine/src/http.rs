@@ -177,11 +177,11 @@ async fn answer(engine: Engine, request: Request) -> Response {
         }
     };
     let api = &live.schema.apis[api_index];
-    let id = ["api:", api.name.as_str()].concat();
+    let id = &live.api_ids[api_index];
     // What the handler reads (its runtime knows from its signature): the
     // header and query maps are built only for a handler or middleware that
     // reads them.
-    let needs = shared.runtime.needs(&id);
+    let needs = shared.runtime.needs(id);
     let maps = needs.request || needs.context || !api.middlewares.is_empty();
     let (query, headers) = if maps {
         (query_map(parts.uri.query()), header_map(&parts.headers))
@@ -264,7 +264,7 @@ async fn answer(engine: Engine, request: Request) -> Response {
         )
     };
 
-    let mut call = invocation(&id, HandlerKind::Api, &trace_id);
+    let mut call = invocation(Arc::clone(id), HandlerKind::Api, &trace_id);
     call.needs = needs;
     if needs.request {
         let mut request_object = Map::new();
@@ -296,7 +296,7 @@ async fn answer(engine: Engine, request: Request) -> Response {
     match result {
         Ok((events, outcome)) => {
             if !events.is_empty() {
-                Box::pin(shared.publish(events, &trace_id, &id)).await;
+                Box::pin(shared.publish(events, &trace_id, id)).await;
             }
             if shared.dev {
                 check_response(&shared, &live, api_index, &outcome.value.to_value(), &trace_id);
@@ -304,7 +304,7 @@ async fn answer(engine: Engine, request: Request) -> Response {
             json_response(outcome.value, &trace_id)
         }
         Err(e) => handler_error(&shared, e, &trace_id)
-            .with_source(&id, &shared)
+            .with_source(id, &shared)
             .into_response(),
     }
 }
@@ -414,7 +414,7 @@ pub(crate) async fn run_middlewares(
 ) -> Result<Value, ApiError> {
     for m in middlewares {
         let id = format!("middleware:{}", m.name);
-        let mut call = invocation(&id, HandlerKind::Middleware, trace_id);
+        let mut call = invocation(id.as_str(), HandlerKind::Middleware, trace_id);
         call.request = context.clone();
         call.payload = context["payload"].clone();
         call.query_params = context["query_params"].as_object().cloned().unwrap_or_default();

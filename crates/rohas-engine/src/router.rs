@@ -6,7 +6,7 @@
 //! (`/users/me` before `/users/:id`), as in axum and Fastify.
 
 use rohas_schema::model::{HttpMethod, PathSegment, Schema};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 pub enum RouteMatch {
     /// Index into `schema.apis`, and the path parameters by name.
@@ -18,14 +18,14 @@ pub enum RouteMatch {
 
 pub struct Router {
     /// Paths without parameters: path → (method, api index).
-    statics: HashMap<String, Vec<(HttpMethod, usize)>>,
+    statics: FxHashMap<String, Vec<(HttpMethod, usize)>>,
     /// Paths with parameters, most literal segments first.
     dynamic: Vec<(Vec<PathSegment>, HttpMethod, usize)>,
 }
 
 impl Router {
     pub fn new(schema: &Schema) -> Self {
-        let mut statics: HashMap<String, Vec<(HttpMethod, usize)>> = HashMap::new();
+        let mut statics: FxHashMap<String, Vec<(HttpMethod, usize)>> = FxHashMap::default();
         let mut dynamic = Vec::new();
         for (i, api) in schema.apis.iter().enumerate() {
             if api.segments.iter().all(|s| matches!(s, PathSegment::Literal(_))) {

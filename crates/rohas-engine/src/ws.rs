@@ -76,7 +76,7 @@ fn ws_call(
     trace_id: &str,
     headers: &Map<String, Value>,
 ) -> Invocation {
-    let mut call = invocation(&id, kind, trace_id);
+    let mut call = invocation(id.as_str(), kind, trace_id);
     call.connection_id = Some(conn.to_string());
     call.endpoint = Some(ws.to_string());
     call.metadata.insert("connection_id".into(), json!(conn));

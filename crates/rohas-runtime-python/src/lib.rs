@@ -111,7 +111,7 @@ fn call_job(call: Invocation) -> Job {
         op: "call",
         data: call.request.to_string(),
         context,
-        handler: call.handler,
+        handler: call.handler.to_string(),
         trace_id: call.trace_id,
         endpoint: call.endpoint,
         connection: call.connection_id,

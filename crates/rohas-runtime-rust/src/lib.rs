@@ -344,7 +344,7 @@ impl Runtime for RustRuntime {
                     stack: None,
                 });
             };
-            let Some(&needs) = library.handlers.get(&call.handler) else {
+            let Some(&needs) = library.handlers.get(&*call.handler) else {
                 return Err(HandlerError::Failed {
                     message: format!(
                         "handler `{}` is not in the loaded library: save a handler file to rebuild",

@@ -18,6 +18,7 @@
 
 use crate::abi::{self, HostVTable};
 use rohas_runtime::{Host, LogRecord, Needs};
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -201,7 +202,7 @@ pub(crate) struct Library {
     shutdown: abi::ShutdownFn,
     stopped: AtomicBool,
     /// The handlers served, with what each one's parameters read.
-    pub handlers: HashMap<String, Needs>,
+    pub handlers: FxHashMap<String, Needs>,
 }
 
 /// One entry of `rohas_handlers`' list.

@@ -10,8 +10,9 @@ use std::time::Instant;
 /// handler's signature declares.
 #[derive(Debug, Clone)]
 pub struct Invocation {
-    /// [`crate::HandlerSpec::id`].
-    pub handler: String,
+    /// [`crate::HandlerSpec::id`]; shared, as the engine keeps one per
+    /// handler and every call of it carries a copy.
+    pub handler: std::sync::Arc<str>,
     pub kind: HandlerKind,
     pub trace_id: String,
     /// The request object in wire shape: for an api
