@@ -171,7 +171,14 @@ pub fn registry(found: &[Found], layout: &Layout) -> String {
         code.line("#[rustfmt::skip]");
         code.open(&format!("fn {name}(call: Call) -> HandlerFuture {{"));
         code.open("Box::pin(async move {");
-        code.line("let mut state = call.state();");
+        // A handler that takes no state asked for no events: none is built.
+        let takes_state = handler
+            .params
+            .iter()
+            .any(|p| matches!(p, Param::StateMut | Param::StateRef));
+        if takes_state {
+            code.line("let mut state = call.state();");
+        }
         let mut args = Vec::new();
         for (i, param) in handler.params.iter().enumerate() {
             match param {
@@ -188,7 +195,7 @@ pub fn registry(found: &[Found], layout: &Layout) -> String {
         let call = format!("{module}::{}({})", handler.function, args.join(", "));
         if handler.is_async {
             code.line(&format!("let returned = {call}.await; // handler at {}", handler.at));
-        } else {
+        } else if takes_state {
             // A plain function runs on the blocking pool, with the state moved in and back.
             code.open("let (returned, state) = rohas_runtime::abi::blocking(move || {");
             code.line("let mut state = state;");
@@ -196,8 +203,17 @@ pub fn registry(found: &[Found], layout: &Layout) -> String {
             code.line("(returned, state)");
             code.close("})");
             code.line(".await?;");
+        } else {
+            code.open("let returned = rohas_runtime::abi::blocking(move || {");
+            code.line(&format!("{call} // handler at {}", handler.at));
+            code.close("})");
+            code.line(".await?;");
         }
-        code.line(&format!("call.finish(returned, state) // handler at {}", handler.at));
+        if takes_state {
+            code.line(&format!("call.finish(returned, state) // handler at {}", handler.at));
+        } else {
+            code.line(&format!("call.reply(returned) // handler at {}", handler.at));
+        }
         code.close("})");
         code.close("}");
         needs_probe(&mut code, handler, module, name);
@@ -314,6 +330,33 @@ mod tests {
         assert!(!found.is_async);
         assert_eq!(found.params[0], Param::StateRef);
         assert!(matches!(found.params[1], Param::Extract { by_ref: true, .. }));
+    }
+
+    /// The registry's text for `text` as the handler file of `api:Health`.
+    fn glue_for(text: &str) -> String {
+        let spec = spec(&["handler"]);
+        let path = Path::new("src/handlers/api/health.rs");
+        let found = find(&spec, &Source { path, text }).unwrap();
+        let layout = crate::rust::handler_modules::layout(&[spec], &|_| Some(path.to_path_buf()));
+        registry(&[found], &layout)
+    }
+
+    #[test]
+    fn a_state_is_built_only_for_a_handler_that_takes_one() {
+        let with_state = glue_for("pub async fn handler(state: &mut State) -> Result<()> { Ok(()) }");
+        assert!(with_state.contains("let mut state = call.state();"), "{with_state}");
+        assert!(with_state.contains("call.finish(returned, state)"), "{with_state}");
+
+        for text in [
+            "pub async fn handler() -> Result<()> { Ok(()) }",
+            "pub fn handler(req: HealthRequest) -> Result<()> { Ok(()) }",
+        ] {
+            let glue = glue_for(text);
+            assert!(!glue.contains("call.state()"), "{glue}");
+            assert!(glue.contains("call.reply(returned)"), "{glue}");
+        }
+        let blocking = glue_for("pub fn handler() -> Result<()> { Ok(()) }");
+        assert!(blocking.contains("let returned = rohas_runtime::abi::blocking(move || {"), "{blocking}");
     }
 
     #[test]

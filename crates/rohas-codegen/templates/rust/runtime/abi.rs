@@ -329,7 +329,8 @@ fn start(call_id: u64, handler: &[u8], buffer: &[u8]) {
         trace_id: Arc::clone(call.trace_id()),
         host: Arc::clone(&library.host),
     };
-    let first_step = tag.clone();
+    // For the warning about a slow first step, which may never be written.
+    let trace_id = Arc::clone(&tag.trace_id);
     let handler = (entry.function)(call);
     let mut future: HandlerFuture = Box::pin(async move {
         match capture::CURRENT
@@ -368,7 +369,7 @@ fn start(call_id: u64, handler: &[u8], buffer: &[u8]) {
         } else if entry.slow_steps.fetch_add(1, Ordering::Relaxed) + 1 >= SLOW_STEPS_TO_OFFLOAD
             && !entry.offloaded.swap(true, Ordering::Relaxed)
         {
-            report_slow_first_step(&first_step, id, took);
+            report_slow_first_step(&library.host, id, &entry.name, &trace_id, took);
         }
         if let Poll::Ready(outcome) = first {
             complete(&library.vtable, call_id, outcome);
@@ -398,16 +399,22 @@ const FIRST_STEP_BUDGET: Duration = Duration::from_millis(10);
 const SLOW_STEPS_TO_OFFLOAD: u32 = 3;
 
 /// The warning for a first step over [`FIRST_STEP_BUDGET`], tagged with its call.
-fn report_slow_first_step(tag: &CallTag, id: &str, took: Duration) {
+fn report_slow_first_step(
+    host: &Arc<dyn Host>,
+    id: &str,
+    name: &str,
+    trace_id: &str,
+    took: Duration,
+) {
     let message = format!(
         "handler `{id}` ran {} ms before its first `.await` ({SLOW_STEPS_TO_OFFLOAD} calls in a row), on the engine's thread: its calls now run on the handler library's threads; make blocking work a plain `fn` handler or `tokio::task::spawn_blocking`",
         took.as_millis()
     );
-    tag.host.log(LogRecord {
+    host.log(LogRecord {
         level: super::Level::Warn,
         message: &message,
-        handler: &tag.handler,
-        trace_id: &tag.trace_id,
+        handler: name,
+        trace_id,
         fields: &serde_json::Map::new(),
     });
 }

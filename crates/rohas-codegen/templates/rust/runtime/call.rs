@@ -216,6 +216,15 @@ impl Call {
         })
     }
 
+    /// The answer of a handler that takes no [`State`], so asked for no
+    /// events (the glue builds no state for it).
+    pub fn reply<R: IntoReply>(&self, returned: R) -> Outcome {
+        returned
+            .into_reply()
+            .map(Success::Value)
+            .map_err(Failure::from_error)
+    }
+
     /// The answer for what the handler returned, with the events it asked
     /// for when it succeeded.
     pub fn finish<R: IntoReply>(&self, returned: R, mut state: State) -> Outcome {
