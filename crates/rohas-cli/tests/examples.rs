@@ -5,8 +5,7 @@
 
 mod support;
 
-use serde_json::json;
-use support::{get, request, Server};
+use support::{scenarios, Server};
 
 #[test]
 fn the_typescript_example_serves_health_and_users() {
@@ -21,18 +20,5 @@ fn the_typescript_example_serves_health_and_users() {
         &root,
     );
     let s = Server::start_in(&root, "dev", &[]);
-    let (status, body) = get(&s.url("/health"));
-    assert_eq!((status, &body["status"]), (200, &json!("ok")), "{body}");
-    let input = r#"{"name":"Ada","email":"ada@example.com"}"#;
-    let (status, body, _) = request("POST", &s.url("/users"), Some(input), &[]);
-    assert_eq!(status, 401, "{body}");
-    let (status, body, _) = request(
-        "POST",
-        &s.url("/users"),
-        Some(input),
-        &[("authorization", "Bearer demo")],
-    );
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["email"], "ada@example.com");
-    s.wait_for_log("welcome email");
+    scenarios::a_starter_project_serves(&s);
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Once;
 use std::time::{Duration, Instant};
-use support::{get, post, request, Server};
+use support::{get, post, scenarios, Server};
 
 fn shared_target_dir() {
     static SET: Once = Once::new();
@@ -60,28 +60,12 @@ fn rust_handlers_end_to_end() {
 }
 
 fn seed_examples(s: &Server) {
-    let (status, body, headers) = request("GET", &s.url("/health"), None, &[]);
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["status"], "ok");
-    assert!(body["timestamp"].as_str().is_some_and(|t| t.contains('T')), "{body}");
-    assert!(
-        headers.iter().any(|(k, v)| k == "x-trace-id" && v.len() == 32),
-        "{headers:?}"
-    );
+    scenarios::seed_health_and_create_user(s);
     s.wait_for_log("Health check requested");
-
-    let (status, body) = post(&s.url("/users"), r#"{"name":"Ada","email":"ada@example.com"}"#);
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["id"], 1);
-    assert_eq!(body["name"], "Ada");
-    // `created_at` goes out under the schema's name.
-    assert!(body["createdAt"].as_str().is_some(), "{body}");
 
     // A handler that takes its body alone gets it unparsed when the schema
     // accepts it; anything else is still answered with the problems named.
-    let (status, body) = post(&s.url("/users"), r#"{"name":"Ada"}"#);
-    assert_eq!(status, 422, "{body}");
-    assert!(body.to_string().contains("body.email"), "{body}");
+    scenarios::bad_bodies_are_400_and_422(s);
     let (status, body) = post(&s.url("/users"), r#"{"name":"Ada","email":7}"#);
     assert_eq!(status, 422, "{body}");
     let (status, body) = post(&s.url("/users"), r#"{"name":"Ada","email":"#);
@@ -91,30 +75,22 @@ fn seed_examples(s: &Server) {
     let escaped = r#"{"n\u0061me":"Ada","email":"ada@example.com","email":"e@x.io"}"#;
     let (status, body) = post(&s.url("/users"), escaped);
     assert_eq!((status, &body["email"]), (200, &json!("e@x.io")), "{body}");
-
-    // The seed's error-handling example, on its happy path.
-    assert_eq!(get(&s.url("/failing")), (200, json!({"success": true})));
 }
 
 fn context_handlers(s: &Server) {
     // The seed's context example returns `Response::default()`: JSON null.
-    assert_eq!(get(&s.url("/context?x=1")), (200, serde_json::Value::Null));
-    let (status, body) = get(&s.url("/echo/ada?x=1"));
+    scenarios::context_handlers_get_query_path_params_and_trace_id(s);
+    let (status, body) = get(&s.url("/echo/ada"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["handler"], "EchoContext");
-    assert_eq!(body["query"], json!({"x": "1"}));
-    assert_eq!(body["path"], json!({"name": "ada"}));
     assert_eq!(body["trace_id"].as_str().map(str::len), Some(32), "{body}");
 }
 
 fn errors_and_panics(s: &Server) {
+    scenarios::seed_errors_keep_their_status(s);
     let (status, body) = get(&s.url("/broken"));
     assert_eq!(status, 500, "{body}");
     assert_eq!(body["error"]["message"], "database unreachable");
-
-    let (status, body) = get(&s.url("/teapot"));
-    assert_eq!(status, 418, "{body}");
-    assert_eq!(body["error"]["message"], "short and stout");
 
     // A panic is a 500 with its message and where it happened; the engine
     // and the library keep serving.
@@ -147,17 +123,7 @@ fn timeouts_and_plain_functions(s: &Server) {
     assert_eq!(get(&s.url("/version")), (200, json!({"version": 1})));
 
     // A plain `fn` handler; several at once, while others answer.
-    let url = s.url("/blocking");
-    let slow: Vec<_> = (0..4)
-        .map(|_| {
-            let url = url.clone();
-            std::thread::spawn(move || get(&url))
-        })
-        .collect();
-    assert_eq!(get(&s.url("/health")).0, 200);
-    for t in slow {
-        assert_eq!(t.join().unwrap(), (200, json!({"slept": true})));
-    }
+    scenarios::blocking_handlers_do_not_stall_others(s);
     // `eprintln!` in a plain handler is a log line tagged with it.
     s.wait_for_log("blocking for a while");
     assert!(tagged(s, "Blocking", "blocking for a while"), "{}", s.log());
@@ -174,72 +140,32 @@ fn tagged(s: &Server, handler: &str, text: &str) -> bool {
 }
 
 fn middleware(s: &Server) {
-    let (status, body) = get(&s.url("/private"));
-    assert_eq!(status, 401, "{body}");
-    assert_eq!(body["error"]["message"], "missing or wrong bearer token");
-    let (status, body, _) = request(
-        "GET",
-        &s.url("/private"),
-        None,
-        &[("authorization", "Bearer let-me-in")],
-    );
-    assert_eq!((status, body), (200, json!({"secret": 42})));
+    scenarios::the_middleware_needs_the_token(s);
 }
 
 fn events_and_cron(s: &Server) {
-    // CreateUser → UserRegistered (payload: the returned user) → audit_user
-    // → AuditDone → finish_audit (`(state: &State, event)`).
-    let (status, _) = post(&s.url("/users"), r#"{"name":"Grace","email":"grace@example.com"}"#);
-    assert_eq!(status, 200);
-    s.wait_for_log("audit user grace@example.com");
-    s.wait_for_log("audit done for grace@example.com");
-
-    // `handler(req, state)` sets UserCreated's payload; the seed's event
-    // handler logs `event.user_id`.
-    let (status, body) = post(&s.url("/signup"), r#"{"name":"Lin","email":"lin@example.com"}"#);
-    assert_eq!((status, body), (200, json!({"ok": true, "name": "Lin"})));
-    s.wait_for_log("User created: 7");
-
+    // finish_audit is `(state: &State, event)`; send_welcome_email is the
+    // seed's, logging `event.user_id`.
+    scenarios::events_chain_from_api_through_handlers(s, "audit user grace@example.com");
     // The seed's cron example, every second.
     s.wait_for_log("Running scheduled cleanup");
 }
 
 fn websockets(s: &Server) {
-    let ws_base = s.base.replace("http://", "ws://");
-    match tungstenite::connect(format!("{ws_base}/ws/room")) {
-        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 403),
-        other => panic!("expected a 403 rejection, got {other:?}"),
-    }
-
-    let (mut a, _) = tungstenite::connect(format!("{ws_base}/ws/room?name=a")).expect("a connects");
-    let (mut b, _) = tungstenite::connect(format!("{ws_base}/ws/room?name=b")).expect("b connects");
-    a.send(tungstenite::Message::text(r#"{"user":"a","text":"hello"}"#))
-        .unwrap();
-    for client in [&mut a, &mut b] {
-        let reply = client.read().unwrap();
-        let value: serde_json::Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
-        assert_eq!(value, json!({"user": "a", "text": "HELLO"}));
-    }
+    let (mut a, mut b) = scenarios::room_rejects_then_broadcasts(s);
     // `Connection::send` answers the sender alone, before the broadcast.
     a.send(tungstenite::Message::text(r#"{"user":"a","text":"whoami"}"#))
         .unwrap();
-    let private: serde_json::Value = serde_json::from_str(a.read().unwrap().to_text().unwrap()).unwrap();
+    let private = scenarios::read_json(&mut a);
     assert!(private["you"].as_str().is_some_and(|id| !id.is_empty()), "{private}");
-    let broadcast: serde_json::Value = serde_json::from_str(b.read().unwrap().to_text().unwrap()).unwrap();
-    assert_eq!(broadcast, json!({"user": "a", "text": "WHOAMI"}));
+    assert_eq!(scenarios::read_json(&mut b), json!({"user": "a", "text": "WHOAMI"}));
     a.close(None).unwrap();
     drop(b); // not a clean close
     s.wait_for_log_count("left the room", 2);
 
-    // The seed's chat module, as written.
-    let (mut c, _) = tungstenite::connect(format!("{ws_base}/ws/chat")).expect("chat connects");
-    s.wait_for_log("Client connected");
+    scenarios::seed_chat(s);
     // `println!` in a handler is captured: a log line tagged with the handler.
     assert!(tagged(s, "Chat", "Client connected"), "{}", s.log());
-    c.send(tungstenite::Message::text(r#"{"user":"c","text":"hi"}"#))
-        .unwrap();
-    c.close(None).unwrap();
-    s.wait_for_log("Client disconnected");
 }
 
 const VERSION: &str = "src/handlers/api/version.rs";
@@ -342,35 +268,21 @@ fn hot_reload(s: &Server) {
 }
 
 fn graceful_shutdown(s: &mut Server) {
-    let url = s.url("/blocking");
-    let in_flight = std::thread::spawn(move || get(&url));
-    std::thread::sleep(Duration::from_millis(150));
-    let status = s.terminate();
-    assert!(status.success(), "exit status {status:?}:\n{}", s.log());
-    assert_eq!(in_flight.join().unwrap(), (200, json!({"slept": true})));
+    scenarios::shutdown_finishes_a_request_in_flight(s, "/blocking", json!({"slept": true}));
 }
 
 /// Missing files and functions are reported before anything is built.
 #[test]
 fn missing_handlers_and_functions_are_start_errors() {
     shared_target_dir();
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("project");
-    support::copy_dir(&support::fixture("rust-e2e"), &root);
+    let (_tmp, root) = support::project("rust-e2e");
     std::fs::remove_file(root.join("src/handlers/api/teapot.rs")).unwrap();
     std::fs::write(
         root.join(VERSION),
         "pub async fn handle_it() -> rohas_runtime::Result<()> {\n    Ok(())\n}\n",
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rohas"))
-        .arg("-C")
-        .arg(&root)
-        .args(["start", "--port", "0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = support::start_error(&root, &["start", "--port", "0"], &[]);
     assert!(
         stderr.contains("src/handlers/api/teapot.rs") && stderr.contains("rohas codegen"),
         "{stderr}"
@@ -379,24 +291,14 @@ fn missing_handlers_and_functions_are_start_errors() {
         stderr.contains("src/handlers/api/version.rs: no function `handler` or `handle_version`"),
         "{stderr}"
     );
-    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 /// A `cargo` that does not exist is a clear start error.
 #[test]
 fn a_missing_cargo_is_a_clear_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("project");
-    support::copy_dir(&support::fixture("rust-e2e"), &root);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rohas"))
-        .arg("-C")
-        .arg(&root)
-        .args(["dev", "--port", "0", "--watch", "false"])
-        .env("CARGO", "/nonexistent/cargo")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (_tmp, root) = support::project("rust-e2e");
+    let cargo = std::ffi::OsStr::new("/nonexistent/cargo");
+    let stderr = support::start_error(&root, &["dev", "--port", "0", "--watch", "false"], &[("CARGO", cargo)]);
     assert!(
         stderr.contains("`/nonexistent/cargo` was not found") && stderr.contains("rustup.rs"),
         "{stderr}"
@@ -420,27 +322,14 @@ fn the_init_project_runs_under_rohas_dev() {
     assert!(root.join("src/generated/registry.rs").is_file());
 
     let s = Server::start_in(&root, "dev", &[]);
-    let (status, body) = get(&s.url("/health"));
-    assert_eq!((status, &body["status"]), (200, &json!("ok")), "{body}");
-    let input = r#"{"name":"Ada","email":"ada@example.com"}"#;
-    let (status, body) = post(&s.url("/users"), input);
-    assert_eq!(status, 401, "{body}");
-    let (status, body, _) = request(
-        "POST",
-        &s.url("/users"),
-        Some(input),
-        &[("authorization", "Bearer demo")],
-    );
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["email"], "ada@example.com");
-    s.wait_for_log("sending a welcome email to ada@example.com");
+    scenarios::a_starter_project_serves(&s);
 
     let ws = s.base.replace("http://", "ws://");
     let (mut client, _) = tungstenite::connect(format!("{ws}/ws/chat")).expect("chat connects");
     client
         .send(tungstenite::Message::text(r#"{"user":"ada","text":"hi"}"#))
         .unwrap();
-    let reply: serde_json::Value = serde_json::from_str(client.read().unwrap().to_text().unwrap()).unwrap();
+    let reply = scenarios::read_json(&mut client);
     assert_eq!(reply["text"], "hi", "{reply}");
     assert!(reply["sentAt"].as_str().is_some(), "{reply}");
 }

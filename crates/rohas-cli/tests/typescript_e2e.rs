@@ -10,8 +10,7 @@ mod support;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-use support::{get, post, request, Server};
+use support::{get, post, scenarios, Server};
 
 fn server() -> Server {
     Server::start("typescript-e2e", &[])
@@ -40,52 +39,20 @@ fn a_module_whose_top_level_never_finishes_is_named() {
 
 #[test]
 fn health_and_create_user_seed_examples() {
-    let s = server();
-    let (status, body, headers) = request("GET", &s.url("/health"), None, &[]);
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["status"], "ok");
-    assert!(body["timestamp"].as_str().is_some_and(|t| t.contains('T')), "{body}");
-    assert!(
-        headers.iter().any(|(k, v)| k == "x-trace-id" && v.len() == 32),
-        "{headers:?}"
-    );
-
-    let (status, body) = post(&s.url("/users"), r#"{"name":"Ada","email":"ada@example.com"}"#);
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["id"], 1);
-    assert_eq!(body["name"], "Ada");
     // The returned `Date` goes out as RFC 3339 text.
-    assert!(body["createdAt"].as_str().is_some_and(|t| t.contains('T')), "{body}");
+    scenarios::seed_health_and_create_user(&server());
 }
 
 #[test]
 fn bad_bodies_get_400_and_422_before_any_handler_runs() {
-    let s = server();
-    let (status, body) = post(&s.url("/users"), "{not json");
-    assert_eq!(status, 400, "{body}");
-    let (status, body) = post(&s.url("/users"), r#"{"email":"a@b"}"#);
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["error"]["details"][0]["problem"], "required field is missing");
+    scenarios::bad_bodies_are_400_and_422(&server());
 }
 
 #[test]
 fn context_handlers_get_query_path_params_and_trace_id() {
     let s = server();
-    // The seed's context example returns nothing: a JSON null.
-    let (status, body) = get(&s.url("/context?x=1"));
-    assert_eq!((status, body), (200, serde_json::Value::Null));
-
-    let (status, body, _) = request(
-        "GET",
-        &s.url("/echo/ada?lang=en"),
-        None,
-        &[("x-trace-id", "trace-from-client")],
-    );
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["handler"], "EchoContext");
-    assert_eq!(body["query"], json!({"lang": "en"}));
-    assert_eq!(body["path"], json!({"name": "ada"}));
-    assert_eq!(body["trace_id"], "trace-from-client");
+    scenarios::context_handlers_get_query_path_params_and_trace_id(&s);
+    assert_eq!(get(&s.url("/echo/ada")).1["handler"], "EchoContext");
 }
 
 #[test]
@@ -108,12 +75,11 @@ fn date_time_fields_reach_handlers_as_dates_and_project_modules_import() {
 #[test]
 fn errors_map_to_status_codes_and_the_engine_keeps_serving() {
     let s = server();
-    assert_eq!(get(&s.url("/failing")), (200, json!({"success": true})));
-
-    let (status, body) = get(&s.url("/teapot"));
-    assert_eq!(status, 418);
-    assert_eq!(body["error"]["message"], "short and stout");
-    assert_eq!(body["error"]["details"], json!({"brew": "earl grey"}));
+    scenarios::seed_errors_keep_their_status(&s);
+    assert_eq!(
+        get(&s.url("/teapot")).1["error"]["details"],
+        json!({"brew": "earl grey"})
+    );
 
     let (status, body) = get(&s.url("/boom"));
     assert_eq!(status, 500);
@@ -188,17 +154,7 @@ fn the_init_typescript_project_serves_as_created() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = Server::start_in(&tmp.path().join("demo"), "dev", &[]);
-    let (status, body) = get(&s.url("/health"));
-    assert_eq!((status, &body["status"]), (200, &json!("ok")), "{body}");
-    let (status, body, _) = request(
-        "POST",
-        &s.url("/users"),
-        Some(r#"{"name":"Ada","email":"ada@example.com"}"#),
-        &[("authorization", "Bearer demo")],
-    );
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["email"], "ada@example.com");
-    s.wait_for_log("sending a welcome email to ada@example.com");
+    scenarios::a_starter_project_serves(&s);
 }
 
 #[test]
@@ -222,40 +178,15 @@ fn timeouts_answer_504_even_for_a_handler_that_never_yields() {
 #[test]
 fn middlewares_reject_or_change_the_context() {
     let s = server();
-    let (status, body) = get(&s.url("/private"));
-    assert_eq!(status, 401, "{body}");
-    assert_eq!(body["error"]["message"], "missing or wrong bearer token");
-    let (status, body, _) = request(
-        "GET",
-        &s.url("/private"),
-        None,
-        &[("authorization", "Bearer let-me-in")],
-    );
-    assert_eq!((status, body), (200, json!({"secret": 42})));
-
-    let (status, body) = get(&s.url("/tagged?x=1"));
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        body,
-        json!({"query": {"x": "1", "tagged": "yes"}, "tag": "from-middleware"})
-    );
+    scenarios::the_middleware_needs_the_token(&s);
+    scenarios::a_middleware_changes_the_context(&s);
 }
 
 #[test]
 fn events_chain_from_api_through_handlers() {
     let s = server();
-    // CreateUser → UserRegistered (payload: the returned user) → audit_user
-    // → AuditDone → finish_audit. The event's DateTime arrives as a Date.
-    let (status, _) = post(&s.url("/users"), r#"{"name":"Grace","email":"grace@example.com"}"#);
-    assert_eq!(status, 200);
-    s.wait_for_log("audit user grace@example.com created at a Date");
-    s.wait_for_log("audit done for grace@example.com");
-
-    // Signup: `handler(req, state)` without annotations sets UserCreated's
-    // payload; the seed's event handler logs `event.userId` with console.log.
-    let (status, body) = post(&s.url("/signup"), r#"{"name":"Lin","email":"lin@example.com"}"#);
-    assert_eq!((status, body), (200, json!({"ok": true, "name": "Lin"})));
-    s.wait_for_log("User created: 7");
+    // The event's DateTime arrives as a Date.
+    scenarios::events_chain_from_api_through_handlers(&s, "audit user grace@example.com created at a Date");
     // console.log lines carry the handler name.
     assert!(s
         .log()
@@ -272,34 +203,12 @@ fn cron_every_second_runs_the_seed_handler() {
 #[test]
 fn websockets_connect_message_broadcast_and_disconnect() {
     let s = server();
-    let ws_base = s.base.replace("http://", "ws://");
-
-    let rejected = tungstenite::connect(format!("{ws_base}/ws/room"));
-    match rejected {
-        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 403),
-        other => panic!("expected a 403 rejection, got {other:?}"),
-    }
-
-    let (mut a, _) = tungstenite::connect(format!("{ws_base}/ws/room?name=a")).expect("a connects");
-    let (mut b, _) = tungstenite::connect(format!("{ws_base}/ws/room?name=b")).expect("b connects");
-    a.send(tungstenite::Message::text(r#"{"user":"a","text":"hello"}"#))
-        .unwrap();
-    for client in [&mut a, &mut b] {
-        let reply = client.read().unwrap();
-        let value: serde_json::Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
-        assert_eq!(value, json!({"user": "a", "text": "HELLO"}));
-    }
+    let (mut a, b) = scenarios::room_rejects_then_broadcasts(&s);
     a.close(None).unwrap();
     drop(b);
     s.wait_for_log("left the room");
-
-    // The seed's chat module, as written (onConnect/onMessage/onDisconnect).
-    let (mut c, _) = tungstenite::connect(format!("{ws_base}/ws/chat")).expect("chat connects");
-    s.wait_for_log("Client connected");
-    c.send(tungstenite::Message::text(r#"{"user":"c","text":"hi"}"#))
-        .unwrap();
-    c.close(None).unwrap();
-    s.wait_for_log("Client disconnected");
+    // The seed's chat module (onConnect/onMessage/onDisconnect).
+    scenarios::seed_chat(&s);
 }
 
 #[test]
@@ -361,21 +270,12 @@ fn hot_reload_under_load_drops_no_request() {
     assert!(answered > 0);
 
     // A new api in the schema: codegen writes its TypeScript stub, routes are swapped.
-    std::fs::write(
-        s.root.join("schema/extra.ro"),
-        "api Ping {\n  method: GET\n  path: \"/ping\"\n  response: Json\n}\n",
-    )
-    .unwrap();
-    s.wait_for_log("schema reloaded");
-    assert!(s.root.join("src/handlers/api/ping.ts").is_file());
-    assert_eq!(get(&s.url("/ping")).0, 200);
+    scenarios::a_new_api_in_the_schema_is_served(&s, "ts");
 }
 
 #[test]
 fn an_npm_dependency_imports_from_node_modules() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("project");
-    support::copy_dir(&support::fixture("typescript-e2e"), &root);
+    let (_tmp, root) = support::project("typescript-e2e");
     let installed = std::process::Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--silent", "is-number@7.0.0"])
         .current_dir(&root)
@@ -405,60 +305,34 @@ fn an_npm_dependency_imports_from_node_modules() {
 
 #[test]
 fn graceful_shutdown_finishes_a_request_in_flight() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("project");
-    support::copy_dir(&support::fixture("typescript-e2e"), &root);
+    let (_tmp, root) = support::project("typescript-e2e");
     std::fs::write(
         root.join("src/handlers/api/version.ts"),
         "export async function handler() {\n  await new Promise((r) => setTimeout(r, 500));\n  return { slept: true };\n}\n",
     )
     .unwrap();
     let mut s = Server::start_in(&root, "dev", &[]);
-    let url = s.url("/version");
-    let in_flight = std::thread::spawn(move || get(&url));
-    std::thread::sleep(Duration::from_millis(150));
-    let status = s.terminate();
-    assert!(status.success(), "exit status {status:?}:\n{}", s.log());
-    assert_eq!(in_flight.join().unwrap(), (200, json!({"slept": true})));
+    scenarios::shutdown_finishes_a_request_in_flight(&mut s, "/version", json!({"slept": true}));
 }
 
 #[test]
 fn missing_handlers_and_syntax_errors_are_start_errors() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("project");
-    support::copy_dir(&support::fixture("typescript-e2e"), &root);
+    let (_tmp, root) = support::project("typescript-e2e");
     std::fs::remove_file(root.join("src/handlers/api/teapot.ts")).unwrap();
     std::fs::write(root.join("src/handlers/api/boom.ts"), "export function handler( {\n").unwrap();
     std::fs::write(root.join("src/handlers/api/failing.ts"), "export const other = 1;\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rohas"))
-        .arg("-C")
-        .arg(&root)
-        .args(["dev", "--port", "0", "--watch", "false"])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = support::start_error(&root, &["dev", "--port", "0", "--watch", "false"], &[]);
     assert!(
         stderr.contains("src/handlers/api/boom.ts:2:1: syntax error"),
         "{stderr}"
     );
-    assert!(!stderr.contains("panicked"), "{stderr}");
 
     // With the syntax error fixed, the missing file and function are named
     // (`rohas start`: `dev` would write a stub for the missing file).
     std::fs::write(root.join("src/handlers/api/boom.ts"), "export function handler() {}\n").unwrap();
     // The `dev` run above wrote a stub for it.
     std::fs::remove_file(root.join("src/handlers/api/teapot.ts")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rohas"))
-        .arg("-C")
-        .arg(&root)
-        .args(["start", "--port", "0"])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = support::start_error(&root, &["start", "--port", "0"], &[]);
     assert!(
         stderr.contains("src/handlers/api/teapot.ts") && stderr.contains("rohas codegen"),
         "{stderr}"
@@ -471,18 +345,8 @@ fn missing_handlers_and_syntax_errors_are_start_errors() {
 
 #[test]
 fn a_missing_node_binary_is_a_clear_start_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("project");
-    support::copy_dir(&support::fixture("typescript-e2e"), &root);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rohas"))
-        .arg("-C")
-        .arg(&root)
-        .args(["start", "--port", "0"])
-        .env("ROHAS_NODE", root.join("no-such-node"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (_tmp, root) = support::project("typescript-e2e");
+    let node = root.join("no-such-node");
+    let stderr = support::start_error(&root, &["start", "--port", "0"], &[("ROHAS_NODE", node.as_os_str())]);
     assert!(stderr.contains("Node.js 20 or newer"), "{stderr}");
 }

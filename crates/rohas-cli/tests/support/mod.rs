@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod scenarios;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -36,6 +38,32 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A copy of fixture `name` in a temporary folder (kept while the
+/// `TempDir` lives), at `<tmp>/project`.
+pub fn project(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("project");
+    copy_dir(&fixture(name), &root);
+    (tmp, root)
+}
+
+/// `rohas -C root <args>` with `envs`, which must fail to start (exit 1,
+/// no panic): its stderr.
+pub fn start_error(root: &Path, args: &[&str], envs: &[(&str, &std::ffi::OsStr)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_rohas"))
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .envs(envs.iter().copied())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
 pub struct Server {
     pub child: Child,
     pub base: String,
@@ -48,9 +76,7 @@ pub struct Server {
 impl Server {
     /// Copy `fixture` to a temporary project and serve it with `rohas dev`.
     pub fn start(fixture_name: &str, extra: &[&str]) -> Server {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("project");
-        copy_dir(&fixture(fixture_name), &root);
+        let (tmp, root) = project(fixture_name);
         let mut server = Server::start_in(&root, "dev", extra);
         server._tmp = Some(tmp);
         server
