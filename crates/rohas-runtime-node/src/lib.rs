@@ -90,7 +90,7 @@ impl NodeRuntime {
         let project = self.project_dir.clone();
         let dev = self.dev;
         tokio::task::spawn_blocking(move || {
-            let mut builder = builder.lock().unwrap_or_else(|p| p.into_inner());
+            let mut builder = rohas_runtime::sync::lock(&builder);
             let report = builder.build();
             if !report.errors.is_empty() {
                 return Err(report.errors.into_iter().map(LoadError::Failed).collect());

@@ -22,6 +22,7 @@
 
 use crate::frame::{self, Frame, Next};
 use crate::table::Table;
+use rohas_runtime::sync::{lock, read, write};
 use rohas_runtime::{HandlerError, Host, LogRecord, Outcome};
 use serde_json::{json, Map};
 use std::collections::HashMap;
@@ -178,7 +179,7 @@ impl Pool {
         loop {
             let notified = self.changed.notified();
             {
-                let slots = self.slots.read().unwrap_or_else(|p| p.into_inner());
+                let slots = read(&self.slots);
                 if slots.is_empty() {
                     return None;
                 }
@@ -280,7 +281,7 @@ impl Pool {
         }
         *lock(&self.table) = Some(table);
         let old = {
-            let mut slots = self.slots.write().unwrap_or_else(|p| p.into_inner());
+            let mut slots = write(&self.slots);
             std::mem::replace(&mut *slots, fresh)
         };
         self.changed.notify_waiters();
@@ -293,7 +294,7 @@ impl Pool {
     /// Replace a worker that died, if it is still one of the current ones.
     fn replace(&self, dead: &Arc<Worker>) {
         let is_current = {
-            let slots = self.slots.read().unwrap_or_else(|p| p.into_inner());
+            let slots = read(&self.slots);
             slots.get(dead.index).is_some_and(|w| Arc::ptr_eq(w, dead))
         };
         if !is_current {
@@ -310,7 +311,7 @@ impl Pool {
                     let _ = rx.await;
                     counted.finished();
                 });
-                let mut slots = self.slots.write().unwrap_or_else(|p| p.into_inner());
+                let mut slots = write(&self.slots);
                 if slots.get(dead.index).is_some_and(|x| Arc::ptr_eq(x, dead)) {
                     slots[dead.index] = w;
                 } else {
@@ -486,7 +487,7 @@ impl Pool {
     }
 
     pub async fn shutdown(&self) {
-        let workers = std::mem::take(&mut *self.slots.write().unwrap_or_else(|p| p.into_inner()));
+        let workers = std::mem::take(&mut *write(&self.slots));
         let retiring: Vec<_> = workers.into_iter().map(|w| tokio::spawn(retire(w))).collect();
         for r in retiring {
             let _ = r.await;
@@ -621,8 +622,4 @@ fn level_name(level: &str) -> &'static str {
         "error" | "critical" => "error",
         _ => "info",
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

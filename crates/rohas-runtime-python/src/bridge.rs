@@ -9,6 +9,7 @@
 //! `_rohas.complete`, which only hands a string to a oneshot channel.
 
 use pyo3::prelude::*;
+use rohas_runtime::sync::lock;
 use rohas_runtime::{Host, LogRecord};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -144,10 +145,6 @@ impl Bridge {
 pub(crate) struct Submitted {
     pub id: u64,
     pub rx: oneshot::Receiver<Reply>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn bridge() -> &'static Arc<Bridge> {

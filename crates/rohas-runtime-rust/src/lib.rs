@@ -32,8 +32,9 @@ mod abi;
 mod cargo;
 mod library;
 
-use library::{lock, Library, Reply, Shared, Slot};
+use library::{Library, Reply, Shared, Slot};
 use rohas_runtime::reply::{WireFailure, WireSuccess};
+use rohas_runtime::sync::{lock, read, write};
 use rohas_runtime::{
     BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Needs, Outcome, Runtime, RuntimeOptions,
 };
@@ -85,7 +86,7 @@ impl RustRuntime {
     }
 
     fn current(&self) -> Option<Arc<Library>> {
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        read(&self.current).clone()
     }
 
     /// Regenerate the glue and report handlers without a file or function.
@@ -318,11 +319,7 @@ impl Runtime for RustRuntime {
                 self.dirty.store(true, Ordering::SeqCst);
                 return Err(missing);
             }
-            let old = self
-                .current
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .replace(Arc::new(library));
+            let old = write(&self.current).replace(Arc::new(library));
             // The old library stops when its last call in flight ends.
             drop(old);
             Ok(())
@@ -384,7 +381,7 @@ impl Runtime for RustRuntime {
     }
 
     fn needs(&self, handler: &str) -> Needs {
-        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+        let current = read(&self.current);
         current
             .as_ref()
             .and_then(|library| library.handlers.get(handler).copied())
@@ -393,7 +390,7 @@ impl Runtime for RustRuntime {
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            let library = self.current.write().unwrap_or_else(|p| p.into_inner()).take();
+            let library = write(&self.current).take();
             if let Some(library) = library {
                 let _ = tokio::task::spawn_blocking(move || library.stop()).await;
             }

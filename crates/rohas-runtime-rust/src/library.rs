@@ -17,6 +17,7 @@
 //! one `rohas dev` session (a few MB each); `rohas start` never reloads.
 
 use crate::abi::{self, HostVTable};
+use rohas_runtime::sync::lock;
 use rohas_runtime::{Host, LogRecord, Needs};
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
@@ -88,10 +89,6 @@ pub(crate) fn start_call(call_id: u64, start: impl FnOnce()) -> Option<Reply> {
     start();
     STARTING.set(outer);
     FINISHED.with(|slot| slot.borrow_mut().take())
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {

@@ -11,6 +11,7 @@
 mod handler;
 mod invocation;
 pub mod reply;
+pub mod sync;
 
 pub use handler::{HandlerKind, HandlerSpec, Language};
 pub use invocation::{Effects, HandlerError, Invocation, LogRecord, Needs, Outcome, ReturnValue, TriggeredEvent};
