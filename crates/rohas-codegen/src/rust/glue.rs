@@ -356,7 +356,10 @@ mod tests {
             assert!(glue.contains("call.reply(returned)"), "{glue}");
         }
         let blocking = glue_for("pub fn handler() -> Result<()> { Ok(()) }");
-        assert!(blocking.contains("let returned = rohas_runtime::abi::blocking(move || {"), "{blocking}");
+        assert!(
+            blocking.contains("let returned = rohas_runtime::abi::blocking(move || {"),
+            "{blocking}"
+        );
     }
 
     #[test]
