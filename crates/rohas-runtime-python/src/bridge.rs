@@ -2,8 +2,9 @@
 //! thread that runs Python's asyncio loop (`host.py` is the other half).
 //!
 //! Tokio threads never take the GIL to call a handler: [`Bridge::submit`]
-//! pushes a job on a queue and, only when the queue was empty, writes one byte
-//! to a socket the loop watches. The loop then takes *every* queued job in one
+//! pushes a job on a queue and, only when the queue was empty, has one byte
+//! written to a socket the loop watches (after the other ready requests have
+//! queued theirs). The loop then takes *every* queued job in one
 //! call (`_rohas.take_batch`), so under load one wake-up and one GIL
 //! round-trip serve many requests. Results come back through
 //! `_rohas.complete`, which only hands a string to a oneshot channel.
@@ -115,10 +116,33 @@ impl Bridge {
             !std::mem::replace(&mut queue.notified, true)
         };
         if wake {
-            // A full socket buffer means a wake-up is already pending.
-            let _ = (&self.wake).write(&[1]);
+            self.wake_soon();
         }
         Submitted { id, rx }
+    }
+
+    /// Wake the loop, once the engine's thread has queued what else is ready.
+    ///
+    /// On a tokio thread the byte is written by a task that first yields,
+    /// which tokio runs after the other ready tasks (the requests that came
+    /// in the same read of the sockets): they join the batch, and the loop
+    /// wakes once for all of them. Woken at once, the loop took one job per
+    /// wake-up, as the two threads took turns on a busy core.
+    fn wake_soon(&self) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async {
+                    tokio::task::yield_now().await;
+                    bridge().wake_now();
+                });
+            }
+            Err(_) => self.wake_now(),
+        }
+    }
+
+    fn wake_now(&self) {
+        // A full socket buffer means a wake-up is already pending.
+        let _ = (&self.wake).write(&[1]);
     }
 
     /// The engine no longer waits for call `id` (timeout, client gone).
