@@ -18,6 +18,7 @@ use crate::signature::{Needs, Part};
 use rohas_runtime::reply::{WireFailure, WireSuccess};
 use rohas_runtime::{Effects, HandlerError, Invocation, Outcome, ReturnValue};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 pub const HEADER: usize = 13;
@@ -139,8 +140,27 @@ enum RequestPart<'a> {
     Full(&'a Value),
     /// An api handler that takes only the body: `{"body": ..}`.
     Body {
-        body: &'a Value,
+        body: Payload<'a>,
     },
+}
+
+/// A body or payload: a value, or the JSON bytes the engine passed on
+/// unparsed (`Invocation::payload_json`).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Payload<'a> {
+    Value(&'a Value),
+    Raw(&'a RawValue),
+}
+
+impl<'a> Payload<'a> {
+    fn of(call: &'a Invocation) -> Payload<'a> {
+        // The engine checked these bytes against the schema.
+        match call.payload_json.as_deref().map(serde_json::from_slice::<&RawValue>) {
+            Some(Ok(raw)) => Payload::Raw(raw),
+            _ => Payload::Value(&call.payload),
+        }
+    }
 }
 
 /// `HandlerContext`, or only its payload for a non-api handler that takes
@@ -149,7 +169,7 @@ enum RequestPart<'a> {
 struct CallContext<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     handler_name: Option<&'a str>,
-    payload: &'a Value,
+    payload: Payload<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     query_params: Option<&'a Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,9 +180,15 @@ struct CallContext<'a> {
 pub fn call(id: u64, call: &Invocation, needs: Needs) -> Vec<u8> {
     let request = match needs.request {
         Part::None => None,
-        // An api request always has a body; if this one has none, send it all.
+        // The engine builds no request object for a handler that reads its
+        // body alone (`NodeRuntime::needs`): the body is then the payload.
         Part::Field => Some(match call.request.get("body") {
-            Some(body) => RequestPart::Body { body },
+            Some(body) => RequestPart::Body {
+                body: Payload::Value(body),
+            },
+            None if call.request.is_null() => RequestPart::Body {
+                body: Payload::of(call),
+            },
             None => RequestPart::Full(&call.request),
         }),
         Part::Full => Some(RequestPart::Full(&call.request)),
@@ -170,7 +196,7 @@ pub fn call(id: u64, call: &Invocation, needs: Needs) -> Vec<u8> {
     let full = needs.context == Part::Full;
     let context = (needs.context != Part::None).then(|| CallContext {
         handler_name: full.then(|| call.handler_name()),
-        payload: &call.payload,
+        payload: Payload::of(call),
         query_params: full.then_some(&call.query_params),
         metadata: full.then_some(&call.metadata),
     });
@@ -308,6 +334,26 @@ mod tests {
         };
         let (_, _, body) = body_of(&super::call(10, &call, payload));
         assert_eq!(body["context"], json!({"payload": {"name": "a"}}));
+    }
+
+    #[test]
+    fn a_body_alone_comes_from_the_payload_when_no_request_was_built() {
+        // What the engine builds for `NodeRuntime::needs` of a body-only
+        // handler: no request object; the body as a value, or as the bytes
+        // it came in when the schema accepted them unparsed.
+        let only_body = Needs {
+            request: Part::Field,
+            ..Needs::default()
+        };
+        let mut call = invocation();
+        call.request = Value::Null;
+        let (_, _, body) = body_of(&super::call(11, &call, only_body));
+        assert_eq!(body["request"], json!({"body": {"name": "a"}}));
+
+        call.payload = Value::Null;
+        call.payload_json = Some(br#"{"name": "raw"}"#.to_vec());
+        let (_, _, body) = body_of(&super::call(12, &call, only_body));
+        assert_eq!(body["request"], json!({"body": {"name": "raw"}}));
     }
 
     #[test]

@@ -37,9 +37,12 @@ mod table;
 mod types;
 
 use pool::{Pool, Reply, Worker};
-use rohas_runtime::{BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions};
+use rohas_runtime::{
+    BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Needs, Outcome, Runtime, RuntimeOptions,
+};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 const HOST_SCRIPT: &str = include_str!("host.mjs");
 
@@ -52,6 +55,10 @@ pub struct NodeRuntime {
     pool: Arc<Pool>,
     /// Serialises loads: a reload waits for the previous one.
     loading: tokio::sync::Mutex<()>,
+    /// What the engine builds of a call, per handler ([`Runtime::needs`]):
+    /// the union over every table loaded, so a call that reaches a worker
+    /// still on an older table during a reload has what that table reads.
+    needs: RwLock<HashMap<String, Needs>>,
 }
 
 impl NodeRuntime {
@@ -82,7 +89,20 @@ impl NodeRuntime {
             dev: options.dev,
             pool,
             loading: tokio::sync::Mutex::new(()),
+            needs: RwLock::new(HashMap::new()),
         }))
+    }
+
+    /// Add what `table`'s handlers read to what the engine builds.
+    fn remember_needs(&self, table: &table::Table) {
+        let mut known = rohas_runtime::sync::write(&self.needs);
+        for (id, needs) in &table.needs {
+            let needs = needs.of_invocation();
+            let entry = known.entry(id.clone()).or_insert(Needs::NONE);
+            entry.request |= needs.request;
+            entry.payload |= needs.payload;
+            entry.context |= needs.context;
+        }
     }
 
     async fn build_and_table(&self, specs: Vec<HandlerSpec>) -> Result<table::Table, Vec<LoadError>> {
@@ -137,11 +157,20 @@ impl Runtime for NodeRuntime {
         Box::pin(async move {
             let _serial = self.loading.lock().await;
             let table = self.build_and_table(handlers.to_vec()).await?;
+            // Before the new workers take calls.
+            self.remember_needs(&table);
             self.pool
                 .load(table)
                 .await
                 .map_err(|errors| errors.into_iter().map(LoadError::Failed).collect())
         })
+    }
+
+    fn needs(&self, handler: &str) -> Needs {
+        rohas_runtime::sync::read(&self.needs)
+            .get(handler)
+            .copied()
+            .unwrap_or(Needs::ALL)
     }
 
     fn invalidate<'a>(&'a self, _changed: &'a [PathBuf]) -> BoxFuture<'a, Result<(), LoadError>> {

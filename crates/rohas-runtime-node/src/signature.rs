@@ -78,6 +78,16 @@ impl Needs {
         endpoint: true,
         connection: true,
     };
+
+    /// What the engine must build of an invocation for these needs: an api
+    /// body alone (`Part::Field`) is the payload, not the request object.
+    pub fn of_invocation(self) -> rohas_runtime::Needs {
+        rohas_runtime::Needs {
+            request: self.request == Part::Full,
+            payload: self.request == Part::Field || self.context != Part::None,
+            context: self.context == Part::Full,
+        }
+    }
 }
 
 /// What a handler of `kind` with parameters `roles` reads from a call.
@@ -188,6 +198,20 @@ mod tests {
             (event.request, event.context, event.endpoint),
             (Part::None, Part::Field, true)
         );
+        // What the engine builds: an api body alone is the payload.
+        let engine = |n: Needs| n.of_invocation();
+        assert_eq!(engine(needs(HandlerKind::Api, &[])), rohas_runtime::Needs::NONE);
+        let payload_only = rohas_runtime::Needs {
+            payload: true,
+            ..rohas_runtime::Needs::NONE
+        };
+        assert_eq!(engine(body), payload_only);
+        assert!(engine(both).request);
+        let context = rohas_runtime::Needs {
+            request: false,
+            ..rohas_runtime::Needs::ALL
+        };
+        assert_eq!(engine(needs(HandlerKind::Api, &["context"])), context);
         let ws = needs(HandlerKind::WsMessage, &["message", "connection", "context"]);
         assert_eq!(
             ws,
