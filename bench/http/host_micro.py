@@ -139,7 +139,7 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     runtime.loop = loop
-    problems = runtime.load(SPECS)
+    problems = runtime.load(SPECS)["problems"]
     if problems:
         sys.exit(f"cannot load the handlers: {problems}")
 

@@ -452,8 +452,10 @@ class Runtime:
 
     # -- loading
 
-    def load(self, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Import every handler; on any error keep the previous set."""
+    def load(self, specs: list[dict[str, Any]]) -> dict[str, Any]:
+        """Import every handler; on any error keep the previous set. The
+        reply lists the problems, and each loaded handler's parameter roles
+        (the engine builds only what they read)."""
         self.prepare_paths()
         handlers: dict[str, Handler] = {}
         errors: list[dict[str, Any]] = []
@@ -494,7 +496,7 @@ class Runtime:
             gc.collect()
             gc.freeze()
             gc.set_threshold(20_000, 20, 20)
-        return errors
+        return {"problems": errors, "roles": {id: h.binders for id, h in handlers.items()} if not errors else {}}
 
     def describe_import_error(self, file: str, error: BaseException) -> str:
         relative = os.path.relpath(file, self.project)

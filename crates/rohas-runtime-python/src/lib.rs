@@ -17,16 +17,24 @@ mod interpreter;
 
 use bridge::{Bridge, Job, Reply};
 use rohas_runtime::reply::{WireFailure, WireSuccess};
-use rohas_runtime::{BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Outcome, Runtime, RuntimeOptions};
+use rohas_runtime::{
+    BoxFuture, HandlerError, HandlerKind, HandlerSpec, Invocation, LoadError, Needs, Outcome, Runtime,
+    RuntimeOptions,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 pub struct PythonRuntime {
     bridge: Arc<Bridge>,
     project_dir: PathBuf,
     thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// What the engine builds of a call, per handler ([`Runtime::needs`]):
+    /// the union over every load, so a call queued before a reload finished
+    /// has what the handler it meets reads.
+    needs: RwLock<HashMap<String, Needs>>,
 }
 
 impl PythonRuntime {
@@ -38,7 +46,21 @@ impl PythonRuntime {
             bridge: started.bridge,
             project_dir: options.project_dir,
             thread: std::sync::Mutex::new(Some(started.thread)),
+            needs: RwLock::new(HashMap::new()),
         }))
+    }
+
+    /// Add what the loaded handlers' parameters read to what the engine builds.
+    fn remember_needs(&self, specs: &[HandlerSpec], roles: &HashMap<String, Vec<String>>) {
+        let mut known = rohas_runtime::sync::write(&self.needs);
+        for spec in specs {
+            let Some(roles) = roles.get(&spec.id) else { continue };
+            let needs = needs_of(spec.kind, roles);
+            let entry = known.entry(spec.id.clone()).or_insert(Needs::NONE);
+            entry.request |= needs.request;
+            entry.payload |= needs.payload;
+            entry.context |= needs.context;
+        }
     }
 
     async fn control(&self, op: &'static str, data: String) -> Result<Value, String> {
@@ -96,20 +118,37 @@ struct ContextData<'a> {
 }
 
 /// One call as a job: the request and the context as separate JSON texts,
-/// so Python parses only what the handler's parameters ask for.
+/// so Python parses only what the handler's parameters ask for, and each
+/// written only when they read it (`call.needs`). A handler that reads its
+/// body alone gets `{"body": ..}` as its request, from the payload or the
+/// bytes the engine passed on unparsed.
 fn call_job(call: Invocation) -> Job {
-    let name = call.handler_name();
-    let context = serde_json::to_string(&ContextData {
-        handler_name: name,
-        payload: &call.payload,
-        query_params: &call.query_params,
-        metadata: &call.metadata,
-    })
-    .expect("JSON values serialize");
+    let data = if call.needs.request {
+        call.request.to_string()
+    } else if call.needs.payload {
+        let body = match &call.payload_json {
+            Some(raw) => String::from_utf8_lossy(raw).into_owned(),
+            None => call.payload.to_string(),
+        };
+        format!("{{\"body\":{body}}}")
+    } else {
+        "null".to_string()
+    };
+    let context = if call.needs.context {
+        serde_json::to_string(&ContextData {
+            handler_name: call.handler_name(),
+            payload: &call.payload,
+            query_params: &call.query_params,
+            metadata: &call.metadata,
+        })
+        .expect("JSON values serialize")
+    } else {
+        String::new()
+    };
     Job {
         id: 0,
         op: "call",
-        data: call.request.to_string(),
+        data,
         context,
         handler: call.handler.to_string(),
         trace_id: call.trace_id,
@@ -129,6 +168,35 @@ fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
     }
     let f: WireFailure = serde_json::from_str(&reply.body).map_err(bad)?;
     Err(f.into_error())
+}
+
+/// `host.py`'s answer to `load`: what went wrong, or each handler's
+/// parameter roles.
+#[derive(Deserialize)]
+struct Loaded {
+    #[serde(default)]
+    problems: Vec<LoadProblem>,
+    #[serde(default)]
+    roles: HashMap<String, Vec<String>>,
+}
+
+/// What the engine must build for a handler whose parameters take `roles`
+/// (`signature_binders` in `host.py`; `arguments` reads the call that way).
+fn needs_of(kind: HandlerKind, roles: &[String]) -> Needs {
+    let mut needs = Needs::NONE;
+    for role in roles {
+        match role.as_str() {
+            "state" | "connection" => {}
+            "context" => {
+                needs.context = true;
+                needs.payload = true;
+            }
+            // An api body is the request's body; other kinds' is in the request.
+            "body" if kind == HandlerKind::Api => needs.payload = true,
+            _ => needs.request = true,
+        }
+    }
+    needs
 }
 
 #[derive(Deserialize)]
@@ -175,16 +243,26 @@ impl Runtime for PythonRuntime {
             let specs = serde_json::to_string(handlers).expect("handler specs serialize");
             match self.control("load", specs).await {
                 Ok(value) => {
-                    let problems: Vec<LoadProblem> = serde_json::from_value(value).unwrap_or_default();
-                    if problems.is_empty() {
-                        Ok(())
-                    } else {
-                        Err(problems.into_iter().map(|p| load_error(p, handlers)).collect())
+                    let loaded: Loaded = serde_json::from_value(value).unwrap_or_else(|_| Loaded {
+                        problems: Vec::new(),
+                        roles: HashMap::new(),
+                    });
+                    if !loaded.problems.is_empty() {
+                        return Err(loaded.problems.into_iter().map(|p| load_error(p, handlers)).collect());
                     }
+                    self.remember_needs(handlers, &loaded.roles);
+                    Ok(())
                 }
                 Err(message) => Err(vec![LoadError::Failed(message)]),
             }
         })
+    }
+
+    fn needs(&self, handler: &str) -> Needs {
+        rohas_runtime::sync::read(&self.needs)
+            .get(handler)
+            .copied()
+            .unwrap_or(Needs::ALL)
     }
 
     fn invalidate<'a>(&'a self, changed: &'a [PathBuf]) -> BoxFuture<'a, Result<(), LoadError>> {
@@ -222,5 +300,65 @@ impl Runtime for PythonRuntime {
                 let _ = tokio::task::spawn_blocking(move || thread.join()).await;
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roles(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parameter_roles_say_what_the_engine_builds() {
+        assert_eq!(needs_of(HandlerKind::Api, &roles(&[])), Needs::NONE);
+        assert_eq!(needs_of(HandlerKind::Api, &roles(&["state"])), Needs::NONE);
+        let body = needs_of(HandlerKind::Api, &roles(&["body", "state"]));
+        assert_eq!((body.request, body.payload, body.context), (false, true, false));
+        assert!(needs_of(HandlerKind::Api, &roles(&["request", "state"])).request);
+        assert!(needs_of(HandlerKind::Event, &roles(&["body"])).request);
+        let context = needs_of(HandlerKind::Api, &roles(&["context"]));
+        assert_eq!((context.request, context.payload, context.context), (false, true, true));
+    }
+
+    fn invocation(needs: Needs) -> Invocation {
+        Invocation {
+            handler: "api:CreateUser".into(),
+            kind: HandlerKind::Api,
+            trace_id: "t".into(),
+            request: json!({"body": {"name": "a"}, "headers": {}}),
+            payload: json!({"name": "a"}),
+            payload_json: None,
+            query_params: serde_json::Map::new(),
+            metadata: serde_json::Map::new(),
+            connection_id: None,
+            endpoint: None,
+            deadline: None,
+            needs,
+        }
+    }
+
+    #[test]
+    fn a_job_carries_only_what_the_handler_reads() {
+        let all = call_job(invocation(Needs::ALL));
+        assert_eq!(all.data, r#"{"body":{"name":"a"},"headers":{}}"#);
+        assert!(all.context.contains(r#""handler_name":"CreateUser""#), "{}", all.context);
+
+        let none = call_job(invocation(Needs::NONE));
+        assert_eq!((none.data.as_str(), none.context.as_str()), ("null", ""));
+
+        let body_only = Needs {
+            payload: true,
+            ..Needs::NONE
+        };
+        let mut call = invocation(body_only);
+        call.request = Value::Null;
+        assert_eq!(call_job(call).data, r#"{"body":{"name":"a"}}"#);
+        let mut raw = invocation(body_only);
+        raw.payload = Value::Null;
+        raw.payload_json = Some(br#"{"name": "raw"}"#.to_vec());
+        assert_eq!(call_job(raw).data, r#"{"body":{"name": "raw"}}"#);
     }
 }
