@@ -38,11 +38,11 @@ mod types;
 
 use pool::{Pool, Reply, Worker};
 use rohas_runtime::{
-    BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Needs, Outcome, Runtime, RuntimeOptions,
+    BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Needs, NeedsByHandler, Outcome, Runtime,
+    RuntimeOptions,
 };
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 const HOST_SCRIPT: &str = include_str!("host.mjs");
 
@@ -55,10 +55,9 @@ pub struct NodeRuntime {
     pool: Arc<Pool>,
     /// Serialises loads: a reload waits for the previous one.
     loading: tokio::sync::Mutex<()>,
-    /// What the engine builds of a call, per handler ([`Runtime::needs`]):
-    /// the union over every table loaded, so a call that reaches a worker
-    /// still on an older table during a reload has what that table reads.
-    needs: RwLock<HashMap<String, Needs>>,
+    /// What the engine builds of a call, per handler ([`Runtime::needs`]),
+    /// over every table loaded (a worker may still be on an older one).
+    needs: NeedsByHandler,
 }
 
 impl NodeRuntime {
@@ -89,20 +88,8 @@ impl NodeRuntime {
             dev: options.dev,
             pool,
             loading: tokio::sync::Mutex::new(()),
-            needs: RwLock::new(HashMap::new()),
+            needs: NeedsByHandler::default(),
         }))
-    }
-
-    /// Add what `table`'s handlers read to what the engine builds.
-    fn remember_needs(&self, table: &table::Table) {
-        let mut known = rohas_runtime::sync::write(&self.needs);
-        for (id, needs) in &table.needs {
-            let needs = needs.of_invocation();
-            let entry = known.entry(id.clone()).or_insert(Needs::NONE);
-            entry.request |= needs.request;
-            entry.payload |= needs.payload;
-            entry.context |= needs.context;
-        }
     }
 
     async fn build_and_table(&self, specs: Vec<HandlerSpec>) -> Result<table::Table, Vec<LoadError>> {
@@ -158,7 +145,12 @@ impl Runtime for NodeRuntime {
             let _serial = self.loading.lock().await;
             let table = self.build_and_table(handlers.to_vec()).await?;
             // Before the new workers take calls.
-            self.remember_needs(&table);
+            self.needs.add(
+                table
+                    .needs
+                    .iter()
+                    .map(|(id, needs)| (id.clone(), needs.of_invocation())),
+            );
             self.pool
                 .load(table)
                 .await
@@ -167,10 +159,7 @@ impl Runtime for NodeRuntime {
     }
 
     fn needs(&self, handler: &str) -> Needs {
-        rohas_runtime::sync::read(&self.needs)
-            .get(handler)
-            .copied()
-            .unwrap_or(Needs::ALL)
+        self.needs.get(handler)
     }
 
     fn invalidate<'a>(&'a self, _changed: &'a [PathBuf]) -> BoxFuture<'a, Result<(), LoadError>> {

@@ -18,23 +18,23 @@ mod interpreter;
 use bridge::{Bridge, Job, Reply};
 use rohas_runtime::reply::{WireFailure, WireSuccess};
 use rohas_runtime::{
-    BoxFuture, HandlerError, HandlerKind, HandlerSpec, Invocation, LoadError, Needs, Outcome, Runtime,
+    BoxFuture, HandlerError, HandlerKind, HandlerSpec, Invocation, LoadError, Needs, NeedsByHandler, Outcome, Runtime,
     RuntimeOptions,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 pub struct PythonRuntime {
     bridge: Arc<Bridge>,
     project_dir: PathBuf,
     thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// What the engine builds of a call, per handler ([`Runtime::needs`]):
-    /// the union over every load, so a call queued before a reload finished
-    /// has what the handler it meets reads.
-    needs: RwLock<HashMap<String, Needs>>,
+    /// What the engine builds of a call, per handler ([`Runtime::needs`]),
+    /// over every load (a call queued before a reload meets the new handler).
+    needs: NeedsByHandler,
 }
 
 impl PythonRuntime {
@@ -46,21 +46,8 @@ impl PythonRuntime {
             bridge: started.bridge,
             project_dir: options.project_dir,
             thread: std::sync::Mutex::new(Some(started.thread)),
-            needs: RwLock::new(HashMap::new()),
+            needs: NeedsByHandler::default(),
         }))
-    }
-
-    /// Add what the loaded handlers' parameters read to what the engine builds.
-    fn remember_needs(&self, specs: &[HandlerSpec], roles: &HashMap<String, Vec<String>>) {
-        let mut known = rohas_runtime::sync::write(&self.needs);
-        for spec in specs {
-            let Some(roles) = roles.get(&spec.id) else { continue };
-            let needs = needs_of(spec.kind, roles);
-            let entry = known.entry(spec.id.clone()).or_insert(Needs::NONE);
-            entry.request |= needs.request;
-            entry.payload |= needs.payload;
-            entry.context |= needs.context;
-        }
     }
 
     async fn control(&self, op: &'static str, data: String) -> Result<Value, String> {
@@ -127,8 +114,8 @@ fn call_job(call: Invocation) -> Job {
         call.request.to_string()
     } else if call.needs.payload {
         let body = match &call.payload_json {
-            Some(raw) => String::from_utf8_lossy(raw).into_owned(),
-            None => call.payload.to_string(),
+            Some(raw) => String::from_utf8_lossy(raw),
+            None => Cow::Owned(call.payload.to_string()),
         };
         format!("{{\"body\":{body}}}")
     } else {
@@ -172,7 +159,7 @@ fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
 
 /// `host.py`'s answer to `load`: what went wrong, or each handler's
 /// parameter roles.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Loaded {
     #[serde(default)]
     problems: Vec<LoadProblem>,
@@ -243,14 +230,14 @@ impl Runtime for PythonRuntime {
             let specs = serde_json::to_string(handlers).expect("handler specs serialize");
             match self.control("load", specs).await {
                 Ok(value) => {
-                    let loaded: Loaded = serde_json::from_value(value).unwrap_or_else(|_| Loaded {
-                        problems: Vec::new(),
-                        roles: HashMap::new(),
-                    });
+                    let loaded: Loaded = serde_json::from_value(value).unwrap_or_default();
                     if !loaded.problems.is_empty() {
                         return Err(loaded.problems.into_iter().map(|p| load_error(p, handlers)).collect());
                     }
-                    self.remember_needs(handlers, &loaded.roles);
+                    self.needs.add(handlers.iter().filter_map(|spec| {
+                        let roles = loaded.roles.get(&spec.id)?;
+                        Some((spec.id.clone(), needs_of(spec.kind, roles)))
+                    }));
                     Ok(())
                 }
                 Err(message) => Err(vec![LoadError::Failed(message)]),
@@ -259,10 +246,7 @@ impl Runtime for PythonRuntime {
     }
 
     fn needs(&self, handler: &str) -> Needs {
-        rohas_runtime::sync::read(&self.needs)
-            .get(handler)
-            .copied()
-            .unwrap_or(Needs::ALL)
+        self.needs.get(handler)
     }
 
     fn invalidate<'a>(&'a self, changed: &'a [PathBuf]) -> BoxFuture<'a, Result<(), LoadError>> {
@@ -344,7 +328,11 @@ mod tests {
     fn a_job_carries_only_what_the_handler_reads() {
         let all = call_job(invocation(Needs::ALL));
         assert_eq!(all.data, r#"{"body":{"name":"a"},"headers":{}}"#);
-        assert!(all.context.contains(r#""handler_name":"CreateUser""#), "{}", all.context);
+        assert!(
+            all.context.contains(r#""handler_name":"CreateUser""#),
+            "{}",
+            all.context
+        );
 
         let none = call_job(invocation(Needs::NONE));
         assert_eq!((none.data.as_str(), none.context.as_str()), ("null", ""));

@@ -75,6 +75,31 @@ impl Default for Needs {
     }
 }
 
+/// What each handler reads, as a runtime learns it from every load: the
+/// union over all loads, so a call that meets a handler still on an older
+/// version during a reload has what that version reads. (It only grows
+/// within one process: a part a handler stopped reading is still built.)
+#[derive(Debug, Default)]
+pub struct NeedsByHandler(std::sync::RwLock<std::collections::HashMap<String, Needs>>);
+
+impl NeedsByHandler {
+    /// Add what `loaded` handlers read to what is built for them.
+    pub fn add(&self, loaded: impl IntoIterator<Item = (String, Needs)>) {
+        let mut known = crate::sync::write(&self.0);
+        for (id, needs) in loaded {
+            let entry = known.entry(id).or_insert(Needs::NONE);
+            entry.request |= needs.request;
+            entry.payload |= needs.payload;
+            entry.context |= needs.context;
+        }
+    }
+
+    /// What a call to `handler` must carry: everything for one never loaded.
+    pub fn get(&self, handler: &str) -> Needs {
+        crate::sync::read(&self.0).get(handler).copied().unwrap_or(Needs::ALL)
+    }
+}
+
 impl Invocation {
     /// The handler's name as `HandlerContext.handler_name` gives it: the last
     /// part of its id (`api:CreateUser` → `CreateUser`,
@@ -214,4 +239,32 @@ pub struct LogRecord {
     pub handler: String,
     pub trace_id: String,
     pub fields: Map<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_by_handler_keep_the_union_of_every_load() {
+        let table = NeedsByHandler::default();
+        assert_eq!(table.get("api:A"), Needs::ALL);
+        let body = Needs {
+            payload: true,
+            ..Needs::NONE
+        };
+        table.add([("api:A".to_string(), body), ("api:B".to_string(), Needs::NONE)]);
+        assert_eq!((table.get("api:A"), table.get("api:B")), (body, Needs::NONE));
+        let context = Needs {
+            context: true,
+            ..Needs::NONE
+        };
+        table.add([("api:A".to_string(), context)]);
+        let both = Needs {
+            payload: true,
+            context: true,
+            request: false,
+        };
+        assert_eq!(table.get("api:A"), both);
+    }
 }

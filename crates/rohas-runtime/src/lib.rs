@@ -14,7 +14,9 @@ pub mod reply;
 pub mod sync;
 
 pub use handler::{HandlerKind, HandlerSpec, Language};
-pub use invocation::{Effects, HandlerError, Invocation, LogRecord, Needs, Outcome, ReturnValue, TriggeredEvent};
+pub use invocation::{
+    Effects, HandlerError, Invocation, LogRecord, Needs, NeedsByHandler, Outcome, ReturnValue, TriggeredEvent,
+};
 
 use std::future::Future;
 use std::path::PathBuf;
