@@ -170,15 +170,22 @@ impl Runtime for NodeRuntime {
 
     fn invoke(&self, call: Invocation) -> BoxFuture<'_, Result<Outcome, HandlerError>> {
         Box::pin(async move {
-            let Some(worker) = self.pool.pick().await else {
-                return Err(HandlerError::Failed {
-                    message: "no Node.js worker is running: the handlers are not loaded".into(),
-                    stack: None,
-                });
+            // A worker picked just before a reload may retire (or a crashed
+            // one be found dead) before the call is registered: pick again.
+            let (worker, id, rx) = loop {
+                let Some(worker) = self.pool.pick().await else {
+                    return Err(HandlerError::Failed {
+                        message: "no Node.js worker is running: the handlers are not loaded".into(),
+                        stack: None,
+                    });
+                };
+                let id = self.pool.next_id();
+                let needs = worker.table.needs(&call.handler);
+                if let Some(rx) = worker.submit(id, frame::call(id, &call, needs)) {
+                    break (worker, id, rx);
+                }
+                tokio::task::yield_now().await;
             };
-            let id = self.pool.next_id();
-            let needs = worker.table.needs(&call.handler);
-            let rx = worker.submit(id, frame::call(id, &call, needs));
             let mut pending = Pending {
                 worker,
                 id,

@@ -80,6 +80,8 @@ pub struct Worker {
     importing: Mutex<Option<String>>,
     /// Calls sent and not answered, acknowledged or failed.
     inflight: AtomicUsize,
+    /// Replaced by a newer worker: it finishes what it has and takes no more.
+    retiring: AtomicBool,
     dead: AtomicBool,
 }
 
@@ -88,17 +90,44 @@ impl Worker {
         let _ = self.tx.send(frame);
     }
 
-    /// Register a request and send it; the receiver gets the reply.
-    pub fn submit(&self, id: u64, frame: Vec<u8>) -> oneshot::Receiver<Reply> {
-        let (tx, rx) = oneshot::channel();
-        if self.dead.load(Ordering::Acquire) {
-            let _ = tx.send(Reply::Crashed("the Node.js worker had stopped".into()));
-            return rx;
+    /// Register a request and send it; the receiver gets the reply. `None`
+    /// when this worker takes no more calls (it is retiring or has stopped):
+    /// the caller picks another one.
+    ///
+    /// The call is counted before the retiring flag is read, and [`retire`]
+    /// sets the flag before it reads the count (both `SeqCst`): either the
+    /// call sees the flag and goes elsewhere, or `retire` sees the call and
+    /// waits for it. A worker found dead under the pending table's lock has
+    /// not drained that table yet, so the call is failed with the others.
+    pub fn submit(&self, id: u64, frame: Vec<u8>) -> Option<oneshot::Receiver<Reply>> {
+        self.inflight.fetch_add(1, Ordering::SeqCst);
+        if self.retiring.load(Ordering::SeqCst) {
+            self.finished();
+            return None;
         }
-        lock(&self.pending).insert(id, tx);
-        self.inflight.fetch_add(1, Ordering::AcqRel);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut pending = lock(&self.pending);
+            if self.is_dead() {
+                drop(pending);
+                self.finished();
+                return None;
+            }
+            pending.insert(id, tx);
+        }
         self.send(frame);
-        rx
+        Some(rx)
+    }
+
+    /// Send the handler table; the receiver gets the load reply (or the
+    /// worker's end, if it stopped first).
+    fn submit_load(&self, id: u64, table: &Table) -> oneshot::Receiver<Reply> {
+        self.submit(id, frame::json(frame::LOAD, id, &table.json))
+            .unwrap_or_else(|| {
+                let (tx, rx) = oneshot::channel();
+                let _ = tx.send(Reply::Crashed("the Node.js worker stopped while starting".into()));
+                rx
+            })
     }
 
     /// The engine no longer waits for call `id`: tell the worker, and watch
@@ -232,7 +261,7 @@ impl Pool {
             match self.spawn(index, table.clone()) {
                 Ok(w) => {
                     let id = self.next_id();
-                    waits.push(w.submit(id, frame::json(frame::LOAD, id, &table.json)));
+                    waits.push(w.submit_load(id, &table));
                     fresh.push(w);
                 }
                 Err(e) => {
@@ -305,7 +334,7 @@ impl Pool {
         match self.spawn(dead.index, table.clone()) {
             Ok(w) => {
                 let id = self.next_id();
-                let rx = w.submit(id, frame::json(frame::LOAD, id, &table.json));
+                let rx = w.submit_load(id, &table);
                 let counted = w.clone();
                 tokio::spawn(async move {
                     let _ = rx.await;
@@ -385,6 +414,7 @@ impl Pool {
             abandoned: Mutex::new(HashMap::new()),
             importing: Mutex::new(None),
             inflight: AtomicUsize::new(0),
+            retiring: AtomicBool::new(false),
             dead: AtomicBool::new(false),
         });
         lock(&self.all).push(Arc::downgrade(&worker));
@@ -459,7 +489,6 @@ impl Pool {
             read_frames(reader, &w, &*host).await;
             w.kill();
             let status = child.wait().await;
-            w.dead.store(true, Ordering::Release);
             let how = match status {
                 Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
                     (Some(code), _) => format!("exited with code {code}"),
@@ -469,7 +498,12 @@ impl Pool {
                 },
                 Err(e) => format!("could not be waited for: {e}"),
             };
-            let pending: Vec<oneshot::Sender<Reply>> = lock(&w.pending).drain().map(|(_, tx)| tx).collect();
+            // Marked dead under the table's lock: no call joins it after the drain.
+            let pending: Vec<oneshot::Sender<Reply>> = {
+                let mut pending = lock(&w.pending);
+                w.dead.store(true, Ordering::Release);
+                pending.drain().map(|(_, tx)| tx).collect()
+            };
             lock(&w.abandoned).clear();
             w.inflight.store(0, Ordering::Release);
             for tx in pending {
@@ -497,8 +531,9 @@ impl Pool {
 
 /// Let a worker finish its calls, then stop it.
 async fn retire(w: Arc<Worker>) {
+    w.retiring.store(true, Ordering::SeqCst);
     let until = Instant::now() + Duration::from_secs(300);
-    while w.inflight.load(Ordering::Acquire) > 0 && !w.is_dead() && Instant::now() < until {
+    while w.inflight.load(Ordering::SeqCst) > 0 && !w.is_dead() && Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     w.dead.store(true, Ordering::Release);
