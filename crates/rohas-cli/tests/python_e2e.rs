@@ -228,7 +228,12 @@ fn hot_reload_of_a_handler_and_of_the_schema() {
 
 #[test]
 fn graceful_shutdown_finishes_a_request_in_flight() {
-    scenarios::shutdown_finishes_a_request_in_flight(&mut server(), "/blocking", json!({"slept": true}));
+    scenarios::shutdown_finishes_a_request_in_flight(
+        &mut server(),
+        "/blocking",
+        "blocking for a while",
+        json!({"slept": true}),
+    );
 }
 
 #[test]

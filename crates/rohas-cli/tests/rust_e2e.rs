@@ -268,7 +268,7 @@ fn hot_reload(s: &Server) {
 }
 
 fn graceful_shutdown(s: &mut Server) {
-    scenarios::shutdown_finishes_a_request_in_flight(s, "/blocking", json!({"slept": true}));
+    scenarios::shutdown_finishes_a_request_in_flight(s, "/blocking", "blocking for a while", json!({"slept": true}));
 }
 
 /// Missing files and functions are reported before anything is built.

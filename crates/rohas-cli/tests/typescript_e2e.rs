@@ -308,11 +308,16 @@ fn graceful_shutdown_finishes_a_request_in_flight() {
     let (_tmp, root) = support::project("typescript-e2e");
     std::fs::write(
         root.join("src/handlers/api/version.ts"),
-        "export async function handler() {\n  await new Promise((r) => setTimeout(r, 500));\n  return { slept: true };\n}\n",
+        "export async function handler() {\n  console.log(\"blocking for a while\");\n  await new Promise((r) => setTimeout(r, 500));\n  return { slept: true };\n}\n",
     )
     .unwrap();
     let mut s = Server::start_in(&root, "dev", &[]);
-    scenarios::shutdown_finishes_a_request_in_flight(&mut s, "/version", json!({"slept": true}));
+    scenarios::shutdown_finishes_a_request_in_flight(
+        &mut s,
+        "/version",
+        "blocking for a while",
+        json!({"slept": true}),
+    );
 }
 
 #[test]

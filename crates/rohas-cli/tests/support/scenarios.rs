@@ -9,7 +9,6 @@
 
 use super::{get, post, request, Server};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// The seed's `Health` (status, timestamp, a generated trace id header) and
 /// `CreateUser` (the returned `created_at` goes out as `createdAt`, RFC 3339).
@@ -168,12 +167,15 @@ pub fn a_starter_project_serves(s: &Server) {
     s.wait_for_log("sending a welcome email to ada@example.com");
 }
 
-/// SIGTERM while a `GET path` is in flight: the request gets `expected`
-/// and `rohas` exits cleanly.
-pub fn shutdown_finishes_a_request_in_flight(s: &mut Server, path: &str, expected: Value) {
+/// SIGTERM while a `GET path` is in flight (its handler has logged
+/// `started`): the request gets `expected` and `rohas` exits cleanly.
+pub fn shutdown_finishes_a_request_in_flight(s: &mut Server, path: &str, started: &str, expected: Value) {
     let url = s.url(path);
+    let before = s.count_log(started);
     let in_flight = std::thread::spawn(move || get(&url));
-    std::thread::sleep(Duration::from_millis(150));
+    // Not a fixed pause: on a busy machine the request may take a while to
+    // reach the handler, and a SIGTERM before that would refuse it.
+    s.wait_for_log_count(started, before + 1);
     let status = s.terminate();
     assert!(status.success(), "exit status {status:?}:\n{}", s.log());
     assert_eq!(in_flight.join().unwrap(), (200, expected));
