@@ -324,42 +324,31 @@ fn start(call_id: u64, handler: &[u8], buffer: &[u8]) {
         }
     };
     let call = Call::new(data, Arc::clone(&entry.name), Arc::clone(&library.host));
-    let tag = CallTag {
-        handler: Arc::clone(call.handler_name()),
-        trace_id: Arc::clone(call.trace_id()),
+    // For the call's tag, and the warning about a slow first step.
+    let trace_id = Arc::clone(call.trace_id());
+    let tag = || CallTag {
+        handler: Arc::clone(&entry.name),
+        trace_id: Arc::clone(&trace_id),
         host: Arc::clone(&library.host),
     };
-    // For the warning about a slow first step, which may never be written.
-    let trace_id = Arc::clone(&tag.trace_id);
-    let handler = (entry.function)(call);
-    let mut future: HandlerFuture = Box::pin(async move {
-        match capture::CURRENT
-            .scope(tag, CatchUnwind { future: handler })
-            .await
-        {
-            Ok(outcome) => outcome,
-            Err((message, at)) => Err(Failure::with_stack(
-                format!("handler panicked: {message}"),
-                at,
-            )),
-        }
-    });
+    let mut handler = (entry.function)(call);
     // The first step runs here, on the caller's thread, inside this
-    // library's runtime (so `tokio::spawn`, timers and I/O use it): a
-    // handler that answers without waiting, as most do, costs no thread
-    // hop. One that waits (plain `fn` handlers always do: they run on the
-    // blocking pool) continues as a task on the library's runtime, which
-    // polls it again at once with its own waker. A handler whose first step
-    // held the caller's thread too long several calls in a row (blocking
-    // work in an `async fn`) skips this from then on. In a row: one slow
-    // step can be the thread losing its core to another process.
+    // library's runtime (so `tokio::spawn`, timers and I/O use it) and with
+    // the call's tag set for this step only: a handler that answers without
+    // waiting, as most do, costs no thread hop and no wrapping future. One
+    // that waits (plain `fn` handlers always do: they run on the blocking
+    // pool) continues as a task on the library's runtime, which polls it
+    // again at once with its own waker. A handler whose first step held the
+    // caller's thread too long several calls in a row (blocking work in an
+    // `async fn`) skips this from then on. In a row: one slow step can be
+    // the thread losing its core to another process.
     if !entry.offloaded.load(Ordering::Relaxed) {
         let started = coarse_now();
         let first = {
             let _runtime = library.handle.enter();
             let waker = noop_waker();
             let mut context = Context::from_waker(&waker);
-            future.as_mut().poll(&mut context)
+            capture::CURRENT.sync_scope(tag(), || poll_caught(handler.as_mut(), &mut context))
         };
         let took = coarse_now().saturating_sub(started);
         if took <= FIRST_STEP_BUDGET {
@@ -372,16 +361,17 @@ fn start(call_id: u64, handler: &[u8], buffer: &[u8]) {
             report_slow_first_step(&library.host, id, &entry.name, &trace_id, took);
         }
         if let Poll::Ready(outcome) = first {
-            complete(&library.vtable, call_id, outcome);
+            complete(&library.vtable, call_id, panic_to_failure(outcome));
             return;
         }
     }
+    let future = capture::CURRENT.scope(tag(), CatchUnwind { future: handler });
     let vtable = library.vtable;
     // The lock is held across `spawn` so the task cannot finish (and remove
     // its entry) before the entry exists.
     let mut tasks = lock(&library.tasks);
     let task = library.handle.spawn(async move {
-        let outcome = future.await;
+        let outcome = panic_to_failure(future.await);
         if let Some(library) = LIBRARY.get() {
             if lock(&library.tasks).remove(&call_id).is_none() {
                 return; // cancelled meanwhile: nobody waits for it
@@ -500,20 +490,42 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What polling a handler gives: its outcome, or a panic's message and
+/// location.
+type Caught = Result<Outcome, (String, Option<String>)>;
+
+/// Poll a handler's future once, catching a panic.
+fn poll_caught(
+    future: Pin<&mut (dyn Future<Output = Outcome> + Send)>,
+    cx: &mut Context<'_>,
+) -> Poll<Caught> {
+    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(Poll::Ready(outcome)) => Poll::Ready(Ok(outcome)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(payload) => Poll::Ready(Err(panic_report(payload))),
+    }
+}
+
+/// A handler's panic fails its call with the message and where it happened.
+fn panic_to_failure(caught: Caught) -> Outcome {
+    caught.unwrap_or_else(|(message, at)| {
+        Err(Failure::with_stack(
+            format!("handler panicked: {message}"),
+            at,
+        ))
+    })
+}
+
 /// Polls a handler's future, turning a panic into its message and location.
 struct CatchUnwind {
-    future: super::call::HandlerFuture,
+    future: HandlerFuture,
 }
 
 impl Future for CatchUnwind {
-    type Output = Result<Outcome, (String, Option<String>)>;
+    type Output = Caught;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match catch_unwind(AssertUnwindSafe(|| self.future.as_mut().poll(cx))) {
-            Ok(Poll::Ready(outcome)) => Poll::Ready(Ok(outcome)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(panic_report(payload))),
-        }
+        poll_caught(self.future.as_mut(), cx)
     }
 }
 
