@@ -15,11 +15,11 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 /// An invocation with the usual fields filled in.
-pub(crate) fn invocation(handler: impl Into<Arc<str>>, kind: HandlerKind, trace_id: &str) -> Invocation {
+pub(crate) fn invocation(handler: impl Into<Arc<str>>, kind: HandlerKind, trace_id: impl Into<String>) -> Invocation {
     Invocation {
         handler: handler.into(),
         kind,
-        trace_id: trace_id.to_string(),
+        trace_id: trace_id.into(),
         request: Value::Null,
         payload: Value::Null,
         payload_json: None,

@@ -264,7 +264,10 @@ async fn answer(engine: Engine, request: Request) -> Response {
         )
     };
 
-    let mut call = invocation(Arc::clone(id), HandlerKind::Api, &trace_id);
+    // The trace id moves into the call; the response's header (made once
+    // here) is where it is read from afterwards.
+    let trace_header = HeaderValue::from_str(&trace_id).ok();
+    let mut call = invocation(Arc::clone(id), HandlerKind::Api, trace_id);
     call.needs = needs;
     if needs.request {
         let mut request_object = Map::new();
@@ -293,17 +296,18 @@ async fn answer(engine: Engine, request: Request) -> Response {
             .events_to_publish(&live, &api.triggers, &outcome, || outcome.value.to_value())
             .map(|events| (events, outcome))
     });
+    let trace_id = trace_header.as_ref().and_then(|h| h.to_str().ok()).unwrap_or_default();
     match result {
         Ok((events, outcome)) => {
             if !events.is_empty() {
-                Box::pin(shared.publish(events, &trace_id, id)).await;
+                Box::pin(shared.publish(events, trace_id, id)).await;
             }
             if shared.dev {
-                check_response(&shared, &live, api_index, &outcome.value.to_value(), &trace_id);
+                check_response(&shared, &live, api_index, &outcome.value.to_value(), trace_id);
             }
-            json_response(outcome.value, &trace_id)
+            json_response(outcome.value, trace_header)
         }
-        Err(e) => handler_error(&shared, e, &trace_id)
+        Err(e) => handler_error(&shared, e, trace_id)
             .with_source(id, &shared)
             .into_response(),
     }
@@ -333,12 +337,12 @@ async fn websocket(
 }
 
 /// A 200 answer with the handler's JSON text as it came from the runtime.
-fn json_response(value: ReturnValue, trace_id: &str) -> Response {
+fn json_response(value: ReturnValue, trace_id: Option<HeaderValue>) -> Response {
     let body = Box::<str>::from(value).into_string();
     let mut response = Response::new(axum::body::Body::from(body));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Ok(v) = HeaderValue::from_str(trace_id) {
+    if let Some(v) = trace_id {
         headers.insert(TRACE_ID, v);
     }
     response

@@ -36,7 +36,8 @@ use library::{Library, Reply, Shared, Slot};
 use rohas_runtime::reply::{WireFailure, WireSuccess};
 use rohas_runtime::sync::{lock, read, write};
 use rohas_runtime::{
-    BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Needs, Outcome, Runtime, RuntimeOptions,
+    BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Needs, NeedsByHandler, Outcome, Runtime,
+    RuntimeOptions,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -52,6 +53,8 @@ pub struct RustRuntime {
     release: bool,
     shared: Arc<Shared>,
     current: RwLock<Option<Arc<Library>>>,
+    /// What each handler reads, over every library loaded (see `needs`).
+    needs: NeedsByHandler,
     /// Sources changed since the last build.
     dirty: AtomicBool,
     /// One load (glue, build, swap) at a time.
@@ -71,6 +74,7 @@ impl RustRuntime {
                 pending: Mutex::new(HashMap::default()),
             }),
             current: RwLock::new(None),
+            needs: NeedsByHandler::default(),
             dirty: AtomicBool::new(true),
             loading: tokio::sync::Mutex::new(()),
             next_call: AtomicU64::new(1),
@@ -319,6 +323,9 @@ impl Runtime for RustRuntime {
                 self.dirty.store(true, Ordering::SeqCst);
                 return Err(missing);
             }
+            // Before the library takes calls.
+            self.needs
+                .add(library.handlers.iter().map(|(id, needs)| (id.clone(), *needs)));
             let old = write(&self.current).replace(Arc::new(library));
             // The old library stops when its last call in flight ends.
             drop(old);
@@ -341,14 +348,13 @@ impl Runtime for RustRuntime {
                     stack: None,
                 });
             };
-            let Some(&needs) = library.handlers.get(&*call.handler) else {
-                return Err(HandlerError::Failed {
-                    message: format!(
-                        "handler `{}` is not in the loaded library: save a handler file to rebuild",
-                        call.handler
-                    ),
-                    stack: None,
-                });
+            // An api call carries what `needs` said (the engine asked it
+            // already); other calls are narrowed here. A handler the library
+            // lacks is reported by the library itself.
+            let needs = if call.needs == Needs::ALL {
+                library.handlers.get(&*call.handler).copied().unwrap_or(Needs::ALL)
+            } else {
+                call.needs
             };
             let request = encode_call(&call, needs);
             let id = self.next_call.fetch_add(1, Ordering::Relaxed);
@@ -380,12 +386,10 @@ impl Runtime for RustRuntime {
         })
     }
 
+    /// The union over every library loaded, so a call that meets an older
+    /// library during a reload still carries what that one reads.
     fn needs(&self, handler: &str) -> Needs {
-        let current = read(&self.current);
-        current
-            .as_ref()
-            .and_then(|library| library.handlers.get(handler).copied())
-            .unwrap_or(Needs::ALL)
+        self.needs.get(handler)
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {

@@ -79,8 +79,10 @@ impl Default for Needs {
 /// union over all loads, so a call that meets a handler still on an older
 /// version during a reload has what that version reads. (It only grows
 /// within one process: a part a handler stopped reading is still built.)
+/// Looked up per request: ids are fixed by the schema, so the Fx hasher
+/// (no hash-flooding defence needed) does.
 #[derive(Debug, Default)]
-pub struct NeedsByHandler(std::sync::RwLock<std::collections::HashMap<String, Needs>>);
+pub struct NeedsByHandler(std::sync::RwLock<rustc_hash::FxHashMap<String, Needs>>);
 
 impl NeedsByHandler {
     /// Add what `loaded` handlers read to what is built for them.
