@@ -59,11 +59,10 @@ impl tower_service::Service<Request> for App {
             let response = with_cors(preflight(&request), true);
             return Box::pin(std::future::ready(Ok(response)));
         }
+        // The in-flight guard is also the request's handle on the engine
+        // (one reference count taken per request, not three).
         let counted = InFlight::enter(&self.0.shared);
-        Box::pin(answer(self.0.clone(), request).map(move |response| {
-            drop(counted);
-            Ok(with_cors(response, cors))
-        }))
+        Box::pin(answer(counted, request).map(move |response| Ok(with_cors(response, cors))))
     }
 }
 
@@ -130,8 +129,8 @@ fn header_map(headers: &HeaderMap) -> Map<String, Value> {
 }
 
 /// Everything between the request and its answer (CORS is added around it).
-async fn answer(engine: Engine, request: Request) -> Response {
-    let shared = engine.shared.clone();
+async fn answer(counted: InFlight, request: Request) -> Response {
+    let shared = &counted.0;
     let live = shared.live.load_full();
     let trace_id = request
         .headers()
@@ -146,6 +145,9 @@ async fn answer(engine: Engine, request: Request) -> Response {
             // Boxed: the upgrade's state would otherwise make every
             // request's future as large as itself.
             let path = path.to_string();
+            let engine = Engine {
+                shared: Arc::clone(shared),
+            };
             return Box::pin(websocket(engine, live, ws_index, request, path, trace_id)).await;
         }
         if path == "/openapi.json" {
