@@ -320,7 +320,7 @@ async fn settle(
             payloads: join
                 .payloads
                 .into_iter()
-                .map(|(event, payload)| rohas_runtime::TriggeredEvent { event, payload })
+                .map(|(event, payload)| rohas_runtime::TriggeredEvent::new(event, payload))
                 .collect(),
         },
     };

@@ -380,7 +380,7 @@ pub(crate) fn handler_error(shared: &Shared, error: HandlerError, trace_id: &str
             e
         }
         HandlerError::Timeout => ApiError::new(504, "handler timed out", trace_id),
-        HandlerError::Failed { message, stack } => {
+        HandlerError::Failed { message, stack } | HandlerError::NonRetryable { message, stack } => {
             let mut e = ApiError::new(500, message, trace_id);
             if shared.dev {
                 e.stack = stack;

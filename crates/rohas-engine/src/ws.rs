@@ -240,7 +240,7 @@ async fn on_message(
                 let status = match &e {
                     HandlerError::Http { status, .. } => *status,
                     HandlerError::Timeout => 504,
-                    HandlerError::Failed { .. } => 500,
+                    HandlerError::Failed { .. } | HandlerError::NonRetryable { .. } => 500,
                 };
                 shared.log.line(
                     crate::log::Level::Error,

@@ -500,10 +500,7 @@ mod tests {
         assert_eq!(done.value, json!(1));
         assert_eq!(
             done.effects.triggered,
-            [rohas_runtime::TriggeredEvent {
-                event: "E".into(),
-                payload: json!({"a": 1})
-            }]
+            [rohas_runtime::TriggeredEvent::new("E", json!({"a": 1}))]
         );
         assert_eq!(done.effects.payloads[0].event, "P");
 

@@ -212,6 +212,20 @@ pub struct Effects {
 pub struct TriggeredEvent {
     pub event: String,
     pub payload: Value,
+    /// `trigger_event(name, payload, delay=…)`: deliver no earlier than
+    /// this long after the handler succeeded. `None` for `set_payload`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<std::time::Duration>,
+}
+
+impl TriggeredEvent {
+    pub fn new(event: impl Into<String>, payload: Value) -> Self {
+        TriggeredEvent {
+            event: event.into(),
+            payload,
+            delay: None,
+        }
+    }
 }
 
 /// A failed call.
@@ -227,6 +241,12 @@ pub enum HandlerError {
     /// Any other exception, `Err`, panic or crash. `stack` is shown in `rohas dev` only.
     #[error("{message}")]
     Failed { message: String, stack: Option<String> },
+    /// `NonRetryableError` (Python, TypeScript) or
+    /// `RuntimeError::NonRetryable` (Rust): the handler says retrying
+    /// cannot help. An event delivery goes to the dead letters at once; for
+    /// an API it answers 500 like `Failed`.
+    #[error("{message}")]
+    NonRetryable { message: String, stack: Option<String> },
     /// The runtime stopped the handler at its deadline.
     #[error("handler timed out")]
     Timeout,

@@ -2,10 +2,12 @@
 //! by the Python host, the Node.js worker and the Rust library, so the three
 //! runtimes decode it with one piece of code:
 //!
-//! - success: `{"value", "triggered": [[event, payload]…], "payloads": {event: payload}}`;
+//! - success: `{"value", "triggered": [[event, payload, delay_ms?]…], "payloads": {event: payload}}`
+//!   (`delay_ms`, a number of milliseconds, only for a delayed `trigger_event`);
 //! - failure: `{"status", "message", "details"}` for an `HttpError`,
-//!   `{"message", "stack"}` for anything else, `{"timeout": true}` for a
-//!   handler the host stopped at its deadline.
+//!   `{"message", "stack"}` for anything else (with `"retryable": false` for a
+//!   `NonRetryableError`), `{"timeout": true}` for a handler the host stopped
+//!   at its deadline.
 
 use crate::{Effects, HandlerError, Outcome, ReturnValue, TriggeredEvent};
 use serde::Deserialize;
@@ -17,23 +19,43 @@ pub struct WireSuccess {
     #[serde(default)]
     value: ReturnValue,
     #[serde(default)]
-    triggered: Vec<(String, Value)>,
+    triggered: Vec<WireTriggered>,
     #[serde(default)]
     payloads: Map<String, Value>,
 }
 
+/// One `trigger_event` call: `[event, payload]` or `[event, payload, delay_ms]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum WireTriggered {
+    Now(String, Value),
+    Delayed(String, Value, Option<u64>),
+}
+
+impl From<WireTriggered> for TriggeredEvent {
+    fn from(wire: WireTriggered) -> Self {
+        match wire {
+            WireTriggered::Now(event, payload) => TriggeredEvent::new(event, payload),
+            WireTriggered::Delayed(event, payload, delay_ms) => TriggeredEvent {
+                event,
+                payload,
+                delay: delay_ms.filter(|ms| *ms > 0).map(std::time::Duration::from_millis),
+            },
+        }
+    }
+}
+
 impl WireSuccess {
     pub fn into_outcome(self) -> Outcome {
-        let events = |list: Vec<(String, Value)>| {
-            list.into_iter()
-                .map(|(event, payload)| TriggeredEvent { event, payload })
-                .collect()
-        };
         Outcome {
             value: self.value,
             effects: Effects {
-                triggered: events(self.triggered),
-                payloads: events(self.payloads.into_iter().collect()),
+                triggered: self.triggered.into_iter().map(TriggeredEvent::from).collect(),
+                payloads: self
+                    .payloads
+                    .into_iter()
+                    .map(|(event, payload)| TriggeredEvent::new(event, payload))
+                    .collect(),
             },
         }
     }
@@ -49,6 +71,13 @@ pub struct WireFailure {
     stack: Option<String>,
     #[serde(default)]
     timeout: bool,
+    /// `false` for a `NonRetryableError`.
+    #[serde(default = "yes")]
+    retryable: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl WireFailure {
@@ -64,6 +93,15 @@ impl WireFailure {
                 status,
                 message,
                 details: details.filter(|d| !d.is_null()),
+            },
+            WireFailure {
+                message,
+                stack,
+                retryable: false,
+                ..
+            } => HandlerError::NonRetryable {
+                message,
+                stack: stack.filter(|s| !s.is_empty()),
             },
             WireFailure { message, stack, .. } => HandlerError::Failed {
                 message,
@@ -120,5 +158,17 @@ mod tests {
         assert!(matches!(timeout.into_error(), HandlerError::Timeout));
         let failed: WireFailure = serde_json::from_value(json!({"message": "boom", "stack": ""})).unwrap();
         assert!(matches!(failed.into_error(), HandlerError::Failed { stack: None, .. }));
+        let permanent: WireFailure = serde_json::from_value(json!({"message": "bad", "retryable": false})).unwrap();
+        assert!(matches!(permanent.into_error(), HandlerError::NonRetryable { .. }));
+    }
+
+    #[test]
+    fn a_trigger_may_carry_a_delay() {
+        let s: WireSuccess = serde_json::from_value(json!({
+            "triggered": [["A", 1], ["B", 2, 1500], ["C", 3, null]],
+        }))
+        .unwrap();
+        let delays: Vec<_> = s.into_outcome().effects.triggered.iter().map(|t| t.delay).collect();
+        assert_eq!(delays, [None, Some(std::time::Duration::from_millis(1500)), None]);
     }
 }
