@@ -29,7 +29,7 @@ impl Kind {
     }
 }
 
-/// Every key of SPEC 7 that the environment may set, as `section.key` paths.
+/// Every key (docs/configuration.md) that the environment may set, as `section.key` paths.
 pub(crate) const KEYS: &[(&str, Kind)] = &[
     ("project.name", Kind::Str),
     ("project.version", Kind::Str),
@@ -45,6 +45,14 @@ pub(crate) const KEYS: &[(&str, Kind)] = &[
     ("runtime.timeouts.websocket", Kind::Float),
     ("adapter.type", Kind::Str),
     ("adapter.buffer_size", Kind::Int),
+    ("adapter.sync", Kind::Str),
+    ("adapter.path", Kind::Str),
+    ("adapter.publish_timeout_ms", Kind::Int),
+    ("adapter.retention_hours", Kind::Float),
+    ("events.concurrency", Kind::Int),
+    ("events.retry_base_ms", Kind::Int),
+    ("events.retry_max_ms", Kind::Int),
+    ("events.max_payload_bytes", Kind::Int),
     ("telemetry.path", Kind::Str),
     ("telemetry.retention_days", Kind::Int),
     ("telemetry.enable_metrics", Kind::Bool),

@@ -1,4 +1,5 @@
-//! The typed configuration with its defaults (SPEC 7).
+//! The typed configuration with its defaults (every key is described in
+//! docs/configuration.md).
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -10,6 +11,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub runtime: RuntimeConfig,
     pub adapter: AdapterConfig,
+    pub events: EventsConfig,
     pub telemetry: TelemetryConfig,
     pub workbench: WorkbenchConfig,
     pub cron: CronConfig,
@@ -87,10 +89,22 @@ impl Default for Timeouts {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct AdapterConfig {
-    /// `memory`, `nats`, `kafka`, `rabbitmq`, `sqs` or `redis`.
+    /// `local` (default: the embedded durable queue), `memory`, or a
+    /// broker (`nats`, `rabbitmq`, `redis`, `postgres`, `kafka`, `sqs`).
     #[serde(rename = "type")]
     pub kind: String,
+    /// Deliveries one event handler may have waiting before publishing
+    /// to it waits (back-pressure).
     pub buffer_size: usize,
+    /// `local`: how much a commit promises (see [`SyncMode`]).
+    pub sync: SyncMode,
+    /// `local`: the queue's folder, relative to the project.
+    pub path: String,
+    /// How long publishing waits for room in a full queue before it fails
+    /// (an API caller then gets 503).
+    pub publish_timeout_ms: u64,
+    /// `local`: how long acknowledged messages are kept, in hours.
+    pub retention_hours: f64,
     /// Each broker's own keys (`url`, `stream`, …), kept as written.
     #[serde(flatten)]
     pub options: BTreeMap<String, toml::Value>,
@@ -99,10 +113,67 @@ pub struct AdapterConfig {
 impl Default for AdapterConfig {
     fn default() -> Self {
         AdapterConfig {
-            kind: "memory".into(),
-            buffer_size: 1024,
+            kind: "local".into(),
+            buffer_size: 100_000,
+            sync: SyncMode::Batch,
+            path: ".rohas/queue".into(),
+            publish_timeout_ms: 5_000,
+            retention_hours: 24.0,
             options: BTreeMap::new(),
         }
+    }
+}
+
+/// What the `local` queue's commit promises.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// A crash of the process loses nothing; a power loss at most the last
+    /// ~10 ms (the file is flushed to disk that often).
+    #[default]
+    Batch,
+    /// Every publish is on disk before it returns.
+    Always,
+}
+
+/// How event handlers are run.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct EventsConfig {
+    /// Deliveries one event handler runs at once.
+    pub concurrency: usize,
+    /// Per handler (`"Event.handler"`) or per event (`"Event"`): deliveries
+    /// at once; 1 keeps publish order.
+    pub handler_concurrency: BTreeMap<String, usize>,
+    /// Backoff before the second attempt; doubles each time, with jitter.
+    pub retry_base_ms: u64,
+    /// The longest backoff.
+    pub retry_max_ms: u64,
+    /// An event payload larger than this (as JSON) is refused.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            concurrency: 256,
+            handler_concurrency: BTreeMap::new(),
+            retry_base_ms: 100,
+            retry_max_ms: 30_000,
+            max_payload_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl EventsConfig {
+    /// Deliveries at once for `handler` of `event`.
+    pub fn concurrency_of(&self, event: &str, handler: &str) -> usize {
+        self.handler_concurrency
+            .get(&format!("{event}.{handler}"))
+            .or_else(|| self.handler_concurrency.get(event))
+            .copied()
+            .unwrap_or(self.concurrency)
+            .max(1)
     }
 }
 

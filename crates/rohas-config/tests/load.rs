@@ -22,7 +22,9 @@ fn defaults_without_a_file() {
     assert!(c.server.enable_cors);
     assert_eq!(c.server.max_body_bytes, 1_048_576);
     assert_eq!(c.runtime.timeouts.api, 30.0);
-    assert_eq!(c.adapter.kind, "memory");
+    assert_eq!(c.adapter.kind, "local", "the durable queue is the default");
+    assert_eq!(c.adapter.sync, rohas_config::SyncMode::Batch);
+    assert_eq!(c.events.concurrency, 256);
     assert_eq!(c.telemetry.path, ".rohas/telemetry");
     assert_eq!(c.telemetry.retention_days, 30);
     assert!(loaded.warnings.is_empty());
@@ -130,4 +132,26 @@ fn invalid_enum_values_are_errors() {
     let text = "[runtime.timeouts]\napi = -1\n";
     let msg = load_file(None, Some(text), no_env()).unwrap_err().to_string();
     assert!(msg.contains("runtime.timeouts.api"), "{msg}");
+}
+
+#[test]
+fn event_delivery_settings_are_read() {
+    let text = "[adapter]\nsync = \"always\"\npath = \"var/queue\"\n\n[events]\nconcurrency = 8\nretry_base_ms = 50\n\n[events.handler_concurrency]\n\"OrderPlaced.reserve\" = 1\nAudit = 2\n";
+    let loaded = load_file(None, Some(text), no_env()).unwrap();
+    let c = loaded.config;
+    assert_eq!(c.adapter.sync, rohas_config::SyncMode::Always);
+    assert_eq!(c.adapter.path, "var/queue");
+    assert_eq!(c.events.retry_base_ms, 50);
+    assert_eq!(c.events.concurrency_of("OrderPlaced", "reserve"), 1);
+    assert_eq!(c.events.concurrency_of("OrderPlaced", "email"), 8);
+    assert_eq!(c.events.concurrency_of("Audit", "write"), 2);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn a_bad_sync_mode_names_the_key() {
+    let text = "[adapter]\ntype = \"local\"\nsync = \"sometimes\"\n";
+    let msg = load_file(None, Some(text), no_env()).unwrap_err().to_string();
+    assert!(msg.contains(":3"), "{msg}");
+    assert!(msg.contains("sometimes") || msg.contains("batch"), "{msg}");
 }
