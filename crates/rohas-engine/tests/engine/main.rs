@@ -14,3 +14,6 @@ mod api_events;
 mod timeouts;
 mod middlewares;
 mod cron;
+mod websockets;
+mod reload;
+mod shutdown;

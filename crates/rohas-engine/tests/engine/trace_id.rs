@@ -67,3 +67,29 @@ async fn error_answers_carry_the_given_trace_id() {
     assert_eq!(answer.header("x-trace-id"), Some("lost-1"));
     assert_eq!(answer.json()["error"]["trace_id"], "lost-1");
 }
+
+#[tokio::test]
+async fn a_handlers_log_line_carries_its_handler_and_trace_id() {
+    let fake = FakeRuntime::new();
+    fake.on("api:Greet", |call, host| async move {
+        let mut fields = serde_json::Map::new();
+        fields.insert("user".into(), json!("ada"));
+        host.log(rohas_runtime::LogRecord {
+            level: "warn",
+            message: "greeting a stranger".into(),
+            handler: call.handler.to_string(),
+            trace_id: call.trace_id.clone(),
+            fields,
+        });
+        crate::support::ok(json!({"message": "hi"}))
+    });
+    let app = serve(&fixture("handlers.ro"), &fake).await;
+    get(&app.at("/greet")).header("x-trace-id", "log-1").send().await;
+    let lines = app.logged("greeting a stranger");
+    assert_eq!(lines.len(), 1, "{:#?}", app.log.lines());
+    assert!(
+        lines[0].ends_with("WARN  api:Greet trace=log-1 greeting a stranger user=ada\n"),
+        "{}",
+        lines[0]
+    );
+}

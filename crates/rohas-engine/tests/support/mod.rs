@@ -15,7 +15,7 @@ pub mod server;
 pub mod ws;
 
 pub use fake::{failed, http_error, ok, ok_triggering, FakeRuntime, Gate};
-pub use server::{serve, serve_with, Options, Served};
+pub use server::{serve, serve_with, Options};
 
 use std::future::Future;
 use std::time::Duration;
