@@ -16,7 +16,10 @@ async fn an_apis_triggers_publish_its_return_value() {
     let app = serve(&fixture("handlers.ro"), &fake).await;
     let answer = post(&app.at("/register")).send().await;
     assert_eq!(answer.status, 200);
-    assert_eq!(published(&fake, "UserSignedUp", "welcome", 1).await, [json!({"userId": 7})]);
+    assert_eq!(
+        published(&fake, "UserSignedUp", "welcome", 1).await,
+        [json!({"userId": 7})]
+    );
     // Published with the request's trace id.
     let trace = answer.header("x-trace-id").expect("a trace id");
     assert_eq!(fake.calls_to("event:UserSignedUp:welcome")[0].trace_id, trace);

@@ -74,7 +74,12 @@ async fn a_missing_required_field_is_422_with_its_path() {
     body.as_object_mut().unwrap().remove("name");
     let answer = post(&app.at("/users")).json(&body).send().await;
     assert_eq!(answer.status, 422);
-    assert_eq!(answer.json()["error"]["details"][0]["path"], "body.name", "{}", answer.body);
+    assert_eq!(
+        answer.json()["error"]["details"][0]["path"],
+        "body.name",
+        "{}",
+        answer.body
+    );
 }
 
 #[tokio::test]

@@ -35,7 +35,10 @@ async fn a_tick_during_a_run_is_skipped() {
     let app = serve(&fixture("cron.ro"), &fake).await;
     fake.wait_calls("cron:Every", 1).await;
     eventually("a skipped tick", || {
-        (!app.logged("cron Every: previous run still going, tick skipped").is_empty()).then_some(())
+        (!app
+            .logged("cron Every: previous run still going, tick skipped")
+            .is_empty())
+        .then_some(())
     })
     .await;
     assert_eq!(fake.calls_to("cron:Every").len(), 1);

@@ -123,5 +123,9 @@ async fn a_missing_handler_is_a_500_not_a_crash() {
     let app = serve(&fixture("handlers.ro"), &fake).await;
     let answer = get(&app.at("/greet")).send().await;
     assert_eq!(answer.status, 500);
-    assert!(answer.error_message().contains("no handler registered"), "{}", answer.body);
+    assert!(
+        answer.error_message().contains("no handler registered"),
+        "{}",
+        answer.body
+    );
 }

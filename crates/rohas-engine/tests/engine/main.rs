@@ -5,15 +5,15 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod routing;
-mod bodies;
-mod handler_errors;
-mod dev_checks;
-mod trace_id;
 mod api_events;
-mod timeouts;
-mod middlewares;
+mod bodies;
 mod cron;
-mod websockets;
+mod dev_checks;
+mod handler_errors;
+mod middlewares;
 mod reload;
+mod routing;
 mod shutdown;
+mod timeouts;
+mod trace_id;
+mod websockets;

@@ -53,7 +53,10 @@ async fn middlewares_run_in_order_and_each_sees_the_last_ones_changes() {
     })
     .on_call("middleware:second", |call| {
         let mut payload = call.request["payload"].clone();
-        payload["seen"].as_array_mut().expect("first's change").push(json!("second"));
+        payload["seen"]
+            .as_array_mut()
+            .expect("first's change")
+            .push(json!("second"));
         let mut headers = call.request["headers"].clone();
         headers["x-user"] = json!("ada");
         ok(json!({"payload": payload, "headers": headers}))
@@ -68,7 +71,10 @@ async fn middlewares_run_in_order_and_each_sees_the_last_ones_changes() {
     let call = fake.only_call("api:Layered");
     assert_eq!(call.payload, json!({"n": 1, "seen": ["first", "second"]}));
     assert_eq!(call.request["body"], call.payload);
-    assert_eq!(serde_json::Value::Object(call.query_params), json!({"added": "by first"}));
+    assert_eq!(
+        serde_json::Value::Object(call.query_params),
+        json!({"added": "by first"})
+    );
     assert_eq!(call.metadata["headers"]["x-user"], "ada");
 }
 
@@ -79,7 +85,10 @@ async fn a_context_in_handler_context_shape_passes_its_headers_on() {
         .answer("api:Private", json!("secret"));
     let app = serve(&fixture("middlewares.ro"), &fake).await;
     assert_eq!(get(&app.at("/private")).send().await.status, 200);
-    assert_eq!(fake.only_call("api:Private").metadata["headers"], json!({"x-user": "grace"}));
+    assert_eq!(
+        fake.only_call("api:Private").metadata["headers"],
+        json!({"x-user": "grace"})
+    );
 }
 
 #[tokio::test]

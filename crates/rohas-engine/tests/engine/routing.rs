@@ -65,7 +65,10 @@ async fn path_and_query_parameters_reach_the_handler() {
     assert_eq!(call.request["id"], "42");
     assert_eq!(call.request["part"], "wheel");
     assert_eq!(call.request["query_params"], json!({"colour": "red", "n": "2"}));
-    assert_eq!(serde_json::Value::Object(call.query_params), json!({"colour": "red", "n": "2"}));
+    assert_eq!(
+        serde_json::Value::Object(call.query_params),
+        json!({"colour": "red", "n": "2"})
+    );
     assert_eq!(call.metadata["api"], "ItemPart");
 }
 
@@ -92,7 +95,10 @@ async fn head_is_answered_by_the_get_route() {
     let app = serve(&fixture("routes.ro"), &fake).await;
     let answer = request("HEAD", &app.at("/items/3")).send().await;
     assert_eq!(answer.status, 200);
-    assert_eq!(fake.only_call("api:GetItem").metadata["path_params"], json!({"id": "3"}));
+    assert_eq!(
+        fake.only_call("api:GetItem").metadata["path_params"],
+        json!({"id": "3"})
+    );
 }
 
 #[tokio::test]

@@ -23,7 +23,12 @@ async fn a_handler_past_its_schema_timeout_is_504() {
     let answer = get(&app.at("/quick")).send().await;
     assert_eq!(answer.status, 504);
     assert_eq!(answer.error_message(), "handler timed out");
-    assert_eq!(app.logged("api:Quick timed out after 100ms").len(), 1, "{:#?}", app.log.lines());
+    assert_eq!(
+        app.logged("api:Quick timed out after 100ms").len(),
+        1,
+        "{:#?}",
+        app.log.lines()
+    );
 }
 
 #[tokio::test]
@@ -55,4 +60,16 @@ async fn the_runtime_is_told_the_deadline() {
     // 60 s after the call was made: well past now, at most 60 s past `before`.
     assert!(deadline > before + Duration::from_secs(50), "{deadline:?}");
     assert!(deadline <= std::time::Instant::now() + Duration::from_secs(60));
+}
+
+/// A runtime that stops a handler itself (at `Invocation::deadline`) says
+/// so with `HandlerError::Timeout`: the same 504.
+#[tokio::test]
+async fn a_timeout_reported_by_the_runtime_is_504() {
+    let fake = FakeRuntime::new();
+    fake.fail("api:Plain", rohas_runtime::HandlerError::Timeout);
+    let app = serve(&fixture("timeouts.ro"), &fake).await;
+    let answer = get(&app.at("/plain")).send().await;
+    assert_eq!(answer.status, 504);
+    assert_eq!(answer.error_message(), "handler timed out");
 }

@@ -179,7 +179,11 @@ impl Runtime for FakeRuntime {
     fn invoke(&self, call: Invocation) -> BoxFuture<'_, Reply> {
         lock(&self.calls).push(call.clone());
         let handler = lock(&self.handlers).get(&*call.handler).cloned();
-        let host = self.host.get().cloned().expect("the fake runtime has no host: serve it first");
+        let host = self
+            .host
+            .get()
+            .cloned()
+            .expect("the fake runtime has no host: serve it first");
         match handler {
             Some(handler) => handler(call, host),
             None => Box::pin(std::future::ready(Err(failed(&format!(

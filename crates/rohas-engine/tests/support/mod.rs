@@ -32,10 +32,7 @@ pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> 
         if let Some(value) = check() {
             return value;
         }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "waited {PATIENCE:?} for {what}"
-        );
+        assert!(tokio::time::Instant::now() < until, "waited {PATIENCE:?} for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
