@@ -10,6 +10,7 @@
 use rohas_runtime::LogRecord;
 use serde_json::{Map, Value};
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -45,6 +46,21 @@ impl Level {
 #[derive(Debug, Clone)]
 pub struct Log {
     min: Level,
+    /// Set by [`Log::captured`] only: every line is kept here too.
+    copy: Option<Captured>,
+}
+
+/// The lines a [`Log::captured`] log wrote, as written (with their
+/// newline). Some behaviour is visible only as a log line (a response that
+/// does not match the schema in `rohas dev`, a skipped cron tick), and a
+/// test running in-process cannot read its own stderr.
+#[derive(Debug, Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<String>>>);
+
+impl Captured {
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 impl Log {
@@ -53,7 +69,20 @@ impl Log {
             .ok()
             .and_then(|l| Level::parse(&l))
             .unwrap_or(Level::Info);
-        Log { min }
+        Log { min, copy: None }
+    }
+
+    /// A log at `debug` that also keeps its lines in memory, for the
+    /// engine's in-process tests. Lines still go to stderr.
+    pub fn captured() -> (Self, Captured) {
+        let copy = Captured::default();
+        (
+            Log {
+                min: Level::Debug,
+                copy: Some(copy.clone()),
+            },
+            copy,
+        )
     }
 
     pub fn enabled(&self, level: Level) -> bool {
@@ -84,6 +113,9 @@ impl Log {
         line.push('\n');
         // One write call per line keeps lines whole when tasks log at once.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        if let Some(copy) = &self.copy {
+            copy.0.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        }
     }
 
     pub fn info(&self, message: &str) {

@@ -1,0 +1,19 @@
+//! The engine's in-process tests: one test binary (one link on a busy
+//! machine), one module per behaviour. Each test serves its own engine on
+//! `127.0.0.1:0` with a fake runtime (`../support`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod api_events;
+mod bodies;
+mod cron;
+mod dev_checks;
+mod handler_errors;
+mod middlewares;
+mod reload;
+mod routing;
+mod shutdown;
+mod timeouts;
+mod trace_id;
+mod websockets;
