@@ -4,7 +4,8 @@
 # them): mypy (and openapi-spec-validator) in a virtual environment,
 # TypeScript with npm.
 # Prints their paths as ROHAS_MYPY=…, ROHAS_TEST_PYTHON=… (a Python with
-# mypy and the seed's `requests`) and ROHAS_TSC=… lines.
+# mypy and `requests`, which a reference handler example imports) and
+# ROHAS_TSC=… lines.
 set -euo pipefail
 
 tools="${ROHAS_TOOLS_DIR:-$HOME/.cache/rohas-tools}"

@@ -1,4 +1,4 @@
-//! Hot reload for `rohas dev` (SPEC 9): watch `schema/` and `src/`, and on a
+//! Hot reload for `rohas dev` (docs/cli.md, "rohas dev"): watch `schema/` and `src/`, and on a
 //! change apply it without a restart.
 //!
 //! - a handler file: the runtime drops its cached code and reloads; the next

@@ -1,5 +1,5 @@
 //! A Python project served by the real `rohas dev`, driven over real HTTP and
-//! WebSockets: every handler kind, the seed's Python examples as written,
+//! WebSockets: every handler kind, the reference Python examples as written,
 //! errors and status codes, timeouts, middlewares, an event chain, cron,
 //! hot reload and graceful shutdown. No timing assertions.
 

@@ -1,6 +1,6 @@
 //! A Rust project served by the real `rohas dev`, built by a real `cargo
 //! build` and driven over real HTTP and WebSockets: every handler kind, the
-//! seed's Rust examples as written, errors, panics and status codes,
+//! reference Rust examples as written, errors, panics and status codes,
 //! timeouts, a middleware, an event chain, cron, WebSockets, hot reload
 //! (with a request in flight across the swap, a compile error, a signature
 //! the extractors cannot serve, an ABI mismatch, a library without the ABI)
@@ -78,7 +78,7 @@ fn seed_examples(s: &Server) {
 }
 
 fn context_handlers(s: &Server) {
-    // The seed's context example returns `Response::default()`: JSON null.
+    // The reference context example returns `Response::default()`: JSON null.
     scenarios::context_handlers_get_query_path_params_and_trace_id(s);
     let (status, body) = get(&s.url("/echo/ada"));
     assert_eq!(status, 200, "{body}");
@@ -145,9 +145,9 @@ fn middleware(s: &Server) {
 
 fn events_and_cron(s: &Server) {
     // finish_audit is `(state: &State, event)`; send_welcome_email is the
-    // seed's, logging `event.user_id`.
+    // reference one, logging `event.user_id`.
     scenarios::events_chain_from_api_through_handlers(s, "audit user grace@example.com");
-    // The seed's cron example, every second.
+    // The reference cron example, every second.
     s.wait_for_log("Running scheduled cleanup");
 }
 

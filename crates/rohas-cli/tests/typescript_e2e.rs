@@ -1,6 +1,6 @@
 //! A TypeScript project served by the real `rohas dev` on real Node.js
 //! workers, driven over real HTTP and WebSockets: every handler kind, the
-//! seed's TypeScript examples (imports written at the handler's depth),
+//! reference TypeScript examples (imports written at the handler's depth),
 //! errors and status codes, a worker crash, timeouts (a synchronous loop
 //! included), middlewares, an event chain, cron, hot reload under load, an
 //! npm dependency and graceful shutdown. No timing assertions.
@@ -207,7 +207,7 @@ fn websockets_connect_message_broadcast_and_disconnect() {
     a.close(None).unwrap();
     drop(b);
     s.wait_for_log("left the room");
-    // The seed's chat module (onConnect/onMessage/onDisconnect).
+    // The reference chat module (onConnect/onMessage/onDisconnect).
     scenarios::seed_chat(&s);
 }
 

@@ -1,4 +1,4 @@
-//! Where every handler lives (SPEC 4 "Where they live"): one list, used by the
+//! Where every handler lives (the table in docs/handlers.md): one list, used by the
 //! stub writer to know which files to create and by the engine to know what
 //! to load. Keeping both on this one function is what makes "a missing
 //! handler names the file `rohas codegen` would create" true.

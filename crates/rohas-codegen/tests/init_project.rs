@@ -1,4 +1,4 @@
-//! `rohas init`'s template: the layout of SPEC 1 for each language, a config
+//! `rohas init`'s template: the project layout of docs/README.md for each language, a config
 //! the config loader accepts as written, and refusal to write over files.
 
 use rohas_codegen::init::{init_project, package_name, InitError};

@@ -1,7 +1,7 @@
 //! The Python generator: snapshots of the generated package and stubs for
 //! fixture schemas, the wire behaviour of the generated classes under a real
 //! `python3`, and `mypy --strict` on generated projects (every construct with
-//! its stubs, reserved words, every seed example placed as a handler, and
+//! its stubs, reserved words, every reference handler example placed as a handler, and
 //! the project `rohas init --lang python` creates).
 //!
 //! The interpreter is `$ROHAS_TEST_PYTHON` or `python3`. Tests that need it
@@ -112,7 +112,7 @@ fn every_declaration_has_its_module() {
     for package in ["", "models/", "api/", "events/", "websockets/"] {
         assert!(has(&format!("src/generated/{package}__init__.py")));
     }
-    // The seed's imports.
+    // The imports the reference examples use.
     let create_user = files
         .iter()
         .find(|f| f.path == Path::new("src/generated/api/CreateUser.py"))
@@ -218,8 +218,9 @@ fn mypy_strict_passes_on_reserved_words() {
     mypy_strict(dir.path());
 }
 
-/// The Python examples of shared/seed/runtime.md, unmodified; where a
-/// fragment uses a name it never defines, the lines marked "not in the seed"
+/// The reference Python handler examples (fragments in the style of
+/// docs/handlers.md), unmodified; where a fragment uses a name it never
+/// defines, the lines marked "not in the seed" (the fragments' own marker)
 /// define it.
 const SEED_EXAMPLES: &[(&str, &str)] = &[
     (
@@ -329,7 +330,7 @@ data = {"example": True}
     ),
 ];
 
-/// The seed's dependency example: needs `requests` and its type stubs.
+/// The reference dependency example: needs `requests` and its type stubs.
 const SEED_DEPENDENCY: (&str, &str) = (
     "src/handlers/api/dependency.py",
     r#"# mypy: allow-untyped-defs

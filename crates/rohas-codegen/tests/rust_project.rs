@@ -1,6 +1,6 @@
 //! Real `cargo clippy -- -D warnings` and `cargo build` on generated Rust
-//! projects: every construct with stubs, reserved words, every complete seed
-//! example placed as a handler, and the project `rohas init --lang rust`
+//! projects: every construct with stubs, reserved words, every complete
+//! reference handler example placed as a handler, and the project `rohas init --lang rust`
 //! creates. Builds share `$HOME/.cache/rohas-user-target`, so crates.io
 //! dependencies compile once.
 
@@ -119,7 +119,7 @@ fn seed_examples_pass_clippy_and_build() {
     ];
     let handlers: Vec<(&str, &str)> = handlers.iter().map(|(p, c)| (*p, c.as_str())).collect();
     let dir = project("rohas-seed", Some("rust_seed.ro"), &handlers);
-    // The seed's files are used as they are, not replaced by stubs.
+    // The reference files are used as they are, not replaced by stubs.
     let health = std::fs::read_to_string(dir.path().join("src/handlers/api/health.rs")).unwrap();
     assert!(health.contains("pub async fn handle_health("));
     clippy_and_build(dir.path());
@@ -134,9 +134,9 @@ fn the_init_project_passes_clippy_and_builds() {
     rustfmt_clean(dir.path());
 }
 
-/// The seed's "Dependencies" example (`reqwest::get(..).await?`) builds: `?`
+/// The reference "Dependencies" example (`reqwest::get(..).await?`) builds: `?`
 /// turns any error type into `RuntimeError`. Only built, not linted: its
-/// `use reqwest;` is a clippy style warning by design of the seed.
+/// `use reqwest;` is a clippy style warning, kept as the example wrote it.
 #[test]
 fn seed_dependency_example_builds() {
     let seed = fixture("seed_rust/dependency.rs");

@@ -41,7 +41,7 @@ impl Host for RecordingHost {
 }
 
 fn parse_number(text: &str) -> template_runtime::Result<i64> {
-    // `?` on a std error type: the conversion the seed's reqwest example needs.
+    // `?` on a std error type: the conversion the reference reqwest example needs.
     Ok(text.parse::<i64>()?)
 }
 

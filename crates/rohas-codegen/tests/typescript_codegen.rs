@@ -1,7 +1,7 @@
 //! The TypeScript generator: snapshots of the generated modules and stubs for
 //! fixture schemas, and `tsc --noEmit --strict` on generated projects (every
-//! construct with its stubs, reserved words, every seed example placed as a
-//! handler, and the project `rohas init --lang typescript` creates).
+//! construct with its stubs, reserved words, every reference handler example
+//! placed as a handler, and the project `rohas init --lang typescript` creates).
 //!
 //! The compiler is `$ROHAS_TSC` (`scripts/install-checkers.sh` installs
 //! TypeScript and @types/node and prints it). Checked projects get a
@@ -144,7 +144,7 @@ fn every_declaration_has_its_module() {
         assert!(has(&format!("src/generated/websockets/{}.ts", ws.name)));
     }
     assert!(has("src/generated/runtime.ts") && has("src/generated/state.ts"));
-    // The seed's imports.
+    // The imports the reference examples use.
     let create_user = file(&files, "src/generated/api/CreateUser.ts");
     assert!(
         create_user.contains("export type { CreateUserInput, User };"),
@@ -356,10 +356,11 @@ fn tsc_strict_passes_on_reserved_words() {
     tsc_strict(dir.path(), "tsconfig.json", &[]);
 }
 
-/// The TypeScript examples of shared/seed/runtime.md, unmodified but for the
-/// import paths (relative to the handler's folder, SPEC "Deliberate
-/// differences"); where a fragment uses a name it never defines, the lines
-/// marked "not in the seed" define it.
+/// The reference TypeScript handler examples (fragments in the style of
+/// docs/handlers.md), unmodified but for the import paths, which are written
+/// relative to the handler's own folder so that tsc and editors resolve them
+/// with standard rules; where a fragment uses a name it never defines, the
+/// lines marked "not in the seed" (the fragments' own marker) define it.
 const SEED_EXAMPLES: &[(&str, &str)] = &[
     (
         "src/handlers/api/health.ts",
@@ -455,7 +456,7 @@ const data = { example: true };
     ),
 ];
 
-/// The seed's error-handling example reads `error.message` of a caught
+/// The reference error-handling example reads `error.message` of a caught
 /// value, which `--strict` types `unknown` (`useUnknownInCatchVariables`):
 /// it is checked with that one option off.
 const SEED_ERROR_HANDLING: (&str, &str) = (
@@ -474,7 +475,7 @@ export async function handler(): Promise<Response> {
 "#,
 );
 
-/// The seed's dependency example: needs `axios` installed.
+/// The reference dependency example: needs `axios` installed.
 const SEED_DEPENDENCY: (&str, &str) = (
     "src/handlers/api/dependency.ts",
     r#"import axios from "axios";

@@ -1,4 +1,4 @@
-//! WebSocket endpoints (SPEC 6): middlewares and `onConnect` run before the
+//! WebSocket endpoints (docs/websockets.md): middlewares and `onConnect` run before the
 //! upgrade (so a rejection is a plain HTTP error), messages are checked
 //! against `message`, `onMessage`'s return value is sent back (or to every
 //! client with `broadcast: true`), and `onDisconnect` runs on every close.

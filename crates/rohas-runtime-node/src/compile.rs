@@ -4,7 +4,8 @@
 //! the emitted `.js` files, print the JavaScript and its source map.
 //!
 //! Reading signatures here, before the types are stripped, is what lets the
-//! worker pass each handler exactly the parameters it asks for (SPEC 4).
+//! worker pass each handler exactly the parameters it asks for
+//! (docs/handlers.md, "Parameters").
 
 use crate::types::{Shape, TypeTable};
 use oxc_allocator::Allocator;

@@ -1,6 +1,8 @@
 //! TypeScript handlers: compiled to ES modules in Rust (oxc), run on V8 in a
-//! pool of long-lived Node.js worker processes (SPEC 5 and its "Deliberate
-//! differences": V8 cannot be embedded in this build).
+//! pool of long-lived Node.js worker processes. V8 is not embedded in
+//! `rohas` itself: that needs a prebuilt V8 archive fetched from outside the
+//! package registries at build time (or hours of building V8), so Node.js
+//! supplies V8, npm resolution and its APIs instead.
 //!
 //! - `compile.rs` turns one `.ts` file into JavaScript + source map, and
 //!   reads exported functions' parameter types and the generated types;

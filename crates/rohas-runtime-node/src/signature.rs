@@ -1,5 +1,5 @@
 //! What each parameter of a handler asks for, from the type annotations the
-//! compiler read (SPEC 4): the same rules as the Python runtime's `host.py`,
+//! compiler read (docs/handlers.md, "Parameters"): the same rules as the Python runtime's `host.py`,
 //! in order — the annotation's type name, then the parameter's name, then its
 //! position (`(request, state)` when nothing says otherwise).
 //!

@@ -8,9 +8,9 @@ starts one task per call and reports the results of each loop iteration
 together with `_rohas.complete_many`.
 Plain `def` handlers run in a thread pool so they cannot stall the loop.
 
-Handler modules are compiled with `from __future__ import annotations`, so the
-seed's annotations (`-> Response`, `context: HandlerContext` without an import)
-are never evaluated: signatures are read from the annotation *text*.
+Handler modules are compiled with `from __future__ import annotations`, so
+annotations naming types a handler never imported (`-> Response`,
+`context: HandlerContext` without an import) are never evaluated: signatures are read from the annotation *text*.
 
 A second thread, the watchdog, waits for calls the engine gave up on (timeout):
 it cancels their task and, when the handler never yields (a CPU loop), raises

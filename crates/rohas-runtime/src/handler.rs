@@ -37,7 +37,7 @@ impl fmt::Display for HandlerKind {
 }
 
 /// One handler the schema asks for, resolved to candidate files and function
-/// names by the engine (SPEC 4 "Where they live"). The runtime picks the first
+/// names by the engine (the table in docs/handlers.md). The runtime picks the first
 /// candidate file that exists and, in it, the first function name it defines.
 #[derive(Debug, Clone, Serialize)]
 pub struct HandlerSpec {

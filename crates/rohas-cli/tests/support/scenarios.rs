@@ -1,16 +1,21 @@
 //! What every language's fixture project must do alike, written once.
 //!
 //! `python-e2e`, `typescript-e2e` and `rust-e2e` implement the same schema
-//! apis (the seed's examples, `/private` behind a bearer-token middleware,
-//! an event chain, a `room` and the seed's `chat` WebSocket) in their own
+//! apis (the reference examples, `/private` behind a bearer-token middleware,
+//! an event chain, a `room` and the reference `chat` WebSocket) in their own
 //! language; the starter projects (`rohas init`, `examples/*-hello`) share
 //! theirs. Each e2e file calls these checks on its own server and adds what
 //! is particular to its runtime.
+//!
+//! "Reference examples" are handlers written the way docs/handlers.md shows
+//! them (`handler()`, `handler(input, state)`, `handler(context)`,
+//! `handler(event, state)`, a one-module chat WebSocket …): the `seed_*`
+//! checks make sure each of those forms keeps working as written.
 
 use super::{get, post, request, Server};
 use serde_json::{json, Value};
 
-/// The seed's `Health` (status, timestamp, a generated trace id header) and
+/// The reference `Health` (status, timestamp, a generated trace id header) and
 /// `CreateUser` (the returned `created_at` goes out as `createdAt`, RFC 3339).
 pub fn seed_health_and_create_user(s: &Server) {
     let (status, body, headers) = request("GET", &s.url("/health"), None, &[]);
@@ -45,7 +50,7 @@ pub fn bad_bodies_are_400_and_422(s: &Server) {
     assert_eq!(body["error"]["details"][0]["problem"], "required field is missing");
 }
 
-/// The seed's context example (returns nothing: JSON null), and a context
+/// The reference context example (returns nothing: JSON null), and a context
 /// handler that echoes its query, path parameters and the client's trace id.
 pub fn context_handlers_get_query_path_params_and_trace_id(s: &Server) {
     assert_eq!(get(&s.url("/context?x=1")), (200, Value::Null));
@@ -61,7 +66,7 @@ pub fn context_handlers_get_query_path_params_and_trace_id(s: &Server) {
     assert_eq!(body["trace_id"], "trace-from-client");
 }
 
-/// The seed's error-handling example on its happy path, and an HTTP error
+/// The reference error-handling example on its happy path, and an HTTP error
 /// that keeps its status and message.
 pub fn seed_errors_keep_their_status(s: &Server) {
     assert_eq!(get(&s.url("/failing")), (200, json!({"success": true})));
@@ -98,7 +103,7 @@ pub fn a_middleware_changes_the_context(s: &Server) {
 /// CreateUser → UserRegistered (payload: the returned user) → audit_user
 /// (which logs `audit_line`) → (all handlers done) AuditDone → finish_audit;
 /// then Signup, whose `handler(req, state)` sets UserCreated's payload, and
-/// the seed's event handler logs its `user_id`.
+/// the reference event handler logs its `user_id`.
 pub fn events_chain_from_api_through_handlers(s: &Server, audit_line: &str) {
     let (status, _) = post(&s.url("/users"), r#"{"name":"Grace","email":"grace@example.com"}"#);
     assert_eq!(status, 200);
@@ -136,7 +141,7 @@ pub fn read_json(client: &mut Socket) -> Value {
     serde_json::from_str(client.read().unwrap().to_text().unwrap()).unwrap()
 }
 
-/// The seed's chat module as written: connect, a message, disconnect.
+/// The reference chat module as written: connect, a message, disconnect.
 pub fn seed_chat(s: &Server) {
     let ws_base = s.base.replace("http://", "ws://");
     let (mut c, _) = tungstenite::connect(format!("{ws_base}/ws/chat")).expect("chat connects");

@@ -1,4 +1,4 @@
-//! `rohas init`: a new project folder with the layout of SPEC 1, an example
+//! `rohas init`: a new project folder with the standard layout (docs/README.md), an example
 //! schema (Health, CreateUser → UserCreated → send_welcome_email, a cron job,
 //! the Chat WebSocket, an `auth` middleware), real handlers for it in the
 //! chosen language, the language's project files, `.gitignore` and a README.

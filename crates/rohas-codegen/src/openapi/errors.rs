@@ -1,5 +1,5 @@
-//! The error answers of the engine (SPEC 4 "Errors", `rohas-engine`'s
-//! `error.rs`): every one is `{"error": {"message", "trace_id", "details"?,
+//! The error answers of the engine (`rohas-engine`'s `error.rs`;
+//! docs/handlers.md, "Errors"): every one is `{"error": {"message", "trace_id", "details"?,
 //! "stack"?}}` with an `x-trace-id` header. A 422 for a body that does not
 //! match the schema lists each problem in `details` as `{"path", "problem"}`
 //! (`path` like `body.tags[2]`).

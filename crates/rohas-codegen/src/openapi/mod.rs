@@ -5,7 +5,7 @@
 //! schema's field names, `DateTime` as an RFC 3339 string, enums as strings,
 //! optional fields that may be left out or `null`, `@min`/`@max`/`@pattern`
 //! as the JSON Schema keywords the engine's validator enforces, and the JSON
-//! error body of every error answer (SPEC 4 "Errors").
+//! error body of every error answer (docs/handlers.md, "Errors").
 //!
 //! - `schemas.rs`: schema types → JSON Schema, and which declarations the
 //!   APIs reach (only those go into `components/schemas`);

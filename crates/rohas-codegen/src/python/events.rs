@@ -1,6 +1,6 @@
 //! `generated.events.<Name>`: the event class handlers receive.
 //!
-//! The payload's fields sit at the top level (the seed's `event.user_id`),
+//! The payload's fields sit at the top level (handlers read `event.user_id`),
 //! with the attribute names they have on the payload type, beside `payload`
 //! (always the whole payload) and the metadata `name`, `timestamp` and
 //! `trace_id`, each only when no payload field has that name (a payload field

@@ -1,6 +1,7 @@
 //! Python handler stubs: written once, where no handler file exists, then
 //! the user's. Each passes `mypy --strict`, returns a valid placeholder and
-//! follows the seed's style (`async def handler(...) -> ...:`).
+//! follows the style of the documented examples
+//! (`async def handler(...) -> ...:`).
 
 use super::code::{py_str, Code};
 use super::module::Module;

@@ -1,4 +1,4 @@
-//! Schema types as Python (SPEC 3 "Type mapping"): annotations, the
+//! Schema types as Python (the type table in docs/schema.md): annotations, the
 //! expressions that read and write the wire form, defaults, and the names
 //! attributes and enum members get. `classes.rs` writes the classes.
 //!

@@ -1,6 +1,6 @@
 //! One module per declaration: `models::<Name>`, `api::<Name>`,
 //! `events::<Name>`, `websockets::<Name>`, named exactly like the schema so
-//! the seed's `use crate::generated::api::Health::HealthResponse` resolves.
+//! a handler's `use crate::generated::api::Health::HealthResponse` resolves.
 
 use super::code::{doc_lines, module_doc, Code};
 use super::types::{named_path, StructDef, StructField, TypeShape, TypeWriter};

@@ -22,7 +22,7 @@
 //! ```
 //!
 //! Modules are named exactly like the declarations (`generated::api::Health`),
-//! as the seed's imports require; the lints about those names are allowed on
+//! as handlers import them; the lints about those names are allowed on
 //! the generated modules only, never on the handler modules, so the user's
 //! own code is still checked by clippy.
 

@@ -1,6 +1,7 @@
 //! Rust handler stubs: written once, where no handler file exists, then the
 //! user's. Each compiles, passes clippy, returns a valid placeholder and
-//! follows the seed's style (`pub async fn handler(..) -> Result<..>`).
+//! follows the style of the documented examples
+//! (`pub async fn handler(..) -> Result<..>`).
 
 use super::code::Code;
 use crate::GeneratedFile;

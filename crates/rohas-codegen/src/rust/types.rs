@@ -1,4 +1,4 @@
-//! Schema types as Rust: the type mapping (SPEC 3), and the structs and enums
+//! Schema types as Rust: the type mapping (docs/schema.md), and the structs and enums
 //! emitted for records, inline objects and enums.
 //!
 //! Every generated type derives `Debug, Clone, PartialEq, Serialize,
@@ -319,7 +319,7 @@ impl<'s> TypeWriter<'s> {
     }
 }
 
-/// Rust primitive for a schema primitive (SPEC 3 "Type mapping").
+/// Rust primitive for a schema primitive (the type table in docs/schema.md).
 pub fn primitive(p: Primitive) -> &'static str {
     match p {
         Primitive::String => "String",

@@ -1,6 +1,6 @@
 //! One module per declaration: `generated/models/<Name>`,
 //! `generated/api/<Name>` and `generated/websockets/<Name>` (events are in
-//! `events.rs`), named exactly like the schema so the seed's
+//! `events.rs`), named exactly like the schema so a handler's
 //! `import { HealthResponse } from "../../generated/api/Health"` resolves.
 
 use super::module::Module;

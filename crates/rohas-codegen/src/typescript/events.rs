@@ -1,6 +1,6 @@
 //! `generated/events/<Name>`: the type event handlers receive.
 //!
-//! The payload's fields sit at the top level (the seed's `event.userId`),
+//! The payload's fields sit at the top level (handlers read `event.userId`),
 //! beside `payload` (always the whole payload) and the metadata `name`,
 //! `timestamp` and `trace_id`, each only when no payload field has that
 //! name: this is the engine's event object exactly (a payload field wins,

@@ -1,6 +1,7 @@
 //! TypeScript handler stubs: written once, where no handler file exists, then
 //! the user's. Each passes `tsc --strict`, returns a valid placeholder and
-//! follows the seed's style (`export async function handler(...): Promise<...>`),
+//! follows the style of the documented examples
+//! (`export async function handler(...): Promise<...>`),
 //! importing generated code relative to its own folder
 //! (`"../../generated/api/Health"` from `src/handlers/api/`).
 

@@ -1,4 +1,4 @@
-//! Schema types as TypeScript (SPEC 3 "Type mapping"): type expressions,
+//! Schema types as TypeScript (the type table in docs/schema.md): type expressions,
 //! interfaces for records and inline objects, string unions for enums.
 //!
 //! Property names are the schema's names, the only names on the wire

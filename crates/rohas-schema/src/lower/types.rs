@@ -1,6 +1,7 @@
 //! Records, enums, fields, attributes and type references.
 //!
-//! Besides resolving names, this is where the naming rule of SPEC 3 is
+//! Besides resolving names, this is where the naming rule of generated code
+//! (the wire keeps schema names; Python and Rust use snake_case) is
 //! enforced early: two names that become the same identifier after
 //! conversion (`userId` and `user_id` are both `user_id` in Python and Rust)
 //! are an error here rather than broken generated code later.
