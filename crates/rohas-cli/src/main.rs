@@ -2,9 +2,11 @@
 //! finds the project, and calls into the library crates, turning their typed
 //! errors into messages for people.
 
+mod admin_client;
 mod commands;
 mod output;
 mod project;
+mod queue;
 mod serve;
 mod watch;
 
@@ -54,6 +56,10 @@ enum Command {
     ListHandlers(commands::list::Args),
     /// List every event with its payload, handlers and triggers.
     ListEvents(commands::list::Args),
+    /// Dead letters: list, show, replay, purge.
+    Dlq(commands::dlq::Args),
+    /// Publish an event by hand.
+    Events(commands::events::Args),
     /// Print the version.
     Version,
 }
@@ -81,6 +87,8 @@ fn main() -> ExitCode {
         Command::Start(args) => commands::dev::run_start(args, &out),
         Command::ListHandlers(args) => commands::list::handlers(args, &out),
         Command::ListEvents(args) => commands::list::events(args, &out),
+        Command::Dlq(args) => commands::dlq::run(args, &out),
+        Command::Events(args) => commands::events::run(args, &out),
         Command::Version => {
             println!("rohas {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

@@ -5,6 +5,7 @@
 use crate::output::Output;
 use crate::project;
 use anyhow::Context;
+use rohas_engine::rohas_events::QueueLock;
 use rohas_engine::{Engine, EngineHost, EngineOptions, Log};
 use rohas_runtime::{HandlerSpec, Language, Runtime, RuntimeOptions};
 use rohas_schema::Schema;
@@ -104,6 +105,9 @@ async fn serve(
     mode: Mode,
     out: &Output,
 ) -> anyhow::Result<ExitCode> {
+    // The queue first: a second engine on the same project stops here,
+    // before it starts a runtime or takes a port.
+    let adapter = crate::queue::open(&project.root, &config)?;
     let host = EngineHost::new(Log::from_env());
     let runtime = start_runtime(&project, &config, host.clone()).await?;
     let specs = project.specs(&schema);
@@ -124,6 +128,7 @@ async fn serve(
     })?;
     let bound = listener.local_addr()?;
     let openapi = project.openapi(&schema);
+    let engine_config = config.clone();
     let engine = Engine::start(
         EngineOptions {
             config,
@@ -132,9 +137,14 @@ async fn serve(
             runtime: runtime.clone(),
             dev: project.dev,
             openapi,
+            adapter,
         },
         host,
-    );
+    )
+    .await;
+    let queue_dir = crate::queue::dir(&project.root, &engine_config);
+    let _ = std::fs::create_dir_all(&queue_dir);
+    QueueLock::announce(&queue_dir, &format!("http://{}", admin_address(bound)));
     for route in engine.routes() {
         out.info(&format!("  {route}"));
     }
@@ -151,8 +161,23 @@ async fn serve(
 
     engine.serve(listener, shutdown_signal(), DRAIN).await?;
     drop(watcher);
+    QueueLock::withdraw(&queue_dir);
     out.info("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the CLI on this machine reaches the engine: a wildcard listen
+/// address is reached on loopback.
+fn admin_address(bound: std::net::SocketAddr) -> std::net::SocketAddr {
+    let mut address = bound;
+    if bound.ip().is_unspecified() {
+        address.set_ip(if bound.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    address
 }
 
 async fn start_runtime(

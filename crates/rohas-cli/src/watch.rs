@@ -196,7 +196,7 @@ async fn reload_schema(
         return;
     }
     let openapi = project.openapi(&schema);
-    engine.reload(schema, new_specs.clone(), openapi);
+    engine.reload(schema, new_specs.clone(), openapi).await;
     *specs = new_specs;
     out.success("schema reloaded");
     for route in engine.routes() {

@@ -95,7 +95,9 @@ fn check_values(
             });
         }
     }
-    const ADAPTERS: &[&str] = &["local", "memory", "nats", "rabbitmq", "redis", "postgres", "kafka", "sqs"];
+    const ADAPTERS: &[&str] = &[
+        "local", "memory", "nats", "rabbitmq", "redis", "postgres", "kafka", "sqs",
+    ];
     if !ADAPTERS.contains(&config.adapter.kind.as_str()) {
         return Err(ConfigError::Invalid {
             path: path.to_path_buf(),

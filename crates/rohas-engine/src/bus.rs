@@ -1,313 +1,327 @@
-//! The event bus: publish a message, every handler of its event gets it once
-//! per successful delivery; failures are retried with exponential backoff,
-//! then kept as dead letters.
+//! Delivering events to their handlers, on top of any [`Adapter`].
 //!
-//! Transport is behind [`Adapter`] so brokers (NATS, RabbitMQ, Redis …) can
-//! replace the in-memory one; delivery, retries, dead letters and the
-//! "event `triggers` after all its handlers succeeded" rule live here, the
-//! same for every adapter.
+//! Each handler of an event is one subscription with its own worker, which
+//! takes up to `concurrency` deliveries at a time from the adapter and runs
+//! each: the handler, then `ack` with the events it caused (the outbox,
+//! published together with the acknowledgement), or, on failure, `retry`
+//! after an exponential backoff with jitter, or `bury` as a dead letter
+//! after the last attempt or a non-retryable error. The adapter stores; this
+//! module decides. An event's own `triggers` are published once every one of
+//! its handlers succeeded for a message (the join).
 
 use crate::dispatch::{event_request, invocation};
-use crate::engine::Shared;
-use crate::log::Log;
-use rohas_runtime::{HandlerError, HandlerKind};
-use serde::Serialize;
+use crate::engine::{Live, Shared};
+use crate::log::Level;
+use rohas_events::{Adapter, AdapterError, Delivery, Failure, Message, Millis, Subscription, SubscriptionId};
+use rohas_runtime::{HandlerError, HandlerKind, TriggeredEvent};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
-/// What travels on the bus (SPEC 6).
-#[derive(Debug, Clone, Serialize)]
-pub struct EventMessage {
-    pub id: String,
-    pub topic: String,
-    pub payload: Value,
-    pub timestamp: String,
-    pub metadata: Metadata,
+pub(crate) struct EventBus {
+    pub adapter: Arc<dyn Adapter>,
+    /// Per message id, the handlers that succeeded so far, for events with
+    /// `triggers`.
+    joins: Mutex<HashMap<String, Join>>,
+    /// Cancels the current schema's workers (replaced on reload).
+    workers: Mutex<CancellationToken>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Metadata {
-    pub trace_id: String,
-    /// What published it: `api:CreateUser`, `cron:DailyCleanup` …
-    pub source: String,
-    pub attempt: u32,
-}
-
-impl EventMessage {
-    pub fn new(topic: String, payload: Value, trace_id: &str, source: &str) -> Self {
-        EventMessage {
-            id: crate::log::new_trace_id(),
-            topic,
-            payload,
-            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            metadata: Metadata {
-                trace_id: trace_id.to_string(),
-                source: source.to_string(),
-                attempt: 1,
-            },
-        }
-    }
-}
-
-/// A message a handler could not process after every attempt.
-#[derive(Debug, Clone, Serialize)]
-pub struct DeadLetter {
-    pub message: EventMessage,
-    pub handler: String,
-    pub error: String,
-    pub at: String,
-}
-
-/// Transport of messages between publishers and subscribers.
-pub trait Adapter: Send + Sync + 'static {
-    /// Deliver to every current subscriber of `message.topic`; waits while
-    /// a subscriber's buffer is full (back-pressure, never loss).
-    fn publish(&self, message: EventMessage) -> rohas_runtime::BoxFuture<'_, Result<(), String>>;
-    /// A new subscription of `subscriber` to `topic`.
-    fn subscribe(&self, topic: &str, subscriber: &str) -> mpsc::Receiver<EventMessage>;
-    /// Drop every subscription (on reload); receivers drain what they hold.
-    fn close_subscriptions(&self);
-}
-
-/// In-process transport: a bounded channel per subscription.
-pub struct MemoryAdapter {
-    buffer: usize,
-    pending: Arc<AtomicUsize>,
-    subscribers: Mutex<HashMap<String, Vec<mpsc::Sender<EventMessage>>>>,
-}
-
-impl Adapter for MemoryAdapter {
-    fn publish(&self, message: EventMessage) -> rohas_runtime::BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move {
-            let senders: Vec<_> = self
-                .subscribers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&message.topic)
-                .cloned()
-                .unwrap_or_default();
-            for sender in senders {
-                // Counted from the moment it is queued, so shutdown waits for it.
-                self.pending.fetch_add(1, Ordering::SeqCst);
-                if sender.send(message.clone()).await.is_err() {
-                    // A closed receiver belongs to a replaced subscription.
-                    self.pending.fetch_sub(1, Ordering::SeqCst);
-                }
-            }
-            Ok(())
-        })
-    }
-
-    fn subscribe(&self, topic: &str, _subscriber: &str) -> mpsc::Receiver<EventMessage> {
-        let (tx, rx) = mpsc::channel(self.buffer);
-        self.subscribers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(topic.to_string())
-            .or_default()
-            .push(tx);
-        rx
-    }
-
-    fn close_subscriptions(&self) {
-        self.subscribers.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-}
-
-/// Per message, how many handlers still have to succeed before the event's
-/// own `triggers` are published.
+#[derive(Default)]
 struct Join {
-    remaining: usize,
+    succeeded: HashSet<SubscriptionId>,
     failed: bool,
     payloads: HashMap<String, Value>,
 }
 
-pub struct EventBus {
-    adapter: Box<dyn Adapter>,
-    /// Deliveries queued or running (graceful shutdown waits for zero);
-    /// the adapter counts a delivery in, the worker counts it out.
-    pending: Arc<AtomicUsize>,
-    joins: Mutex<HashMap<String, Join>>,
-    pub dead_letters: Mutex<Vec<DeadLetter>>,
-}
-
-const MAX_DEAD_LETTERS: usize = 10_000;
-
 impl EventBus {
-    pub fn memory(buffer: usize) -> Self {
-        let pending = Arc::new(AtomicUsize::new(0));
+    pub fn new(adapter: Arc<dyn Adapter>) -> Self {
         EventBus {
-            adapter: Box::new(MemoryAdapter {
-                buffer,
-                pending: pending.clone(),
-                subscribers: Mutex::new(HashMap::new()),
-            }),
-            pending,
+            adapter,
             joins: Mutex::new(HashMap::new()),
-            dead_letters: Mutex::new(Vec::new()),
+            workers: Mutex::new(CancellationToken::new()),
         }
     }
 
-    pub fn pending(&self) -> usize {
-        self.pending.load(Ordering::SeqCst)
-    }
-
-    pub(crate) fn close_subscriptions(&self) {
-        self.adapter.close_subscriptions();
-    }
-
-    pub(crate) async fn publish(&self, message: EventMessage, log: &Log) {
-        if log.enabled(crate::log::Level::Debug) {
-            log.line(
-                crate::log::Level::Debug,
-                "bus",
-                Some(&message.metadata.trace_id),
-                &format!("publish {}", message.topic),
-                &Default::default(),
-            );
-        }
-        if let Err(e) = self.adapter.publish(message).await {
-            log.error(&format!("event bus: {e}"));
-        }
+    /// Stop taking new deliveries (those running finish).
+    pub fn stop_workers(&self) {
+        self.workers.lock().unwrap_or_else(|e| e.into_inner()).cancel();
     }
 }
 
-/// How many deliveries one event handler may have running at once. Handlers
-/// are mostly waiting (on I/O, or on the language runtime's queue), so
-/// running one message at a time would cap an event at one handler
-/// round-trip per message; a bound keeps a flood from exhausting memory.
-/// Messages may therefore finish out of publication order.
-const DELIVERIES_PER_HANDLER: usize = 256;
+/// The subscriptions of `live`'s schema: one per (event, handler).
+fn subscriptions(live: &Live) -> Vec<Subscription> {
+    live.schema
+        .events
+        .iter()
+        .flat_map(|event| {
+            event.handlers.iter().map(move |h| Subscription {
+                id: SubscriptionId::new(format!("event:{}:{}", event.name, h.name)),
+                event: event.name.clone(),
+            })
+        })
+        .collect()
+}
 
-/// Start one worker per (event, handler).
-pub(crate) fn subscribe_all(shared: &Arc<Shared>) {
-    let live = shared.live.load();
-    for event in &live.schema.events {
-        for handler in &event.handlers {
-            let id: Arc<str> = format!("event:{}:{}", event.name, handler.name).into();
-            let mut rx = shared.bus.adapter.subscribe(&event.name, &id);
+/// Declare the schema's subscriptions and start one worker each; the
+/// workers of the previous schema stop taking deliveries (what they run
+/// finishes). Messages kept for handlers the schema no longer has are
+/// reported.
+pub(crate) async fn subscribe_all(shared: &Arc<Shared>) {
+    let live = shared.live.load_full();
+    let subs = subscriptions(&live);
+    if let Err(e) = shared.bus.adapter.declare(&subs).await {
+        shared
+            .log
+            .error(&format!("event bus: cannot subscribe the handlers: {e}"));
+        return;
+    }
+    if let Ok(stats) = shared.bus.adapter.stats().await {
+        for s in stats.iter().filter(|s| !s.declared && s.ready + s.delayed > 0) {
+            shared.log.warn(&format!(
+                "{} message(s) wait for handler {}, which the schema no longer has: they are kept until it comes back",
+                s.ready + s.delayed,
+                s.handler
+            ));
+        }
+    }
+    // Not a child of the engine's stop signal: during shutdown the workers
+    // go on delivering due events until the drain ends.
+    let token = CancellationToken::new();
+    let old = std::mem::replace(
+        &mut *shared.bus.workers.lock().unwrap_or_else(|e| e.into_inner()),
+        token.clone(),
+    );
+    old.cancel();
+    for sub in subs {
+        let handler = sub.id.as_str().rsplit(':').next().unwrap_or_default().to_string();
+        let concurrency = shared.config.events.concurrency_of(&sub.event, &handler);
+        tokio::spawn(worker(shared.clone(), sub.id, concurrency, token.clone()));
+    }
+}
+
+/// Take deliveries for one handler while slots are free, run each in its
+/// own task. On shutdown it stops taking; running deliveries finish.
+async fn worker(shared: Arc<Shared>, subscription: SubscriptionId, concurrency: usize, stop: CancellationToken) {
+    let slots = Arc::new(Semaphore::new(concurrency));
+    loop {
+        let first = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => return },
+            _ = stop.cancelled() => return,
+        };
+        let free = 1 + slots.available_permits();
+        let deliveries = tokio::select! {
+            got = shared.bus.adapter.receive(&subscription, free) => got,
+            _ = stop.cancelled() => return,
+        };
+        if deliveries.is_empty() {
+            return; // the adapter closed
+        }
+        let mut permit = Some(first);
+        for delivery in deliveries {
+            let permit = match permit.take() {
+                Some(p) => p,
+                None => match slots.clone().try_acquire_owned() {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
             let shared = shared.clone();
             tokio::spawn(async move {
-                let running = Arc::new(tokio::sync::Semaphore::new(DELIVERIES_PER_HANDLER));
-                while let Some(message) = rx.recv().await {
-                    let Ok(permit) = running.clone().acquire_owned().await else {
-                        break;
-                    };
-                    let shared = shared.clone();
-                    let id = id.clone();
-                    tokio::spawn(async move {
-                        deliver(&shared, &id, message).await;
-                        shared.bus.pending.fetch_sub(1, Ordering::SeqCst);
-                        drop(permit);
-                    });
-                }
+                deliver(&shared, delivery).await;
+                drop(permit);
             });
         }
     }
 }
 
-/// Deliver one message to one handler, with retries, then settle the join.
-async fn deliver(shared: &Arc<Shared>, handler_id: &str, mut message: EventMessage) {
+/// Run one delivery and settle it with the adapter.
+async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
     let live = shared.live.load_full();
-    let Some(event) = live.schema.event(&message.topic) else {
+    let handler_id = delivery.subscription.clone();
+    let message = delivery.message.clone();
+    let Some(event) = live.schema.event(&message.event) else {
+        let failure = failure(&delivery, format!("event `{}` is not in the schema", message.event));
+        settle_failure(shared, delivery, failure, true).await;
         return;
     };
-    let attempts = event.retries.unwrap_or(3).max(1);
-    let timeout = shared.timeout(HandlerKind::Event, event.timeout);
-    let mut last_error = String::new();
-    for attempt in 1..=attempts {
-        message.metadata.attempt = attempt;
-        let mut call = invocation(handler_id, HandlerKind::Event, &message.metadata.trace_id);
-        call.request = event_request(&message);
-        call.payload = message.payload.clone();
-        call.metadata.insert("attempt".into(), json!(attempt));
-        call.metadata.insert("event".into(), json!(message.topic));
-        call.metadata.insert("source".into(), json!(message.metadata.source));
-        let result = match shared.call(call, timeout).await {
-            Ok(outcome) => shared
-                .events_to_publish(&live, &[], &outcome, || Value::Null)
-                .map(|events| (events, outcome)),
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok((events, outcome)) => {
-                shared.publish(events, &message.metadata.trace_id, handler_id).await;
-                settle(shared, &live, event, &message, Some(&outcome.effects.payloads)).await;
-                return;
-            }
-            Err(e) => {
-                last_error = match &e {
-                    HandlerError::Failed { message, .. } => message.clone(),
-                    other => other.to_string(),
-                };
-                shared.log.line(
-                    crate::log::Level::Warn,
-                    handler_id,
-                    Some(&message.metadata.trace_id),
-                    &format!("attempt {attempt}/{attempts} failed: {last_error}"),
-                    &Default::default(),
-                );
-                if attempt < attempts {
-                    let backoff = Duration::from_millis(100u64.saturating_mul(1 << (attempt - 1).min(7)));
-                    tokio::time::sleep(backoff).await;
-                }
-            }
+    // A replayed message may predate a schema change.
+    if let Some(ty) = &event.payload {
+        if let Some(p) = live.validator.check(ty, &message.payload, "payload").first() {
+            let error = format!("payload no longer matches the schema: {}: {}", p.path, p.problem);
+            settle_failure(shared, delivery, failure_of(&message.trace_id, 0, error), true).await;
+            return;
         }
     }
-    shared.log.line(
-        crate::log::Level::Error,
-        handler_id,
-        Some(&message.metadata.trace_id),
-        &format!("gave up after {attempts} attempt(s); message kept as a dead letter"),
-        &Default::default(),
-    );
-    settle(shared, &live, event, &message, None).await;
-    let mut dead = shared.bus.dead_letters.lock().unwrap_or_else(|e| e.into_inner());
-    if dead.len() >= MAX_DEAD_LETTERS {
-        dead.remove(0);
+    let mut call = invocation(handler_id.0.clone(), HandlerKind::Event, &message.trace_id);
+    call.request = event_request(&message);
+    call.payload = message.payload.clone();
+    call.metadata.insert("message_id".into(), json!(message.id));
+    call.metadata.insert("attempt".into(), json!(delivery.attempt));
+    call.metadata.insert("event".into(), json!(message.event));
+    call.metadata.insert("source".into(), json!(message.source));
+    let timeout = shared.timeout(HandlerKind::Event, event.timeout);
+    let result = match shared.call(call, timeout).await {
+        Ok(outcome) => shared
+            .events_to_publish(&live, &[], &outcome, || Value::Null)
+            .map(|events| (events, outcome)),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((events, outcome)) => {
+            let outbox = shared.messages(events, &message.trace_id, handler_id.as_str());
+            if let Err(e) = shared.bus.adapter.ack(delivery, outbox).await {
+                shared.log.line(
+                    Level::Error,
+                    handler_id.as_str(),
+                    Some(&message.trace_id),
+                    &format!("succeeded but could not be acknowledged ({e}); the message will be delivered again"),
+                    &Default::default(),
+                );
+                return;
+            }
+            join(
+                shared,
+                &live,
+                event,
+                &message,
+                &handler_id,
+                Some(&outcome.effects.payloads),
+            )
+            .await;
+        }
+        Err(e) => {
+            let permanent = matches!(e, HandlerError::NonRetryable { .. });
+            let error = match &e {
+                HandlerError::Failed { message, .. } | HandlerError::NonRetryable { message, .. } => message.clone(),
+                other => other.to_string(),
+            };
+            let failure = failure(&delivery, error);
+            settle_failure(shared, delivery, failure, permanent).await;
+        }
     }
-    dead.push(DeadLetter {
-        message,
-        handler: handler_id.to_string(),
-        error: last_error,
-        at: chrono::Utc::now().to_rfc3339(),
-    });
 }
 
-/// Record one handler's result for a message; when the last handler of the
-/// event succeeded, publish the event's own `triggers`.
-async fn settle(
+fn failure_of(trace_id: &str, attempt: u32, error: String) -> Failure {
+    Failure {
+        attempt,
+        error,
+        trace_id: trace_id.to_string(),
+        at: Millis::now(),
+    }
+}
+
+fn failure(delivery: &Delivery, error: String) -> Failure {
+    failure_of(&delivery.message.trace_id, delivery.attempt, error)
+}
+
+/// Retry after a backoff, or (last attempt, non-retryable) bury.
+async fn settle_failure(shared: &Arc<Shared>, delivery: Delivery, mut failure: Failure, permanent: bool) {
+    let live = shared.live.load_full();
+    let attempts = live
+        .schema
+        .event(&delivery.message.event)
+        .and_then(|e| e.retries)
+        .unwrap_or(3)
+        .max(1);
+    failure.attempt = delivery.attempt;
+    let handler = delivery.subscription.clone();
+    let trace_id = delivery.message.trace_id.clone();
+    let last = permanent || delivery.attempt >= attempts;
+    if !last {
+        shared.log.line(
+            Level::Warn,
+            handler.as_str(),
+            Some(&trace_id),
+            &format!("attempt {}/{attempts} failed: {}", delivery.attempt, failure.error),
+            &Default::default(),
+        );
+        let wait = backoff(&shared.config.events, &delivery);
+        if let Err(e) = shared
+            .bus
+            .adapter
+            .retry(delivery, failure, Millis::now().after(wait))
+            .await
+        {
+            shared
+                .log
+                .error(&format!("{handler}: could not record the failed attempt ({e})"));
+        }
+        return;
+    }
+    let message = delivery.message.clone();
+    let why = if permanent {
+        "failed for good (non-retryable)".to_string()
+    } else {
+        format!("gave up after {} attempt(s)", delivery.attempt)
+    };
+    let error = failure.error.clone();
+    match shared.bus.adapter.bury(delivery, failure).await {
+        Ok(id) => shared.log.line(
+            Level::Error,
+            handler.as_str(),
+            Some(&trace_id),
+            &format!("{why}: {error}; message kept as dead letter {id}: see it with `rohas dlq show {id}`, replay it with `rohas dlq replay {id}`"),
+            &Default::default(),
+        ),
+        Err(e) => shared.log.error(&format!("{handler}: could not keep the dead letter ({e}); it will be delivered again")),
+    }
+    if let Some(event) = live.schema.event(&message.event) {
+        join(shared, &live, event, &message, &handler, None).await;
+    }
+}
+
+/// Exponential backoff from `retry_base_ms`, capped at `retry_max_ms`, with
+/// "equal jitter" (half fixed, half random), so failures that happened
+/// together do not retry together.
+fn backoff(config: &rohas_config::EventsConfig, delivery: &Delivery) -> Duration {
+    let exp = delivery.attempt.saturating_sub(1).min(20);
+    let full = config
+        .retry_base_ms
+        .saturating_mul(1u64 << exp)
+        .min(config.retry_max_ms.max(config.retry_base_ms));
+    let half = full / 2;
+    let random = {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write(delivery.message.id.0.as_bytes());
+        h.write_u32(delivery.attempt);
+        h.finish()
+    };
+    Duration::from_millis(half + random % (full - half + 1))
+}
+
+/// Record one handler's result for a message of an event with `triggers`;
+/// when every handler succeeded, publish the triggers.
+async fn join(
     shared: &Arc<Shared>,
-    live: &crate::engine::Live,
+    live: &Live,
     event: &rohas_schema::model::Event,
-    message: &EventMessage,
-    success: Option<&Vec<rohas_runtime::TriggeredEvent>>,
+    message: &Message,
+    handler: &SubscriptionId,
+    success: Option<&Vec<TriggeredEvent>>,
 ) {
     if event.triggers.is_empty() {
         return;
     }
     let done = {
         let mut joins = shared.bus.joins.lock().unwrap_or_else(|e| e.into_inner());
-        let join = joins.entry(message.id.clone()).or_insert_with(|| Join {
-            remaining: event.handlers.len(),
-            failed: false,
-            payloads: HashMap::new(),
-        });
-        join.remaining = join.remaining.saturating_sub(1);
+        let join = joins.entry(message.id.0.clone()).or_default();
         match success {
             Some(payloads) => {
+                join.succeeded.insert(handler.clone());
                 for p in payloads {
                     join.payloads.insert(p.event.clone(), p.payload.clone());
                 }
             }
             None => join.failed = true,
         }
-        if join.remaining == 0 {
-            joins.remove(&message.id).filter(|j| !j.failed)
+        let settled = join.failed || join.succeeded.len() >= event.handlers.len();
+        if settled {
+            joins.remove(&message.id.0).filter(|j| !j.failed)
         } else {
             None
         }
@@ -320,17 +334,57 @@ async fn settle(
             payloads: join
                 .payloads
                 .into_iter()
-                .map(|(event, payload)| rohas_runtime::TriggeredEvent::new(event, payload))
+                .map(|(event, payload)| TriggeredEvent::new(event, payload))
                 .collect(),
         },
     };
+    let source = format!("event:{}", event.name);
     match shared.events_to_publish(live, &event.triggers, &outcome, || message.payload.clone()) {
         Ok(events) => {
-            let source = format!("event:{}", event.name);
-            shared.publish(events, &message.metadata.trace_id, &source).await
+            if let Err(e) = shared.publish(events, &message.trace_id, &source).await {
+                shared
+                    .log
+                    .error(&format!("event `{}`: triggers not published: {e}", event.name));
+            }
         }
         Err(e) => shared
             .log
             .error(&format!("event `{}`: triggers not published: {e}", event.name)),
+    }
+}
+
+impl Shared {
+    /// Messages for the events a handler caused.
+    pub(crate) fn messages(&self, events: Vec<TriggeredEvent>, trace_id: &str, source: &str) -> Vec<Message> {
+        events
+            .into_iter()
+            .map(|t| Message::new(t.event, t.payload, trace_id, source).delayed(t.delay))
+            .collect()
+    }
+
+    /// Publish events a handler caused, with its trace id; returns once
+    /// the adapter has them (durably, for `local`).
+    pub(crate) async fn publish(
+        &self,
+        events: Vec<TriggeredEvent>,
+        trace_id: &str,
+        source: &str,
+    ) -> Result<(), AdapterError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        if self.log.enabled(Level::Debug) {
+            for e in &events {
+                self.log.line(
+                    Level::Debug,
+                    "bus",
+                    Some(trace_id),
+                    &format!("publish {}", e.event),
+                    &Default::default(),
+                );
+            }
+        }
+        let messages = self.messages(events, trace_id, source);
+        self.bus.adapter.publish(messages).await
     }
 }

@@ -50,7 +50,21 @@ pub(crate) fn start_all(shared: &Arc<Shared>) -> Vec<JoinHandle<()>> {
                     shared.log.warn(&format!("cron {name}: schedule has no future run"));
                     return;
                 };
-                tokio::time::sleep(wait).await;
+                // Shutdown: no new run starts; one already running finishes
+                // (the drain waits for it).
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shared.stop.cancelled() => return,
+                }
+                let tick = rohas_events::Millis::now();
+                match shared.bus.adapter.cron_lease(&name, tick).await {
+                    Ok(true) => {}
+                    Ok(false) => continue, // another engine runs this tick
+                    Err(e) => {
+                        shared.log.warn(&format!("cron {name}: tick skipped, no lease: {e}"));
+                        continue;
+                    }
+                }
                 if running.swap(true, Ordering::SeqCst) {
                     shared
                         .log
@@ -59,13 +73,24 @@ pub(crate) fn start_all(shared: &Arc<Shared>) -> Vec<JoinHandle<()>> {
                 }
                 let (shared, name, running) = (shared.clone(), name.clone(), running.clone());
                 tokio::spawn(async move {
+                    // Cleared however the run ends, a panic included, so
+                    // one bad run never stops the schedule.
+                    let _clear = ClearOnDrop(running);
+                    let _counted = crate::http::InFlight::enter(&shared);
                     run(&shared, &name).await;
-                    running.store(false, Ordering::SeqCst);
                 });
             }
         }));
     }
     tasks
+}
+
+struct ClearOnDrop(Arc<AtomicBool>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 fn next_tick<Tz: TimeZone>(schedule: &croner::Cron, tz: Tz) -> Option<std::time::Duration> {
@@ -104,7 +129,15 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
                 "run finished",
                 &Default::default(),
             );
-            shared.publish(events, &trace_id, &id).await;
+            if let Err(e) = shared.publish(events, &trace_id, &id).await {
+                shared.log.line(
+                    crate::log::Level::Error,
+                    &id,
+                    Some(&trace_id),
+                    &format!("run finished but its events could not be published: {e}"),
+                    &Default::default(),
+                );
+            }
         }
         Err(e) => shared.log.line(
             crate::log::Level::Error,

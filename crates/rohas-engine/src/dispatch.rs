@@ -5,9 +5,9 @@
 //! Checking all payloads before publishing any keeps "a failed handler
 //! publishes nothing" true even when the failure is an invalid payload.
 
-use crate::bus::EventMessage;
 use crate::engine::{Live, Shared};
-use rohas_runtime::{HandlerError, HandlerKind, Invocation, Outcome};
+use rohas_events::Message;
+use rohas_runtime::{HandlerError, HandlerKind, Invocation, Outcome, TriggeredEvent};
 use rohas_schema::model::NameRef;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -64,16 +64,16 @@ impl Shared {
 
     /// The events a successful handler publishes: each event in `triggers`
     /// (payload from `set_payload`, else `fallback()`, called at most once),
-    /// then every
-    /// `trigger_event` call. Fails, publishing nothing, when a payload does
-    /// not match its event.
+    /// then every `trigger_event` call (with its delay). Fails, publishing
+    /// nothing, when a payload does not match its event or is larger than
+    /// `[events] max_payload_bytes`.
     pub(crate) fn events_to_publish(
         &self,
         live: &Live,
         triggers: &[NameRef],
         outcome: &Outcome,
         fallback: impl Fn() -> Value,
-    ) -> Result<Vec<(String, Value)>, HandlerError> {
+    ) -> Result<Vec<TriggeredEvent>, HandlerError> {
         let mut out = Vec::new();
         let fallback_value = std::cell::OnceCell::new();
         for t in triggers {
@@ -85,59 +85,78 @@ impl Shared {
                 .find(|p| p.event == t.name)
                 .map(|p| p.payload.clone())
                 .unwrap_or_else(|| fallback_value.get_or_init(&fallback).clone());
-            out.push((t.name.clone(), payload));
+            out.push(TriggeredEvent::new(t.name.clone(), payload));
         }
-        for t in &outcome.effects.triggered {
-            out.push((t.event.clone(), t.payload.clone()));
-        }
-        for (event, payload) in &out {
-            match live.schema.event(event) {
-                Some(decl) => {
-                    if let Some(ty) = &decl.payload {
-                        let problems = live.validator.check(ty, payload, "payload");
-                        if let Some(p) = problems.first() {
-                            return Err(HandlerError::Failed {
-                                message: format!(
-                                    "invalid payload for event `{event}`: {}: {} ({} problem(s))",
-                                    p.path,
-                                    p.problem,
-                                    problems.len()
-                                ),
-                                stack: None,
-                            });
-                        }
-                    }
-                }
-                None => self
-                    .log
-                    .debug(&format!("publishing `{event}`, which the schema does not declare")),
-            }
+        out.extend(outcome.effects.triggered.iter().cloned());
+        for TriggeredEvent { event, payload, .. } in &out {
+            self.check_payload(live, event, payload)
+                .map_err(|message| HandlerError::Failed { message, stack: None })?;
         }
         Ok(out)
     }
 
-    /// Publish events caused by a handler, with its trace id.
-    pub(crate) async fn publish(&self, events: Vec<(String, Value)>, trace_id: &str, source: &str) {
-        for (topic, payload) in events {
-            let message = EventMessage::new(topic, payload, trace_id, source);
-            self.bus.publish(message, &self.log).await;
+    /// Whether `payload` may be published as `event`: it matches the
+    /// event's payload type and is within `[events] max_payload_bytes`.
+    pub(crate) fn check_payload(&self, live: &Live, event: &str, payload: &Value) -> Result<(), String> {
+        let limit = self.config.events.max_payload_bytes;
+        let size = json_size(payload);
+        if size > limit {
+            return Err(format!(
+                "the payload of event `{event}` is {size} bytes, over the limit of {limit} ([events] max_payload_bytes)"
+            ));
+        }
+        match live.schema.event(event) {
+            Some(decl) => {
+                if let Some(ty) = &decl.payload {
+                    let problems = live.validator.check(ty, payload, "payload");
+                    if let Some(p) = problems.first() {
+                        return Err(format!(
+                            "invalid payload for event `{event}`: {}: {} ({} problem(s))",
+                            p.path,
+                            p.problem,
+                            problems.len()
+                        ));
+                    }
+                }
+            }
+            None => self
+                .log
+                .debug(&format!("publishing `{event}`, which the schema does not declare")),
+        }
+        Ok(())
+    }
+}
+
+/// The length of `value` as compact JSON, without building the text.
+fn json_size(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 /// The event object a handler receives: the payload's fields at top level
 /// (`event.user_id`), plus `payload`, `name`, `timestamp` and `trace_id`
 /// unless the payload has fields of those names.
-pub(crate) fn event_request(message: &EventMessage) -> Value {
+pub(crate) fn event_request(message: &Message) -> Value {
     let mut object = match &message.payload {
         Value::Object(fields) => fields.clone(),
         _ => Map::new(),
     };
     for (key, value) in [
         ("payload", message.payload.clone()),
-        ("name", Value::String(message.topic.clone())),
-        ("timestamp", Value::String(message.timestamp.clone())),
-        ("trace_id", Value::String(message.metadata.trace_id.clone())),
+        ("name", Value::String(message.event.clone())),
+        ("timestamp", Value::String(message.published_at.rfc3339())),
+        ("trace_id", Value::String(message.trace_id.clone())),
     ] {
         object.entry(key).or_insert(value);
     }

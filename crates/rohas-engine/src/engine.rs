@@ -4,8 +4,13 @@
 //! What depends on the schema (routes, validator, handler ids, WebSocket
 //! paths) lives in [`Live`], swapped atomically on reload: a request in
 //! flight keeps the `Live` it started with, the next one sees the new one.
-//! Cron tasks and event subscriptions are restarted on reload; an old event
-//! worker drains what it had queued before it stops.
+//! Cron tasks and event workers are restarted on reload; deliveries an old
+//! worker started finish.
+//!
+//! One shutdown signal, [`Shared::stop`], reaches every task: the HTTP
+//! server stops accepting, WebSocket connections get a close frame, cron
+//! tasks and event workers stop taking work. [`Engine::drain`] then waits
+//! for what is running and for due events, up to its deadline.
 
 use crate::bus::EventBus;
 use crate::host::EngineHost;
@@ -14,6 +19,7 @@ use crate::router::Router;
 use crate::validate::Validator;
 use arc_swap::ArcSwap;
 use rohas_config::Config;
+use rohas_events::Adapter;
 use rohas_runtime::{HandlerKind, HandlerSpec, Runtime};
 use rohas_schema::Schema;
 use rustc_hash::FxHashMap;
@@ -23,6 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 /// Everything the engine is started with.
 pub struct EngineOptions {
@@ -35,6 +42,8 @@ pub struct EngineOptions {
     pub dev: bool,
     /// The OpenAPI document served at `/openapi.json`.
     pub openapi: Option<Value>,
+    /// Where events travel (`memory`, `local`, a broker).
+    pub adapter: Arc<dyn Adapter>,
 }
 
 /// The schema-dependent part, replaced as a whole on reload.
@@ -94,6 +103,8 @@ pub(crate) struct Shared {
     pub in_flight: AtomicUsize,
     /// Cron tasks of the current schema.
     pub background: Mutex<Vec<JoinHandle<()>>>,
+    /// Cancelled when shutdown begins: every long-lived task watches it.
+    pub stop: CancellationToken,
 }
 
 impl Shared {
@@ -121,10 +132,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Build the engine and start its cron jobs and event subscriptions.
-    /// Serve HTTP with [`Engine::serve`].
-    pub fn start(options: EngineOptions, host: Arc<EngineHost>) -> Engine {
-        let bus = EventBus::memory(options.config.adapter.buffer_size.max(1));
+    /// Build the engine and start its cron jobs and event workers. Serve
+    /// HTTP with [`Engine::serve`].
+    pub async fn start(options: EngineOptions, host: Arc<EngineHost>) -> Engine {
         let shared = Arc::new(Shared {
             live: ArcSwap::from_pointee(Live::new(options.schema, options.specs, options.openapi)),
             runtime: options.runtime,
@@ -132,20 +142,20 @@ impl Engine {
             dev: options.dev,
             log: host.log.clone(),
             host,
-            bus,
+            bus: EventBus::new(options.adapter),
             in_flight: AtomicUsize::new(0),
             background: Mutex::new(Vec::new()),
+            stop: CancellationToken::new(),
         });
         let engine = Engine { shared };
-        engine.start_background();
+        engine.start_background().await;
         engine
     }
 
-    /// Event workers run detached: after a reload the old ones drain what
-    /// they had queued and end when their channel closes. Cron tasks are
-    /// replaced outright.
-    fn start_background(&self) {
-        crate::bus::subscribe_all(&self.shared);
+    /// Event workers and cron tasks of the current schema; those of the
+    /// previous one stop (deliveries they started finish).
+    async fn start_background(&self) {
+        crate::bus::subscribe_all(&self.shared).await;
         let tasks = crate::cron::start_all(&self.shared);
         let old = std::mem::replace(
             &mut *self.shared.background.lock().unwrap_or_else(|e| e.into_inner()),
@@ -158,10 +168,14 @@ impl Engine {
 
     /// Swap in a new schema (already validated, handlers already loaded by
     /// the runtime): routes, validation, cron and subscriptions follow.
-    pub fn reload(&self, schema: Schema, specs: Vec<HandlerSpec>, openapi: Option<Value>) {
-        self.shared.bus.close_subscriptions();
+    pub async fn reload(&self, schema: Schema, specs: Vec<HandlerSpec>, openapi: Option<Value>) {
         self.shared.live.store(Arc::new(Live::new(schema, specs, openapi)));
-        self.start_background();
+        self.start_background().await;
+    }
+
+    /// The event transport, for the admin API and tools.
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.shared.bus.adapter
     }
 
     pub fn log(&self) -> &Log {
@@ -187,7 +201,7 @@ impl Engine {
     }
 
     /// Serve on `listener` until `shutdown` resolves, then stop accepting,
-    /// let in-flight requests and queued events finish (up to `drain`), and
+    /// let in-flight requests and due events finish (up to `drain`), and
     /// stop the runtime.
     pub async fn serve(
         &self,
@@ -195,34 +209,48 @@ impl Engine {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
         drain: Duration,
     ) -> std::io::Result<()> {
-        let app = crate::http::make_service(self.clone());
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
+        let app = crate::http::MakeApp(self.clone());
+        let stop = self.shared.stop.clone();
+        let signalled = stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = shutdown => signalled.cancel(),
+                _ = signalled.cancelled() => {}
+            }
         });
+        let server = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
         let result = server.await;
-        let _ = stop_rx;
         self.drain(drain).await;
         result
     }
 
-    /// Wait for queued events and in-flight work, at most `deadline`.
+    /// Begin shutdown from code (what SIGTERM does through `serve`).
+    pub fn shutdown(&self) {
+        self.shared.stop.cancel();
+    }
+
+    /// Wait for in-flight work and due events, at most `deadline`; then
+    /// stop the event workers, close the adapter (what did not finish is
+    /// delivered again next time, with a durable adapter) and the runtime.
     pub async fn drain(&self, deadline: Duration) {
+        self.shared.stop.cancel();
         let until = tokio::time::Instant::now() + deadline;
-        while tokio::time::Instant::now() < until {
-            let busy = self.shared.in_flight.load(Ordering::SeqCst) + self.shared.bus.pending();
-            if busy == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let busy = || self.shared.in_flight.load(Ordering::SeqCst) + self.shared.bus.adapter.outstanding();
+        while busy() > 0 && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let left = self.shared.in_flight.load(Ordering::SeqCst) + self.shared.bus.pending();
+        let left = busy();
         if left > 0 {
             self.shared.log.warn(&format!(
-                "shutdown deadline reached with {left} handler call(s) unfinished"
+                "shutdown deadline reached with {left} handler call(s) or event(s) unfinished{}",
+                if self.shared.bus.adapter.kind() == "memory" {
+                    ""
+                } else {
+                    "; unfinished events are delivered again at the next start"
+                }
             ));
         }
+        self.shared.bus.stop_workers();
         for task in self
             .shared
             .background
@@ -232,6 +260,7 @@ impl Engine {
         {
             task.abort();
         }
+        self.shared.bus.adapter.close().await;
         self.shared.runtime.shutdown().await;
     }
 }

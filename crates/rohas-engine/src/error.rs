@@ -1,4 +1,4 @@
-//! Every error answer is JSON with the trace id (SPEC 4 "Errors"):
+//! Every error answer is JSON with the trace id (docs/handlers.md, "Errors"):
 //! `{"error": {"message", "details"?, "trace_id", "stack"?}}`.
 
 use crate::validate::Problem;

@@ -34,11 +34,34 @@ pub(crate) const TRACE_ID: axum::http::HeaderName = axum::http::HeaderName::from
 /// router in front would only add a route lookup and extractor work to
 /// every request.
 #[derive(Clone)]
-pub(crate) struct App(pub(crate) Engine);
+pub(crate) struct App {
+    engine: Engine,
+    /// Whether the connection comes from a loopback address (the admin
+    /// API needs no key then).
+    loopback: bool,
+}
 
-/// What `axum::serve` takes: a fresh [`App`] per connection.
-pub(crate) fn make_service(engine: Engine) -> axum::routing::IntoMakeService<App> {
-    axum::ServiceExt::<Request>::into_make_service(App(engine))
+/// What `axum::serve` takes: a fresh [`App`] per connection, which knows
+/// where the connection comes from (read once per connection, not per
+/// request).
+#[derive(Clone)]
+pub(crate) struct MakeApp(pub(crate) Engine);
+
+impl tower_service::Service<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for MakeApp {
+    type Response = App;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<App, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self::Future {
+        std::future::ready(Ok(App {
+            engine: self.0.clone(),
+            loopback: stream.remote_addr().ip().is_loopback(),
+        }))
+    }
 }
 
 impl tower_service::Service<Request> for App {
@@ -54,14 +77,19 @@ impl tower_service::Service<Request> for App {
     /// layer around it would copy its whole state (kilobytes) when first
     /// polled.
     fn call(&mut self, request: Request) -> Self::Future {
-        let cors = self.0.shared.config.server.enable_cors;
+        let cors = self.engine.shared.config.server.enable_cors;
         if cors && request.method() == Method::OPTIONS {
             let response = with_cors(preflight(&request), true);
             return Box::pin(std::future::ready(Ok(response)));
         }
+        if request.uri().path().starts_with(crate::admin::PREFIX) {
+            let engine = self.engine.clone();
+            let loopback = self.loopback;
+            return Box::pin(async move { Ok(with_cors(crate::admin::answer(engine, loopback, request).await, cors)) });
+        }
         // The in-flight guard is also the request's handle on the engine
         // (one reference count taken per request, not three).
-        let counted = InFlight::enter(&self.0.shared);
+        let counted = InFlight::enter(&self.engine.shared);
         Box::pin(answer(counted, request).map(move |response| Ok(with_cors(response, cors))))
     }
 }
@@ -301,8 +329,18 @@ async fn answer(counted: InFlight, request: Request) -> Response {
     let trace_id = trace_header.as_ref().and_then(|h| h.to_str().ok()).unwrap_or_default();
     match result {
         Ok((events, outcome)) => {
+            // The events are durably accepted before the answer is sent:
+            // "succeeded, answered, events lost" cannot happen.
             if !events.is_empty() {
-                Box::pin(shared.publish(events, trace_id, id)).await;
+                if let Err(e) = Box::pin(shared.publish(events, trace_id, id)).await {
+                    return ApiError::new(
+                        e.status(),
+                        format!("the handler succeeded but its events could not be published: {e}"),
+                        trace_id,
+                    )
+                    .with_source(id, &shared)
+                    .into_response();
+                }
             }
             if shared.dev {
                 check_response(&shared, &live, api_index, &outcome.value.to_value(), trace_id);

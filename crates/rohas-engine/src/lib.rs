@@ -9,6 +9,7 @@
 //! the handler succeeded. It never panics on user input and keeps serving
 //! after any handler failure.
 
+mod admin;
 mod bus;
 mod cron;
 mod dispatch;
@@ -22,7 +23,7 @@ pub mod validate;
 mod validate_stream;
 mod ws;
 
-pub use bus::{DeadLetter, EventMessage};
 pub use engine::{Engine, EngineOptions};
 pub use host::EngineHost;
 pub use log::Log;
+pub use rohas_events;

@@ -136,14 +136,30 @@ pub(crate) async fn upgrade(
 
     upgrade.on_upgrade(move |socket: WebSocket| async move {
         let (mut sink, mut stream) = socket.split();
+        // On shutdown the writer sends a close frame (1001, going away)
+        // and the reader stops; onDisconnect still runs below.
+        let stop = shared.stop.clone();
         let writer = tokio::spawn(async move {
-            while let Some(text) = outgoing.recv().await {
-                if sink.send(Message::Text(text.into())).await.is_err() {
-                    break;
+            loop {
+                tokio::select! {
+                    text = outgoing.recv() => match text {
+                        Some(text) => if sink.send(Message::Text(text.into())).await.is_err() { break },
+                        None => break,
+                    },
+                    _ = stop.cancelled() => {
+                        let frame = axum::extract::ws::CloseFrame { code: 1001, reason: "server shutting down".into() };
+                        let _ = sink.send(Message::Close(Some(frame))).await;
+                        break;
+                    }
                 }
             }
         });
-        while let Some(Ok(frame)) = stream.next().await {
+        loop {
+            let frame = tokio::select! {
+                frame = stream.next() => frame,
+                _ = shared.stop.cancelled() => break,
+            };
+            let Some(Ok(frame)) = frame else { break };
             let text = match frame {
                 Message::Text(t) => t.to_string(),
                 Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
@@ -154,6 +170,7 @@ pub(crate) async fn upgrade(
             on_message(&engine, ws_index, &ws.name, &conn, &headers, text).await;
             drop(counted);
         }
+        let _counted = crate::http::InFlight::enter(&shared);
         // Every close, clean or not, ends here.
         let live = shared.live.load_full();
         let trace_id = crate::log::new_trace_id();
@@ -174,7 +191,12 @@ pub(crate) async fn upgrade(
             }
         }
         shared.host.sockets.remove(&conn);
-        writer.abort();
+        if shared.stop.is_cancelled() {
+            // Let the close frame go out.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), writer).await;
+        } else {
+            writer.abort();
+        }
     })
 }
 
@@ -226,7 +248,10 @@ async fn on_message(
         });
         match result {
             Ok((events, outcome)) => {
-                shared.publish(events, &trace_id, &id).await;
+                if let Err(e) = shared.publish(events, &trace_id, &id).await {
+                    reply_error(ApiError::new(e.status(), e.to_string(), &trace_id));
+                    continue;
+                }
                 if !outcome.value.is_null() {
                     let text = outcome.value.json().to_string();
                     if ws.broadcast {

@@ -71,6 +71,11 @@ impl QueueLock {
         }
     }
 
+    /// Take back what [`QueueLock::announce`] said (at a clean stop).
+    pub fn withdraw(dir: &Path) {
+        let _ = std::fs::remove_file(dir.join(ENGINE));
+    }
+
     /// The engine announced in `dir`, if one is.
     pub fn engine(dir: &Path) -> Option<EngineInfo> {
         let text = std::fs::read_to_string(dir.join(ENGINE)).ok()?;

@@ -2,6 +2,8 @@
 
 pub mod codegen;
 pub mod dev;
+pub mod dlq;
+pub mod events;
 pub mod init;
 pub mod list;
 pub mod validate;

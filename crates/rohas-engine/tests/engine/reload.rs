@@ -21,7 +21,7 @@ async fn a_new_route_answers_and_a_removed_one_is_404() {
     assert_eq!(get(&app.at("/old")).send().await.status, 200);
     assert_eq!(get(&app.at("/new")).send().await.status, 404);
 
-    app.reload(&fixture("reload_after.ro"));
+    app.reload(&fixture("reload_after.ro")).await;
     assert_eq!(get(&app.at("/new")).send().await.json(), json!("new"));
     assert_eq!(get(&app.at("/old")).send().await.status, 404);
     assert_eq!(fake.calls_to("api:Old").len(), 1);
@@ -34,7 +34,7 @@ async fn bodies_are_checked_against_the_new_schema() {
     let note = json!({"text": "milk"});
     assert_eq!(post(&app.at("/notes")).json(&note).send().await.status, 200);
 
-    app.reload(&fixture("reload_after.ro"));
+    app.reload(&fixture("reload_after.ro")).await;
     let answer = post(&app.at("/notes")).json(&note).send().await;
     assert_eq!(answer.status, 422);
     assert_eq!(answer.json()["error"]["details"][0]["path"], "body.pinned");
@@ -49,7 +49,7 @@ async fn a_request_in_flight_during_a_reload_completes() {
     let in_flight = tokio::spawn(get(&app.at("/slow")).send());
     fake.wait_calls("api:Slow", 1).await;
 
-    app.reload(&fixture("reload_after.ro"));
+    app.reload(&fixture("reload_after.ro")).await;
     assert_eq!(get(&app.at("/slow")).send().await.status, 404);
     gate.open();
     let answer = within("the request in flight", in_flight).await.expect("request task");

@@ -7,6 +7,7 @@
 use super::fake::FakeRuntime;
 use rohas_config::Config;
 use rohas_engine::log::Captured;
+use rohas_engine::rohas_events::{Adapter, MemoryAdapter, QueueOptions};
 use rohas_engine::{Engine, EngineHost, EngineOptions, Log};
 use rohas_schema::{Schema, SourceMap};
 use std::net::SocketAddr;
@@ -22,6 +23,8 @@ pub struct Options {
     pub dev: bool,
     /// How long `serve` waits for in-flight work after the shutdown signal.
     pub drain: Duration,
+    /// Where events travel; `None`: a fresh in-memory adapter.
+    pub adapter: Option<Arc<dyn Adapter>>,
 }
 
 impl Default for Options {
@@ -30,6 +33,7 @@ impl Default for Options {
             config: Config::default(),
             dev: false,
             drain: Duration::from_secs(10),
+            adapter: None,
         }
     }
 }
@@ -67,9 +71,13 @@ pub async fn serve_with(schema: &str, fake: &Arc<FakeRuntime>, options: Options)
             runtime: fake.clone(),
             dev: options.dev,
             openapi: None,
+            adapter: options
+                .adapter
+                .unwrap_or_else(|| Arc::new(MemoryAdapter::memory(QueueOptions::default()))),
         },
         host,
-    );
+    )
+    .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
@@ -116,8 +124,8 @@ impl Served {
     }
 
     /// Swap in a new schema, with the fake's handlers as they are now.
-    pub fn reload(&self, schema: &str) {
-        self.engine.reload(parse(schema), self.fake.specs(), None);
+    pub async fn reload(&self, schema: &str) {
+        self.engine.reload(parse(schema), self.fake.specs(), None).await;
     }
 
     /// Send the shutdown signal (once); `serve` then stops accepting and

@@ -1,0 +1,255 @@
+//! The admin API under `/_rohas/`: dead letters (list, show, replay,
+//! purge), publishing an event, and queue depth per handler. The CLI uses
+//! it when an engine runs; the workbench will read the same JSON.
+//!
+//! Open on loopback; from any other address it requires `Authorization:
+//! Bearer <[workbench] api_key>`, and with no key configured it is closed.
+//! Lists are pages: `?limit=&after=`, answered with `{"items", "next"}`.
+
+use crate::engine::Engine;
+use crate::error::ApiError;
+use axum::extract::Request;
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rohas_events::{DeadLetterId, DeadLetterQuery, Message, Selection};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub(crate) const PREFIX: &str = "/_rohas/";
+
+/// Bodies larger than this are refused (a payload has its own limit).
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> Response {
+    let trace_id = crate::log::new_trace_id();
+    if let Err(e) = authorize(&engine, loopback, &request, &trace_id) {
+        return e.into_response();
+    }
+    let method = request.method().clone();
+    let path = request
+        .uri()
+        .path()
+        .trim_start_matches(PREFIX)
+        .trim_end_matches('/')
+        .to_string();
+    let query = request.uri().query().unwrap_or("").to_string();
+    let body = match axum::body::to_bytes(request.into_body(), MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(413, format!("request body is larger than {MAX_BODY} bytes"), &trace_id)
+                .into_response()
+        }
+    };
+    let segments: Vec<&str> = path.split('/').collect();
+    let result = match (&method, segments.as_slice()) {
+        (&Method::GET, ["dead-letters"]) => list(&engine, &query).await,
+        (&Method::GET, ["dead-letters", id]) => show(&engine, id).await,
+        (&Method::POST, ["dead-letters", "replay"]) => replay(&engine, &body).await,
+        (&Method::POST, ["dead-letters", "purge"]) => purge(&engine, &body).await,
+        (&Method::POST, ["events", name]) => publish(&engine, name, &body).await,
+        (&Method::GET, ["queues"]) => queues(&engine).await,
+        _ => Err(ApiError::new(
+            404,
+            format!("no admin route for {method} {PREFIX}{path}"),
+            "",
+        )),
+    };
+    match result {
+        Ok((status, value)) => (status, axum::Json(value)).into_response(),
+        Err(mut e) => {
+            e.trace_id = trace_id;
+            e.into_response()
+        }
+    }
+}
+
+type Answer = Result<(StatusCode, Value), ApiError>;
+
+fn authorize(engine: &Engine, loopback: bool, request: &Request, trace_id: &str) -> Result<(), ApiError> {
+    if loopback {
+        return Ok(());
+    }
+    let Some(key) = engine
+        .shared
+        .config
+        .workbench
+        .api_key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+    else {
+        return Err(ApiError::new(
+            403,
+            "the admin API answers loopback clients only; set [workbench] api_key to reach it from elsewhere",
+            trace_id,
+        ));
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(given.as_bytes(), key.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            401,
+            "the admin API needs `Authorization: Bearer <[workbench] api_key>`",
+            trace_id,
+        ))
+    }
+}
+
+/// Compares without stopping at the first difference, so the time taken
+/// says nothing about how much of a guessed key was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for (i, x) in a.iter().enumerate() {
+        diff |= (*x ^ b.get(i).copied().unwrap_or(0)) as usize;
+    }
+    diff == 0
+}
+
+fn adapter_error(e: rohas_events::AdapterError) -> ApiError {
+    ApiError::new(e.status(), e.to_string(), "")
+}
+
+fn body<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::new(400, format!("{what}: {e}"), ""))
+}
+
+async fn list(engine: &Engine, query: &str) -> Answer {
+    let mut q = DeadLetterQuery::default();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "event" => q.event = Some(value.into_owned()),
+            "handler" => q.handler = Some(value.into_owned()),
+            "after" => q.after = Some(value.into_owned()),
+            "limit" => {
+                q.limit = Some(value.parse().map_err(|_| {
+                    ApiError::new(
+                        400,
+                        format!(
+                            "limit must be a number from 1 to {}, got {value:?}",
+                            DeadLetterQuery::MAX_LIMIT
+                        ),
+                        "",
+                    )
+                })?)
+            }
+            other => {
+                return Err(ApiError::new(
+                    400,
+                    format!("unknown parameter `{other}`: use event, handler, limit or after"),
+                    "",
+                ))
+            }
+        }
+    }
+    let page = engine.adapter().dead_letters(q).await.map_err(adapter_error)?;
+    Ok((StatusCode::OK, serde_json::to_value(page).unwrap_or_default()))
+}
+
+async fn show(engine: &Engine, id: &str) -> Answer {
+    match engine
+        .adapter()
+        .dead_letter(DeadLetterId(id.to_string()))
+        .await
+        .map_err(adapter_error)?
+    {
+        Some(dead) => Ok((StatusCode::OK, serde_json::to_value(dead).unwrap_or_default())),
+        None => Err(ApiError::new(
+            404,
+            format!("no dead letter {id}: list them with `rohas dlq list`"),
+            "",
+        )),
+    }
+}
+
+fn refuse_while_stopping(engine: &Engine) -> Result<(), ApiError> {
+    if engine.shared.stop.is_cancelled() {
+        return Err(ApiError::new(
+            503,
+            "the engine is shutting down; try again once it has stopped (the CLI then works on the queue directly) or restarted",
+            "",
+        ));
+    }
+    Ok(())
+}
+
+async fn replay(engine: &Engine, bytes: &[u8]) -> Answer {
+    refuse_while_stopping(engine)?;
+    let selection: Selection = body(bytes, "expected {\"ids\": [...]} or {\"all\": true, \"event\"?: name}")?;
+    let done = engine.adapter().replay(selection).await.map_err(adapter_error)?;
+    Ok((StatusCode::OK, serde_json::to_value(done).unwrap_or_default()))
+}
+
+async fn purge(engine: &Engine, bytes: &[u8]) -> Answer {
+    let selection: Selection = body(bytes, "expected {\"ids\": [...]} or {\"all\": true, \"event\"?: name}")?;
+    let purged = engine.adapter().purge(selection).await.map_err(adapter_error)?;
+    Ok((StatusCode::OK, json!({ "purged": purged })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Publish {
+    #[serde(default)]
+    payload: Value,
+    /// Deliver no earlier than this many milliseconds from now.
+    #[serde(default)]
+    delay_ms: Option<u64>,
+}
+
+async fn publish(engine: &Engine, name: &str, bytes: &[u8]) -> Answer {
+    refuse_while_stopping(engine)?;
+    let request: Publish = body(bytes, "expected {\"payload\": ..., \"delay_ms\"?: n}")?;
+    let shared = &engine.shared;
+    let live = shared.live.load_full();
+    if live.schema.event(name).is_none() {
+        let known: Vec<&str> = live.schema.events.iter().map(|e| e.name.as_str()).collect();
+        return Err(ApiError::new(
+            404,
+            format!(
+                "no event `{name}` in the schema; events: {}",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            ),
+            "",
+        ));
+    }
+    if let Err(problem) = shared.check_payload(&live, name, &request.payload) {
+        let status = if problem.contains("max_payload_bytes") {
+            413
+        } else {
+            422
+        };
+        return Err(ApiError::new(status, problem, ""));
+    }
+    let message = Message::new(name, request.payload, crate::log::new_trace_id(), "admin")
+        .delayed(request.delay_ms.map(std::time::Duration::from_millis));
+    let id = message.id.clone();
+    engine.adapter().publish(vec![message]).await.map_err(adapter_error)?;
+    Ok((StatusCode::ACCEPTED, json!({ "id": id })))
+}
+
+async fn queues(engine: &Engine) -> Answer {
+    let stats = engine.adapter().stats().await.map_err(adapter_error)?;
+    Ok((
+        StatusCode::OK,
+        json!({ "adapter": engine.adapter().kind(), "subscriptions": stats }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keys_compare_whole() {
+        assert!(super::constant_time_eq(b"secret", b"secret"));
+        assert!(!super::constant_time_eq(b"secret", b"secreT"));
+        assert!(!super::constant_time_eq(b"secret", b"secret2"));
+        assert!(!super::constant_time_eq(b"", b"x"));
+    }
+}
