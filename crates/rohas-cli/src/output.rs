@@ -32,6 +32,14 @@ impl Output {
         }
     }
 
+    /// A success line on stderr, for a command whose stdout is its result
+    /// (`rohas events publish` prints the message id there).
+    pub fn success_aside(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{} {message}", self.paint("1;32", "✓"));
+        }
+    }
+
     /// Ordinary progress or information, suppressed by `--quiet`.
     pub fn info(&self, message: &str) {
         if !self.quiet {

@@ -206,9 +206,9 @@ fn dead_letters_are_kept_across_restarts_and_handled_without_an_engine() {
     };
     let (code, _, stderr) = rohas(&root, &["dlq", "purge", &by_n(2)]);
     assert_eq!(code, 0, "{stderr}");
-    let (code, _, stderr) = rohas(&root, &["dlq", "replay", &by_n(1)]);
+    let (code, stdout, stderr) = rohas(&root, &["dlq", "replay", &by_n(1)]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("no engine is running"), "{stderr}");
+    assert!(stdout.contains("no engine is running"), "{stdout}");
     assert!(dead_letters(&root).is_empty());
 
     std::fs::write(root.join("fixed"), "").unwrap();
@@ -303,4 +303,86 @@ fn messages_of_a_removed_handler_are_kept() {
     std::fs::write(&schema, &original).unwrap();
     let server = Server::start_in(&root, "dev", &[]);
     server.wait_for_log("fragile 9 handled");
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    /// `None` (the test then says why it skips) where mounting is not
+    /// allowed, as for a user who is not root.
+    fn mount(at: &Path, size: &str) -> Option<Scratch> {
+        std::fs::create_dir_all(at).ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Scratch(at.to_path_buf()))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Fill the filesystem at `dir` until writing fails.
+fn fill(dir: &Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let block = vec![0u8; 64 * 1024];
+    while file.write_all(&block).is_ok() {}
+    let small = [0u8; 512];
+    while file.write_all(&small).is_ok() {}
+    let _ = file.sync_all();
+    path
+}
+
+/// With the queue's disk full, publishing answers 503 and nothing already
+/// accepted is lost: once space is freed everything is handled.
+#[test]
+fn a_full_disk_answers_503_and_loses_nothing() {
+    let (tmp, root) = project("events-e2e");
+    let Some(scratch) = Scratch::mount(&tmp.path().join("disk"), "3m") else {
+        eprintln!("skipped: cannot mount a scratch tmpfs here (needs root)");
+        return;
+    };
+    let queue = scratch.0.join("queue");
+    let config = root.join("config/rohas.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("\n[adapter]\npath = \"{}\"\n", queue.display()));
+    std::fs::write(&config, text).unwrap();
+
+    let server = Server::start_in(&root, "dev", &[]);
+    let (status, _) = post(&server.url("/burst"), r#"{"from": 0, "count": 100}"#);
+    assert_eq!(status, 200);
+    wait_for_records(&root, "the first burst handled", |l| numbers(l, "done ").len() == 100);
+
+    let filler = fill(&scratch.0);
+    let mut refused = 0;
+    let mut accepted: BTreeSet<i64> = (0..100).collect();
+    for i in 1..=20 {
+        let (status, body) = post(&server.url("/burst"), &format!(r#"{{"from": {}, "count": 100}}"#, i * 100));
+        match status {
+            200 => accepted.extend(i * 100..i * 100 + 100),
+            503 => {
+                assert!(body["error"]["message"].as_str().unwrap_or("").contains("disk is full"), "{body}");
+                refused += 1;
+                break;
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(refused, 1, "a publish on a full disk was not refused:\n{}", server.log());
+    std::fs::remove_file(filler).unwrap();
+    let (status, _) = post(&server.url("/burst"), r#"{"from": 5000, "count": 100}"#);
+    assert_eq!(status, 200, "accepted again once space is free");
+    wait_for_records(&root, "everything accepted handled after the disk recovered", |l| {
+        let done = numbers(l, "done ");
+        accepted.is_subset(&done) && (5000..5100).all(|n| done.contains(&n))
+    });
+    assert!(!server.log().contains("panicked"), "{}", server.log());
 }

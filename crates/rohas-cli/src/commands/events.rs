@@ -63,7 +63,7 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
             if id.is_empty() {
                 bail!("the engine did not say which message it published");
             }
-            out.success(&format!("published {name} through {}", admin.describe()));
+            out.success_aside(&format!("published {name} through {}", admin.describe()));
             stdout_line(&id);
         }
     }
