@@ -365,18 +365,29 @@ fn a_full_disk_answers_503_and_loses_nothing() {
     let mut refused = 0;
     let mut accepted: BTreeSet<i64> = (0..100).collect();
     for i in 1..=20 {
-        let (status, body) = post(&server.url("/burst"), &format!(r#"{{"from": {}, "count": 100}}"#, i * 100));
+        let (status, body) = post(
+            &server.url("/burst"),
+            &format!(r#"{{"from": {}, "count": 100}}"#, i * 100),
+        );
         match status {
             200 => accepted.extend(i * 100..i * 100 + 100),
             503 => {
-                assert!(body["error"]["message"].as_str().unwrap_or("").contains("disk is full"), "{body}");
+                assert!(
+                    body["error"]["message"].as_str().unwrap_or("").contains("disk is full"),
+                    "{body}"
+                );
                 refused += 1;
                 break;
             }
             other => panic!("{other}: {body}"),
         }
     }
-    assert_eq!(refused, 1, "a publish on a full disk was not refused:\n{}", server.log());
+    assert_eq!(
+        refused,
+        1,
+        "a publish on a full disk was not refused:\n{}",
+        server.log()
+    );
     std::fs::remove_file(filler).unwrap();
     let (status, _) = post(&server.url("/burst"), r#"{"from": 5000, "count": 100}"#);
     assert_eq!(status, 200, "accepted again once space is free");

@@ -22,7 +22,8 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 
 pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> Response {
     let trace_id = crate::log::new_trace_id();
-    if let Err(e) = authorize(&engine, loopback, &request, &trace_id) {
+    let key = engine.shared.config.workbench.api_key.as_deref();
+    if let Err(e) = authorize(key, loopback, request.headers(), &trace_id) {
         return e.into_response();
     }
     let method = request.method().clone();
@@ -65,26 +66,23 @@ pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> 
 
 type Answer = Result<(StatusCode, Value), ApiError>;
 
-fn authorize(engine: &Engine, loopback: bool, request: &Request, trace_id: &str) -> Result<(), ApiError> {
+fn authorize(
+    key: Option<&str>,
+    loopback: bool,
+    headers: &axum::http::HeaderMap,
+    trace_id: &str,
+) -> Result<(), ApiError> {
     if loopback {
         return Ok(());
     }
-    let Some(key) = engine
-        .shared
-        .config
-        .workbench
-        .api_key
-        .as_deref()
-        .filter(|k| !k.is_empty())
-    else {
+    let Some(key) = key.filter(|k| !k.is_empty()) else {
         return Err(ApiError::new(
             403,
             "the admin API answers loopback clients only; set [workbench] api_key to reach it from elsewhere",
             trace_id,
         ));
     };
-    let given = request
-        .headers()
+    let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
@@ -245,6 +243,47 @@ async fn queues(engine: &Engine) -> Answer {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{header, HeaderMap, HeaderValue};
+
+    fn bearer(token: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn off_loopback_the_key_is_required() {
+        let none = HeaderMap::new();
+        assert!(super::authorize(None, true, &none, "t").is_ok(), "loopback is open");
+        let closed = super::authorize(None, false, &bearer("x"), "t").err().unwrap();
+        assert_eq!(closed.status.as_u16(), 403, "no key configured: closed");
+        assert_eq!(
+            super::authorize(Some("k3y"), false, &none, "t")
+                .err()
+                .unwrap()
+                .status
+                .as_u16(),
+            401
+        );
+        assert_eq!(
+            super::authorize(Some("k3y"), false, &bearer("k3Y"), "t")
+                .err()
+                .unwrap()
+                .status
+                .as_u16(),
+            401
+        );
+        assert!(super::authorize(Some("k3y"), false, &bearer("k3y"), "t").is_ok());
+        let message = super::authorize(Some("k3y"), false, &bearer("guess"), "t")
+            .err()
+            .unwrap()
+            .message;
+        assert!(!message.contains("k3y"), "the key never appears in an answer");
+    }
+
     #[test]
     fn keys_compare_whole() {
         assert!(super::constant_time_eq(b"secret", b"secret"));

@@ -141,16 +141,19 @@ pub(crate) async fn upgrade(
         let stop = shared.stop.clone();
         let writer = tokio::spawn(async move {
             loop {
+                // Shutdown first: the connection's queue closes during
+                // shutdown too, and the close frame must still go out.
                 tokio::select! {
-                    text = outgoing.recv() => match text {
-                        Some(text) => if sink.send(Message::Text(text.into())).await.is_err() { break },
-                        None => break,
-                    },
+                    biased;
                     _ = stop.cancelled() => {
                         let frame = axum::extract::ws::CloseFrame { code: 1001, reason: "server shutting down".into() };
                         let _ = sink.send(Message::Close(Some(frame))).await;
                         break;
                     }
+                    text = outgoing.recv() => match text {
+                        Some(text) => if sink.send(Message::Text(text.into())).await.is_err() { break },
+                        None => break,
+                    },
                 }
             }
         });

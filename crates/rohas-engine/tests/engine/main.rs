@@ -7,6 +7,7 @@ mod support;
 
 mod api_events;
 mod bodies;
+mod bus;
 mod cron;
 mod dev_checks;
 mod handler_errors;

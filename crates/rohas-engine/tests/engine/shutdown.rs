@@ -60,3 +60,46 @@ async fn a_hung_request_does_not_hold_shutdown_past_the_drain_deadline() {
         .await
         .expect("serve ends without an error");
 }
+
+#[tokio::test]
+async fn websocket_clients_get_a_close_frame_and_on_disconnect_runs() {
+    let fake = FakeRuntime::new();
+    fake.declare("ws_connect:Chat");
+    fake.declare("ws_message:Chat");
+    fake.declare("ws_disconnect:Chat");
+    let app = serve(&fixture("websockets.ro"), &fake).await;
+    let mut client = crate::support::ws::connect(&app.ws("/ws/chat")).await;
+    fake.wait_calls("ws_connect:Chat", 1).await;
+    let stopping = tokio::spawn(app.stop());
+    assert_eq!(client.next_close_code().await, Some(1001), "going away");
+    fake.wait_calls("ws_disconnect:Chat", 1).await;
+    within("serve to return", stopping)
+        .await
+        .unwrap()
+        .expect("serve ends without an error");
+}
+
+#[tokio::test]
+async fn queued_events_finish_before_the_runtime_stops() {
+    let fake = FakeRuntime::new();
+    fake.on("event:Sequence:one_by_one", |_, _| async {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        crate::support::ok(serde_json::Value::Null)
+    });
+    let mut options = crate::support::Options::default();
+    options.config.events.handler_concurrency.insert("Sequence".into(), 1);
+    let app = crate::support::serve_with(&fixture("bus.ro"), &fake, options).await;
+    for id in 0..40 {
+        crate::support::http::post(&format!("{}/_rohas/events/Sequence", app.url))
+            .json(&json!({"payload": {"id": id}}))
+            .send()
+            .await;
+    }
+    app.stop().await.expect("serve ends without an error");
+    assert_eq!(
+        fake.calls_to("event:Sequence:one_by_one").len(),
+        40,
+        "every queued event ran"
+    );
+    assert_eq!(fake.shutdowns(), 1);
+}

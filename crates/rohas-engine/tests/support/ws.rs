@@ -63,6 +63,20 @@ impl Client {
         }
     }
 
+    /// The close frame's code, once the server closes (bounded wait).
+    pub async fn next_close_code(&mut self) -> Option<u16> {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.0.next())
+                .await
+                .unwrap_or_else(|_| panic!("no close within {WAIT:?}"));
+            match frame {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     /// Close cleanly and wait for the server's close.
     pub async fn close(mut self) {
         let _ = self.0.close(None).await;
