@@ -1,7 +1,8 @@
 //! A Python project served by the real `rohas dev`, driven over real HTTP and
 //! WebSockets: every handler kind, the reference Python examples as written,
 //! errors and status codes, timeouts, middlewares, an event chain, cron,
-//! hot reload and graceful shutdown. No timing assertions.
+//! hot reload and graceful shutdown. No timing assertions (a delayed
+//! event's "not before its delay" is a lower bound, not a timing).
 
 mod support;
 
@@ -167,6 +168,12 @@ fn middlewares_reject_or_change_the_context() {
 #[test]
 fn events_chain_from_api_through_handlers() {
     scenarios::events_chain_from_api_through_handlers(&server(), "audit user grace@example.com");
+}
+
+/// Awaits the durable event queue (delays, dead letters in the admin API).
+#[test]
+fn a_delayed_event_waits_and_a_non_retryable_one_fails_once() {
+    scenarios::delayed_and_non_retryable_events(&server());
 }
 
 #[test]

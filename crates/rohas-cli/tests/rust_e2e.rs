@@ -6,9 +6,11 @@
 //! the extractors cannot serve, an ABI mismatch, a library without the ABI)
 //! and graceful shutdown.
 //!
-//! Each cargo build is slow, so one server serves one long test, and user
+//! Each cargo build is slow, so one server serves one long test (the event
+//! queue's checks have their own, to fail alone until it lands), and user
 //! builds share `$HOME/.cache/rohas-user-target` (as the codegen tests do)
-//! through `ROHAS_CARGO_TARGET_DIR`. No timing assertions.
+//! through `ROHAS_CARGO_TARGET_DIR`. No timing assertions (a delayed
+//! event's "not before its delay" is a lower bound, not a timing).
 
 mod support;
 
@@ -57,6 +59,15 @@ fn rust_handlers_end_to_end() {
     websockets(&s);
     hot_reload(&s);
     graceful_shutdown(&mut s);
+}
+
+/// Apart from the long test above, so that until the durable event queue
+/// lands (delays, dead letters in the admin API) only this one fails.
+#[test]
+fn a_delayed_event_waits_and_a_non_retryable_one_fails_once() {
+    shared_target_dir();
+    let s = Server::start("rust-e2e", &[]);
+    scenarios::delayed_and_non_retryable_events(&s);
 }
 
 fn seed_examples(s: &Server) {

@@ -3,7 +3,8 @@
 //! reference TypeScript examples (imports written at the handler's depth),
 //! errors and status codes, a worker crash, timeouts (a synchronous loop
 //! included), middlewares, an event chain, cron, hot reload under load, an
-//! npm dependency and graceful shutdown. No timing assertions.
+//! npm dependency and graceful shutdown. No timing assertions (a delayed
+//! event's "not before its delay" is a lower bound, not a timing).
 
 mod support;
 
@@ -192,6 +193,12 @@ fn events_chain_from_api_through_handlers() {
         .log()
         .lines()
         .any(|l| l.contains("send_welcome_email") && l.contains("User created: 7")));
+}
+
+/// Awaits the durable event queue (delays, dead letters in the admin API).
+#[test]
+fn a_delayed_event_waits_and_a_non_retryable_one_fails_once() {
+    scenarios::delayed_and_non_retryable_events(&server());
 }
 
 #[test]

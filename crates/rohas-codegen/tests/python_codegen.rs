@@ -394,8 +394,9 @@ from generated.api.UpdatePost import UpdatePostRequest
 from generated.events.UserCreated import UserCreated
 from generated.events.UserRegistered import UserRegistered, UserRegisteredPayload
 from generated.models.Role import Role
-from generated.runtime import HandlerContext, HttpError, to_wire
+from generated.runtime import HandlerContext, HttpError, NonRetryableError, to_wire
 from generated.state import State
+from datetime import timedelta
 
 post = {"id": 2, "title": "t", "author": None, "status": "DONE_NOW", "labels": ["GUEST"]}
 user = {
@@ -477,6 +478,28 @@ try:
     raise AssertionError("broadcast without an endpoint must fail")
 except ValueError as error:
     assert "endpoint" in str(error)
+# Delays: seconds or a timedelta, as whole milliseconds rounded up; none: at once.
+later = State("Schedule", "t", host)
+later.trigger_event("Reminder", {"n": 1}, delay=1.5)
+later.trigger_event("Soon", None, delay=timedelta(microseconds=1))
+later.trigger_event("Tenth", 1, 1.1)
+later.trigger_event("Now", 2)
+assert later._triggered == [("Reminder", {"n": 1}, 1500), ("Soon", None, 1), ("Tenth", 1, 1100), ("Now", 2)], later._triggered
+for bad, kind in [(-1, ValueError), (timedelta(seconds=-1), ValueError), (float("nan"), ValueError), ("1", TypeError), (True, TypeError)]:
+    try:
+        later.trigger_event("Back", None, delay=bad)
+        raise AssertionError(f"delay {bad!r} must fail")
+    except kind as error:
+        assert "`Back`" in str(error), error
+assert len(later._triggered) == 4, "a refused delay adds nothing"
+
+class OrderInvalid(NonRetryableError):
+    pass
+
+permanent = OrderInvalid("order 7 has no lines")
+assert isinstance(permanent, Exception) and permanent.message == "order 7 has no lines"
+assert str(permanent) == "order 7 has no lines"
+
 ws_state = State("on_message", "t", host, "Chat")
 ws_state.broadcast({"x": 1})
 assert host.calls[-1] == ("broadcast", "Chat", {"x": 1})

@@ -11,6 +11,7 @@ mod template_runtime;
 
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use template_runtime::{
     Connection, HandlerContext, Host, HttpError, Level, LogRecord, RuntimeError, State, TriggeredEvent,
 };
@@ -113,18 +114,9 @@ fn state_collects_effects_and_reports_live_calls_to_the_host() {
     let effects = state.take_effects();
     assert_eq!(
         effects.triggered,
-        vec![TriggeredEvent {
-            event: "UserCreated".into(),
-            payload: json!({"id": 1})
-        }]
+        vec![TriggeredEvent::new("UserCreated", json!({"id": 1}))]
     );
-    assert_eq!(
-        effects.payloads,
-        vec![TriggeredEvent {
-            event: "Audit".into(),
-            payload: json!({"v": 2})
-        }]
-    );
+    assert_eq!(effects.payloads, vec![TriggeredEvent::new("Audit", json!({"v": 2}))]);
     assert!(state.effects().triggered.is_empty(), "take_effects empties");
 
     let logs = host.logs.lock().unwrap();
@@ -137,6 +129,39 @@ fn state_collects_effects_and_reports_live_calls_to_the_host() {
         host.broadcasts.lock().unwrap().as_slice(),
         &[("Chat".to_string(), json!({"text": "hi"}))]
     );
+}
+
+#[test]
+fn non_retryable_errors_answer_500_and_say_so() {
+    let err = RuntimeError::non_retryable("order 7 has no lines");
+    assert_eq!(err, RuntimeError::NonRetryable("order 7 has no lines".into()));
+    assert_eq!((err.status(), err.message()), (500, "order 7 has no lines"));
+    assert_eq!(err.to_string(), "order 7 has no lines");
+    assert_eq!(format!("{err:?}"), "NonRetryable(\"order 7 has no lines\")");
+    assert!(!err.is_retryable());
+    assert!(RuntimeError::execution_failed("x").is_retryable());
+    assert!(RuntimeError::http(404, "x").is_retryable());
+}
+
+#[test]
+fn delayed_events_keep_their_place_and_delay() {
+    let mut state = State::detached("Schedule");
+    state.trigger_event("Now", json!(1)).unwrap();
+    state
+        .trigger_event_after("Later", json!({"n": 2}), Duration::from_millis(1500))
+        .unwrap();
+    state.trigger_event("AlsoNow", json!(3)).unwrap();
+    let effects = state.take_effects();
+    let delays: Vec<(&str, Option<Duration>)> = effects.triggered.iter().map(|t| (t.event.as_str(), t.delay)).collect();
+    assert_eq!(
+        delays,
+        [
+            ("Now", None),
+            ("Later", Some(Duration::from_millis(1500))),
+            ("AlsoNow", None)
+        ]
+    );
+    assert_eq!(effects.triggered[1].payload, json!({"n": 2}));
 }
 
 #[test]
@@ -263,6 +288,29 @@ mod abi {
         })
     }
 
+    /// Three events: at once, after 1.5 s, and after 1 ns (which the wire
+    /// rounds up to 1 ms, never down to "at once").
+    fn later(call: Call) -> HandlerFuture {
+        Box::pin(async move {
+            let mut state = call.state();
+            state.trigger_event("Now", json!(1)).unwrap();
+            state
+                .trigger_event_after("Later", json!({"n": 2}), Duration::from_millis(1500))
+                .unwrap();
+            state
+                .trigger_event_after("Soon", json!(null), Duration::from_nanos(1))
+                .unwrap();
+            call.finish(Ok::<_, RuntimeError>(()), state)
+        })
+    }
+
+    fn doomed(call: Call) -> HandlerFuture {
+        Box::pin(async move {
+            let state = call.state();
+            call.finish(Err::<(), _>(RuntimeError::non_retryable("order 7 has no lines")), state)
+        })
+    }
+
     fn forever(call: Call) -> HandlerFuture {
         Box::pin(async move {
             let state = call.state();
@@ -276,6 +324,8 @@ mod abi {
         registry.add("api:Teapot", teapot, 0);
         registry.add("api:Boom", boom, needs::PAYLOAD);
         registry.add("api:Forever", forever, needs::ALL);
+        registry.add("api:Later", later, 0);
+        registry.add("event:Order:doomed", doomed, 0);
     }
 
     /// A call buffer as the engine writes it: trace id `t-1`, the payload,
@@ -326,6 +376,8 @@ mod abi {
                 {"id": "api:Teapot", "needs": []},
                 {"id": "api:Boom", "needs": ["payload"]},
                 {"id": "api:Forever", "needs": ["request", "payload", "context"]},
+                {"id": "api:Later", "needs": []},
+                {"id": "event:Order:doomed", "needs": []},
             ])
         );
 
@@ -373,6 +425,38 @@ mod abi {
             "{body}"
         );
         assert!(COMPLETIONS.lock().unwrap().iter().all(|c| c.0 != 5));
+
+        // Delays travel as whole milliseconds (rounded up), and the engine
+        // reads them back as the delays of the events to publish.
+        invoke(8, "api:Later", &call_with(Value::Null));
+        let (ok, body) = completion(8);
+        assert_eq!(ok, abi::COMPLETE_WITH_EFFECTS);
+        assert_eq!(
+            body["triggered"],
+            json!([["Now", 1], ["Later", {"n": 2}, 1500], ["Soon", null, 1]])
+        );
+        let read: rohas_runtime::reply::WireSuccess = serde_json::from_value(body).unwrap();
+        let delays: Vec<_> = read.into_outcome().effects.triggered.iter().map(|t| t.delay).collect();
+        assert_eq!(
+            delays,
+            [None, Some(Duration::from_millis(1500)), Some(Duration::from_millis(1))]
+        );
+
+        // A non-retryable error says so; the engine reads it as such.
+        invoke(9, "event:Order:doomed", &call_with(Value::Null));
+        let (ok, body) = completion(9);
+        assert_eq!(
+            (ok, &body),
+            (0, &json!({"message": "order 7 has no lines", "retryable": false}))
+        );
+        let read: rohas_runtime::reply::WireFailure = serde_json::from_value(body).unwrap();
+        assert!(
+            matches!(
+                read.into_error(),
+                rohas_runtime::HandlerError::NonRetryable { ref message, .. } if message == "order 7 has no lines"
+            ),
+            "not read as non-retryable"
+        );
 
         abi::shutdown();
     }

@@ -544,7 +544,7 @@ fn tsc_strict_passes_on_the_init_project() {
 /// reads back (`_triggered`, `_payloads`), what reaches the host, errors.
 const BEHAVIOUR: &str = r#"
 import assert from "node:assert/strict";
-import { Connection, header, HttpError, toWire } from "./generated/runtime";
+import { Connection, header, HttpError, NonRetryableError, toWire } from "./generated/runtime";
 import type { HandlerContext, Host } from "./generated/runtime";
 import { State } from "./generated/state";
 
@@ -584,6 +584,21 @@ assert.deepEqual(state._triggered, [
 ]);
 assert.deepEqual(state._payloads, { UserCreated: { id: 2 } });
 
+// Delays in milliseconds, fractions rounded up; no options or no delay: at once.
+const later = new State("Schedule", "t", host);
+later.triggerEvent("Reminder", { n: 1 }, { delay: 1500 });
+later.triggerEvent("Soon", null, { delay: 0.25 });
+later.triggerEvent("Now", 2, {});
+assert.deepEqual(later._triggered, [
+  { event: "Reminder", payload: { n: 1 }, delay: 1500 },
+  { event: "Soon", payload: null, delay: 1 },
+  { event: "Now", payload: 2 },
+]);
+for (const delay of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+  assert.throws(() => later.triggerEvent("Back", null, { delay }), (e: unknown) => e instanceof RangeError && /`Back`/.test(e.message));
+}
+assert.equal(later._triggered.length, 3, "a refused delay adds nothing");
+
 assert.throws(() => state.broadcast({ x: 1 }), /name the endpoint/);
 state.broadcast({ x: 1 }, "Chat");
 const ws = new State("onMessage", "t", host, "Chat");
@@ -600,6 +615,11 @@ assert.ok(error instanceof Error);
 assert.equal(error.name, "HttpError");
 assert.deepEqual([error.status, error.message, error.details], [401, "no token", { hint: "log in" }]);
 assert.equal(new HttpError(404).message, "");
+
+class OrderInvalid extends NonRetryableError {}
+const permanent = new OrderInvalid("order 7 has no lines");
+assert.ok(permanent instanceof NonRetryableError && permanent instanceof Error);
+assert.deepEqual([permanent.name, permanent.message], ["NonRetryableError", "order 7 has no lines"]);
 
 const context: HandlerContext = {
   handler_name: "auth",

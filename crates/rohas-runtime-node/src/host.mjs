@@ -239,8 +239,18 @@ class FallbackState {
       log: (level, message, fields) => line(level === "warning" ? "warn" : level)(message, fields),
     };
   }
-  triggerEvent(name, payload) {
-    this._triggered.push({ event: name, payload: wire(payload ?? null) });
+  triggerEvent(name, payload, options) {
+    const delay = options?.delay;
+    if (delay === undefined) {
+      this._triggered.push({ event: name, payload: wire(payload ?? null) });
+      return;
+    }
+    if (typeof delay !== "number" || !Number.isFinite(delay) || delay < 0) {
+      throw new RangeError(
+        `the delay of event \`${name}\` must be a finite, non-negative number of milliseconds, not ${String(delay)}`,
+      );
+    }
+    this._triggered.push({ event: name, payload: wire(payload ?? null), delay: Math.ceil(delay) });
   }
   setPayload(event, payload) {
     this._payloads[event] = wire(payload);
@@ -535,7 +545,7 @@ function succeed(call, value) {
     // `undefined` for a function or symbol: "nothing", as when omitted.
     text = JSON.stringify(value) ?? "null";
     if (state !== null) {
-      const triggered = JSON.stringify(state._triggered.map((t) => [t.event, t.payload]));
+      const triggered = JSON.stringify(state._triggered.map(triggeredWire));
       const payloads = JSON.stringify(state._payloads) ?? "{}";
       text = `{"value":${text},"triggered":${triggered},"payloads":${payloads}}`;
     }
@@ -546,6 +556,26 @@ function succeed(call, value) {
     return;
   }
   sendFrame(state !== null ? DONE : VALUE, call.id, text);
+}
+
+/** One `triggerEvent` call on the wire: `[event, payload]`, or
+ * `[event, payload, delay_ms]` for a delayed one. */
+function triggeredWire(t) {
+  return typeof t.delay === "number" ? [t.event, t.payload, t.delay] : [t.event, t.payload];
+}
+
+/**
+ * A `NonRetryableError` from the generated runtime, or a subclass: by name,
+ * as `HttpError` is recognised, so a copy loaded from another path counts
+ * (the error's own `name` may be a subclass's).
+ */
+function isNonRetryable(error) {
+  for (let proto = error; proto !== null && proto !== undefined; proto = Object.getPrototypeOf(proto)) {
+    if (proto.constructor?.name === "NonRetryableError") {
+      return true;
+    }
+  }
+  return error?.name === "NonRetryableError";
 }
 
 function fail(call, error) {
@@ -564,6 +594,9 @@ function fail(call, error) {
     body = { status: error.status, message: String(error.message ?? ""), details };
   } else if (error instanceof Error) {
     body = { message: `${error.name}: ${error.message}`, stack: dev ? cleanStack(error.stack) : null };
+    if (isNonRetryable(error)) {
+      body.retryable = false;
+    }
   } else {
     body = { message: `threw a non-Error value: ${util.inspect(error)}` };
   }

@@ -1,14 +1,15 @@
 //! The runtime on its own, without the engine: compile a tiny project, start
-//! real Node.js workers, call a handler many times at once, and (ignored by
+//! real Node.js workers, call a handler many times at once, check what the
+//! generated `State` and `NonRetryableError` put on the wire, and (ignored by
 //! default, run with `--ignored --nocapture`) measure the per-call cost of the
 //! bridge: frame, socket, worker dispatch and back.
 
-use rohas_runtime::{HandlerKind, HandlerSpec, Host, Invocation, LogRecord, Runtime, RuntimeOptions};
+use rohas_runtime::{HandlerError, HandlerKind, HandlerSpec, Host, Invocation, LogRecord, Runtime, RuntimeOptions};
 use rohas_runtime_node::NodeRuntime;
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Remembers what handlers sent through it.
 #[derive(Default)]
@@ -173,6 +174,140 @@ async fn websocket_handlers_get_a_connection_and_state_that_reach_the_host() {
     assert!(sent.contains(&"log info Chat got hi".to_string()), "{sent:?}");
     assert!(sent.contains(&r#"send conn-1 {"echo":"hi"}"#.to_string()), "{sent:?}");
     assert!(sent.contains(&r#"broadcast Chat {"all":"hi"}"#.to_string()), "{sent:?}");
+    runtime.shutdown().await;
+}
+
+/// An api spec for `src/handlers/api/<file>.ts`'s `handler`.
+fn api_spec(name: &str, file: &str) -> HandlerSpec {
+    HandlerSpec {
+        id: format!("api:{name}"),
+        kind: HandlerKind::Api,
+        name: name.into(),
+        files: vec![PathBuf::from(format!("src/handlers/api/{file}.ts"))],
+        functions: vec!["handler".into()],
+        request_type: Some(format!("{name}Request")),
+        body_type: None,
+        message_type: None,
+        event_type: None,
+        optional: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delays_and_non_retryable_errors_cross_the_wire() {
+    let (tmp, runtime, _) = project(1);
+    // The generated support modules, so the worker uses the real `State`
+    // and handlers import the real `NonRetryableError`.
+    for file in rohas_codegen::typescript::generate(&rohas_schema::Schema::default()) {
+        let path = tmp.path().join(&file.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &file.contents).unwrap();
+    }
+    let api = tmp.path().join("src/handlers/api");
+    std::fs::write(
+        api.join("later.ts"),
+        r#"import { State } from "../../generated/state";
+
+export function handler(req: LaterRequest, state: State): null {
+  state.triggerEvent("Now", { n: 1 });
+  state.triggerEvent("Later", { n: 2 }, { delay: 1500 });
+  state.triggerEvent("Soon", null, { delay: 0.25 });
+  state.triggerEvent("Plain", 3, {});
+  return null;
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        api.join("negative.ts"),
+        r#"import { State } from "../../generated/state";
+
+export function handler(req: NegativeRequest, state: State): null {
+  state.triggerEvent("Back", null, { delay: -1 });
+  return null;
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        api.join("doomed.ts"),
+        r#"import { NonRetryableError } from "../../generated/runtime";
+
+class OrderInvalid extends NonRetryableError {
+  constructor(message: string) {
+    super(message);
+    this.name = "OrderInvalid";
+  }
+}
+
+export async function handler(req: DoomedRequest): Promise<null> {
+  if (req.queryParams.sub === "yes") {
+    throw new OrderInvalid("order 7 has no lines");
+  }
+  throw new NonRetryableError("card declined");
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        api.join("plain.ts"),
+        "export function handler(req: PlainRequest): null {\n  throw new Error(\"try again\");\n}\n",
+    )
+    .unwrap();
+    let specs = [
+        api_spec("Later", "later"),
+        api_spec("Negative", "negative"),
+        api_spec("Doomed", "doomed"),
+        api_spec("Plain", "plain"),
+    ];
+    runtime.load(&specs).await.map_err(|e| format!("{e:?}")).unwrap();
+    let call_of = |handler: &str, sub: &str| {
+        let mut call = call(1);
+        call.handler = format!("api:{handler}").into();
+        call.request["query_params"] = json!({"sub": sub});
+        call
+    };
+
+    let outcome = runtime.invoke(call_of("Later", "")).await.unwrap();
+    let sent: Vec<_> = outcome
+        .effects
+        .triggered
+        .iter()
+        .map(|t| (t.event.as_str(), t.payload.clone(), t.delay))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("Now", json!({"n": 1}), None),
+            ("Later", json!({"n": 2}), Some(Duration::from_millis(1500))),
+            // A fraction of a millisecond is rounded up, never down to "at once".
+            ("Soon", Value::Null, Some(Duration::from_millis(1))),
+            ("Plain", json!(3), None),
+        ]
+    );
+
+    match runtime.invoke(call_of("Negative", "")).await {
+        Err(HandlerError::Failed { message, .. }) => {
+            assert!(
+                message.contains("RangeError") && message.contains("`Back`"),
+                "{message}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    for (sub, expected) in [
+        ("", "NonRetryableError: card declined"),
+        ("yes", "OrderInvalid: order 7 has no lines"),
+    ] {
+        match runtime.invoke(call_of("Doomed", sub)).await {
+            Err(HandlerError::NonRetryable { message, .. }) => assert_eq!(message, expected),
+            other => panic!("{sub:?}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        runtime.invoke(call_of("Plain", "")).await,
+        Err(HandlerError::Failed { .. })
+    ));
     runtime.shutdown().await;
 }
 

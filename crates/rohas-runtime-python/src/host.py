@@ -694,6 +694,8 @@ class Runtime:
         else:
             stack = user_traceback(error) if self.dev and not note else None
             body = {"message": f"{note}{type(error).__name__}: {error}", "stack": stack}
+            if is_non_retryable(error):
+                body["retryable"] = False
         try:
             text = dumps(body)
         except (TypeError, ValueError) as e:
@@ -746,6 +748,13 @@ def resume(coroutine: Any, pending: Any) -> Any:
                 pending = coroutine.send(received)
         except StopIteration as stop:
             return stop.value
+
+
+def is_non_retryable(error: BaseException) -> bool:
+    """A `generated.runtime.NonRetryableError`, or a subclass: by class name,
+    as `HttpError` is recognised, so a copy imported from another path (an
+    old `src/generated/`, a vendored one) still counts."""
+    return any(cls.__name__ == "NonRetryableError" for cls in type(error).__mro__)
 
 
 def user_traceback(error: BaseException) -> str:

@@ -13,7 +13,9 @@
 //! returns), `rohas_cancel(id)`, `rohas_free`, `rohas_shutdown`; the engine
 //! passes `complete`, `log`, `broadcast` and `send` callbacks. Pointers
 //! passed to a function are borrowed for that call; the `rohas_handlers`
-//! buffer is returned to `rohas_free`.
+//! buffer is returned to `rohas_free`. A completion's JSON is the shared
+//! reply shape ([`rohas_runtime::reply`]), whose optional `delay_ms` and
+//! `"retryable"` joined version 2 without a bump (the library side says why).
 
 use std::ffi::c_void;
 

@@ -537,4 +537,23 @@ mod tests {
             Err(HandlerError::Failed { .. })
         ));
     }
+
+    /// What `trigger_event_after` and `RuntimeError::NonRetryable` complete with.
+    #[test]
+    fn completions_carry_delays_and_non_retryable_failures() {
+        let done = outcome(reply(
+            abi::COMPLETE_WITH_EFFECTS,
+            json!({"value": null, "triggered": [["E", 1], ["L", 2, 1000]], "payloads": {}}),
+        ))
+        .unwrap();
+        let delays: Vec<_> = done.effects.triggered.iter().map(|t| t.delay).collect();
+        assert_eq!(delays, [None, Some(std::time::Duration::from_secs(1))]);
+        match outcome(reply(
+            abi::COMPLETE_FAILED,
+            json!({"message": "no lines", "retryable": false}),
+        )) {
+            Err(HandlerError::NonRetryable { message, stack: None }) => assert_eq!(message, "no lines"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -2,7 +2,8 @@
 //!
 //! `python-e2e`, `typescript-e2e` and `rust-e2e` implement the same schema
 //! apis (the reference examples, `/private` behind a bearer-token middleware,
-//! an event chain, a `room` and the reference `chat` WebSocket) in their own
+//! an event chain, a delayed and a non-retryable event, a `room` and the
+//! reference `chat` WebSocket) in their own
 //! language; the starter projects (`rohas init`, `examples/*-hello`) share
 //! theirs. Each e2e file calls these checks on its own server and adds what
 //! is particular to its runtime.
@@ -14,6 +15,7 @@
 
 use super::{get, post, request, Server};
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 
 /// The reference `Health` (status, timestamp, a generated trace id header) and
 /// `CreateUser` (the returned `created_at` goes out as `createdAt`, RFC 3339).
@@ -113,6 +115,97 @@ pub fn events_chain_from_api_through_handlers(s: &Server, audit_line: &str) {
     let (status, body) = post(&s.url("/signup"), r#"{"name":"Lin","email":"lin@example.com"}"#);
     assert_eq!((status, body), (200, json!({"ok": true, "name": "Lin"})));
     s.wait_for_log("User created: 7");
+}
+
+/// `POST /remind` triggers `Reminder` with a one-second delay, and its
+/// handler logs `reminder delivered: stretch`: the line appears, and no
+/// earlier than a second after the request. `POST /orders` publishes
+/// `OrderPlaced`, whose handler fails with the language's non-retryable
+/// error although the event allows five attempts: the admin API lists it as
+/// a dead letter after exactly one attempt.
+pub fn delayed_and_non_retryable_events(s: &Server) {
+    let line = "reminder delivered: stretch";
+    assert_eq!(s.count_log(line), 0, "{}", s.log());
+    // The delay counts from the handler's success, which comes before the
+    // client reads the answer: measured from the answer's arrival, a correct
+    // engine could look a few milliseconds early. From the moment the
+    // request left, the bound holds for any correct engine and still fails
+    // one that delivers at once or reads the delay in the wrong unit.
+    let sent = Instant::now();
+    let (status, body, _) = request("POST", &s.url("/remind"), None, &[]);
+    let answered = sent.elapsed();
+    assert_eq!((status, &body), (200, &json!({"scheduled": true})), "{}", s.log());
+    s.wait_for_log(line);
+    let seen = sent.elapsed();
+    assert!(
+        seen >= Duration::from_secs(1),
+        "the delayed event ran {seen:?} after the request was sent (answered after {answered:?}), before its 1 s delay:\n{}",
+        s.log()
+    );
+    assert_eq!(s.count_log(line), 1, "delivered once:\n{}", s.log());
+
+    let (status, body, _) = request("POST", &s.url("/orders"), None, &[]);
+    assert_eq!((status, &body), (200, &json!({"orderId": 7})), "{}", s.log());
+    let letter = dead_letter(s, "OrderPlaced");
+    assert!(
+        letter["handler"].as_str().is_some_and(|h| h.contains("reject_order")),
+        "{letter}"
+    );
+    assert!(letter["id"].is_string() || letter["id"].is_number(), "{letter}");
+    assert!(letter["dead_at"].as_str().is_some_and(|t| t.contains('T')), "{letter}");
+    assert!(
+        contains_value(&letter["message"], &json!({"orderId": 7})),
+        "the dead letter keeps the message and its payload: {letter}"
+    );
+    let attempts = letter["attempts"].as_array().unwrap_or_else(|| panic!("{letter}"));
+    assert_eq!(attempts.len(), 1, "one attempt, no retries: {letter}");
+    assert_eq!(attempts[0]["attempt"], 1, "{letter}");
+    assert!(
+        attempts[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("order 7 cannot be fulfilled")),
+        "{letter}"
+    );
+    assert!(
+        attempts[0]["trace_id"].as_str().is_some_and(|t| !t.is_empty()),
+        "{letter}"
+    );
+    assert!(attempts[0]["at"].as_str().is_some_and(|t| t.contains('T')), "{letter}");
+}
+
+/// The dead letter of `event` from `GET /_rohas/dead-letters`, waiting up
+/// to 20 s for it (it is written once the handler gives up).
+fn dead_letter(s: &Server, event: &str) -> Value {
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = get(&s.url("/_rohas/dead-letters"));
+        if status == 200 {
+            let items = body["items"].as_array().unwrap_or_else(|| panic!("no `items`: {body}"));
+            let mut ours = items.iter().filter(|item| item["event"] == event);
+            if let Some(letter) = ours.next() {
+                assert!(ours.next().is_none(), "one dead letter for {event}: {body}");
+                return letter.clone();
+            }
+        }
+        if Instant::now() > until {
+            panic!(
+                "no dead letter for {event} within 20 s; last answer {status} {body}:\n{}",
+                s.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether `expected` is `value` or an object or array nested in it: the
+/// payload's place inside a dead letter's message is the engine's choice.
+fn contains_value(value: &Value, expected: &Value) -> bool {
+    value == expected
+        || match value {
+            Value::Object(fields) => fields.values().any(|v| contains_value(v, expected)),
+            Value::Array(items) => items.iter().any(|v| contains_value(v, expected)),
+            _ => false,
+        }
 }
 
 pub type Socket = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>;

@@ -9,7 +9,7 @@
 //! src/generated/events/<Name>.py            the event class (payload fields at top level + payload + metadata)
 //! src/generated/websockets/<Name>.py        message type (also as WebSocketMessage), Connection
 //! src/generated/state.py                    State and Logger
-//! src/generated/runtime.py                  HandlerContext, HttpError, Connection, Host, to_wire …
+//! src/generated/runtime.py                  HandlerContext, HttpError, NonRetryableError, Connection, Host, to_wire …
 //! ```
 //!
 //! Generated code uses the standard library only, targets Python 3.10+

@@ -8,7 +8,7 @@
 //! src/generated/events/<Name>.ts        the event type (payload fields at top level + payload + metadata)
 //! src/generated/websockets/<Name>.ts    message type (also as WebSocketMessage), Connection
 //! src/generated/state.ts                State (logger, triggerEvent, setPayload, broadcast)
-//! src/generated/runtime.ts              HandlerContext, HttpError, Connection, Logger, Host, toWire
+//! src/generated/runtime.ts              HandlerContext, HttpError, NonRetryableError, Connection, Logger, Host, toWire
 //! ```
 //!
 //! Schema modules hold interfaces and string unions only, so they cost

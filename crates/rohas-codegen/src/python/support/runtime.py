@@ -1,5 +1,5 @@
 """What every Python handler can use: `HandlerContext`, `HttpError`,
-`Connection`, and the wire conversions of generated types.
+`NonRetryableError`, `Connection`, and the wire conversions of generated types.
 
 Written by `rohas codegen`. Do not edit: every run rewrites src/generated/.
 
@@ -22,7 +22,10 @@ annotations ask for.
   `HandlerContext.from_wire({"handler_name", "payload", "query_params",
   "metadata"})`.
 * A handler fails by raising: `HttpError(status, message, details)` answers
-  that status, any other exception answers 500.
+  that status, any other exception answers 500. An event handler's failed
+  delivery is retried, unless it raised `NonRetryableError` (or a subclass):
+  that message goes to the dead letters at once. The engine's host
+  recognises both by class name, so a copy loaded from another path counts.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ __all__ = [
     "HandlerContext",
     "Host",
     "HttpError",
+    "NonRetryableError",
     "PrintHost",
     "format_datetime",
     "parse_datetime",
@@ -87,6 +91,20 @@ class HttpError(Exception):
 
     def __str__(self) -> str:
         return f"HTTP {self.status}: {self.message}"
+
+
+class NonRetryableError(Exception):
+    """Raise it when retrying cannot help (a malformed order, a declined card):
+    `raise NonRetryableError("order 7 has no lines")`.
+
+    An event delivery that raises it is not retried: the message goes to the
+    dead letters after this attempt. Anywhere else it answers 500 like any
+    other exception. Subclass it to name your own permanent failures.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclasses.dataclass(kw_only=True)

@@ -6,11 +6,15 @@ The engine builds one `State(handler_name, trace_id, host, endpoint)` per
 call (`endpoint` is the WebSocket endpoint of ws handlers). Log lines,
 broadcasts and sends go to `host` at once. Events are only collected, in
 `_triggered` and `_payloads` (already JSON-ready): the engine publishes them
-after the handler succeeds, and drops them when it fails.
+after the handler succeeds, and drops them when it fails. A `_triggered`
+entry is `(event, payload)`, or `(event, payload, delay_ms)` for a delayed
+`trigger_event`: the host sends each as that list.
 """
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
 from generated.runtime import Connection, Host, PrintHost, to_wire
@@ -65,12 +69,22 @@ class State:
         self.endpoint = endpoint
         self._host: Host = host if host is not None else PrintHost()
         self.logger = Logger(self._host)
-        self._triggered: list[tuple[str, Any]] = []
+        self._triggered: list[tuple[str, Any] | tuple[str, Any, int]] = []
         self._payloads: dict[str, Any] = {}
 
-    def trigger_event(self, name: str, payload: Any = None) -> None:
-        """Publish event `name` with `payload` once this handler succeeds."""
-        self._triggered.append((name, to_wire(payload)))
+    def trigger_event(
+        self, name: str, payload: Any = None, delay: timedelta | float | None = None
+    ) -> None:
+        """Publish event `name` with `payload` once this handler succeeds.
+
+        `delay` (a `timedelta`, or a number of seconds) holds the event back:
+        it is delivered no earlier than that long after this handler
+        succeeded. `state.trigger_event("Reminder", r, delay=timedelta(hours=1))`.
+        """
+        if delay is None:
+            self._triggered.append((name, to_wire(payload)))
+        else:
+            self._triggered.append((name, to_wire(payload), _delay_ms(name, delay)))
 
     def set_payload(self, event: str, payload: Any) -> None:
         """Set the payload of `event`, one of this handler's `triggers`.
@@ -87,3 +101,28 @@ class State:
                 "name the endpoint, as in state.broadcast(message, endpoint=\"Chat\")"
             )
         self._host.broadcast(target, to_wire(message))
+
+
+def _delay_ms(event: str, delay: timedelta | float) -> int:
+    """`delay` in whole milliseconds, rounded up: the event may come late,
+    never early. Fails naming `event` for anything but a finite,
+    non-negative duration."""
+    if isinstance(delay, bool) or not isinstance(delay, (timedelta, int, float)):
+        raise TypeError(
+            f"the delay of event `{event}` must be a timedelta or a number of seconds, "
+            f"not {type(delay).__name__}"
+        )
+    if isinstance(delay, timedelta):
+        if delay < timedelta(0):
+            raise ValueError(f"the delay of event `{event}` cannot be negative ({delay.total_seconds()} s)")
+        # Exact: a timedelta counts whole microseconds.
+        micros = (delay.days * 86_400 + delay.seconds) * 1_000_000 + delay.microseconds
+    else:
+        if not math.isfinite(delay):
+            raise ValueError(f"the delay of event `{event}` must be a finite number of seconds, not {delay}")
+        if delay < 0:
+            raise ValueError(f"the delay of event `{event}` cannot be negative ({delay} s)")
+        # Through whole microseconds, as timedelta rounds: `1.1` s is then
+        # 1100 ms, not the 1101 that `ceil(1.1 * 1000)` gives.
+        micros = round(delay * 1_000_000)
+    return -(-micros // 1000)

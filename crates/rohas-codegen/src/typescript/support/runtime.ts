@@ -1,6 +1,6 @@
 /**
  * What every TypeScript handler can use: `HandlerContext`, `HttpError`,
- * `Connection`, `Logger`, and `toWire`.
+ * `NonRetryableError`, `Connection`, `Logger`, and `toWire`.
  *
  * Written by `rohas codegen`. Do not edit: every run rewrites src/generated/.
  *
@@ -31,7 +31,10 @@
  * - A handler fails by throwing. An `HttpError` answers its `status` with its
  *   `message` and `details`; the worker recognises one by `name === "HttpError"`
  *   and a numeric `status` (so a copy of this class loaded from another path
- *   still counts). Anything else answers 500.
+ *   still counts). Anything else answers 500. An event handler's failed
+ *   delivery is retried, unless it threw a `NonRetryableError` (recognised
+ *   by that name on the error or a class in its prototype chain, so
+ *   subclasses count): that message goes to the dead letters at once.
  *
  * - Imports are extensionless and relative (`"./runtime"`,
  *   `"../../generated/api/Health"`, as `tsc` resolves them with
@@ -89,6 +92,20 @@ export class HttpError extends Error {
     this.status = status;
     this.message = message;
     this.details = details;
+  }
+}
+
+/**
+ * Throw it when retrying cannot help (a malformed order, a declined card):
+ * `throw new NonRetryableError("order 7 has no lines")`. An event delivery
+ * that throws it is not retried: the message goes to the dead letters after
+ * this attempt. Anywhere else it answers 500 like any other error. Extend it
+ * to name your own permanent failures.
+ */
+export class NonRetryableError extends Error {
+  constructor(message = "") {
+    super(message);
+    this.name = "NonRetryableError";
   }
 }
 

@@ -7,9 +7,10 @@
  * endpoint)` per call (`endpoint` is the WebSocket endpoint of ws handlers;
  * `host` is described in `runtime.ts`). Log lines, broadcasts and sends go to
  * `host` at once. Events are only collected, already JSON-ready, in
- * `_triggered` (every `triggerEvent` call, in order) and `_payloads` (the last
- * `setPayload` per event): the worker reads them after the handler succeeds
- * and the engine publishes them; when the handler fails they are dropped.
+ * `_triggered` (every `triggerEvent` call, in order, with its `delay` in
+ * whole milliseconds when it has one) and `_payloads` (the last `setPayload`
+ * per event): the worker reads them after the handler succeeds and the
+ * engine publishes them; when the handler fails they are dropped.
  */
 
 import { consoleHost, Logger, toWire } from "./runtime";
@@ -22,6 +23,18 @@ export type { Host };
 export interface TriggeredEvent {
   event: string;
   payload: unknown;
+  /** Whole milliseconds to hold the event back; absent: deliver at once. */
+  delay?: number;
+}
+
+/** Options of `triggerEvent`. */
+export interface TriggerOptions {
+  /**
+   * Milliseconds to hold the event back (as BullMQ's `delay`): it is
+   * delivered no earlier than this long after the handler succeeded.
+   * A fraction is rounded up.
+   */
+  delay?: number;
 }
 
 /** The handler's view of the engine: logging, events, WebSocket broadcast. */
@@ -48,9 +61,24 @@ export class State {
     this.logger = new Logger(host);
   }
 
-  /** Publish event `name` with `payload` once this handler succeeds. */
-  triggerEvent(name: string, payload?: unknown): void {
-    this._triggered.push({ event: name, payload: toWire(payload ?? null) });
+  /**
+   * Publish event `name` with `payload` once this handler succeeds;
+   * `{ delay: 60_000 }` delivers it no earlier than a minute later.
+   * Throws a `RangeError` naming the event for a negative or non-finite delay.
+   */
+  triggerEvent(name: string, payload?: unknown, options?: TriggerOptions): void {
+    const delay = options?.delay;
+    if (delay === undefined) {
+      this._triggered.push({ event: name, payload: toWire(payload ?? null) });
+      return;
+    }
+    if (typeof delay !== "number" || !Number.isFinite(delay) || delay < 0) {
+      throw new RangeError(
+        `the delay of event \`${name}\` must be a finite, non-negative number of milliseconds, not ${String(delay)}`,
+      );
+    }
+    // Rounded up: the event may come late, never early.
+    this._triggered.push({ event: name, payload: toWire(payload ?? null), delay: Math.ceil(delay) });
   }
 
   /**

@@ -39,9 +39,11 @@
 //!   (for a handler that finishes in its first step, on the calling thread
 //!   before `rohas_invoke` returns):
 //!   `ok = 2` with the return value's JSON (no events asked for), `ok = 1`
-//!   with `{"value", "triggered": [[event, payload]…], "payloads":
-//!   {event: payload}}`, or `ok = 0` with `{"status", "message", "details"}`
-//!   (an HTTP error) or `{"message", "stack"}` (anything else, panics included);
+//!   with `{"value", "triggered": [[event, payload, delay_ms?]…], "payloads":
+//!   {event: payload}}` (`delay_ms`, whole milliseconds, only for
+//!   `trigger_event_after`), or `ok = 0` with `{"status", "message", "details"}`
+//!   (an HTTP error) or `{"message", "stack"}` (anything else, panics
+//!   included; with `"retryable": false` for `RuntimeError::NonRetryable`);
 //! - `log(ctx, json, len)` with `{"level", "message", "handler", "trace_id", "fields"}`;
 //! - `broadcast(ctx, endpoint, endpoint_len, json, len)` and
 //!   `send(ctx, connection_id, connection_id_len, json, len)`.
@@ -55,6 +57,16 @@
 //! UTF-8, not NUL-terminated. No Rust type, allocator, `Arc` or tokio runtime
 //! crosses the boundary; panics never unwind across it (each export catches
 //! them; a handler's panic becomes a failed call with the panic message).
+//!
+//! # Additions within a version
+//!
+//! `delay_ms` and `"retryable"` came in version 2 without a bump: both are
+//! optional, and an engine that reads them reads a library that never
+//! writes them as before, so every library built for version 2 still loads
+//! (a bump would refuse them all until `rohas codegen` runs again). Only a
+//! library's *use* of them needs an engine that knows them: an older engine
+//! fails a call that delays an event (a reply it cannot read) rather than
+//! deliver the event early, and retries a non-retryable failure like any.
 
 use super::call::{needs, Call, CallData, Failure, HandlerFuture, Outcome, Registry, Success};
 use super::capture::{self, CallTag};

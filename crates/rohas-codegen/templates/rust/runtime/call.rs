@@ -234,15 +234,15 @@ impl Call {
                 if effects.triggered.is_empty() && effects.payloads.is_empty() {
                     return Ok(Success::Value(value));
                 }
-                let triggered: Vec<(String, Value)> = effects
+                let triggered: Vec<WireTrigger> = effects
                     .triggered
                     .into_iter()
-                    .map(|TriggeredEvent { event, payload }| (event, payload))
+                    .map(WireTrigger::from)
                     .collect();
                 let payloads: Map<String, Value> = effects
                     .payloads
                     .into_iter()
-                    .map(|TriggeredEvent { event, payload }| (event, payload))
+                    .map(|TriggeredEvent { event, payload, .. }| (event, payload))
                     .collect();
                 // The value is already JSON text: no tree is built for it.
                 let triggered = serde_json::to_string(&triggered).unwrap_or_else(|_| "[]".into());
@@ -263,6 +263,30 @@ impl Call {
     }
 }
 
+/// One `trigger_event` call in a completion: `[event, payload]`, or
+/// `[event, payload, delay_ms]` for `trigger_event_after`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum WireTrigger {
+    Now(String, Value),
+    Later(String, Value, u64),
+}
+
+impl From<TriggeredEvent> for WireTrigger {
+    fn from(triggered: TriggeredEvent) -> Self {
+        match triggered.delay {
+            None => WireTrigger::Now(triggered.event, triggered.payload),
+            Some(delay) => WireTrigger::Later(triggered.event, triggered.payload, delay_ms(delay)),
+        }
+    }
+}
+
+/// `delay` in whole milliseconds, rounded up (an event may come late, never
+/// early); a delay beyond `u64::MAX` ms (half a billion years) saturates.
+fn delay_ms(delay: std::time::Duration) -> u64 {
+    u64::try_from(delay.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
+}
+
 /// A successful call's completion JSON text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Success {
@@ -273,7 +297,8 @@ pub enum Success {
 }
 
 /// A failed call's completion JSON: `{"status", "message", "details"}` for an
-/// HTTP error, `{"message", "stack"}` for anything else.
+/// HTTP error, `{"message", "stack"}` for anything else, with
+/// `"retryable": false` for [`RuntimeError::NonRetryable`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure(pub Value);
 
@@ -282,6 +307,7 @@ impl Failure {
         Failure(match error {
             RuntimeError::Http { status, message } => json!({"status": status, "message": message}),
             RuntimeError::ExecutionFailed(message) => json!({"message": message}),
+            RuntimeError::NonRetryable(message) => json!({"message": message, "retryable": false}),
         })
     }
 

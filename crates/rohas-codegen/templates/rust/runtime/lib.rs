@@ -9,7 +9,7 @@
 //! project's library; it builds a [`State`] through [`State::new`] with a
 //! [`Host`], calls the handler, then reads what the handler asked for:
 //! - effects that only count when the handler succeeds (`trigger_event`,
-//!   `set_payload`) are collected in plain fields, taken with
+//!   `trigger_event_after`, `set_payload`) are collected in plain fields, taken with
 //!   [`State::take_effects`] after the call and dropped when it failed;
 //! - effects that happen while the handler runs (log lines, `broadcast`,
 //!   `Connection::send`) go straight to the [`Host`] trait object, which the
@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What every handler returns: `Ok(value)` is the response (or nothing), an
 /// `Err` becomes an error response.
@@ -41,12 +42,18 @@ pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
 ///
 /// `ExecutionFailed` answers 500 with its message; `Http` answers its status.
 /// Any `std::error::Error` converts into `ExecutionFailed` with `?`.
+/// `NonRetryable` fails an event delivery for good (no more attempts).
 #[derive(Clone, PartialEq, Eq)]
 pub enum RuntimeError {
-    /// The handler failed; the client gets a 500 with this message.
+    /// The handler failed; the client gets a 500 with this message. An event
+    /// delivery is attempted again, up to the event's `retries`.
     ExecutionFailed(String),
     /// Answer with this HTTP status and message (401, 404, 409 …).
     Http { status: u16, message: String },
+    /// Retrying cannot help (a malformed order, a declined card): an event
+    /// delivery goes to the dead letters after this attempt. Anywhere else
+    /// it answers 500 like `ExecutionFailed`.
+    NonRetryable(String),
 }
 
 impl RuntimeError {
@@ -63,10 +70,16 @@ impl RuntimeError {
         RuntimeError::ExecutionFailed(message.into())
     }
 
+    /// `Err(RuntimeError::non_retryable("order 7 has no lines"))`: no more
+    /// delivery attempts for this event message.
+    pub fn non_retryable(message: impl Into<String>) -> Self {
+        RuntimeError::NonRetryable(message.into())
+    }
+
     /// The HTTP status this error answers with.
     pub fn status(&self) -> u16 {
         match self {
-            RuntimeError::ExecutionFailed(_) => 500,
+            RuntimeError::ExecutionFailed(_) | RuntimeError::NonRetryable(_) => 500,
             RuntimeError::Http { status, .. } => *status,
         }
     }
@@ -74,15 +87,25 @@ impl RuntimeError {
     /// The message the client sees.
     pub fn message(&self) -> &str {
         match self {
-            RuntimeError::ExecutionFailed(message) | RuntimeError::Http { message, .. } => message,
+            RuntimeError::ExecutionFailed(message)
+            | RuntimeError::NonRetryable(message)
+            | RuntimeError::Http { message, .. } => message,
         }
+    }
+
+    /// False for [`RuntimeError::NonRetryable`]: an event delivery that
+    /// failed with it is not attempted again.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, RuntimeError::NonRetryable(_))
     }
 }
 
 impl fmt::Display for RuntimeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RuntimeError::ExecutionFailed(message) => f.write_str(message),
+            RuntimeError::ExecutionFailed(message) | RuntimeError::NonRetryable(message) => {
+                f.write_str(message)
+            }
             RuntimeError::Http { status, message } => write!(f, "HTTP {status}: {message}"),
         }
     }
@@ -93,6 +116,9 @@ impl fmt::Debug for RuntimeError {
         match self {
             RuntimeError::ExecutionFailed(message) => {
                 f.debug_tuple("ExecutionFailed").field(message).finish()
+            }
+            RuntimeError::NonRetryable(message) => {
+                f.debug_tuple("NonRetryable").field(message).finish()
             }
             RuntimeError::Http { status, message } => f
                 .debug_struct("Http")
@@ -329,13 +355,29 @@ impl fmt::Debug for Logger {
 pub struct TriggeredEvent {
     pub event: String,
     pub payload: Value,
+    /// [`State::trigger_event_after`]: deliver no earlier than this long
+    /// after the handler succeeded. `None`: at once (and for `set_payload`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+}
+
+impl TriggeredEvent {
+    /// An event to publish at once.
+    pub fn new(event: impl Into<String>, payload: Value) -> TriggeredEvent {
+        TriggeredEvent {
+            event: event.into(),
+            payload,
+            delay: None,
+        }
+    }
 }
 
 /// What a handler asked to publish; the engine publishes it only when the
 /// handler returned `Ok`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Effects {
-    /// `state.trigger_event(name, payload)`, in call order.
+    /// `state.trigger_event(name, payload)` and
+    /// `state.trigger_event_after(name, payload, delay)`, in call order.
     pub triggered: Vec<TriggeredEvent>,
     /// `state.set_payload(event, payload)`, one entry per event (last call wins).
     pub payloads: Vec<TriggeredEvent>,
@@ -409,9 +451,26 @@ impl State {
     /// only when `payload` cannot be turned into JSON.
     pub fn trigger_event(&mut self, name: &str, payload: impl Serialize) -> Result<()> {
         let payload = to_json(name, &payload)?;
+        self.effects
+            .triggered
+            .push(TriggeredEvent::new(name, payload));
+        Ok(())
+    }
+
+    /// [`State::trigger_event`], delivered no earlier than `delay` after this
+    /// handler succeeds (the engine counts whole milliseconds, rounded up):
+    /// `state.trigger_event_after("Reminder", &reminder, Duration::from_secs(3600))?`.
+    pub fn trigger_event_after(
+        &mut self,
+        name: &str,
+        payload: impl Serialize,
+        delay: Duration,
+    ) -> Result<()> {
+        let payload = to_json(name, &payload)?;
         self.effects.triggered.push(TriggeredEvent {
             event: name.to_string(),
             payload,
+            delay: Some(delay),
         });
         Ok(())
     }
@@ -421,10 +480,9 @@ impl State {
     pub fn set_payload(&mut self, event: &str, payload: impl Serialize) -> Result<()> {
         let payload = to_json(event, &payload)?;
         self.effects.payloads.retain(|p| p.event != event);
-        self.effects.payloads.push(TriggeredEvent {
-            event: event.to_string(),
-            payload,
-        });
+        self.effects
+            .payloads
+            .push(TriggeredEvent::new(event, payload));
         Ok(())
     }
 
