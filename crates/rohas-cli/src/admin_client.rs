@@ -18,15 +18,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub enum Admin {
-    Engine {
-        url: String,
-    },
-    Direct {
-        adapter: Arc<dyn Adapter>,
-        tokio: tokio::runtime::Runtime,
-        root: std::path::PathBuf,
-        config: Config,
-    },
+    Engine { url: String },
+    Direct(Box<Direct>),
+}
+
+/// The queue file opened by this process (no engine runs).
+pub struct Direct {
+    adapter: Arc<dyn Adapter>,
+    tokio: tokio::runtime::Runtime,
+    root: std::path::PathBuf,
+    config: Config,
 }
 
 impl Admin {
@@ -45,12 +46,12 @@ impl Admin {
             "local" => {
                 let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
                 let adapter = tokio.block_on(async { crate::queue::open(root, config) })?;
-                Ok(Admin::Direct {
+                Ok(Admin::Direct(Box::new(Direct {
                     adapter,
                     tokio,
                     root: root.to_path_buf(),
                     config: config.clone(),
-                })
+                })))
             }
             _ => match announced {
                 Some(info) => Ok(Admin::Engine { url: info.url }),
@@ -80,7 +81,7 @@ impl Admin {
                 }
                 answer(request.call())
             }
-            Admin::Direct { adapter, tokio, .. } => Ok(tokio.block_on(adapter.dead_letters(query))?),
+            Admin::Direct(d) => Ok(d.tokio.block_on(d.adapter.dead_letters(query))?),
         }
     }
 
@@ -90,7 +91,7 @@ impl Admin {
                 Err(ureq::Error::Status(404, _)) => Ok(None),
                 other => answer(other).map(Some),
             },
-            Admin::Direct { adapter, tokio, .. } => Ok(tokio.block_on(adapter.dead_letter(DeadLetterId(id.into())))?),
+            Admin::Direct(d) => Ok(d.tokio.block_on(d.adapter.dead_letter(DeadLetterId(id.into())))?),
         }
     }
 
@@ -99,7 +100,7 @@ impl Admin {
             Admin::Engine { url } => {
                 answer(ureq::post(&format!("{url}/_rohas/dead-letters/replay")).send_json(json!(selection)))
             }
-            Admin::Direct { adapter, tokio, .. } => Ok(tokio.block_on(adapter.replay(selection))?),
+            Admin::Direct(d) => Ok(d.tokio.block_on(d.adapter.replay(selection))?),
         }
     }
 
@@ -110,7 +111,7 @@ impl Admin {
                     answer(ureq::post(&format!("{url}/_rohas/dead-letters/purge")).send_json(json!(selection)))?;
                 Ok(value["purged"].as_u64().unwrap_or(0) as usize)
             }
-            Admin::Direct { adapter, tokio, .. } => Ok(tokio.block_on(adapter.purge(selection))?),
+            Admin::Direct(d) => Ok(d.tokio.block_on(d.adapter.purge(selection))?),
         }
     }
 
@@ -128,12 +129,13 @@ impl Admin {
                 let value: Value = answer(ureq::post(&format!("{url}/_rohas/events/{event}")).send_json(body))?;
                 Ok(value["id"].as_str().unwrap_or_default().to_string())
             }
-            Admin::Direct {
-                adapter,
-                tokio,
-                root,
-                config,
-            } => {
+            Admin::Direct(direct) => {
+                let Direct {
+                    adapter,
+                    tokio,
+                    root,
+                    config,
+                } = &**direct;
                 let schema = project::load_schema(&project::schema_path(Some(&root.join("schema")))?, out)?;
                 let Some(decl) = schema.event(event) else {
                     let known: Vec<&str> = schema.events.iter().map(|e| e.name.as_str()).collect();
@@ -192,15 +194,15 @@ impl Admin {
     pub fn describe(&self) -> String {
         match self {
             Admin::Engine { url } => format!("the running engine ({url})"),
-            Admin::Direct { .. } => "the queue file (no engine is running)".into(),
+            Admin::Direct(_) => "the queue file (no engine is running)".into(),
         }
     }
 }
 
 impl Drop for Admin {
     fn drop(&mut self) {
-        if let Admin::Direct { adapter, tokio, .. } = self {
-            tokio.block_on(adapter.close());
+        if let Admin::Direct(d) = self {
+            d.tokio.block_on(d.adapter.close());
         }
     }
 }

@@ -279,7 +279,7 @@ async fn answer(counted: InFlight, request: Request) -> Response {
             "api": api.name,
             "trace_id": trace_id,
         });
-        let mut context = match Box::pin(run_middlewares(&shared, &api.middlewares, context, &trace_id)).await {
+        let mut context = match Box::pin(run_middlewares(shared, &api.middlewares, context, &trace_id)).await {
             Ok(modified) => modified,
             Err(e) => return e.into_response(),
         };
@@ -338,17 +338,17 @@ async fn answer(counted: InFlight, request: Request) -> Response {
                         format!("the handler succeeded but its events could not be published: {e}"),
                         trace_id,
                     )
-                    .with_source(id, &shared)
+                    .with_source(id, shared)
                     .into_response();
                 }
             }
             if shared.dev {
-                check_response(&shared, &live, api_index, &outcome.value.to_value(), trace_id);
+                check_response(shared, &live, api_index, &outcome.value.to_value(), trace_id);
             }
             json_response(outcome.value, trace_header)
         }
-        Err(e) => handler_error(&shared, e, trace_id)
-            .with_source(id, &shared)
+        Err(e) => handler_error(shared, e, trace_id)
+            .with_source(id, shared)
             .into_response(),
     }
 }

@@ -100,7 +100,7 @@ pub async fn each_subscription_gets_every_message(factory: &dyn Factory) {
 pub async fn retries_keep_the_id_and_the_history(factory: &dyn Factory) {
     let adapter = factory.open(options());
     let s = sub("Paid", "email");
-    adapter.declare(&[s.clone()]).await.unwrap();
+    adapter.declare(std::slice::from_ref(&s)).await.unwrap();
     adapter.publish(vec![message("Paid", 1)]).await.unwrap();
     let first = one(&*adapter, &s).await;
     let id = first.message.id.clone();
@@ -138,7 +138,7 @@ pub async fn ack_publishes_the_outbox(factory: &dyn Factory) {
 pub async fn dead_letters_list_replay_and_purge(factory: &dyn Factory) {
     let adapter = factory.open(options());
     let s = sub("Charge", "card");
-    adapter.declare(&[s.clone()]).await.unwrap();
+    adapter.declare(std::slice::from_ref(&s)).await.unwrap();
     let mut ids = Vec::new();
     adapter.publish(vec![message("Charge", 7)]).await.unwrap();
     let d = one(&*adapter, &s).await;
@@ -195,7 +195,7 @@ pub async fn dead_letters_list_replay_and_purge(factory: &dyn Factory) {
 pub async fn dead_letters_page(factory: &dyn Factory) {
     let adapter = factory.open(options());
     let s = sub("Bulk", "h");
-    adapter.declare(&[s.clone()]).await.unwrap();
+    adapter.declare(std::slice::from_ref(&s)).await.unwrap();
     adapter
         .publish((0..5).map(|n| message("Bulk", n)).collect())
         .await
@@ -227,7 +227,7 @@ pub async fn dead_letters_page(factory: &dyn Factory) {
 pub async fn delayed_messages_wait(factory: &dyn Factory) {
     let adapter = factory.open(options());
     let s = sub("Remind", "h");
-    adapter.declare(&[s.clone()]).await.unwrap();
+    adapter.declare(std::slice::from_ref(&s)).await.unwrap();
     let later = message("Remind", 1).delayed(Some(Duration::from_millis(400)));
     let due = later.deliver_at.unwrap();
     adapter.publish(vec![later]).await.unwrap();
@@ -242,7 +242,7 @@ pub async fn delayed_messages_wait(factory: &dyn Factory) {
 pub async fn one_at_a_time_keeps_publish_order(factory: &dyn Factory) {
     let adapter = factory.open(options());
     let s = sub("Seq", "h");
-    adapter.declare(&[s.clone()]).await.unwrap();
+    adapter.declare(std::slice::from_ref(&s)).await.unwrap();
     for chunk in (0..100).collect::<Vec<i64>>().chunks(7) {
         adapter
             .publish(chunk.iter().map(|n| message("Seq", *n)).collect())
@@ -264,7 +264,7 @@ pub async fn a_full_queue_pushes_back(factory: &dyn Factory) {
         publish_timeout: Duration::from_millis(200),
     });
     let s = sub("Flood", "h");
-    adapter.declare(&[s.clone()]).await.unwrap();
+    adapter.declare(std::slice::from_ref(&s)).await.unwrap();
     adapter.publish(vec![message("Flood", 1)]).await.unwrap();
     adapter.publish(vec![message("Flood", 2)]).await.unwrap();
     let refused = adapter.publish(vec![message("Flood", 3)]).await;
@@ -288,7 +288,7 @@ pub async fn a_full_queue_pushes_back(factory: &dyn Factory) {
 pub async fn removed_handlers_keep_their_messages(factory: &dyn Factory) {
     let adapter = factory.open(options());
     let s = sub("Old", "h");
-    adapter.declare(&[s.clone()]).await.unwrap();
+    adapter.declare(std::slice::from_ref(&s)).await.unwrap();
     adapter.publish(vec![message("Old", 1)]).await.unwrap();
     adapter.declare(&[]).await.unwrap();
     let stats = adapter.stats().await.unwrap();
@@ -302,7 +302,7 @@ pub async fn removed_handlers_keep_their_messages(factory: &dyn Factory) {
         0,
         "undeclared deliveries do not hold up shutdown"
     );
-    adapter.declare(&[s.clone()]).await.unwrap();
+    adapter.declare(std::slice::from_ref(&s)).await.unwrap();
     let d = one(&*adapter, &s).await;
     adapter.ack(d, vec![]).await.unwrap();
     adapter.close().await;
@@ -318,7 +318,7 @@ pub async fn unacknowledged_messages_survive_a_restart(factory: &dyn Factory) {
     let dead_id;
     {
         let adapter = factory.open(options());
-        adapter.declare(&[s.clone()]).await.unwrap();
+        adapter.declare(std::slice::from_ref(&s)).await.unwrap();
         adapter
             .publish((0..4).map(|n| message("Durable", n)).collect())
             .await
@@ -336,7 +336,7 @@ pub async fn unacknowledged_messages_survive_a_restart(factory: &dyn Factory) {
         adapter.close().await;
     }
     let adapter = factory.open(options());
-    adapter.declare(&[s.clone()]).await.unwrap();
+    adapter.declare(std::slice::from_ref(&s)).await.unwrap();
     let mut got = Vec::new();
     for _ in 0..2 {
         let d = one(&*adapter, &s).await;

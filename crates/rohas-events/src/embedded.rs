@@ -37,6 +37,9 @@ impl Default for QueueOptions {
 /// A settled delivery whose store write failed goes back in after this.
 const REQUEUE_AFTER: Duration = Duration::from_secs(1);
 
+/// A delivery ready to go into a queue, once the store has it.
+type Placed = (Arc<SubQueue>, Entry, Option<Millis>);
+
 #[derive(Default)]
 struct Routing {
     /// Every subscription with deliveries or declared, by id.
@@ -109,7 +112,7 @@ impl<S: Store> EmbeddedAdapter<S> {
     }
 
     /// Number the messages and make one delivery per declared subscription.
-    fn route(&self, messages: Vec<Message>) -> (Batch, Vec<(Arc<SubQueue>, Entry, Option<Millis>)>) {
+    fn route(&self, messages: Vec<Message>) -> (Batch, Vec<Placed>) {
         let routing = rohas_read(&self.routing);
         let mut batch = Batch::default();
         let mut placed = Vec::new();
@@ -135,13 +138,13 @@ impl<S: Store> EmbeddedAdapter<S> {
         (batch, placed)
     }
 
-    fn place(placed: Vec<(Arc<SubQueue>, Entry, Option<Millis>)>) {
+    fn place(placed: Vec<Placed>) {
         for (queue, entry, due) in placed {
             queue.push([(entry, due)]);
         }
     }
 
-    async fn wait_for_room(&self, placed: &[(Arc<SubQueue>, Entry, Option<Millis>)]) -> Result<(), AdapterError> {
+    async fn wait_for_room(&self, placed: &[Placed]) -> Result<(), AdapterError> {
         let deadline = tokio::time::Instant::now() + self.options.publish_timeout;
         let mut seen: Vec<&SubscriptionId> = Vec::new();
         for (queue, ..) in placed {

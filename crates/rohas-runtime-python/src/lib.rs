@@ -207,7 +207,7 @@ fn load_error(p: LoadProblem, specs: &[HandlerSpec]) -> LoadError {
             kind: specs
                 .iter()
                 .find(|s| s.id == p.handler)
-                .map_or(rohas_runtime::HandlerKind::Api, |s| s.kind),
+                .map_or(HandlerKind::Api, |s| s.kind),
             handler: p.handler,
             looked_for: p.looked_for,
         },

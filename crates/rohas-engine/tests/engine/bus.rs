@@ -148,11 +148,10 @@ async fn replay_delivers_a_dead_letter_again_and_purge_deletes() {
     let app = serve_with(&fixture("bus.ro"), &fake, quick_retries()).await;
     publish(&app.url, "Flaky", json!({"payload": {"id": 4}})).await;
     publish(&app.url, "Flaky", json!({"payload": {"id": 5}})).await;
-    let items = eventually("two dead letters", || {
+    eventually("two dead letters", || {
         (app.log.lines().iter().filter(|l| l.contains("rohas dlq show")).count() == 2).then_some(())
     })
     .await;
-    let _ = items;
     let items = dead_letters(&app.url).await;
     let id_of = |n: i64| {
         items.iter().find(|d| d["message"]["payload"]["id"] == n).unwrap()["id"]

@@ -88,7 +88,7 @@ impl Store for MemoryStore {
         ready(Ok(found))
     }
 
-    fn revive(&self, selection: Selection) -> BoxFuture<'_, Result<(Vec<Pending>, Vec<DeadLetterId>), AdapterError>> {
+    fn revive(&self, selection: Selection) -> BoxFuture<'_, Result<super::Revived, AdapterError>> {
         let mut map = self.dead();
         let chosen: Vec<u64> = map
             .iter()

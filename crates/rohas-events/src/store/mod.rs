@@ -49,6 +49,10 @@ pub struct Batch {
     pub deliveries: Vec<NewDelivery>,
 }
 
+/// Dead letters turned back into pending deliveries, and the ids asked for
+/// that were not dead letters.
+pub type Revived = (Vec<Pending>, Vec<DeadLetterId>);
+
 pub trait Store: Send + Sync + 'static {
     /// The first free (delivery receipt, message seq).
     fn next_ids(&self) -> (u64, u64);
@@ -68,7 +72,7 @@ pub trait Store: Send + Sync + 'static {
     fn dead_letter(&self, id: DeadLetterId) -> BoxFuture<'_, Result<Option<DeadLetter>, AdapterError>>;
     /// Turn the selected dead letters back into pending deliveries; the
     /// ids asked for that are not dead letters come back second.
-    fn revive(&self, selection: Selection) -> BoxFuture<'_, Result<(Vec<Pending>, Vec<DeadLetterId>), AdapterError>>;
+    fn revive(&self, selection: Selection) -> BoxFuture<'_, Result<Revived, AdapterError>>;
     fn purge(&self, selection: Selection) -> BoxFuture<'_, Result<usize, AdapterError>>;
     fn dead_counts(&self) -> BoxFuture<'_, Result<HashMap<SubscriptionId, usize>, AdapterError>>;
     fn close(&self) -> BoxFuture<'_, ()>;

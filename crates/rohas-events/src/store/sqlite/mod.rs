@@ -252,7 +252,7 @@ impl Store for SqliteStore {
         }))
     }
 
-    fn revive(&self, selection: Selection) -> BoxFuture<'_, Result<(Vec<Pending>, Vec<DeadLetterId>), AdapterError>> {
+    fn revive(&self, selection: Selection) -> BoxFuture<'_, Result<super::Revived, AdapterError>> {
         Box::pin(self.writer.run(move |conn| {
             let chosen = schema::select_dead(conn, &selection)?;
             let mut update = conn.prepare_cached(

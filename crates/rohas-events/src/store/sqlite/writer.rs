@@ -15,8 +15,14 @@ use std::time::{Duration, Instant};
 /// Jobs committed together at most: bounds one transaction's time.
 const MAX_BATCH: usize = 8192;
 
+/// What a job does after its batch committed.
+type Finish = Box<dyn FnOnce() + Send>;
+
+/// A job's statements, run inside the batch's transaction.
+type Work = Box<dyn FnOnce(&Connection) -> rusqlite::Result<Finish> + Send>;
+
 pub(crate) struct Job {
-    work: Box<dyn FnOnce(&Connection) -> rusqlite::Result<Box<dyn FnOnce() + Send>> + Send>,
+    work: Work,
     fail: Box<dyn FnOnce(AdapterError) + Send>,
 }
 
