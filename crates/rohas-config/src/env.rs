@@ -71,6 +71,8 @@ const RESERVED: &[&str] = &[
     "ROHAS_LOG_LEVEL",
     "ROHAS_CARGO_TARGET_DIR",
     "ROHAS_RUST_WORKERS",
+    "ROHAS_NODE",
+    "ROHAS_NODE_LOAD_TIMEOUT",
 ];
 
 fn var_name(path: &str) -> String {

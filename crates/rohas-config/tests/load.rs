@@ -155,3 +155,13 @@ fn a_bad_sync_mode_names_the_key() {
     assert!(msg.contains(":3"), "{msg}");
     assert!(msg.contains("sometimes") || msg.contains("batch"), "{msg}");
 }
+
+#[test]
+fn variables_the_runtimes_read_are_not_called_unknown() {
+    let env = vec![
+        ("ROHAS_NODE".to_string(), "/opt/node/bin/node".to_string()),
+        ("ROHAS_NODE_LOAD_TIMEOUT".to_string(), "300".to_string()),
+    ];
+    let loaded = load_file(None, None, env).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
