@@ -30,7 +30,7 @@ pub(crate) struct EventBus {
     workers: Mutex<CancellationToken>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Join {
     succeeded: HashSet<SubscriptionId>,
     failed: bool,
@@ -48,7 +48,7 @@ impl EventBus {
 
     /// Stop taking new deliveries (those running finish).
     pub fn stop_workers(&self) {
-        self.workers.lock().unwrap_or_else(|e| e.into_inner()).cancel();
+        lock(&self.workers).cancel();
     }
 }
 
@@ -172,7 +172,25 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
     };
     match result {
         Ok((events, outcome)) => {
-            let outbox = shared.messages(events, &message.trace_id, handler_id.as_str());
+            let mut outbox = shared.messages(events, &message.trace_id, handler_id.as_str());
+            // The last handler of an event with `triggers` acknowledges
+            // together with them: one commit, so they are neither lost nor
+            // published twice.
+            let joined = join(
+                &shared.bus,
+                event,
+                &message,
+                &handler_id,
+                Some(&outcome.effects.payloads),
+            );
+            if let Some(join) = &joined {
+                match triggers(shared, &live, event, &message, join) {
+                    Ok(more) => outbox.extend(more),
+                    Err(e) => shared
+                        .log
+                        .error(&format!("event `{}`: triggers not published: {e}", event.name)),
+                }
+            }
             if let Err(e) = shared.bus.adapter.ack(delivery, outbox).await {
                 shared.log.line(
                     Level::Error,
@@ -181,17 +199,12 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
                     &format!("succeeded but could not be acknowledged ({e}); the message will be delivered again"),
                     &Default::default(),
                 );
-                return;
+                if let Some(mut join) = joined {
+                    // The redelivery completes the join again.
+                    join.succeeded.remove(&handler_id);
+                    lock(&shared.bus.joins).insert(message.id.0.clone(), join);
+                }
             }
-            join(
-                shared,
-                &live,
-                event,
-                &message,
-                &handler_id,
-                Some(&outcome.effects.payloads),
-            )
-            .await;
         }
         Err(e) => {
             let permanent = matches!(e, HandlerError::NonRetryable { .. });
@@ -270,7 +283,7 @@ async fn settle_failure(shared: &Arc<Shared>, delivery: Delivery, mut failure: F
         Err(e) => shared.log.error(&format!("{handler}: could not keep the dead letter ({e}); it will be delivered again")),
     }
     if let Some(event) = live.schema.event(&message.event) {
-        join(shared, &live, event, &message, &handler, None).await;
+        join(&shared.bus, event, &message, &handler, None);
     }
 }
 
@@ -295,62 +308,62 @@ fn backoff(config: &rohas_config::EventsConfig, delivery: &Delivery) -> Duration
 }
 
 /// Record one handler's result for a message of an event with `triggers`;
-/// when every handler succeeded, publish the triggers.
-async fn join(
-    shared: &Arc<Shared>,
-    live: &Live,
+/// the join, once every handler succeeded (a failure ends it with nothing).
+fn join(
+    bus: &EventBus,
     event: &rohas_schema::model::Event,
     message: &Message,
     handler: &SubscriptionId,
     success: Option<&Vec<TriggeredEvent>>,
-) {
+) -> Option<Join> {
     if event.triggers.is_empty() {
-        return;
+        return None;
     }
-    let done = {
-        let mut joins = shared.bus.joins.lock().unwrap_or_else(|e| e.into_inner());
-        let join = joins.entry(message.id.0.clone()).or_default();
-        match success {
-            Some(payloads) => {
-                join.succeeded.insert(handler.clone());
-                for p in payloads {
-                    join.payloads.insert(p.event.clone(), p.payload.clone());
-                }
+    let mut joins = lock(&bus.joins);
+    let join = joins.entry(message.id.0.clone()).or_default();
+    match success {
+        Some(payloads) => {
+            join.succeeded.insert(handler.clone());
+            for p in payloads {
+                join.payloads.insert(p.event.clone(), p.payload.clone());
             }
-            None => join.failed = true,
         }
-        let settled = join.failed || join.succeeded.len() >= event.handlers.len();
-        if settled {
-            joins.remove(&message.id.0).filter(|j| !j.failed)
-        } else {
-            None
-        }
-    };
-    let Some(join) = done else { return };
+        None => join.failed = true,
+    }
+    let settled = join.failed || join.succeeded.len() >= event.handlers.len();
+    if settled {
+        joins.remove(&message.id.0).filter(|j| !j.failed)
+    } else {
+        None
+    }
+}
+
+/// The messages of an event's `triggers` once its join completed: payloads
+/// set by its handlers, else the event's own payload.
+fn triggers(
+    shared: &Shared,
+    live: &Live,
+    event: &rohas_schema::model::Event,
+    message: &Message,
+    join: &Join,
+) -> Result<Vec<Message>, HandlerError> {
     let outcome = rohas_runtime::Outcome {
         value: rohas_runtime::ReturnValue::null(),
         effects: rohas_runtime::Effects {
             triggered: Vec::new(),
             payloads: join
                 .payloads
-                .into_iter()
-                .map(|(event, payload)| TriggeredEvent::new(event, payload))
+                .iter()
+                .map(|(event, payload)| TriggeredEvent::new(event.clone(), payload.clone()))
                 .collect(),
         },
     };
-    let source = format!("event:{}", event.name);
-    match shared.events_to_publish(live, &event.triggers, &outcome, || message.payload.clone()) {
-        Ok(events) => {
-            if let Err(e) = shared.publish(events, &message.trace_id, &source).await {
-                shared
-                    .log
-                    .error(&format!("event `{}`: triggers not published: {e}", event.name));
-            }
-        }
-        Err(e) => shared
-            .log
-            .error(&format!("event `{}`: triggers not published: {e}", event.name)),
-    }
+    let events = shared.events_to_publish(live, &event.triggers, &outcome, || message.payload.clone())?;
+    Ok(shared.messages(events, &message.trace_id, &format!("event:{}", event.name)))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {
