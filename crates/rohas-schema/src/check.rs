@@ -1,6 +1,7 @@
 //! The entry points: check a schema folder (or one file, or in-memory
 //! sources) and get back the diagnostics and, when valid, the model.
 
+use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::Schema;
 use crate::parser::parse_file;
@@ -79,7 +80,7 @@ pub fn check_path(path: &Path) -> Result<Checked, LoadError> {
             let id = sources.add(&file, "");
             diagnostics.push(
                 Diagnostic::error(
-                    "E0002",
+                    Code::E0002,
                     format!("schema file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})"),
                 )
                 .with_primary(Span::new(id, 0, 0), "not read")
@@ -97,7 +98,7 @@ pub fn check_path(path: &Path) -> Result<Checked, LoadError> {
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
                 let id = sources.add(&file, text);
                 diagnostics.push(
-                    Diagnostic::error("E0002", "schema file is not valid UTF-8")
+                    Diagnostic::error(Code::E0002, "schema file is not valid UTF-8")
                         .with_primary(
                             Span::new(id, at, at + '\u{fffd}'.len_utf8()),
                             format!("invalid byte at offset {at}"),
@@ -148,7 +149,7 @@ fn check_with(sources: SourceMap, mut diagnostics: Vec<Diagnostic>) -> Checked {
         let (decls, errors) = parse_file(id, &file.text);
         if decls.is_empty() && errors.is_empty() {
             diagnostics.push(
-                Diagnostic::error("E0003", "schema file declares nothing")
+                Diagnostic::error(Code::E0003, "schema file declares nothing")
                     .with_primary(Span::new(id, 0, file.text.len().min(1)), "no declaration in this file")
                     .with_help(
                         "add a declaration (model, input, type, enum, api, event, cron or ws) or delete the file",

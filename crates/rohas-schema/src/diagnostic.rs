@@ -4,6 +4,7 @@
 //! rendering to a terminal or to plain text lives in `render.rs`, so tests can
 //! snapshot the exact text a user sees.
 
+use crate::code::Code;
 use crate::span::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -24,8 +25,9 @@ pub struct Label {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// Stable short code, e.g. `E0003`, `W0001`; documented in the README.
-    pub code: &'static str,
+    /// Stable short code, e.g. `E0003`, `W0001`; documented in
+    /// docs/schema.md and by `rohas explain`.
+    pub code: Code,
     pub message: String,
     pub labels: Vec<Label>,
     /// "did you mean `User`?", "add a `path:` property", …
@@ -33,7 +35,8 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        debug_assert_eq!(code.severity(), Severity::Error, "{code} is not an error code");
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -42,7 +45,8 @@ impl Diagnostic {
             help: None,
         }
     }
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
+        debug_assert_eq!(code.severity(), Severity::Warning, "{code} is not a warning code");
         Diagnostic {
             severity: Severity::Warning,
             code,

@@ -5,6 +5,8 @@
 //! Start at [`check_path`]: it reads a schema folder, parses each file
 //! (`lexer`, `parser`), lowers all of them into one model (`lower/`) and
 //! collects every diagnostic on the way; [`Checked::render`] prints them.
+//! Each diagnostic carries a [`Code`], whose [`Code::explanation`] is the long
+//! form `rohas explain` prints.
 //!
 //! This crate knows nothing about code generation, HTTP or runtimes: it only
 //! answers "what does this schema folder declare, and is it valid?". It must
@@ -12,7 +14,9 @@
 
 pub mod ast;
 mod check;
+mod code;
 pub mod diagnostic;
+mod explain;
 pub mod lexer;
 mod lower;
 pub mod model;
@@ -23,7 +27,9 @@ pub mod span;
 mod suggest;
 
 pub use check::{check_path, check_sources, Checked, LoadError, MAX_FILE_BYTES};
+pub use code::Code;
 pub use diagnostic::{Diagnostic, Label, Severity};
+pub use explain::Explanation;
 pub use model::Schema;
 pub use render::render;
 pub use span::{FileId, SourceMap, Span};

@@ -7,6 +7,7 @@
 //! ([`MAX_DEPTH`]) so hostile input cannot overflow the stack.
 
 use crate::ast::*;
+use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::lexer::{lex, Token, TokenKind};
 use crate::model::{Literal, TypeKind};
@@ -42,7 +43,7 @@ pub fn parse_file(file: FileId, text: &str) -> (Vec<Decl>, Vec<Diagnostic>) {
                     let at = parser.peek().span;
                     errors.push(
                         Diagnostic::error(
-                            "E0001",
+                            Code::E0001,
                             format!("too many syntax errors; stopped after {MAX_ERRORS_PER_FILE}"),
                         )
                         .with_primary(at, "the rest of this file was not checked"),
@@ -91,10 +92,13 @@ impl Parser {
     fn error_here(&self, expected: &str) -> Diagnostic {
         let token = self.peek();
         if let TokenKind::Error(message) = &token.kind {
-            return Diagnostic::error("E0001", message.clone()).with_primary(token.span, "cannot read this");
+            return Diagnostic::error(Code::E0001, message.clone()).with_primary(token.span, "cannot read this");
         }
-        Diagnostic::error("E0001", format!("expected {expected}, found {}", token.kind.describe()))
-            .with_primary(token.span, format!("expected {expected}"))
+        Diagnostic::error(
+            Code::E0001,
+            format!("expected {expected}, found {}", token.kind.describe()),
+        )
+        .with_primary(token.span, format!("expected {expected}"))
     }
 
     fn expect(&mut self, kind: TokenKind, expected: &str) -> PResult<Span> {
@@ -151,7 +155,7 @@ impl Parser {
     fn nested<T>(&mut self, at: Span, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
         if self.depth >= MAX_DEPTH {
             return Err(
-                Diagnostic::error("E0016", format!("nested more than {MAX_DEPTH} levels deep"))
+                Diagnostic::error(Code::E0016, format!("nested more than {MAX_DEPTH} levels deep"))
                     .with_primary(at, "too deep")
                     .with_help("declare the inner object as its own `type` and refer to it by name"),
             );
@@ -166,7 +170,7 @@ impl Parser {
         let doc = self.docs();
         if self.at_eof() {
             return Err(
-                Diagnostic::error("E0001", "a `///` doc comment must be followed by a declaration")
+                Diagnostic::error(Code::E0001, "a `///` doc comment must be followed by a declaration")
                     .with_primary(self.peek().span, "nothing documented here"),
             );
         }
@@ -186,7 +190,7 @@ impl Parser {
             "cron" => (None, block(BlockKind::Cron)),
             "ws" => (None, block(BlockKind::Ws)),
             other => {
-                let mut diag = Diagnostic::error("E0001", format!("expected a declaration, found `{other}`"))
+                let mut diag = Diagnostic::error(Code::E0001, format!("expected a declaration, found `{other}`"))
                     .with_primary(start, "not a declaration keyword");
                 diag = match did_you_mean(other, DECLARATION_KEYWORDS.iter().copied()) {
                     Some(s) => diag.with_help(format!("did you mean `{s}`?")),
@@ -416,7 +420,7 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_crash() {
         let text = format!("type T {{ a: {} Int {} }}", "{ a: ".repeat(10_000), "}".repeat(10_000));
         let (_, errors) = parse(&text);
-        assert!(errors.iter().any(|e| e.code == "E0016"));
+        assert!(errors.iter().any(|e| e.code == Code::E0016));
     }
 
     #[test]

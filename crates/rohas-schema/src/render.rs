@@ -53,7 +53,7 @@ pub fn render(sources: &SourceMap, diagnostics: &[Diagnostic], color: bool) -> S
             .collect();
         let notes = diag.help.iter().map(|h| format!("help: {h}")).collect();
         let cs = cs
-            .with_code(diag.code)
+            .with_code(diag.code.as_str())
             .with_message(&diag.message)
             .with_labels(labels)
             .with_notes(notes);

@@ -4,6 +4,7 @@ pub mod codegen;
 pub mod dev;
 pub mod dlq;
 pub mod events;
+pub mod explain;
 pub mod init;
 pub mod list;
 pub mod validate;

@@ -7,6 +7,7 @@
 use super::types::{check_identifier, resolve};
 use super::{DeclKind, Names};
 use crate::ast::{BlockDecl, BlockKind, Ident, Property, TypeExpr, Value};
+use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Api, Cron, Event, HttpMethod, NameRef, Schema, TypeRef, WebSocket};
 use crate::span::Span;
@@ -56,7 +57,7 @@ pub(super) fn lower_block(block: &BlockDecl, names: &Names, schema: &mut Schema,
         let key = prop.key.name.as_str();
         if !known.contains(&key) {
             let mut diag = Diagnostic::error(
-                "E0007",
+                Code::E0007,
                 format!("`{}` blocks have no property `{key}`", block.kind.keyword()),
             )
             .with_primary(prop.key.span, "unknown property");
@@ -69,7 +70,7 @@ pub(super) fn lower_block(block: &BlockDecl, names: &Names, schema: &mut Schema,
         }
         if let Some(first) = map.get(key) {
             diags.push(
-                Diagnostic::error("E0018", format!("property `{key}` is set twice"))
+                Diagnostic::error(Code::E0018, format!("property `{key}` is set twice"))
                     .with_primary(prop.key.span, "set again here")
                     .with_secondary(first.key.span, "first set here"),
             );
@@ -178,7 +179,7 @@ impl Props<'_> {
     fn wrong(&self, prop: &Property, expected: &str, example: &str, diags: &mut Vec<Diagnostic>) {
         diags.push(
             Diagnostic::error(
-                "E0009",
+                Code::E0009,
                 format!(
                     "`{}` must be {expected}, found {}",
                     prop.key.name,
@@ -194,7 +195,7 @@ impl Props<'_> {
         let block = self.block;
         diags.push(
             Diagnostic::error(
-                "E0008",
+                Code::E0008,
                 format!("{} `{}` has no `{key}`", block.kind.keyword(), block.name.name),
             )
             .with_primary(block.name.span, format!("`{key}` is required"))
@@ -235,7 +236,7 @@ impl Props<'_> {
         };
         method.unwrap_or_else(|| {
             const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
-            let mut diag = Diagnostic::error("E0009", "`method` must be GET, POST, PUT, PATCH or DELETE")
+            let mut diag = Diagnostic::error(Code::E0009, "`method` must be GET, POST, PUT, PATCH or DELETE")
                 .with_primary(prop.value.span(), "unknown HTTP method");
             let upper = word.map(str::to_uppercase).unwrap_or_default();
             if let Some(s) =
@@ -275,7 +276,7 @@ impl Props<'_> {
             match item {
                 Value::Type(TypeExpr::Name(ident)) => out.push(ident.clone()),
                 other => diags.push(
-                    Diagnostic::error("E0009", format!("`{key}` lists names, found {}", other.describe()))
+                    Diagnostic::error(Code::E0009, format!("`{key}` lists names, found {}", other.describe()))
                         .with_primary(other.span(), "expected a name")
                         .with_help(format!("for example `{key}: [first, second]`")),
                 ),
@@ -291,9 +292,12 @@ impl Props<'_> {
             check_identifier(&ident, what, diags);
             if let Some(first) = seen.get(&ident.name) {
                 diags.push(
-                    Diagnostic::error("E0010", format!("{what} `{}` is listed twice in `{key}`", ident.name))
-                        .with_primary(ident.span, "listed again here")
-                        .with_secondary(*first, "first listed here"),
+                    Diagnostic::error(
+                        Code::E0010,
+                        format!("{what} `{}` is listed twice in `{key}`", ident.name),
+                    )
+                    .with_primary(ident.span, "listed again here")
+                    .with_secondary(*first, "first listed here"),
                 );
                 continue;
             }
@@ -312,13 +316,16 @@ impl Props<'_> {
             match self.names.kind(&r.name) {
                 Some(DeclKind::Block(BlockKind::Event)) => {}
                 Some(other) => diags.push(
-                    Diagnostic::error("E0006", format!("`{}` is {}, not an event", r.name, other.describe()))
-                        .with_primary(r.span, "not an event")
-                        .with_help("`triggers` lists events declared with `event`"),
+                    Diagnostic::error(
+                        Code::E0006,
+                        format!("`{}` is {}, not an event", r.name, other.describe()),
+                    )
+                    .with_primary(r.span, "not an event")
+                    .with_help("`triggers` lists events declared with `event`"),
                 ),
                 None => {
                     let events = self.names.of_kind(|k| k == DeclKind::Block(BlockKind::Event));
-                    let mut diag = Diagnostic::error("E0006", format!("unknown event `{}`", r.name))
+                    let mut diag = Diagnostic::error(Code::E0006, format!("unknown event `{}`", r.name))
                         .with_primary(r.span, "no event with this name");
                     diag = match did_you_mean(&r.name, events) {
                         Some(s) => diag.with_help(format!("did you mean `{s}`?")),
@@ -346,7 +353,7 @@ impl Props<'_> {
             Some(d) if !d.is_zero() => Some(d),
             _ => {
                 diags.push(
-                    Diagnostic::error("E0009", "`timeout` must be a positive duration in ms, s or m")
+                    Diagnostic::error(Code::E0009, "`timeout` must be a positive duration in ms, s or m")
                         .with_primary(prop.value.span(), "not a duration")
                         .with_help("for example `timeout: 5s` or `timeout: 500ms`"),
                 );
@@ -362,7 +369,7 @@ impl Props<'_> {
             _ => {
                 diags.push(
                     Diagnostic::error(
-                        "E0009",
+                        Code::E0009,
                         "`retries` must be a whole number of delivery attempts from 1 to 100",
                     )
                     .with_primary(prop.value.span(), "not a number of attempts")

@@ -4,6 +4,7 @@
 //! workflow), and an event with no handler may be consumed by another
 //! service through a broker; the user should still know about either.
 
+use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{NameRef, Schema};
 use std::collections::HashMap;
@@ -19,7 +20,7 @@ pub(super) fn check(schema: &Schema, diags: &mut Vec<Diagnostic>) {
                 (at + 6 + event.name.len()).min(event.span.end as usize),
             );
             diags.push(
-                Diagnostic::warning("W0003", format!("event `{}` has no handler", event.name))
+                Diagnostic::warning(Code::W0003, format!("event `{}` has no handler", event.name))
                     .with_primary(header, "published messages reach no handler in this project")
                     .with_help("add `handler: [handle_it]`, or ignore this if another service consumes the event from the broker"),
             );
@@ -85,7 +86,7 @@ fn report(schema: &Schema, path: &[(usize, Option<&NameRef>)], closing: &NameRef
     let mut names: Vec<&str> = path.iter().map(|(i, _)| schema.events[*i].name.as_str()).collect();
     names.push(names[0]);
     let cycle = names.join(" → ");
-    let mut diag = Diagnostic::warning("W0002", format!("trigger cycle: {cycle}"))
+    let mut diag = Diagnostic::warning(Code::W0002, format!("trigger cycle: {cycle}"))
         .with_primary(closing.span, "this trigger closes the cycle")
         .with_help("each event in the cycle publishes the next one forever; break the cycle unless that is intended");
     for (_, via) in path.iter().skip(1) {

@@ -15,6 +15,7 @@ mod routes;
 mod types;
 
 use crate::ast::{BlockKind, Decl};
+use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::Schema;
 use crate::span::{SourceMap, Span};
@@ -100,7 +101,7 @@ fn collect_names(decls: &[Decl], diagnostics: &mut Vec<Diagnostic>) -> Names {
         if crate::model::Primitive::from_name(&name.name).is_some() {
             diagnostics.push(
                 Diagnostic::error(
-                    "E0004",
+                    Code::E0004,
                     format!("`{}` is a built-in type and cannot be declared again", name.name),
                 )
                 .with_primary(name.span, "built-in type name")
@@ -110,7 +111,7 @@ fn collect_names(decls: &[Decl], diagnostics: &mut Vec<Diagnostic>) -> Names {
         }
         match table.get(&name.name) {
             Some((first_kind, first)) => diagnostics.push(
-                Diagnostic::error("E0004", format!("`{}` is declared twice", name.name))
+                Diagnostic::error(Code::E0004, format!("`{}` is declared twice", name.name))
                     .with_primary(name.span, format!("{} named `{}` again", kind.describe(), name.name))
                     .with_secondary(*first, format!("first declared here as {}", first_kind.describe()))
                     .with_help("all .ro files of a schema folder share one namespace: rename or remove one of them"),

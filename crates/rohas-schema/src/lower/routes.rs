@@ -5,6 +5,7 @@
 //! an error here, not a surprise at run time. WebSocket paths collide with
 //! API paths of any method, since the upgrade request is a GET on that path.
 
+use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{PathSegment, Schema};
 use crate::naming::is_portable_identifier;
@@ -16,7 +17,7 @@ use std::collections::HashMap;
 pub(super) fn parse_path(path: &str, at: Span, diags: &mut Vec<Diagnostic>) -> Vec<PathSegment> {
     let mut fail = |problem: String, help: &str| {
         diags.push(
-            Diagnostic::error("E0014", format!("malformed path `{path}`: {problem}"))
+            Diagnostic::error(Code::E0014, format!("malformed path `{path}`: {problem}"))
                 .with_primary(at, problem)
                 .with_help(help.to_string()),
         );
@@ -84,7 +85,7 @@ pub(super) fn check_cron(schedule: &str, at: Span, diags: &mut Vec<Diagnostic>) 
     };
     if let Some(problem) = problem {
         diags.push(
-            Diagnostic::error("E0015", format!("invalid cron schedule `{schedule}`"))
+            Diagnostic::error(Code::E0015, format!("invalid cron schedule `{schedule}`"))
                 .with_primary(at, problem)
                 .with_help("for example \"0 0 * * *\" (daily at midnight) or \"*/10 * * * * *\" (every 10 seconds)"),
         );
@@ -126,7 +127,7 @@ pub(super) fn check(schema: &Schema, diags: &mut Vec<Diagnostic>) {
         if let Some((other, span)) = routes.get(&key) {
             diags.push(
                 Diagnostic::error(
-                    "E0012",
+                    Code::E0012,
                     format!(
                         "apis `{other}` and `{}` have the same route {} {}",
                         api.name, key.1, key.0
@@ -147,7 +148,7 @@ pub(super) fn check(schema: &Schema, diags: &mut Vec<Diagnostic>) {
         {
             diags.push(
                 Diagnostic::warning(
-                    "W0001",
+                    Code::W0001,
                     format!("api `{}` is {} but has a `body`", api.name, api.method.as_str()),
                 )
                 .with_primary(here, "clients and proxies may drop the body of this method")
@@ -169,16 +170,19 @@ pub(super) fn check(schema: &Schema, diags: &mut Vec<Diagnostic>) {
         let here = header("ws", &ws.name, ws.span);
         if let Some((api, span)) = api_shapes.get(&key) {
             diags.push(
-                Diagnostic::error("E0013", format!("WebSocket `{}` uses the path of api `{api}`", ws.name))
-                    .with_primary(here, format!("path {}", ws.path))
-                    .with_secondary(*span, "this api has the same path")
-                    .with_help("give the WebSocket endpoint its own path, e.g. under `/ws/`"),
+                Diagnostic::error(
+                    Code::E0013,
+                    format!("WebSocket `{}` uses the path of api `{api}`", ws.name),
+                )
+                .with_primary(here, format!("path {}", ws.path))
+                .with_secondary(*span, "this api has the same path")
+                .with_help("give the WebSocket endpoint its own path, e.g. under `/ws/`"),
             );
         }
         if let Some((other, span)) = ws_paths.get(&key) {
             diags.push(
                 Diagnostic::error(
-                    "E0012",
+                    Code::E0012,
                     format!("WebSockets `{other}` and `{}` have the same path", ws.name),
                 )
                 .with_primary(here, format!("path {}", ws.path))

@@ -8,6 +8,7 @@
 
 use super::{DeclKind, Names};
 use crate::ast::{self, AttributeExpr, FieldDecl, TypeExpr};
+use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Attribute, EnumDecl, EnumVariant, Field, Literal, NamedKind, Primitive, Schema, TypeDecl, TypeRef};
 use crate::naming::snake_case;
@@ -36,7 +37,7 @@ pub(super) fn lower_fields(fields: &[FieldDecl], names: &Names, diags: &mut Vec<
         let name = &field.name;
         if let Some(first) = seen.get(name.name.as_str()) {
             diags.push(
-                Diagnostic::error("E0010", format!("field `{}` is declared twice", name.name))
+                Diagnostic::error(Code::E0010, format!("field `{}` is declared twice", name.name))
                     .with_primary(name.span, "declared again here")
                     .with_secondary(*first, "first declared here"),
             );
@@ -48,7 +49,7 @@ pub(super) fn lower_fields(fields: &[FieldDecl], names: &Names, diags: &mut Vec<
         match converted.get(&snake) {
             Some(other) => diags.push(
                 Diagnostic::error(
-                    "E0011",
+                    Code::E0011,
                     format!(
                         "fields `{}` and `{}` both become `{snake}` in Python and Rust",
                         other.name, name.name
@@ -107,7 +108,7 @@ pub(super) fn resolve(expr: &TypeExpr, names: &Names, diags: &mut Vec<Diagnostic
                 },
                 Some(other) => {
                     diags.push(
-                        Diagnostic::error("E0005", format!("`{}` is {}, not a type", ident.name, other.describe()))
+                        Diagnostic::error(Code::E0005, format!("`{}` is {}, not a type", ident.name, other.describe()))
                             .with_primary(ident.span, "not a type")
                             .with_help("use a model, input, type, enum or a built-in type (String, Int, Float, Boolean, DateTime, Json)"),
                     );
@@ -118,7 +119,7 @@ pub(super) fn resolve(expr: &TypeExpr, names: &Names, diags: &mut Vec<Diagnostic
                         .iter()
                         .copied()
                         .chain(names.of_kind(|k| matches!(k, DeclKind::Record | DeclKind::Enum)));
-                    let mut diag = Diagnostic::error("E0005", format!("unknown type `{}`", ident.name))
+                    let mut diag = Diagnostic::error(Code::E0005, format!("unknown type `{}`", ident.name))
                         .with_primary(ident.span, "no type with this name");
                     diag = match did_you_mean(&ident.name, candidates) {
                         Some(s) => diag.with_help(format!("did you mean `{s}`?")),
@@ -140,7 +141,7 @@ pub(super) fn resolve(expr: &TypeExpr, names: &Names, diags: &mut Vec<Diagnostic
 fn lower_attribute(attr: &AttributeExpr, ty: &TypeRef, diags: &mut Vec<Diagnostic>) -> Option<Attribute> {
     let name = attr.name.name.as_str();
     if !ATTRIBUTES.contains(&name) {
-        let mut diag = Diagnostic::error("E0017", format!("unknown attribute `@{name}`"))
+        let mut diag = Diagnostic::error(Code::E0017, format!("unknown attribute `@{name}`"))
             .with_primary(attr.name.span, "unknown attribute");
         diag = match did_you_mean(name, ATTRIBUTES.iter().copied()) {
             Some(s) => diag.with_help(format!("did you mean `@{s}`?")),
@@ -173,7 +174,7 @@ fn lower_attribute(attr: &AttributeExpr, ty: &TypeRef, diags: &mut Vec<Diagnosti
         _ => None,
     };
     if let Some(problem) = problem {
-        diags.push(Diagnostic::error("E0017", problem.clone()).with_primary(attr.span, problem));
+        diags.push(Diagnostic::error(Code::E0017, problem.clone()).with_primary(attr.span, problem));
         return None;
     }
     Some(Attribute {
@@ -189,7 +190,7 @@ pub(super) fn lower_enum(decl: &ast::EnumDecl, diags: &mut Vec<Diagnostic>) -> E
     for (ident, doc) in &decl.variants {
         if let Some(first) = seen.get(ident.name.as_str()) {
             diags.push(
-                Diagnostic::error("E0010", format!("variant `{}` is declared twice", ident.name))
+                Diagnostic::error(Code::E0010, format!("variant `{}` is declared twice", ident.name))
                     .with_primary(ident.span, "declared again here")
                     .with_secondary(*first, "first declared here"),
             );
@@ -205,7 +206,7 @@ pub(super) fn lower_enum(decl: &ast::EnumDecl, diags: &mut Vec<Diagnostic>) -> E
     }
     if variants.is_empty() && decl.variants.is_empty() {
         diags.push(
-            Diagnostic::error("E0009", format!("enum `{}` has no variants", decl.name.name))
+            Diagnostic::error(Code::E0009, format!("enum `{}` has no variants", decl.name.name))
                 .with_primary(decl.name.span, "empty enum")
                 .with_help("list its values: `enum Role { ADMIN MEMBER }`"),
         );
@@ -223,7 +224,7 @@ pub(super) fn lower_enum(decl: &ast::EnumDecl, diags: &mut Vec<Diagnostic>) -> E
 pub(super) fn check_identifier(ident: &ast::Ident, what: &str, diags: &mut Vec<Diagnostic>) {
     if ident.name.chars().all(|c| c == '_') {
         diags.push(
-            Diagnostic::error("E0011", format!("`{}` cannot be a {what} name", ident.name))
+            Diagnostic::error(Code::E0011, format!("`{}` cannot be a {what} name", ident.name))
                 .with_primary(ident.span, "not a usable identifier in Python, TypeScript or Rust")
                 .with_help("use at least one letter"),
         );
@@ -245,7 +246,7 @@ pub(super) fn check_handler_names(schema: &Schema, diags: &mut Vec<Diagnostic>) 
         match by_file.get(&snake) {
             Some((other, span)) if *other != r.name => diags.push(
                 Diagnostic::error(
-                    "E0011",
+                    Code::E0011,
                     format!("handlers `{other}` and `{}` would share the file `{snake}`", r.name),
                 )
                 .with_primary(r.span, format!("becomes `{snake}`"))
