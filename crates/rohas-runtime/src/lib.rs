@@ -10,10 +10,16 @@
 
 mod handler;
 mod invocation;
+mod log_level;
+mod lookup;
+pub mod pending;
 pub mod reply;
+mod roles;
 pub mod sync;
 
 pub use handler::{HandlerKind, HandlerSpec, Language};
+pub use log_level::LogLevel;
+pub use roles::ParamRole;
 pub use invocation::{
     Effects, HandlerError, Invocation, LogRecord, Needs, NeedsByHandler, Outcome, ReturnValue, TriggeredEvent,
 };
