@@ -106,7 +106,11 @@ impl Worker {
             self.finished();
             return None;
         }
-        let registered = if self.is_dead() { None } else { self.pending.register(id) };
+        let registered = if self.is_dead() {
+            None
+        } else {
+            self.pending.register(id)
+        };
         let Some(rx) = registered else {
             self.finished();
             return None;

@@ -44,7 +44,11 @@ pub fn roles(spec: &HandlerSpec, params: &[Param]) -> Vec<ParamRole> {
                 .as_deref()
                 .and_then(by_type)
                 .or_else(|| p.name.as_deref().and_then(by_name))
-                .unwrap_or(if index == 0 { primary(spec.kind) } else { ParamRole::State })
+                .unwrap_or(if index == 0 {
+                    primary(spec.kind)
+                } else {
+                    ParamRole::State
+                })
         })
         .collect()
 }
@@ -165,10 +169,7 @@ mod tests {
             roles(&s, &[p(Some("ctx"), None), p(Some("s"), Some("State"))]),
             [Context, State]
         );
-        assert_eq!(
-            roles(&s, &[p(Some("a"), None), p(Some("b"), None)]),
-            [Request, State]
-        );
+        assert_eq!(roles(&s, &[p(Some("a"), None), p(Some("b"), None)]), [Request, State]);
         assert_eq!(roles(&s, &[p(Some("state"), None)]), [State]);
         let ws = spec(HandlerKind::WsMessage);
         assert_eq!(

@@ -96,7 +96,11 @@ fn call_job(call: Invocation) -> Job {
         };
         // Where `arguments` in `host.py` reads a body: an api's request
         // holds it as `body`, any other request as `payload`.
-        let key = if call.kind == HandlerKind::Api { "body" } else { "payload" };
+        let key = if call.kind == HandlerKind::Api {
+            "body"
+        } else {
+            "payload"
+        };
         format!("{{\"{key}\":{body}}}")
     } else {
         "null".to_string()

@@ -18,11 +18,11 @@ mod roles;
 pub mod sync;
 
 pub use handler::{HandlerKind, HandlerSpec, Language};
-pub use log_level::LogLevel;
-pub use roles::ParamRole;
 pub use invocation::{
     Effects, HandlerError, Invocation, LogRecord, Needs, NeedsByHandler, Outcome, ReturnValue, TriggeredEvent,
 };
+pub use log_level::LogLevel;
+pub use roles::ParamRole;
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -75,9 +75,11 @@ mod tests {
         let missing = spec().source_file(&project).map(|_| ()).map_err(|e| e.to_string());
         assert_eq!(
             missing,
-            Err("handler `api:Version` (api) not found: looked for src/handlers/api/version.py, \
+            Err(
+                "handler `api:Version` (api) not found: looked for src/handlers/api/version.py, \
                  src/handlers/api/Version.py; run `rohas codegen` to create a stub"
-                .to_string())
+                    .to_string()
+            )
         );
         std::fs::write(dir.join("Version.py"), "").expect("write");
         let spec = spec();

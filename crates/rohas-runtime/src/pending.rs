@@ -203,7 +203,11 @@ mod tests {
         let rx = calls.register(2).expect("open");
         drop(calls.close());
         let reply = AwaitedReply::new(rx, || abandoned.set(true)).wait().await;
-        assert_eq!((reply, abandoned.get()), (None, false), "a stopped host is not an abandon");
+        assert_eq!(
+            (reply, abandoned.get()),
+            (None, false),
+            "a stopped host is not an abandon"
+        );
     }
 
     #[test]
