@@ -38,7 +38,8 @@ mod signature;
 mod table;
 mod types;
 
-use pool::{Pool, Reply, Worker};
+use pool::{Pool, Reply};
+use rohas_runtime::pending::AwaitedReply;
 use rohas_runtime::{
     BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Needs, NeedsByHandler, Outcome, Runtime,
     RuntimeOptions,
@@ -111,21 +112,6 @@ impl NodeRuntime {
     }
 }
 
-/// Waits for one reply; dropped early (timeout), it cancels the call.
-struct Pending {
-    worker: Arc<Worker>,
-    id: u64,
-    done: bool,
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        if !self.done {
-            self.worker.abandon(self.id);
-        }
-    }
-}
-
 fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
     match reply {
         Reply::Call(result) => result,
@@ -147,12 +133,7 @@ impl Runtime for NodeRuntime {
             let _serial = self.loading.lock().await;
             let table = self.build_and_table(handlers.to_vec()).await?;
             // Before the new workers take calls.
-            self.needs.add(
-                table
-                    .needs
-                    .iter()
-                    .map(|(id, needs)| (id.clone(), needs.of_invocation())),
-            );
+            self.needs.add(table.invocation_needs());
             self.pool
                 .load(table)
                 .await
@@ -188,16 +169,11 @@ impl Runtime for NodeRuntime {
                 }
                 tokio::task::yield_now().await;
             };
-            let mut pending = Pending {
-                worker,
-                id,
-                done: false,
-            };
-            let reply = rx.await;
-            pending.done = true;
+            // Dropped early (timeout), it cancels the call.
+            let reply = AwaitedReply::new(rx, || worker.abandon(id)).wait().await;
             match reply {
-                Ok(reply) => outcome(reply),
-                Err(_) => Err(HandlerError::Failed {
+                Some(reply) => outcome(reply),
+                None => Err(HandlerError::Failed {
                     message: "the Node.js worker stopped before the handler finished".into(),
                     stack: None,
                 }),

@@ -22,8 +22,9 @@
 
 use crate::frame::{self, Frame, Next};
 use crate::table::Table;
+use rohas_runtime::pending::PendingCalls;
 use rohas_runtime::sync::{lock, read, write};
-use rohas_runtime::{HandlerError, Host, LogRecord, Outcome};
+use rohas_runtime::{HandlerError, Host, LogLevel, LogRecord, Outcome};
 use serde_json::{json, Map};
 use std::collections::HashMap;
 use std::os::fd::AsRawFd;
@@ -73,7 +74,7 @@ pub struct Worker {
     pub table: Arc<Table>,
     pid: u32,
     tx: mpsc::UnboundedSender<Vec<u8>>,
-    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    pending: PendingCalls<Reply>,
     /// Cancelled calls not yet acknowledged, with when they were cancelled.
     abandoned: Mutex<HashMap<u64, Instant>>,
     /// The handler file this worker said it was importing last.
@@ -97,24 +98,23 @@ impl Worker {
     /// The call is counted before the retiring flag is read, and [`retire`]
     /// sets the flag before it reads the count (both `SeqCst`): either the
     /// call sees the flag and goes elsewhere, or `retire` sees the call and
-    /// waits for it. A worker found dead under the pending table's lock has
-    /// not drained that table yet, so the call is failed with the others.
+    /// waits for it. A worker whose pending table is not closed yet has not
+    /// drained it, so a call that joins it is failed with the others.
     pub fn submit(&self, id: u64, frame: Vec<u8>) -> Option<oneshot::Receiver<Reply>> {
         self.inflight.fetch_add(1, Ordering::SeqCst);
         if self.retiring.load(Ordering::SeqCst) {
             self.finished();
             return None;
         }
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut pending = lock(&self.pending);
-            if self.is_dead() {
-                drop(pending);
-                self.finished();
-                return None;
-            }
-            pending.insert(id, tx);
-        }
+        let registered = if self.is_dead() {
+            None
+        } else {
+            self.pending.register(id)
+        };
+        let Some(rx) = registered else {
+            self.finished();
+            return None;
+        };
         self.send(frame);
         Some(rx)
     }
@@ -133,7 +133,7 @@ impl Worker {
     /// The engine no longer waits for call `id`: tell the worker, and watch
     /// that it answers at all.
     pub fn abandon(&self, id: u64) {
-        if lock(&self.pending).remove(&id).is_some() {
+        if self.pending.forget(id) {
             lock(&self.abandoned).insert(id, Instant::now());
             self.send(frame::empty(frame::CANCEL, id));
         }
@@ -237,7 +237,7 @@ impl Pool {
             let stuck = lock(&w.abandoned).values().any(|since| since.elapsed() > STUCK_AFTER);
             if stuck && !w.is_dead() {
                 self.launch.host.log(LogRecord {
-                    level: "warn",
+                    level: LogLevel::Warn.as_str(),
                     message: format!(
                         "Node.js worker {} did not stop a timed-out handler (synchronous code?): killing and replacing it",
                         w.index
@@ -350,7 +350,7 @@ impl Pool {
                 self.changed.notify_waiters();
             }
             Err(e) => self.launch.host.log(LogRecord {
-                level: "error",
+                level: LogLevel::Error.as_str(),
                 message: format!("cannot restart Node.js worker {}: {e}", dead.index),
                 handler: "typescript".into(),
                 trace_id: String::new(),
@@ -410,7 +410,7 @@ impl Pool {
             table,
             pid: child.id().unwrap_or(0),
             tx,
-            pending: Mutex::new(HashMap::new()),
+            pending: PendingCalls::new(),
             abandoned: Mutex::new(HashMap::new()),
             importing: Mutex::new(None),
             inflight: AtomicUsize::new(0),
@@ -498,12 +498,9 @@ impl Pool {
                 },
                 Err(e) => format!("could not be waited for: {e}"),
             };
-            // Marked dead under the table's lock: no call joins it after the drain.
-            let pending: Vec<oneshot::Sender<Reply>> = {
-                let mut pending = lock(&w.pending);
-                w.dead.store(true, Ordering::Release);
-                pending.drain().map(|(_, tx)| tx).collect()
-            };
+            // Closed as it is drained: no call joins it after.
+            w.dead.store(true, Ordering::Release);
+            let pending = w.pending.close();
             lock(&w.abandoned).clear();
             w.inflight.store(0, Ordering::Release);
             for tx in pending {
@@ -589,22 +586,17 @@ impl Worker {
         if results.is_empty() {
             return;
         }
-        let waiting: Vec<_> = {
-            let mut pending = lock(&self.pending);
-            results
-                .drain(..)
-                .map(|(id, result)| (id, pending.remove(&id), result))
-                .collect()
-        };
-        for (id, tx, result) in waiting {
-            match tx {
-                Some(tx) => {
-                    self.finished();
-                    let _ = tx.send(Reply::Call(result));
-                }
-                // Cancelled: the result is the acknowledgement.
-                None if lock(&self.abandoned).remove(&id).is_some() => self.finished(),
-                None => {}
+        let count = results.len();
+        let unclaimed = self
+            .pending
+            .complete_many(results.drain(..).map(|(id, result)| (id, Reply::Call(result))));
+        for _ in unclaimed.len()..count {
+            self.finished();
+        }
+        for id in unclaimed {
+            // Cancelled: the result is the acknowledgement.
+            if lock(&self.abandoned).remove(&id).is_some() {
+                self.finished();
             }
         }
     }
@@ -618,16 +610,14 @@ fn handle(w: &Worker, host: &dyn Host, frame: Frame<'_>) {
                 Ok(loaded) => loaded.errors,
                 Err(e) => vec![format!("bad load reply from a Node.js worker: {e}")],
             };
-            if let Some(tx) = lock(&w.pending).remove(&frame.id) {
-                let _ = tx.send(Reply::Loaded(errors));
-            }
+            w.pending.complete(frame.id, Reply::Loaded(errors));
         }
         frame::ACK if lock(&w.abandoned).remove(&frame.id).is_some() => w.finished(),
         frame::IMPORTING => *lock(&w.importing) = Some(String::from_utf8_lossy(frame.body).into_owned()),
         frame::LOG => {
             if let Ok(log) = serde_json::from_slice::<frame::Log>(frame.body) {
                 host.log(LogRecord {
-                    level: level_name(&log.l),
+                    level: LogLevel::parse(&log.l).as_str(),
                     message: log.m,
                     handler: log.h,
                     trace_id: log.tr,
@@ -646,15 +636,5 @@ fn handle(w: &Worker, host: &dyn Host, frame: Frame<'_>) {
             }
         }
         _ => {}
-    }
-}
-
-fn level_name(level: &str) -> &'static str {
-    match level {
-        "trace" => "trace",
-        "debug" => "debug",
-        "warn" | "warning" => "warn",
-        "error" | "critical" => "error",
-        _ => "info",
     }
 }

@@ -6,31 +6,33 @@
 //! [`needs`] then reduces the roles to the parts of a call the worker must be
 //! sent: a `handler()` gets nothing, a `handler(input: CreateUserInput)` only
 //! the body. Every call frame is encoded, sent and parsed again in the
-//! worker, so what no parameter reads is not sent at all.
+//! worker, so what no parameter reads is not sent at all. (What the engine
+//! builds of an invocation is the shared rule, [`rohas_runtime::Needs::of_roles`];
+//! this one is finer, down to the frame's fields.)
 
 use crate::compile::Param;
-use rohas_runtime::{HandlerKind, HandlerSpec};
+use rohas_runtime::{HandlerKind, HandlerSpec, ParamRole};
 
 /// The argument for a parameter.
-pub fn roles(spec: &HandlerSpec, params: &[Param]) -> Vec<&'static str> {
-    let by_type = |name: &str| -> Option<&'static str> {
+pub fn roles(spec: &HandlerSpec, params: &[Param]) -> Vec<ParamRole> {
+    let by_type = |name: &str| -> Option<ParamRole> {
         match name {
-            "State" => return Some("state"),
-            "HandlerContext" => return Some("context"),
-            "Connection" => return Some("connection"),
+            "State" => return Some(ParamRole::State),
+            "HandlerContext" => return Some(ParamRole::Context),
+            "Connection" => return Some(ParamRole::Connection),
             _ => {}
         }
         let named = [
-            (&spec.request_type, "request"),
-            (&spec.body_type, "body"),
-            (&spec.event_type, "event"),
-            (&spec.message_type, "message"),
+            (&spec.request_type, ParamRole::Request),
+            (&spec.body_type, ParamRole::Body),
+            (&spec.event_type, ParamRole::Event),
+            (&spec.message_type, ParamRole::Message),
         ];
         if let Some((_, role)) = named.iter().find(|(t, _)| t.as_deref() == Some(name)) {
-            return Some(role);
+            return Some(*role);
         }
         if is_ws(spec.kind) && name == "WebSocketMessage" {
-            return Some("message");
+            return Some(ParamRole::Message);
         }
         None
     };
@@ -42,7 +44,11 @@ pub fn roles(spec: &HandlerSpec, params: &[Param]) -> Vec<&'static str> {
                 .as_deref()
                 .and_then(by_type)
                 .or_else(|| p.name.as_deref().and_then(by_name))
-                .unwrap_or(if index == 0 { primary(spec.kind) } else { "state" })
+                .unwrap_or(if index == 0 {
+                    primary(spec.kind)
+                } else {
+                    ParamRole::State
+                })
         })
         .collect()
 }
@@ -78,31 +84,20 @@ impl Needs {
         endpoint: true,
         connection: true,
     };
-
-    /// What the engine must build of an invocation for these needs: an api
-    /// body alone (`Part::Field`) is the payload, not the request object.
-    pub fn of_invocation(self) -> rohas_runtime::Needs {
-        rohas_runtime::Needs {
-            request: self.request == Part::Full,
-            payload: self.request == Part::Field || self.context != Part::None,
-            context: self.context == Part::Full,
-        }
-    }
 }
 
 /// What a handler of `kind` with parameters `roles` reads from a call.
-pub fn needs(kind: HandlerKind, roles: &[&str]) -> Needs {
+pub fn needs(kind: HandlerKind, roles: &[ParamRole]) -> Needs {
     let mut needs = Needs::default();
     for role in roles {
-        match *role {
-            "state" => needs.endpoint = true,
-            "connection" => needs.connection = true,
-            "context" => needs.context = Part::Full,
+        match role {
+            ParamRole::State => needs.endpoint = true,
+            ParamRole::Connection => needs.connection = true,
+            ParamRole::Context => needs.context = Part::Full,
             // An api body is the request's `body`; other kinds read the payload.
-            "body" if kind == HandlerKind::Api => needs.request = needs.request.max(Part::Field),
-            "body" => needs.context = needs.context.max(Part::Field),
-            // "request", "event", "message": the whole request object.
-            _ => needs.request = Part::Full,
+            ParamRole::Body if kind == HandlerKind::Api => needs.request = needs.request.max(Part::Field),
+            ParamRole::Body => needs.context = needs.context.max(Part::Field),
+            ParamRole::Request | ParamRole::Event | ParamRole::Message => needs.request = Part::Full,
         }
     }
     needs
@@ -115,24 +110,26 @@ fn is_ws(kind: HandlerKind) -> bool {
     )
 }
 
-fn primary(kind: HandlerKind) -> &'static str {
+fn primary(kind: HandlerKind) -> ParamRole {
     match kind {
-        HandlerKind::Api => "request",
-        HandlerKind::Event => "event",
-        HandlerKind::WsMessage => "message",
-        HandlerKind::Cron | HandlerKind::WsConnect | HandlerKind::WsDisconnect | HandlerKind::Middleware => "context",
+        HandlerKind::Api => ParamRole::Request,
+        HandlerKind::Event => ParamRole::Event,
+        HandlerKind::WsMessage => ParamRole::Message,
+        HandlerKind::Cron | HandlerKind::WsConnect | HandlerKind::WsDisconnect | HandlerKind::Middleware => {
+            ParamRole::Context
+        }
     }
 }
 
-fn by_name(name: &str) -> Option<&'static str> {
+fn by_name(name: &str) -> Option<ParamRole> {
     Some(match name {
-        "state" => "state",
-        "context" | "ctx" => "context",
-        "connection" | "conn" | "websocket" | "ws" => "connection",
-        "event" => "event",
-        "message" | "msg" => "message",
-        "req" | "request" => "request",
-        "input" | "body" | "payload" => "body",
+        "state" => ParamRole::State,
+        "context" | "ctx" => ParamRole::Context,
+        "connection" | "conn" | "websocket" | "ws" => ParamRole::Connection,
+        "event" => ParamRole::Event,
+        "message" | "msg" => ParamRole::Message,
+        "req" | "request" => ParamRole::Request,
+        "input" | "body" | "payload" => ParamRole::Body,
         _ => return None,
     })
 }
@@ -140,6 +137,7 @@ fn by_name(name: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rohas_runtime::ParamRole::{Body, Connection, Context, Message, Request, State};
 
     fn spec(kind: HandlerKind) -> HandlerSpec {
         HandlerSpec {
@@ -166,53 +164,52 @@ mod tests {
     #[test]
     fn annotation_then_name_then_position() {
         let s = spec(HandlerKind::Api);
-        assert_eq!(roles(&s, &[p(Some("x"), Some("CreateUserInput"))]), ["body"]);
+        assert_eq!(roles(&s, &[p(Some("x"), Some("CreateUserInput"))]), [Body]);
         assert_eq!(
             roles(&s, &[p(Some("ctx"), None), p(Some("s"), Some("State"))]),
-            ["context", "state"]
+            [Context, State]
         );
-        assert_eq!(
-            roles(&s, &[p(Some("a"), None), p(Some("b"), None)]),
-            ["request", "state"]
-        );
-        assert_eq!(roles(&s, &[p(Some("state"), None)]), ["state"]);
+        assert_eq!(roles(&s, &[p(Some("a"), None), p(Some("b"), None)]), [Request, State]);
+        assert_eq!(roles(&s, &[p(Some("state"), None)]), [State]);
         let ws = spec(HandlerKind::WsMessage);
         assert_eq!(
             roles(
                 &ws,
                 &[p(Some("m"), Some("WebSocketMessage")), p(None, Some("HandlerContext"))]
             ),
-            ["message", "context"]
+            [Message, Context]
         );
     }
 
     #[test]
     fn needs_follow_the_roles() {
         assert_eq!(needs(HandlerKind::Api, &[]), Needs::default());
-        let body = needs(HandlerKind::Api, &["body"]);
+        let body = needs(HandlerKind::Api, &[Body]);
         assert_eq!((body.request, body.context), (Part::Field, Part::None));
-        let both = needs(HandlerKind::Api, &["body", "request"]);
+        let both = needs(HandlerKind::Api, &[Body, Request]);
         assert_eq!(both.request, Part::Full);
-        let event = needs(HandlerKind::Event, &["body", "state"]);
+        let event = needs(HandlerKind::Event, &[Body, State]);
         assert_eq!(
             (event.request, event.context, event.endpoint),
             (Part::None, Part::Field, true)
         );
-        // What the engine builds: an api body alone is the payload.
-        let engine = |n: Needs| n.of_invocation();
-        assert_eq!(engine(needs(HandlerKind::Api, &[])), rohas_runtime::Needs::NONE);
+        // What the engine builds (the shared rule): a body alone is the
+        // payload, for an api and an event alike.
+        let engine = |roles: &[ParamRole]| rohas_runtime::Needs::of_roles(roles.iter().copied());
+        assert_eq!(engine(&[]), rohas_runtime::Needs::NONE);
         let payload_only = rohas_runtime::Needs {
             payload: true,
             ..rohas_runtime::Needs::NONE
         };
-        assert_eq!(engine(body), payload_only);
-        assert!(engine(both).request);
+        assert_eq!(engine(&[Body]), payload_only);
+        assert_eq!(engine(&[Body, State]), payload_only);
+        assert!(engine(&[Body, Request]).request);
         let context = rohas_runtime::Needs {
             request: false,
             ..rohas_runtime::Needs::ALL
         };
-        assert_eq!(engine(needs(HandlerKind::Api, &["context"])), context);
-        let ws = needs(HandlerKind::WsMessage, &["message", "connection", "context"]);
+        assert_eq!(engine(&[Context]), context);
+        let ws = needs(HandlerKind::WsMessage, &[Message, Connection, Context]);
         assert_eq!(
             ws,
             Needs {

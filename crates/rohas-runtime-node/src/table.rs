@@ -3,7 +3,8 @@
 //! and where its inputs hold dates. Missing files and functions are found
 //! here, from the compiler's view of the sources, before any worker starts.
 //! The engine keeps, beside the JSON the workers load, what each handler's
-//! parameters read ([`Needs`]), so it sends each call only that.
+//! parameters read ([`Needs`]), so it sends each call only that, and what
+//! the engine must build of an invocation for it (the shared rule).
 
 use crate::build::Builder;
 use crate::signature::{self, Needs};
@@ -20,12 +21,20 @@ pub struct Table {
     pub json: Value,
     /// By handler id.
     pub needs: HashMap<String, Needs>,
+    /// What the engine builds of an invocation, by handler id
+    /// ([`rohas_runtime::Needs::of_roles`]).
+    pub invocation: HashMap<String, rohas_runtime::Needs>,
 }
 
 impl Table {
     /// What a call to `handler` must carry; all of it for an unknown handler.
     pub fn needs(&self, handler: &str) -> Needs {
         self.needs.get(handler).copied().unwrap_or(Needs::ALL)
+    }
+
+    /// What the engine must build for each handler of this table.
+    pub fn invocation_needs(&self) -> impl Iterator<Item = (String, rohas_runtime::Needs)> + '_ {
+        self.invocation.iter().map(|(id, needs)| (id.clone(), *needs))
     }
 }
 
@@ -39,17 +48,17 @@ pub fn handler_table(
     let mut planner = Planner::new(&global);
     let mut handlers = Vec::new();
     let mut needs = HashMap::new();
+    let mut invocation = HashMap::new();
     let mut errors = Vec::new();
     for spec in specs {
-        let Some(file) = spec.files.iter().find(|f| project.join(f).is_file()) else {
-            if !spec.optional {
-                errors.push(LoadError::Missing {
-                    handler: spec.id.clone(),
-                    kind: spec.kind,
-                    looked_for: spec.files.clone(),
-                });
+        let file = match spec.source_file(project) {
+            Ok(file) => file,
+            Err(missing) => {
+                if !spec.optional {
+                    errors.push(missing);
+                }
+                continue;
             }
-            continue;
         };
         let exports = builder.exports(file);
         let found = exports.and_then(|e| {
@@ -65,12 +74,7 @@ pub fn handler_table(
         });
         let Some((export, params)) = found else {
             if !spec.optional {
-                errors.push(LoadError::NoFunction {
-                    handler: spec.id.clone(),
-                    file: file.clone(),
-                    // The message wraps this in backticks: "`handler` or `handleX`".
-                    expected: spec.functions.join("` or `"),
-                });
+                errors.push(LoadError::no_function(spec, file));
             }
             continue;
         };
@@ -81,6 +85,7 @@ pub fn handler_table(
         };
         let (plans, answers) = plans(&mut planner, builder, spec);
         needs.insert(spec.id.clone(), signature::needs(spec.kind, &roles));
+        invocation.insert(spec.id.clone(), rohas_runtime::Needs::of_roles(roles.iter().copied()));
         handlers.push(json!({
             "id": spec.id,
             "name": spec.name,
@@ -107,7 +112,11 @@ pub fn handler_table(
         "runtime_url": generated("runtime.ts"),
         "dev": dev,
     });
-    Ok(Table { json, needs })
+    Ok(Table {
+        json,
+        needs,
+        invocation,
+    })
 }
 
 /// Date plans for the handler's inputs, and whether it must answer something.

@@ -10,10 +10,10 @@
 //! `_rohas.complete`, which only hands a string to a oneshot channel.
 
 use pyo3::prelude::*;
+use rohas_runtime::pending::PendingCalls;
 use rohas_runtime::sync::lock;
-use rohas_runtime::{Host, LogRecord};
+use rohas_runtime::{Host, LogLevel, LogRecord};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,7 +55,7 @@ struct Queue {
 pub(crate) struct Bridge {
     queue: Mutex<Queue>,
     wake: UnixStream,
-    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    pending: PendingCalls<Reply>,
     next_id: AtomicU64,
     /// Calls the engine stopped waiting for, for the watchdog; `-1` stops it.
     abandoned: Mutex<Vec<i64>>,
@@ -77,7 +77,7 @@ impl Bridge {
         let bridge = Arc::new(Bridge {
             queue: Mutex::new(Queue::default()),
             wake,
-            pending: Mutex::new(HashMap::new()),
+            pending: PendingCalls::new(),
             next_id: AtomicU64::new(1),
             abandoned: Mutex::new(Vec::new()),
             abandoned_signal: Condvar::new(),
@@ -108,8 +108,9 @@ impl Bridge {
     pub(crate) fn submit(&self, mut job: Job) -> Submitted {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         job.id = id;
-        let (tx, rx) = oneshot::channel();
-        lock(&self.pending).insert(id, tx);
+        // The table is never closed (the loop thread's end drops nothing),
+        // but a refused call would fail as if the runtime had stopped.
+        let rx = self.pending.register(id).unwrap_or_else(|| oneshot::channel().1);
         let wake = {
             let mut queue = lock(&self.queue);
             queue.jobs.push(job);
@@ -147,7 +148,7 @@ impl Bridge {
 
     /// The engine no longer waits for call `id` (timeout, client gone).
     pub(crate) fn abandon(&self, id: u64) {
-        if lock(&self.pending).remove(&id).is_some() {
+        if self.pending.forget(id) {
             lock(&self.abandoned).push(id as i64);
             self.abandoned_signal.notify_one();
         }
@@ -219,24 +220,15 @@ fn take_batch() -> Vec<JobTuple> {
 /// The reply to job `id` (ignored when the engine stopped waiting).
 #[pyfunction]
 fn complete(id: u64, ok: bool, body: String) {
-    if let Some(tx) = lock(&bridge().pending).remove(&id) {
-        let _ = tx.send(Reply { ok, body });
-    }
+    bridge().pending.complete(id, Reply { ok, body });
 }
 
 /// The replies to many jobs at once: one lock for the batch, then the sends.
 #[pyfunction]
 fn complete_many(replies: Vec<(u64, bool, String)>) {
-    let senders: Vec<_> = {
-        let mut pending = lock(&bridge().pending);
-        replies
-            .into_iter()
-            .filter_map(|(id, ok, body)| pending.remove(&id).map(|tx| (tx, Reply { ok, body })))
-            .collect()
-    };
-    for (tx, reply) in senders {
-        let _ = tx.send(reply);
-    }
+    bridge()
+        .pending
+        .complete_many(replies.into_iter().map(|(id, ok, body)| (id, Reply { ok, body })));
 }
 
 #[pyfunction]
@@ -246,22 +238,12 @@ fn log(handler: &str, trace_id: &str, level: &str, message: String, fields: &str
         _ => Map::new(),
     };
     bridge().host.log(LogRecord {
-        level: level_name(level),
+        level: LogLevel::parse(level).as_str(),
         message,
         handler: handler.to_string(),
         trace_id: trace_id.to_string(),
         fields,
     });
-}
-
-fn level_name(level: &str) -> &'static str {
-    match level {
-        "trace" => "trace",
-        "debug" => "debug",
-        "warn" | "warning" => "warn",
-        "error" | "critical" => "error",
-        _ => "info",
-    }
 }
 
 #[pyfunction]

@@ -9,17 +9,18 @@
 //!   [`Outcome`]s.
 //!
 //! The engine stops waiting for a call by dropping its future (timeouts): the
-//! [`Pending`] guard then tells Python, whose watchdog cancels the task, or
-//! interrupts a handler that never yields.
+//! [`AwaitedReply`] guard then tells Python, whose watchdog cancels the task,
+//! or interrupts a handler that never yields.
 
 mod bridge;
 mod interpreter;
 
-use bridge::{Bridge, Job, Reply};
+use bridge::{Bridge, Job, Reply, Submitted};
+use rohas_runtime::pending::AwaitedReply;
 use rohas_runtime::reply::{WireFailure, WireSuccess};
 use rohas_runtime::{
-    BoxFuture, HandlerError, HandlerKind, HandlerSpec, Invocation, LoadError, Needs, NeedsByHandler, Outcome, Runtime,
-    RuntimeOptions,
+    BoxFuture, HandlerError, HandlerKind, HandlerSpec, Invocation, LoadError, Needs, NeedsByHandler, Outcome,
+    ParamRole, Runtime, RuntimeOptions,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -52,8 +53,8 @@ impl PythonRuntime {
 
     async fn control(&self, op: &'static str, data: String) -> Result<Value, String> {
         let submitted = self.bridge.control(op, data);
-        let reply = Pending::new(&self.bridge, submitted.id, submitted.rx)
-            .wait()
+        let reply = self
+            .reply(submitted)
             .await
             .ok_or_else(|| "the Python runtime stopped".to_string())?;
         if !reply.ok {
@@ -61,37 +62,12 @@ impl PythonRuntime {
         }
         serde_json::from_str(&reply.body).map_err(|e| format!("bad reply from the Python host: {e}"))
     }
-}
 
-/// Waits for one reply; dropped early, it tells Python the call is abandoned.
-struct Pending<'a> {
-    bridge: &'a Bridge,
-    id: u64,
-    rx: Option<tokio::sync::oneshot::Receiver<Reply>>,
-}
-
-impl<'a> Pending<'a> {
-    fn new(bridge: &'a Bridge, id: u64, rx: tokio::sync::oneshot::Receiver<Reply>) -> Self {
-        Pending {
-            bridge,
-            id,
-            rx: Some(rx),
-        }
-    }
-
-    async fn wait(mut self) -> Option<Reply> {
-        let rx = self.rx.as_mut()?;
-        let reply = rx.await.ok();
-        self.rx = None;
-        reply
-    }
-}
-
-impl Drop for Pending<'_> {
-    fn drop(&mut self) {
-        if self.rx.is_some() {
-            self.bridge.abandon(self.id);
-        }
+    /// A submitted job's reply; dropped early, it tells Python the call is
+    /// abandoned. `None`: the Python runtime stopped.
+    async fn reply(&self, submitted: Submitted) -> Option<Reply> {
+        let id = submitted.id;
+        AwaitedReply::new(submitted.rx, || self.bridge.abandon(id)).wait().await
     }
 }
 
@@ -107,8 +83,9 @@ struct ContextData<'a> {
 /// One call as a job: the request and the context as separate JSON texts,
 /// so Python parses only what the handler's parameters ask for, and each
 /// written only when they read it (`call.needs`). A handler that reads its
-/// body alone gets `{"body": ..}` as its request, from the payload or the
-/// bytes the engine passed on unparsed.
+/// body alone gets `{"body": ..}` (api) or `{"payload": ..}` (other kinds)
+/// as its request, from the payload or the bytes the engine passed on
+/// unparsed.
 fn call_job(call: Invocation) -> Job {
     let data = if call.needs.request {
         call.request.to_string()
@@ -117,7 +94,14 @@ fn call_job(call: Invocation) -> Job {
             Some(raw) => String::from_utf8_lossy(raw),
             None => Cow::Owned(call.payload.to_string()),
         };
-        format!("{{\"body\":{body}}}")
+        // Where `arguments` in `host.py` reads a body: an api's request
+        // holds it as `body`, any other request as `payload`.
+        let key = if call.kind == HandlerKind::Api {
+            "body"
+        } else {
+            "payload"
+        };
+        format!("{{\"{key}\":{body}}}")
     } else {
         "null".to_string()
     };
@@ -167,23 +151,11 @@ struct Loaded {
     roles: HashMap<String, Vec<String>>,
 }
 
-/// What the engine must build for a handler whose parameters take `roles`
-/// (`signature_binders` in `host.py`; `arguments` reads the call that way).
-fn needs_of(kind: HandlerKind, roles: &[String]) -> Needs {
-    let mut needs = Needs::NONE;
-    for role in roles {
-        match role.as_str() {
-            "state" | "connection" => {}
-            "context" => {
-                needs.context = true;
-                needs.payload = true;
-            }
-            // An api body is the request's body; other kinds' is in the request.
-            "body" if kind == HandlerKind::Api => needs.payload = true,
-            _ => needs.request = true,
-        }
-    }
-    needs
+/// What the engine must build for a handler whose parameters take `roles`,
+/// as `signature_binders` in `host.py` names them (the rule is
+/// [`Needs::of_roles`]; `arguments` reads the call that way).
+fn needs_of(roles: &[String]) -> Needs {
+    Needs::of_roles(roles.iter().map(|role| ParamRole::parse(role)))
 }
 
 #[derive(Deserialize)]
@@ -201,17 +173,21 @@ struct LoadProblem {
     message: String,
 }
 
+/// A problem `host.py` reported, as the error every runtime gives: a
+/// missing file or function is described from the handler's spec (the
+/// host names the handler and the file it found), so the message reads as
+/// the other runtimes' do.
 fn load_error(p: LoadProblem, specs: &[HandlerSpec]) -> LoadError {
-    match p.kind.as_str() {
-        "missing" => LoadError::Missing {
-            kind: specs
-                .iter()
-                .find(|s| s.id == p.handler)
-                .map_or(HandlerKind::Api, |s| s.kind),
+    let spec = specs.iter().find(|s| s.id == p.handler);
+    match (p.kind.as_str(), spec) {
+        ("missing", Some(spec)) => LoadError::missing(spec),
+        ("no_function", Some(spec)) => LoadError::no_function(spec, &p.file),
+        ("missing", None) => LoadError::Missing {
+            kind: HandlerKind::Api,
             handler: p.handler,
             looked_for: p.looked_for,
         },
-        "no_function" => LoadError::NoFunction {
+        ("no_function", None) => LoadError::NoFunction {
             handler: p.handler,
             file: p.file,
             expected: p.expected,
@@ -236,7 +212,7 @@ impl Runtime for PythonRuntime {
                     }
                     self.needs.add(handlers.iter().filter_map(|spec| {
                         let roles = loaded.roles.get(&spec.id)?;
-                        Some((spec.id.clone(), needs_of(spec.kind, roles)))
+                        Some((spec.id.clone(), needs_of(roles)))
                     }));
                     Ok(())
                 }
@@ -265,7 +241,7 @@ impl Runtime for PythonRuntime {
     fn invoke(&self, call: Invocation) -> BoxFuture<'_, Result<Outcome, HandlerError>> {
         Box::pin(async move {
             let submitted = self.bridge.submit(call_job(call));
-            match Pending::new(&self.bridge, submitted.id, submitted.rx).wait().await {
+            match self.reply(submitted).await {
                 Some(reply) => outcome(reply),
                 None => Err(HandlerError::Failed {
                     message: "the Python runtime stopped before the handler finished".into(),
@@ -297,13 +273,16 @@ mod tests {
 
     #[test]
     fn parameter_roles_say_what_the_engine_builds() {
-        assert_eq!(needs_of(HandlerKind::Api, &roles(&[])), Needs::NONE);
-        assert_eq!(needs_of(HandlerKind::Api, &roles(&["state"])), Needs::NONE);
-        let body = needs_of(HandlerKind::Api, &roles(&["body", "state"]));
+        assert_eq!(needs_of(&roles(&[])), Needs::NONE);
+        assert_eq!(needs_of(&roles(&["state"])), Needs::NONE);
+        let body = needs_of(&roles(&["body", "state"]));
         assert_eq!((body.request, body.payload, body.context), (false, true, false));
-        assert!(needs_of(HandlerKind::Api, &roles(&["request", "state"])).request);
-        assert!(needs_of(HandlerKind::Event, &roles(&["body"])).request);
-        let context = needs_of(HandlerKind::Api, &roles(&["context"]));
+        assert!(needs_of(&roles(&["request", "state"])).request);
+        // A non-api body is the payload too (`Needs::of_roles`), sent alone
+        // where `arguments` looks for it (`call_job`).
+        assert_eq!(needs_of(&roles(&["body"])), body);
+        assert!(needs_of(&roles(&["event"])).request);
+        let context = needs_of(&roles(&["context"]));
         assert_eq!((context.request, context.payload, context.context), (false, true, true));
     }
 
@@ -348,5 +327,9 @@ mod tests {
         raw.payload = Value::Null;
         raw.payload_json = Some(br#"{"name": "raw"}"#.to_vec());
         assert_eq!(call_job(raw).data, r#"{"body":{"name": "raw"}}"#);
+        let mut event = invocation(body_only);
+        event.kind = HandlerKind::Event;
+        event.request = Value::Null;
+        assert_eq!(call_job(event).data, r#"{"payload":{"name":"a"}}"#);
     }
 }

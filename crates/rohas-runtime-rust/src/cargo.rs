@@ -12,7 +12,7 @@
 //! passed on: when `rohas` itself runs under cargo they describe the Rohas
 //! build, not the project's.
 
-use rohas_runtime::{Host, LogRecord};
+use rohas_runtime::{Host, LogLevel, LogRecord};
 use serde::Deserialize;
 use serde_json::Map;
 use std::io::{BufRead, BufReader};
@@ -74,7 +74,7 @@ fn is_progress(line: &str) -> bool {
 
 fn progress(host: &Arc<dyn Host>, message: &str) {
     host.log(LogRecord {
-        level: "info",
+        level: LogLevel::Info.as_str(),
         message: message.to_string(),
         handler: "cargo".into(),
         trace_id: String::new(),

@@ -33,6 +33,7 @@ mod cargo;
 mod library;
 
 use library::{Library, Reply, Shared, Slot};
+use rohas_runtime::pending::AwaitedReply;
 use rohas_runtime::reply::{WireFailure, WireSuccess};
 use rohas_runtime::sync::{lock, read, write};
 use rohas_runtime::{
@@ -93,27 +94,34 @@ impl RustRuntime {
         read(&self.current).clone()
     }
 
+    /// The engine stopped waiting for call `id`, which did not complete
+    /// inside `rohas_invoke`: cancel it in the library.
+    fn abandon(&self, library: &Library, id: u64) {
+        let mut pending = lock(&self.shared.pending);
+        if let Some(Slot::Waiting(_)) = pending.remove(&id) {
+            drop(pending);
+            // Already finished: its completion is coming, and is dropped then.
+            if !library.cancel(id) {
+                lock(&self.shared.pending).insert(id, Slot::Abandoned);
+            }
+        }
+    }
+
     /// Regenerate the glue and report handlers without a file or function.
     fn prepare(&self, specs: &[HandlerSpec]) -> Result<bool, Vec<LoadError>> {
         let mut errors = Vec::new();
         let glue = rohas_codegen::rust::handler_glue(specs, &self.project_dir);
         for spec in specs.iter().filter(|s| !s.optional) {
-            let Some(file) = spec.files.iter().find(|f| self.project_dir.join(f).is_file()) else {
-                errors.push(LoadError::Missing {
-                    handler: spec.id.clone(),
-                    kind: spec.kind,
-                    looked_for: spec.files.clone(),
-                });
-                continue;
+            let file = match spec.source_file(&self.project_dir) {
+                Ok(file) => file,
+                Err(missing) => {
+                    errors.push(missing);
+                    continue;
+                }
             };
             // A file that does not parse: the build reports cargo's diagnostics.
             if !glue.found.iter().any(|f| f.id == spec.id) && !glue.unparsable.contains(file) {
-                errors.push(LoadError::NoFunction {
-                    handler: spec.id.clone(),
-                    file: file.clone(),
-                    // Displayed inside backticks: "no function `handler` or `handle_x`".
-                    expected: spec.functions.join("` or `"),
-                });
+                errors.push(LoadError::no_function(spec, file));
             }
         }
         let generated = self.project_dir.join("src/generated");
@@ -181,40 +189,6 @@ fn remove_stale_copies(dir: &Path) {
         };
         if pid != me && proc.is_dir() && !proc.join(pid).exists() {
             let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
-/// Waits for a completion that did not come inside `rohas_invoke`;
-/// dropped early, it cancels the call.
-struct Pending<'a> {
-    shared: &'a Shared,
-    library: Arc<Library>,
-    id: u64,
-    rx: Option<oneshot::Receiver<Reply>>,
-}
-
-impl Pending<'_> {
-    async fn wait(mut self) -> Option<Reply> {
-        let rx = self.rx.as_mut()?;
-        let reply = rx.await.ok();
-        self.rx = None;
-        reply
-    }
-}
-
-impl Drop for Pending<'_> {
-    fn drop(&mut self) {
-        if self.rx.is_none() {
-            return;
-        }
-        let mut pending = lock(&self.shared.pending);
-        if let Some(Slot::Waiting(_)) = pending.remove(&self.id) {
-            drop(pending);
-            // Already finished: its completion is coming, and is dropped then.
-            if !self.library.cancel(self.id) {
-                lock(&self.shared.pending).insert(self.id, Slot::Abandoned);
-            }
         }
     }
 }
@@ -312,11 +286,7 @@ impl Runtime for RustRuntime {
             let missing: Vec<LoadError> = handlers
                 .iter()
                 .filter(|s| !s.optional && !library.handlers.contains_key(&s.id))
-                .map(|s| LoadError::NoFunction {
-                    handler: s.id.clone(),
-                    file: s.files.first().cloned().unwrap_or_default(),
-                    expected: s.functions.join("` or `"),
-                })
+                .map(|s| LoadError::no_function(s, s.files.first().map_or(Path::new(""), |f| f.as_path())))
                 .collect();
             if !missing.is_empty() {
                 library.stop();
@@ -370,13 +340,9 @@ impl Runtime for RustRuntime {
                 pending.insert(id, Slot::Waiting(tx));
                 rx
             };
-            let pending = Pending {
-                shared: &self.shared,
-                library: Arc::clone(&library),
-                id,
-                rx: Some(rx),
-            };
-            match pending.wait().await {
+            // Dropped early, it cancels the call.
+            let reply = AwaitedReply::new(rx, || self.abandon(&library, id)).wait().await;
+            match reply {
                 Some(reply) => outcome(reply),
                 None => Err(HandlerError::Failed {
                     message: "the Rust library stopped before the handler finished".into(),

@@ -18,7 +18,7 @@
 
 use crate::abi::{self, HostVTable};
 use rohas_runtime::sync::lock;
-use rohas_runtime::{Host, LogRecord, Needs};
+use rohas_runtime::{Host, LogLevel, LogRecord, Needs};
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 use std::cell::{Cell, RefCell};
@@ -142,22 +142,12 @@ struct LogLine {
     fields: Map<String, Value>,
 }
 
-fn level_name(level: &str) -> &'static str {
-    match level {
-        "trace" => "trace",
-        "debug" => "debug",
-        "warn" | "warning" => "warn",
-        "error" => "error",
-        _ => "info",
-    }
-}
-
 unsafe extern "C" fn on_log(ctx: *const c_void, json: *const u8, len: usize) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         let shared = shared(ctx);
         if let Ok(line) = serde_json::from_slice::<LogLine>(bytes(json, len)) {
             shared.host.log(LogRecord {
-                level: level_name(&line.level),
+                level: LogLevel::parse(&line.level).as_str(),
                 message: line.message,
                 handler: line.handler,
                 trace_id: line.trace_id,

@@ -255,7 +255,9 @@ pub enum HandlerError {
 /// A structured log line from user code.
 #[derive(Debug, Clone, Serialize)]
 pub struct LogRecord {
-    /// `trace`, `debug`, `info`, `warn`, `error`.
+    /// `trace`, `debug`, `info`, `warn`, `error`: a [`crate::LogLevel`]'s
+    /// name (`LogLevel::parse(sent).as_str()`), kept a string so the engine
+    /// reads it as before.
     pub level: &'static str,
     pub message: String,
     pub handler: String,

@@ -10,13 +10,19 @@
 
 mod handler;
 mod invocation;
+mod log_level;
+mod lookup;
+pub mod pending;
 pub mod reply;
+mod roles;
 pub mod sync;
 
 pub use handler::{HandlerKind, HandlerSpec, Language};
 pub use invocation::{
     Effects, HandlerError, Invocation, LogRecord, Needs, NeedsByHandler, Outcome, ReturnValue, TriggeredEvent,
 };
+pub use log_level::LogLevel;
+pub use roles::ParamRole;
 
 use std::future::Future;
 use std::path::PathBuf;
