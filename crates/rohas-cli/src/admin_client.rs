@@ -8,8 +8,7 @@ use crate::project;
 use anyhow::{anyhow, bail, Context};
 use rohas_config::Config;
 use rohas_engine::rohas_events::{
-    Adapter, DeadLetter, DeadLetterId, DeadLetterQuery, Message, Page, QueueLock, Replayed, Selection, Subscription,
-    SubscriptionId,
+    Adapter, DeadLetter, DeadLetterId, DeadLetterQuery, Message, Page, QueueLock, Replayed, Selection,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -137,46 +136,16 @@ impl Admin {
                     config,
                 } = &**direct;
                 let schema = project::load_schema(&project::schema_path(Some(&root.join("schema")))?, out)?;
-                let Some(decl) = schema.event(event) else {
-                    let known: Vec<&str> = schema.events.iter().map(|e| e.name.as_str()).collect();
-                    bail!(
-                        "no event `{event}` in the schema; events: {}",
-                        if known.is_empty() {
-                            "none".into()
-                        } else {
-                            known.join(", ")
-                        }
-                    );
-                };
-                let size = payload.to_string().len();
-                if size > config.events.max_payload_bytes {
-                    bail!(
-                        "the payload is {size} bytes, over the limit of {} ([events] max_payload_bytes)",
-                        config.events.max_payload_bytes
-                    );
+                rohas_engine::publishing::known_event(&schema, event).map_err(|e| anyhow!(e))?;
+                let schema = Arc::new(schema);
+                let validator = rohas_engine::validate::Validator::new(schema.clone());
+                let limit = config.events.max_payload_bytes;
+                if let Some(problem) =
+                    rohas_engine::publishing::payload_problem(&validator, &schema, limit, event, &payload)
+                {
+                    bail!("{problem}");
                 }
-                if let Some(ty) = &decl.payload {
-                    let validator = rohas_engine::validate::Validator::new(Arc::new(schema.clone()));
-                    let problems = validator.check(ty, &payload, "payload");
-                    if let Some(p) = problems.first() {
-                        bail!(
-                            "the payload does not match event `{event}`: {}: {} ({} problem(s))",
-                            p.path,
-                            p.problem,
-                            problems.len()
-                        );
-                    }
-                }
-                let subscriptions: Vec<Subscription> = schema
-                    .events
-                    .iter()
-                    .flat_map(|e| {
-                        e.handlers.iter().map(move |h| Subscription {
-                            id: SubscriptionId::new(format!("event:{}:{}", e.name, h.name)),
-                            event: e.name.clone(),
-                        })
-                    })
-                    .collect();
+                let subscriptions = rohas_engine::publishing::subscriptions(&schema);
                 let trace_id = rohas_engine::log::new_trace_id();
                 let message = Message::new(event, payload, trace_id, "cli").delayed(delay);
                 let id = message.id.0.clone();

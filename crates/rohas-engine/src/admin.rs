@@ -203,20 +203,8 @@ async fn publish(engine: &Engine, name: &str, bytes: &[u8]) -> Answer {
     let request: Publish = body(bytes, "expected {\"payload\": ..., \"delay_ms\"?: n}")?;
     let shared = &engine.shared;
     let live = shared.live.load_full();
-    if live.schema.event(name).is_none() {
-        let known: Vec<&str> = live.schema.events.iter().map(|e| e.name.as_str()).collect();
-        return Err(ApiError::new(
-            404,
-            format!(
-                "no event `{name}` in the schema; events: {}",
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                }
-            ),
-            "",
-        ));
+    if let Err(unknown) = crate::publishing::known_event(&live.schema, name) {
+        return Err(ApiError::new(404, unknown, ""));
     }
     if let Err(problem) = shared.check_payload(&live, name, &request.payload) {
         let status = if problem.contains("max_payload_bytes") {

@@ -12,7 +12,7 @@
 use crate::dispatch::{event_request, invocation};
 use crate::engine::{Live, Shared};
 use crate::log::Level;
-use rohas_events::{Adapter, AdapterError, Delivery, Failure, Message, Millis, Subscription, SubscriptionId};
+use rohas_events::{Adapter, AdapterError, Delivery, Failure, Message, Millis, SubscriptionId};
 use rohas_runtime::{HandlerError, HandlerKind, TriggeredEvent};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -52,27 +52,13 @@ impl EventBus {
     }
 }
 
-/// The subscriptions of `live`'s schema: one per (event, handler).
-fn subscriptions(live: &Live) -> Vec<Subscription> {
-    live.schema
-        .events
-        .iter()
-        .flat_map(|event| {
-            event.handlers.iter().map(move |h| Subscription {
-                id: SubscriptionId::new(format!("event:{}:{}", event.name, h.name)),
-                event: event.name.clone(),
-            })
-        })
-        .collect()
-}
-
 /// Declare the schema's subscriptions and start one worker each; the
 /// workers of the previous schema stop taking deliveries (what they run
 /// finishes). Messages kept for handlers the schema no longer has are
 /// reported.
 pub(crate) async fn subscribe_all(shared: &Arc<Shared>) {
     let live = shared.live.load_full();
-    let subs = subscriptions(&live);
+    let subs = crate::publishing::subscriptions(&live.schema);
     if let Err(e) = shared.bus.adapter.declare(&subs).await {
         shared
             .log

@@ -98,50 +98,16 @@ impl Shared {
     /// Whether `payload` may be published as `event`: it matches the
     /// event's payload type and is within `[events] max_payload_bytes`.
     pub(crate) fn check_payload(&self, live: &Live, event: &str, payload: &Value) -> Result<(), String> {
+        if live.schema.event(event).is_none() {
+            self.log
+                .debug(&format!("publishing `{event}`, which the schema does not declare"));
+        }
         let limit = self.config.events.max_payload_bytes;
-        let size = json_size(payload);
-        if size > limit {
-            return Err(format!(
-                "the payload of event `{event}` is {size} bytes, over the limit of {limit} ([events] max_payload_bytes)"
-            ));
-        }
-        match live.schema.event(event) {
-            Some(decl) => {
-                if let Some(ty) = &decl.payload {
-                    let problems = live.validator.check(ty, payload, "payload");
-                    if let Some(p) = problems.first() {
-                        return Err(format!(
-                            "invalid payload for event `{event}`: {}: {} ({} problem(s))",
-                            p.path,
-                            p.problem,
-                            problems.len()
-                        ));
-                    }
-                }
-            }
-            None => self
-                .log
-                .debug(&format!("publishing `{event}`, which the schema does not declare")),
-        }
-        Ok(())
-    }
-}
-
-/// The length of `value` as compact JSON, without building the text.
-fn json_size(value: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
+        match crate::publishing::payload_problem(&live.validator, &live.schema, limit, event, payload) {
+            Some(problem) => Err(problem),
+            None => Ok(()),
         }
     }
-    let mut count = Count(0);
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
 }
 
 /// The event object a handler receives: the payload's fields at top level

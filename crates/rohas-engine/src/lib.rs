@@ -18,6 +18,7 @@ mod error;
 mod host;
 mod http;
 pub mod log;
+pub mod publishing;
 mod router;
 pub mod validate;
 mod validate_stream;
