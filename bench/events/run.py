@@ -587,7 +587,7 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
         failed = t["failed_runs"] + l["failed_runs"]
         note = f" ({failed} failed runs)" if failed else ""
         lines.append(
-            f"| {r['kind']} | {adapter} | {fmt(rate)}{note} | {fmt(lo, ',.0f')}–{fmt(hi, ',.0f')} | {cpu} "
+            f"| {r['kind']} | {adapter} | {fmt(rate)}{note} | {f'{lo:,.0f}–{hi:,.0f}' if lo is not None else '–'} | {cpu} "
             f"| {fmt(l['p50_ms'], '.2f')} | {p99} | {fmt(l['offered_per_s'])} "
             f"| {fmt(over_c, '.1f', '×')} | {fmt(over_b, '.1f', '×')} | {'; '.join(verdict)} | {others} |"
         )
