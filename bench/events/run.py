@@ -71,8 +71,10 @@ NODE_FILES = ["package.json", "bullmq_common.mjs", "bullmq_worker.mjs", "bullmq_
 # adapter name -> the environment overrides of config/rohas.toml's [adapter]
 ADAPTERS = {
     "memory": {"ROHAS_ADAPTER_TYPE": "memory"},
-    "local-batch": {"ROHAS_ADAPTER_TYPE": "local", "ROHAS_ADAPTER_SYNC": "batch"},
-    "local-always": {"ROHAS_ADAPTER_TYPE": "local", "ROHAS_ADAPTER_SYNC": "always"},
+    # One queue folder each: the servers of one project run side by side,
+    # and a queue takes one engine.
+    "local-batch": {"ROHAS_ADAPTER_TYPE": "local", "ROHAS_ADAPTER_SYNC": "batch", "ROHAS_ADAPTER_PATH": ".rohas/queue-batch"},
+    "local-always": {"ROHAS_ADAPTER_TYPE": "local", "ROHAS_ADAPTER_SYNC": "always", "ROHAS_ADAPTER_PATH": ".rohas/queue-always"},
 }
 SYSTEMS = ["rohas-python", "rohas-rust", "celery", "bullmq"]
 # (system, adapter or None) -> goals shown beside the figures
