@@ -218,9 +218,29 @@ impl Engine {
                 _ = signalled.cancelled() => {}
             }
         });
-        let server = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
-        let result = server.await;
-        self.drain(drain).await;
+        let server = std::future::IntoFuture::into_future(
+            axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned()),
+        );
+        // axum's graceful shutdown waits for every connection; the drain
+        // deadline counts from the signal, so a hung request is given up
+        // on (its future dropped) when the deadline passes.
+        let deadline = async {
+            stop.cancelled().await;
+            let until = tokio::time::Instant::now() + drain;
+            tokio::time::sleep_until(until).await;
+            until
+        };
+        tokio::pin!(server, deadline);
+        let mut until = None;
+        let result = tokio::select! {
+            result = &mut server => result,
+            at = &mut deadline => {
+                until = Some(at);
+                Ok(())
+            }
+        };
+        let left = until.map_or(drain, |at| at.saturating_duration_since(tokio::time::Instant::now()));
+        self.drain(left).await;
         result
     }
 
