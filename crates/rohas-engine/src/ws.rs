@@ -11,7 +11,7 @@ use crate::engine::{Engine, Live};
 use crate::error::ApiError;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use rohas_runtime::{HandlerError, HandlerKind, Invocation};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -170,8 +170,20 @@ pub(crate) async fn upgrade(
                 _ => continue,
             };
             let counted = crate::http::InFlight::enter(&shared);
-            on_message(&engine, ws_index, &ws.name, &conn, &headers, text).await;
+            // A panic (a runtime bug) ends this connection, not the
+            // engine's bookkeeping: onDisconnect and the registry removal
+            // below still run.
+            let handled = std::panic::AssertUnwindSafe(on_message(&engine, ws_index, &ws.name, &conn, &headers, text))
+                .catch_unwind()
+                .await;
             drop(counted);
+            if handled.is_err() {
+                shared.log.error(&format!(
+                    "ws {}: a message handler panicked; the connection is closed",
+                    ws.name
+                ));
+                break;
+            }
         }
         let _counted = crate::http::InFlight::enter(&shared);
         // Every close, clean or not, ends here.

@@ -191,7 +191,6 @@ async fn on_disconnect_runs_when_the_connection_just_drops() {
 /// handlers' panics) loses the connection; `onDisconnect` should still run
 /// and the connection leave the registry.
 #[tokio::test]
-#[ignore = "bug: a panic in the connection task skips onDisconnect and the registry removal (ws.rs); the writer task and the connection's sending half stay alive"]
 async fn on_disconnect_runs_after_a_panicking_on_message() {
     let fake = FakeRuntime::new();
     fake.panic("ws_message:Chat", "the runtime has a bug")
