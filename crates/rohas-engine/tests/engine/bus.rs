@@ -28,6 +28,15 @@ async fn dead_letters(url: &str) -> Vec<Value> {
     page["items"].as_array().cloned().unwrap_or_default()
 }
 
+/// Wait until the engine has logged `n` dead letters (the line that names
+/// the `rohas dlq show` command).
+async fn dead_lettered(app: &crate::support::server::Served, n: usize) {
+    eventually("dead letters logged", || {
+        (app.logged("rohas dlq show").len() >= n).then_some(())
+    })
+    .await;
+}
+
 async fn publish(url: &str, event: &str, body: Value) -> crate::support::http::Answer {
     post(&format!("{url}/_rohas/events/{event}")).json(&body).send().await
 }
@@ -115,14 +124,7 @@ async fn a_non_retryable_error_is_a_dead_letter_at_once() {
     );
     let app = serve_with(&fixture("bus.ro"), &fake, quick_retries()).await;
     publish(&app.url, "Flaky", json!({"payload": {"id": 3}})).await;
-    eventually("a dead letter", || {
-        app.log
-            .lines()
-            .iter()
-            .any(|l| l.contains("rohas dlq show"))
-            .then_some(())
-    })
-    .await;
+    dead_lettered(&app, 1).await;
     assert_eq!(fake.calls_to("event:Flaky:flaky").len(), 1);
     let items = dead_letters(&app.url).await;
     assert_eq!(items[0]["attempts"].as_array().unwrap().len(), 1);
@@ -148,10 +150,7 @@ async fn replay_delivers_a_dead_letter_again_and_purge_deletes() {
     let app = serve_with(&fixture("bus.ro"), &fake, quick_retries()).await;
     publish(&app.url, "Flaky", json!({"payload": {"id": 4}})).await;
     publish(&app.url, "Flaky", json!({"payload": {"id": 5}})).await;
-    eventually("two dead letters", || {
-        (app.log.lines().iter().filter(|l| l.contains("rohas dlq show")).count() == 2).then_some(())
-    })
-    .await;
+    dead_lettered(&app, 2).await;
     let items = dead_letters(&app.url).await;
     let id_of = |n: i64| {
         items.iter().find(|d| d["message"]["payload"]["id"] == n).unwrap()["id"]
@@ -190,14 +189,7 @@ async fn one_handlers_failure_never_reruns_the_other_and_the_join_waits_for_both
     fake.declare("event:OrderDone:notify");
     let app = serve_with(&fixture("bus.ro"), &fake, quick_retries()).await;
     assert_eq!(post(&app.at("/place")).json(&json!({"id": 9})).send().await.status, 200);
-    eventually("bill given up", || {
-        app.log
-            .lines()
-            .iter()
-            .any(|l| l.contains("rohas dlq show"))
-            .then_some(())
-    })
-    .await;
+    dead_lettered(&app, 1).await;
     assert_eq!(fake.calls_to("event:OrderPlaced:bill").len(), 3);
     assert_eq!(fake.calls_to("event:OrderPlaced:ship").len(), 1, "ship ran once");
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -300,14 +292,7 @@ async fn a_replayed_payload_the_schema_no_longer_accepts_is_dead_again() {
     fake.fail("event:Later:later", failed("down"));
     let app = serve_with(&fixture("bus.ro"), &fake, quick_retries()).await;
     publish(&app.url, "Later", json!({"payload": {"id": 12}})).await;
-    eventually("a dead letter", || {
-        app.log
-            .lines()
-            .iter()
-            .any(|l| l.contains("rohas dlq show"))
-            .then_some(())
-    })
-    .await;
+    dead_lettered(&app, 1).await;
     // The payload type gains a required field.
     app.reload(&fixture("bus.ro").replace(
         "type Order {\n  id: Int\n}",
