@@ -157,9 +157,10 @@ async fn serve(
         )?),
         _ => None,
     };
+    let stop = shutdown_signal();
     out.success(&format!("Rohas ready on http://{bound}"));
 
-    engine.serve(listener, shutdown_signal(), DRAIN).await?;
+    engine.serve(listener, stop, DRAIN).await?;
     drop(watcher);
     QueueLock::withdraw(&queue_dir);
     out.info("stopped");
@@ -208,24 +209,33 @@ fn python_runtime(options: RuntimeOptions) -> anyhow::Result<Arc<dyn Runtime>> {
     Ok(runtime)
 }
 
-/// SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled: it is called before the
+/// ready line, so a signal sent as soon as a supervisor (or a test) sees
+/// that line is a graceful stop, never the default kill.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(interrupt) => {},
+                _ = wait(terminate) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
