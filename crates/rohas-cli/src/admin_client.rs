@@ -44,7 +44,7 @@ impl Admin {
             },
             "local" => {
                 let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                let adapter = tokio.block_on(async { crate::queue::open(root, config) })?;
+                let adapter = crate::queue::open(root, config)?;
                 Ok(Admin::Direct(Box::new(Direct {
                     adapter,
                     tokio,
@@ -152,7 +152,6 @@ impl Admin {
                 tokio.block_on(async {
                     adapter.declare(&subscriptions).await?;
                     adapter.publish(vec![message]).await?;
-                    adapter.close().await;
                     Ok::<_, anyhow::Error>(())
                 })?;
                 Ok(id)

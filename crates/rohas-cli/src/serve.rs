@@ -128,7 +128,7 @@ async fn serve(
     })?;
     let bound = listener.local_addr()?;
     let openapi = project.openapi(&schema);
-    let engine_config = config.clone();
+    let queue_dir = crate::queue::dir(&project.root, &config);
     let engine = Engine::start(
         EngineOptions {
             config,
@@ -142,7 +142,6 @@ async fn serve(
         host,
     )
     .await;
-    let queue_dir = crate::queue::dir(&project.root, &engine_config);
     let _ = std::fs::create_dir_all(&queue_dir);
     QueueLock::announce(&queue_dir, &format!("http://{}", admin_address(bound)));
     for route in engine.routes() {

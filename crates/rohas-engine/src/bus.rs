@@ -13,6 +13,7 @@ use crate::dispatch::{event_request, invocation};
 use crate::engine::{Live, Shared};
 use crate::log::Level;
 use rohas_events::{Adapter, AdapterError, Delivery, Failure, Message, Millis, SubscriptionId};
+use rohas_runtime::sync::lock;
 use rohas_runtime::{HandlerError, HandlerKind, TriggeredEvent};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -108,11 +109,14 @@ async fn worker(shared: Arc<Shared>, subscription: SubscriptionId, concurrency: 
         }
         let mut permit = Some(first);
         for delivery in deliveries {
+            // `receive` gave at most as many as there were free slots and
+            // only this loop takes them, so this never waits; a delivery
+            // taken from the adapter is never dropped unsettled.
             let permit = match permit.take() {
                 Some(p) => p,
-                None => match slots.clone().try_acquire_owned() {
+                None => match slots.clone().acquire_owned().await {
                     Ok(p) => p,
-                    Err(_) => break,
+                    Err(_) => return,
                 },
             };
             let shared = shared.clone();
@@ -130,15 +134,15 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
     let handler_id = delivery.subscription.clone();
     let message = delivery.message.clone();
     let Some(event) = live.schema.event(&message.event) else {
-        let failure = failure(&delivery, format!("event `{}` is not in the schema", message.event));
-        settle_failure(shared, delivery, failure, true).await;
+        let error = format!("event `{}` is not in the schema", message.event);
+        settle_failure(shared, &live, delivery, error, true).await;
         return;
     };
     // A replayed message may predate a schema change.
     if let Some(ty) = &event.payload {
         if let Some(p) = live.validator.check(ty, &message.payload, "payload").first() {
             let error = format!("payload no longer matches the schema: {}: {}", p.path, p.problem);
-            settle_failure(shared, delivery, failure_of(&message.trace_id, 0, error), true).await;
+            settle_failure(shared, &live, delivery, error, true).await;
             return;
         }
     }
@@ -198,35 +202,25 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
                 HandlerError::Failed { message, .. } | HandlerError::NonRetryable { message, .. } => message.clone(),
                 other => other.to_string(),
             };
-            let failure = failure(&delivery, error);
-            settle_failure(shared, delivery, failure, permanent).await;
+            settle_failure(shared, &live, delivery, error, permanent).await;
         }
     }
 }
 
-fn failure_of(trace_id: &str, attempt: u32, error: String) -> Failure {
-    Failure {
-        attempt,
-        error,
-        trace_id: trace_id.to_string(),
-        at: Millis::now(),
-    }
-}
-
-fn failure(delivery: &Delivery, error: String) -> Failure {
-    failure_of(&delivery.message.trace_id, delivery.attempt, error)
-}
-
 /// Retry after a backoff, or (last attempt, non-retryable) bury.
-async fn settle_failure(shared: &Arc<Shared>, delivery: Delivery, mut failure: Failure, permanent: bool) {
-    let live = shared.live.load_full();
+async fn settle_failure(shared: &Arc<Shared>, live: &Live, delivery: Delivery, error: String, permanent: bool) {
+    let failure = Failure {
+        attempt: delivery.attempt,
+        error,
+        trace_id: delivery.message.trace_id.clone(),
+        at: Millis::now(),
+    };
     let attempts = live
         .schema
         .event(&delivery.message.event)
         .and_then(|e| e.retries)
         .unwrap_or(3)
         .max(1);
-    failure.attempt = delivery.attempt;
     let handler = delivery.subscription.clone();
     let trace_id = delivery.message.trace_id.clone();
     let last = permanent || delivery.attempt >= attempts;
@@ -346,10 +340,6 @@ fn triggers(
     };
     let events = shared.events_to_publish(live, &event.triggers, &outcome, || message.payload.clone())?;
     Ok(shared.messages(events, &message.trace_id, &format!("event:{}", event.name)))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {

@@ -76,19 +76,8 @@ pub async fn each_subscription_gets_every_message(factory: &dyn Factory) {
     assert_eq!((da.attempt, db.attempt), (1, 1));
     assert_eq!(da.message.payload, json!({"n": 1}));
     adapter.ack(da, vec![]).await.unwrap();
-    adapter
-        .retry(
-            db,
-            Failure {
-                attempt: 1,
-                error: "x".into(),
-                trace_id: "t".into(),
-                at: Millis::now(),
-            },
-            Millis::now(),
-        )
-        .await
-        .unwrap();
+    let f = failure(&db, "x");
+    adapter.retry(db, f, Millis::now()).await.unwrap();
     let again = one(&*adapter, &b).await;
     assert_eq!(again.attempt, 2);
     nothing_within(&*adapter, &a, Duration::from_millis(200)).await;

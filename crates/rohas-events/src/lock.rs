@@ -8,11 +8,11 @@ use crate::error::AdapterError;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub struct QueueLock {
+    /// Held open: the OS lock lasts as long as the file does.
     _file: File,
-    dir: PathBuf,
 }
 
 /// What a serving engine writes next to its queue.
@@ -53,14 +53,13 @@ impl QueueLock {
         }
         let _ = file.set_len(0);
         let _ = write!(file, "{}", std::process::id());
-        Ok(QueueLock {
-            _file: file,
-            dir: dir.to_path_buf(),
-        })
+        Ok(QueueLock { _file: file })
     }
 
     /// Say where the engine holding the queue in `dir` serves its admin
-    /// API (removed again when the lock is released).
+    /// API; the engine takes it back with [`QueueLock::withdraw`] when it
+    /// stops (after a crash a stale file is harmless: the CLI trusts it only
+    /// while the lock is held).
     pub fn announce(dir: &Path, url: &str) {
         let info = EngineInfo {
             pid: std::process::id(),
@@ -88,11 +87,5 @@ impl QueueLock {
             return false;
         };
         matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
-    }
-}
-
-impl Drop for QueueLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(self.dir.join(ENGINE));
     }
 }

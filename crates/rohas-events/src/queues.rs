@@ -135,8 +135,6 @@ impl SubQueue {
             state.in_flight = state.in_flight.saturating_sub(1);
         }
         self.space.notify_waiters();
-        // Shutdown waits on `outstanding`, which this lowered.
-        self.work.notify_waiters();
     }
 
     /// A settled delivery goes back in (retry, or a failed ack/bury).
