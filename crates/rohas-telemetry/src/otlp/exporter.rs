@@ -220,7 +220,8 @@ struct Sender {
     resource: Resource,
     stats: OtlpStats,
     shared: Arc<Shared>,
-    /// Why the receiver is not answering, once said; `None` while it is.
+    /// What was said when the receiver stopped taking data; `None` while
+    /// it takes it.
     down: Option<String>,
     /// Refusals already said (by their reason's first words).
     refusals_said: HashSet<String>,
@@ -345,11 +346,17 @@ impl Sender {
                     return None;
                 }
                 Failure::Unreachable(reason) => {
-                    self.unreachable(&reason);
+                    self.down(format!(
+                        "cannot reach the OTLP receiver at {} ({reason})",
+                        self.receiver
+                    ));
                     backoff
                 }
                 Failure::Busy { reason, retry_after } => {
-                    self.unreachable(&reason);
+                    self.down(format!(
+                        "the OTLP receiver at {} does not take data now ({reason})",
+                        self.receiver
+                    ));
                     retry_after.unwrap_or(backoff)
                 }
             };
@@ -371,13 +378,13 @@ impl Sender {
         lock(&self.shared.deadline).map(|d| d.saturating_duration_since(Instant::now()))
     }
 
-    fn unreachable(&mut self, reason: &str) {
+    /// Says once that the receiver does not take data, until it does again.
+    fn down(&mut self, what: String) {
         if self.down.is_none() {
             (self.shared.notice)(&format!(
-                "telemetry: cannot reach the OTLP receiver at {} ({reason}); spans and logs are dropped until it answers (said once)",
-                self.receiver
+                "telemetry: {what}; spans and logs are retried a few times, then dropped, until it answers (said once)"
             ));
-            self.down = Some(reason.to_string());
+            self.down = Some(what);
         }
     }
 

@@ -13,7 +13,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, HOST, RETRY
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::time::Duration;
 
 /// Why a request did not deliver its batch.
@@ -70,20 +70,6 @@ struct PartialSuccess {
 enum Connection {
     Http1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
     Http2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
-}
-
-/// Runs hyper's HTTP/2 connection tasks on the exporter's runtime.
-#[derive(Clone, Copy)]
-struct Spawn;
-
-impl<F> hyper::rt::Executor<F> for Spawn
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, future: F) {
-        tokio::spawn(future);
-    }
 }
 
 /// The longest wait a `Retry-After` may ask for.
@@ -200,7 +186,7 @@ impl Client {
                 Ok(Connection::Http1(sender))
             }
             OtlpProtocol::Grpc => {
-                let (sender, connection) = hyper::client::conn::http2::handshake(Spawn, io)
+                let (sender, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
                     .await
                     .map_err(refused)?;
                 tokio::spawn(connection);
