@@ -416,6 +416,42 @@ fn a_busy_receiver_is_tried_again_and_its_return_is_said() {
 }
 
 #[test]
+fn a_receiver_that_restarts_is_found_again_without_a_word() {
+    for protocol in [OtlpProtocol::Http, OtlpProtocol::Grpc] {
+        let first = Receiver::start(protocol);
+        let (notice, said) = notices();
+        let exporter = OtlpExporter::start(options(first.endpoint(), protocol, "shop"), notice).unwrap();
+        let stats = exporter.stats();
+        let trace = rohas_telemetry::new_trace_id();
+        exporter.spans(&Arc::new(vec![span(&trace, None, "GET /a", SpanKind::Request)]));
+        wait_until(|| stats.counts().exported_spans == 1);
+        // The restart closes the kept-alive connection under the exporter.
+        let addr = first.addr;
+        drop(first);
+        let second = Receiver::start_at(protocol, addr);
+        exporter.spans(&Arc::new(vec![span(&trace, None, "GET /b", SpanKind::Request)]));
+        exporter.close();
+        let names: Vec<String> = second.spans().into_iter().map(|(_, s)| s.name).collect();
+        assert_eq!(names, ["GET /b"], "{protocol:?}");
+        assert_eq!(stats.counts().exported_spans, 2);
+        assert!(
+            said.lock().unwrap().is_empty(),
+            "{protocol:?}: {:#?}",
+            said.lock().unwrap()
+        );
+    }
+}
+
+/// Waits (up to 10 s) for something the exporter's thread does.
+fn wait_until(done: impl Fn() -> bool) {
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(std::time::Instant::now() < until, "not done within 10 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
 fn bad_settings_are_refused_at_start() {
     let (notice, _) = notices();
     let start = |endpoint: &str, headers: Vec<(String, String)>| {

@@ -21,6 +21,7 @@ use super::{OtlpError, OtlpOptions};
 use crate::log::LogEntry;
 use crate::recorder::{Notice, Sink};
 use crate::span::Span;
+use bytes::Bytes;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use std::collections::HashSet;
@@ -265,7 +266,7 @@ impl Sender {
     }
 
     async fn export_spans(&mut self, spans: &[&Span]) {
-        let message = mapping::traces_request(&self.resource, spans).encode_to_vec();
+        let message = Bytes::from(mapping::traces_request(&self.resource, spans).encode_to_vec());
         if message.len() > MAX_REQUEST_BYTES && spans.len() > 1 {
             let (a, b) = spans.split_at(spans.len() / 2);
             Box::pin(self.export_spans(a)).await;
@@ -286,7 +287,7 @@ impl Sender {
     }
 
     async fn export_logs(&mut self, logs: &[&LogEntry]) {
-        let message = mapping::logs_request(&self.resource, logs).encode_to_vec();
+        let message = Bytes::from(mapping::logs_request(&self.resource, logs).encode_to_vec());
         if message.len() > MAX_REQUEST_BYTES && logs.len() > 1 {
             let (a, b) = logs.split_at(logs.len() / 2);
             Box::pin(self.export_logs(a)).await;
@@ -308,13 +309,20 @@ impl Sender {
 
     /// Sends one request, retrying passing failures; `None` when the
     /// batch is given up.
-    async fn deliver(&mut self, signal: Signal, message: Vec<u8>) -> Option<Accepted> {
+    async fn deliver(&mut self, signal: Signal, message: Bytes) -> Option<Accepted> {
         let what = match signal {
             Signal::Traces => "spans",
             Signal::Logs => "logs",
         };
         let mut backoff = FIRST_BACKOFF;
-        for attempt in 1..=TRIES {
+        // Closing while the receiver is down: one try each, so close does
+        // not spend its time on waits that are unlikely to help.
+        let tries = if self.time_left().is_some() && self.down.is_some() {
+            1
+        } else {
+            TRIES
+        };
+        for attempt in 1..=tries {
             let timeout = match self.time_left() {
                 Some(left) if left.is_zero() => return None,
                 Some(left) => left.min(self.timeout),
@@ -360,7 +368,7 @@ impl Sender {
                     retry_after.unwrap_or(backoff)
                 }
             };
-            if attempt == TRIES {
+            if attempt == tries {
                 break;
             }
             let wait = match self.time_left() {

@@ -72,6 +72,15 @@ enum Connection {
     Http2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
 }
 
+impl Connection {
+    fn is_closed(&self) -> bool {
+        match self {
+            Connection::Http1(s) => s.is_closed(),
+            Connection::Http2(s) => s.is_closed(),
+        }
+    }
+}
+
 /// The longest wait a `Retry-After` may ask for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Most bytes of an answer read (an answer is a few bytes; an error page
@@ -97,7 +106,7 @@ impl Client {
 
     /// Sends one encoded export request; gives up after `timeout`
     /// (connecting included).
-    pub async fn send(&mut self, signal: Signal, message: Vec<u8>, timeout: Duration) -> Result<Accepted, Failure> {
+    pub async fn send(&mut self, signal: Signal, message: Bytes, timeout: Duration) -> Result<Accepted, Failure> {
         match tokio::time::timeout(timeout, self.exchange(signal, message)).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(failure)) => {
@@ -117,23 +126,44 @@ impl Client {
         }
     }
 
-    async fn exchange(&mut self, signal: Signal, message: Vec<u8>) -> Result<Accepted, Failure> {
-        let path = self.endpoint.path(self.protocol, signal);
-        let mut request = match self.protocol {
-            OtlpProtocol::Http => Request::post(path)
-                .header(HOST, &self.endpoint.authority)
-                .header(CONTENT_TYPE, "application/x-protobuf")
-                .body(Full::new(Bytes::from(message))),
+    async fn exchange(&mut self, signal: Signal, message: Bytes) -> Result<Accepted, Failure> {
+        let body = match self.protocol {
+            OtlpProtocol::Http => message,
             OtlpProtocol::Grpc => {
                 let mut framed = Vec::with_capacity(message.len() + 5);
                 framed.push(0);
                 framed.extend_from_slice(&u32::try_from(message.len()).unwrap_or(u32::MAX).to_be_bytes());
                 framed.extend_from_slice(&message);
-                Request::post(format!("http://{}{path}", self.endpoint.authority))
-                    .header(CONTENT_TYPE, "application/grpc")
-                    .header("te", "trailers")
-                    .body(Full::new(Bytes::from(framed)))
+                Bytes::from(framed)
             }
+        };
+        let reused = self.connection.as_ref().is_some_and(|c| !c.is_closed());
+        let response = match self.request(signal, body.clone()).await {
+            // A kept-alive connection the receiver closed while it was
+            // idle is not the receiver being down: once more, on a new one.
+            Err(Failure::Unreachable(_)) if reused => {
+                self.connection = None;
+                self.request(signal, body).await?
+            }
+            other => other?,
+        };
+        match self.protocol {
+            OtlpProtocol::Http => http_answer(response).await,
+            OtlpProtocol::Grpc => grpc_answer(response).await,
+        }
+    }
+
+    async fn request(&mut self, signal: Signal, body: Bytes) -> Result<Response<Incoming>, Failure> {
+        let path = self.endpoint.path(self.protocol, signal);
+        let mut request = match self.protocol {
+            OtlpProtocol::Http => Request::post(path)
+                .header(HOST, &self.endpoint.authority)
+                .header(CONTENT_TYPE, "application/x-protobuf")
+                .body(Full::new(body)),
+            OtlpProtocol::Grpc => Request::post(format!("http://{}{path}", self.endpoint.authority))
+                .header(CONTENT_TYPE, "application/grpc")
+                .header("te", "trailers")
+                .body(Full::new(body)),
         }
         .map_err(|e| Failure::Refused(format!("cannot build the request: {e}")))?;
         request.headers_mut().insert(
@@ -143,21 +173,10 @@ impl Client {
         for (name, value) in &self.headers {
             request.headers_mut().insert(name, value.clone());
         }
-        let response = self.request(request).await?;
-        match self.protocol {
-            OtlpProtocol::Http => http_answer(response).await,
-            OtlpProtocol::Grpc => grpc_answer(response).await,
-        }
-    }
-
-    async fn request(&mut self, request: Request<Full<Bytes>>) -> Result<Response<Incoming>, Failure> {
-        let broken = |e: hyper::Error| Failure::Unreachable(describe(&e));
-        if self.connection.as_ref().is_none_or(|c| match c {
-            Connection::Http1(s) => s.is_closed(),
-            Connection::Http2(s) => s.is_closed(),
-        }) {
+        if self.connection.as_ref().is_none_or(Connection::is_closed) {
             self.connection = Some(self.connect().await?);
         }
+        let broken = |e: hyper::Error| Failure::Unreachable(describe(&e));
         match self.connection.as_mut() {
             Some(Connection::Http1(sender)) => {
                 sender.ready().await.map_err(broken)?;

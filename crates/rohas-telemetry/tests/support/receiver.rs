@@ -58,12 +58,17 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn start(protocol: OtlpProtocol) -> Receiver {
+        Receiver::start_at(protocol, "127.0.0.1:0".parse().unwrap())
+    }
+
+    /// A receiver on a given address (to start one again where another was).
+    pub fn start_at(protocol: OtlpProtocol, addr: SocketAddr) -> Receiver {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind(addr)).unwrap();
         let addr = listener.local_addr().unwrap();
         let got = Arc::new(Mutex::new(Vec::new()));
         let answers = Arc::new(Mutex::new(VecDeque::new()));
