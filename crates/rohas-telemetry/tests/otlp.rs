@@ -442,6 +442,34 @@ fn a_receiver_that_restarts_is_found_again_without_a_word() {
     }
 }
 
+#[test]
+fn a_batch_too_large_for_one_request_is_split() {
+    let receiver = Receiver::start(OtlpProtocol::Http);
+    let (notice, said) = notices();
+    let exporter = OtlpExporter::start(options(receiver.endpoint(), OtlpProtocol::Http, "shop"), notice).unwrap();
+    let stats = exporter.stats();
+    let trace = rohas_telemetry::new_trace_id();
+    // 512 spans of about 8 KiB: over the 3 MiB a request may carry.
+    let big = "x".repeat(rohas_telemetry::MAX_VALUE);
+    let spans: Vec<Span> = (0..512)
+        .map(|i| {
+            let mut s = span(&trace, None, &format!("GET /{i}"), SpanKind::Request);
+            for k in ["a", "b", "c", "d"] {
+                s.attributes.insert(k.into(), json!(big));
+            }
+            s
+        })
+        .collect();
+    exporter.spans(&Arc::new(spans));
+    exporter.close();
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 2, "two halves");
+    assert!(requests.iter().all(|r| r.body.len() < 3 * 1024 * 1024));
+    assert_eq!(receiver.spans().len(), 512);
+    assert_eq!(stats.counts().exported_spans, 512);
+    assert!(said.lock().unwrap().is_empty());
+}
+
 /// Waits (up to 10 s) for something the exporter's thread does.
 fn wait_until(done: impl Fn() -> bool) {
     let until = std::time::Instant::now() + Duration::from_secs(10);

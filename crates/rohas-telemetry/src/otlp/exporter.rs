@@ -101,8 +101,11 @@ impl OtlpExporter {
             refusals_said: HashSet::new(),
         };
         let thread = std::thread::Builder::new().name("rohas-otlp".into()).spawn(move || {
-            let _ended = ended_tx;
             runtime.block_on(sender.run(rx));
+            // A name lookup may still be running on the blocking pool (a
+            // slow DNS server): close does not wait for it.
+            runtime.shutdown_background();
+            drop(ended_tx);
         })?;
         Ok(OtlpExporter {
             queue: Mutex::new(Some(tx)),
@@ -129,7 +132,7 @@ impl OtlpExporter {
             dropped.fetch_add(records as u64, Ordering::Relaxed);
             if !self.shared.said_full.swap(true, Ordering::Relaxed) {
                 (self.shared.notice)(
-                    "telemetry: the OTLP exporter cannot keep up with what is recorded; some spans and logs are not exported (counted as dropped)",
+                    "telemetry: the OTLP exporter cannot keep up with what is recorded; some spans and logs are not exported (said once)",
                 );
             }
         }
@@ -266,45 +269,38 @@ impl Sender {
     }
 
     async fn export_spans(&mut self, spans: &[&Span]) {
-        let message = Bytes::from(mapping::traces_request(&self.resource, spans).encode_to_vec());
-        if message.len() > MAX_REQUEST_BYTES && spans.len() > 1 {
-            let (a, b) = spans.split_at(spans.len() / 2);
-            Box::pin(self.export_spans(a)).await;
-            return Box::pin(self.export_spans(b)).await;
-        }
-        let c = self.stats.0.clone();
-        let count = spans.len() as u64;
-        match self.deliver(Signal::Traces, message).await {
-            Some(accepted) => {
-                let rejected = accepted.rejected.clamp(0, count as i64) as u64;
-                c.exported_spans.fetch_add(count - rejected, Ordering::Relaxed);
-                c.dropped_spans.fetch_add(rejected, Ordering::Relaxed);
-            }
-            None => {
-                c.dropped_spans.fetch_add(count, Ordering::Relaxed);
-            }
-        }
+        self.export(Signal::Traces, spans, |r, s| {
+            mapping::traces_request(r, s).encode_to_vec()
+        })
+        .await;
     }
 
     async fn export_logs(&mut self, logs: &[&LogEntry]) {
-        let message = Bytes::from(mapping::logs_request(&self.resource, logs).encode_to_vec());
-        if message.len() > MAX_REQUEST_BYTES && logs.len() > 1 {
-            let (a, b) = logs.split_at(logs.len() / 2);
-            Box::pin(self.export_logs(a)).await;
-            return Box::pin(self.export_logs(b)).await;
+        self.export(Signal::Logs, logs, |r, l| mapping::logs_request(r, l).encode_to_vec())
+            .await;
+    }
+
+    /// Sends records as one request (two halves when too large) and
+    /// counts what became of them.
+    async fn export<T>(&mut self, signal: Signal, records: &[&T], encode: fn(&Resource, &[&T]) -> Vec<u8>) {
+        let message = Bytes::from(encode(&self.resource, records));
+        if message.len() > MAX_REQUEST_BYTES && records.len() > 1 {
+            let (a, b) = records.split_at(records.len() / 2);
+            Box::pin(self.export(signal, a, encode)).await;
+            return Box::pin(self.export(signal, b, encode)).await;
         }
         let c = self.stats.0.clone();
-        let count = logs.len() as u64;
-        match self.deliver(Signal::Logs, message).await {
-            Some(accepted) => {
-                let rejected = accepted.rejected.clamp(0, count as i64) as u64;
-                c.exported_logs.fetch_add(count - rejected, Ordering::Relaxed);
-                c.dropped_logs.fetch_add(rejected, Ordering::Relaxed);
-            }
-            None => {
-                c.dropped_logs.fetch_add(count, Ordering::Relaxed);
-            }
-        }
+        let (exported, dropped) = match signal {
+            Signal::Traces => (&c.exported_spans, &c.dropped_spans),
+            Signal::Logs => (&c.exported_logs, &c.dropped_logs),
+        };
+        let count = records.len() as u64;
+        let rejected = match self.deliver(signal, message).await {
+            Some(accepted) => u64::try_from(accepted.rejected).unwrap_or(0).min(count),
+            None => count,
+        };
+        exported.fetch_add(count - rejected, Ordering::Relaxed);
+        dropped.fetch_add(rejected, Ordering::Relaxed);
     }
 
     /// Sends one request, retrying passing failures; `None` when the
