@@ -443,6 +443,31 @@ fn a_receiver_that_restarts_is_found_again_without_a_word() {
 }
 
 #[test]
+fn close_gives_up_on_a_receiver_that_never_answers() {
+    // Connections are taken (by the kernel) but never answered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (notice, _) = notices();
+    let mut o = options(
+        format!("http://{}", silent.local_addr().unwrap()),
+        OtlpProtocol::Http,
+        "shop",
+    );
+    o.timeout = Duration::from_secs(3600);
+    let exporter = OtlpExporter::start(o, notice).unwrap();
+    let stats = exporter.stats();
+    exporter.spans(&Arc::new(vec![span(
+        &rohas_telemetry::new_trace_id(),
+        None,
+        "GET /",
+        SpanKind::Request,
+    )]));
+    exporter.close();
+    // Counted before close returned: the thread ended at the deadline,
+    // the request in flight abandoned.
+    assert_eq!(stats.counts().dropped_spans, 1);
+}
+
+#[test]
 fn a_batch_too_large_for_one_request_is_split() {
     let receiver = Receiver::start(OtlpProtocol::Http);
     let (notice, said) = notices();

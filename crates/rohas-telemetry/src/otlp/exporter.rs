@@ -65,8 +65,9 @@ pub struct OtlpExporter {
 
 /// What the recorder's side and the exporter's thread both see.
 struct Shared {
-    /// Set by close: the thread gives up on what is not sent by then.
-    deadline: Mutex<Option<Instant>>,
+    /// Set by close: the thread gives up on what is not sent by then,
+    /// a request in flight included.
+    deadline: tokio::sync::watch::Sender<Option<Instant>>,
     notice: Notice,
     /// A full queue was said (once).
     said_full: AtomicBool,
@@ -85,7 +86,7 @@ impl OtlpExporter {
         let (tx, rx) = mpsc::channel(QUEUE);
         let stats = OtlpStats::default();
         let shared = Arc::new(Shared {
-            deadline: Mutex::new(None),
+            deadline: tokio::sync::watch::Sender::new(None),
             notice,
             said_full: AtomicBool::new(false),
         });
@@ -140,7 +141,11 @@ impl OtlpExporter {
 
     /// Sets the deadline and lets the thread finish; does not wait.
     fn stop(&self) {
-        lock(&self.shared.deadline).get_or_insert_with(|| Instant::now() + CLOSE_WITHIN);
+        self.shared.deadline.send_if_modified(|d| {
+            let unset = d.is_none();
+            d.get_or_insert_with(|| Instant::now() + CLOSE_WITHIN);
+            unset
+        });
         lock(&self.queue).take();
     }
 }
@@ -158,8 +163,7 @@ impl Sink for OtlpExporter {
     fn close(&self) {
         self.stop();
         let Some(ended) = lock(&self.ended).take() else { return };
-        // The thread keeps to the deadline; the extra second covers a
-        // request already in flight.
+        // The thread keeps to the deadline; the extra second is slack.
         if let Err(std::sync::mpsc::RecvTimeoutError::Disconnected) =
             ended.recv_timeout(CLOSE_WITHIN + Duration::from_secs(1))
         {
@@ -324,7 +328,12 @@ impl Sender {
                 Some(left) => left.min(self.timeout),
                 None => self.timeout,
             };
-            let failure = match self.client.send(signal, message.clone(), timeout).await {
+            let mut closing = self.shared.deadline.subscribe();
+            let sent = tokio::select! {
+                sent = self.client.send(signal, message.clone(), timeout) => sent,
+                () = deadline_passes(&mut closing) => return None,
+            };
+            let failure = match sent {
                 Ok(accepted) => {
                     self.answered();
                     if accepted.rejected > 0 {
@@ -379,7 +388,10 @@ impl Sender {
 
     /// Time left before close gives up, when closing.
     fn time_left(&self) -> Option<Duration> {
-        lock(&self.shared.deadline).map(|d| d.saturating_duration_since(Instant::now()))
+        self.shared
+            .deadline
+            .borrow()
+            .map(|d| d.saturating_duration_since(Instant::now()))
     }
 
     /// Says once that the receiver does not take data, until it does again.
@@ -408,6 +420,19 @@ impl Sender {
                 "telemetry: the OTLP receiver at {} {text}; such batches are dropped (said once)",
                 self.receiver
             ));
+        }
+    }
+}
+
+/// Resolves when close's deadline passes (never, if close is not called).
+async fn deadline_passes(closing: &mut tokio::sync::watch::Receiver<Option<Instant>>) {
+    loop {
+        let deadline = *closing.borrow_and_update();
+        if let Some(deadline) = deadline {
+            return tokio::time::sleep_until(deadline.into()).await;
+        }
+        if closing.changed().await.is_err() {
+            return std::future::pending().await;
         }
     }
 }
