@@ -385,6 +385,36 @@ fn a_refused_batch_is_not_sent_again() {
 }
 
 #[test]
+fn spans_a_receiver_kept_only_in_part_are_counted_as_dropped() {
+    for protocol in [OtlpProtocol::Http, OtlpProtocol::Grpc] {
+        let receiver = Receiver::start(protocol);
+        receiver.answer_next([Answer::Partial(2, "spans too old")]);
+        let (notice, said) = notices();
+        let exporter = OtlpExporter::start(options(receiver.endpoint(), protocol, "shop"), notice).unwrap();
+        let stats = exporter.stats();
+        let trace = rohas_telemetry::new_trace_id();
+        let spans = (0..5)
+            .map(|i| span(&trace, None, &format!("GET /{i}"), SpanKind::Request))
+            .collect();
+        exporter.spans(&Arc::new(spans));
+        exporter.close();
+        let counts = stats.counts();
+        assert_eq!(
+            (counts.exported_spans, counts.dropped_spans, counts.failed_requests),
+            (3, 2, 0),
+            "{protocol:?}"
+        );
+        let said = said.lock().unwrap().clone();
+        assert_eq!(said.len(), 1, "{said:#?}");
+        assert!(
+            said[0].contains("kept only part of a batch of spans (2 rejected: spans too old)"),
+            "{}",
+            said[0]
+        );
+    }
+}
+
+#[test]
 fn a_busy_receiver_is_tried_again_and_its_return_is_said() {
     for (protocol, answers) in [
         (

@@ -101,6 +101,27 @@ impl OtlpOptions {
     }
 }
 
+/// Reads headers written the way OpenTelemetry's `OTEL_EXPORTER_OTLP_HEADERS`
+/// writes them (for a setting given as one string, like an environment
+/// variable): `name=value` pairs separated by commas, a value
+/// percent-encoded where it holds a comma (`authorization=Bearer%20abc,x-tenant=acme`).
+pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, OtlpError> {
+    let mut headers = Vec::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, value)) = pair.split_once('=') else {
+            return Err(OtlpError::BadHeader {
+                name: pair.to_string(),
+                reason: "write it as name=value".into(),
+            });
+        };
+        headers.push((
+            name.trim().to_string(),
+            transport::percent_decode(value.trim().as_bytes()),
+        ));
+    }
+    Ok(headers)
+}
+
 /// Why the exporter could not start: each says what to write instead.
 #[derive(Debug, thiserror::Error)]
 pub enum OtlpError {
@@ -121,4 +142,34 @@ pub enum OtlpError {
     BadHeader { name: String, reason: String },
     #[error("cannot start the OTLP exporter: {0}")]
     Start(#[from] std::io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_given_as_one_string_are_read_like_opentelemetry_does() {
+        let headers = parse_headers("authorization=Bearer%20abc, x-tenant = acme ,,").unwrap();
+        assert_eq!(
+            headers,
+            [
+                ("authorization".into(), "Bearer abc".into()),
+                ("x-tenant".into(), "acme".into())
+            ]
+        );
+        assert_eq!(parse_headers("").unwrap(), []);
+        assert!(parse_headers("token").unwrap_err().to_string().contains("`token`"));
+    }
+
+    #[test]
+    fn protocols_have_opentelemetrys_names() {
+        assert_eq!("http/protobuf".parse::<OtlpProtocol>().unwrap(), OtlpProtocol::Http);
+        assert_eq!("grpc".parse::<OtlpProtocol>().unwrap().as_str(), "grpc");
+        assert!("http/json"
+            .parse::<OtlpProtocol>()
+            .unwrap_err()
+            .to_string()
+            .contains("\"grpc\""));
+    }
 }

@@ -388,8 +388,8 @@ fn grpc_code_name(code: u32) -> &'static str {
     }
 }
 
-/// `grpc-message` is percent-encoded UTF-8.
-fn percent_decode(raw: &[u8]) -> String {
+/// `grpc-message` (and OpenTelemetry's header setting) is percent-encoded UTF-8.
+pub(super) fn percent_decode(raw: &[u8]) -> String {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {

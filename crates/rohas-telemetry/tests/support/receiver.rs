@@ -9,7 +9,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -37,6 +39,8 @@ pub enum Answer {
     Http(u16, &'static str),
     /// A gRPC status (trailers-only).
     Grpc(u32, &'static str),
+    /// Success, but this many spans rejected, for this reason.
+    Partial(i64, &'static str),
 }
 
 /// `google.rpc.Status`, the body of an OTLP/HTTP error.
@@ -206,6 +210,35 @@ async fn answer(
             .header("grpc-status", code.to_string())
             .header("grpc-message", message.replace(' ', "%20"))
             .body(Full::new(Bytes::new()).boxed()),
+        (OtlpProtocol::Http, Answer::Partial(rejected, message)) => {
+            let answer = ExportTraceServiceResponse {
+                partial_success: Some(ExportTracePartialSuccess {
+                    rejected_spans: rejected,
+                    error_message: message.into(),
+                }),
+            };
+            Response::builder()
+                .header("content-type", "application/x-protobuf")
+                .body(Full::new(Bytes::from(answer.encode_to_vec())).boxed())
+        }
+        (OtlpProtocol::Grpc, Answer::Partial(rejected, message)) => {
+            let answer = ExportTraceServiceResponse {
+                partial_success: Some(ExportTracePartialSuccess {
+                    rejected_spans: rejected,
+                    error_message: message.into(),
+                }),
+            };
+            let mut framed = vec![0];
+            framed.extend_from_slice(&(answer.encoded_len() as u32).to_be_bytes());
+            framed.extend_from_slice(&answer.encode_to_vec());
+            let mut trailers = HeaderMap::new();
+            trailers.insert("grpc-status", HeaderValue::from_static("0"));
+            Response::builder().header("content-type", "application/grpc").body(
+                Full::new(Bytes::from(framed))
+                    .with_trailers(async move { Some(Ok(trailers)) })
+                    .boxed(),
+            )
+        }
         (_, Answer::Http(code, _)) => Response::builder().status(code).body(Full::new(Bytes::new()).boxed()),
         (_, Answer::Grpc(..)) => Response::builder()
             .status(StatusCode::OK)
