@@ -181,10 +181,10 @@ impl Drop for OtlpExporter {
 }
 
 /// The exporter's counters (shared; cheap to clone).
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct OtlpStats(Arc<Counters>);
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Counters {
     exported_spans: AtomicU64,
     exported_logs: AtomicU64,
