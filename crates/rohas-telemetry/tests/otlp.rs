@@ -473,10 +473,10 @@ fn a_receiver_that_restarts_is_found_again_without_a_word() {
 }
 
 #[test]
-fn close_gives_up_on_a_receiver_that_never_answers() {
+fn what_waits_for_a_receiver_that_never_answers_is_bounded() {
     // Connections are taken (by the kernel) but never answered.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let (notice, _) = notices();
+    let (notice, said) = notices();
     let mut o = options(
         format!("http://{}", silent.local_addr().unwrap()),
         OtlpProtocol::Http,
@@ -485,16 +485,23 @@ fn close_gives_up_on_a_receiver_that_never_answers() {
     o.timeout = Duration::from_secs(3600);
     let exporter = OtlpExporter::start(o, notice).unwrap();
     let stats = exporter.stats();
-    exporter.spans(&Arc::new(vec![span(
-        &rohas_telemetry::new_trace_id(),
-        None,
-        "GET /",
-        SpanKind::Request,
-    )]));
+    // Five of the recorder's largest batches: the first is stuck in
+    // flight, three wait, and the fifth is over what the exporter holds.
+    let trace = rohas_telemetry::new_trace_id();
+    for _ in 0..5 {
+        let batch: Vec<Span> = (0..8000)
+            .map(|_| span(&trace, None, "GET /", SpanKind::Request))
+            .collect();
+        exporter.spans(&Arc::new(batch));
+    }
+    assert_eq!(stats.counts().dropped_spans, 8000, "the fifth batch, at once");
     exporter.close();
     // Counted before close returned: the thread ended at the deadline,
     // the request in flight abandoned.
-    assert_eq!(stats.counts().dropped_spans, 1);
+    assert_eq!(stats.counts().dropped_spans, 40_000);
+    let said = said.lock().unwrap().clone();
+    assert_eq!(said.len(), 1, "{said:#?}");
+    assert!(said[0].contains("cannot keep up"), "{}", said[0]);
 }
 
 #[test]

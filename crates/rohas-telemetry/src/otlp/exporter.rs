@@ -1,8 +1,9 @@
 //! [`OtlpExporter`]: the queue the recorder hands batches to, and the
 //! thread that sends them.
 //!
-//! The recorder's thread only ever does a `try_send` of an `Arc` (a full
-//! queue drops the batch and counts it). The exporter's thread gathers
+//! The recorder's thread only ever does a `try_send` of an `Arc`; when
+//! the queue is full, or 32,768 records are already waiting or being
+//! sent, the batch is dropped and counted. The exporter's thread gathers
 //! what arrives within half a second into requests of at most 512
 //! records, and sends them one at a time: a receiver that is slow or
 //! down holds up only this thread, and the queue in front of it is what
@@ -25,13 +26,18 @@ use bytes::Bytes;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Batches (as the recorder hands them) the queue holds before dropping.
 const QUEUE: usize = 256;
+/// Records held (queued or being sent) before new batches are dropped: a
+/// bound on memory while the receiver is slow or down, whatever the size
+/// of the recorder's batches (OpenTelemetry SDKs hold 2,048 spans; an
+/// engine under load records far more per second than one app thread).
+const MAX_HELD: usize = 32_768;
 /// How long the thread gathers batches before sending them.
 const GATHER: Duration = Duration::from_millis(500);
 /// Most records in one request (OpenTelemetry SDKs' default).
@@ -69,6 +75,8 @@ struct Shared {
     /// a request in flight included.
     deadline: tokio::sync::watch::Sender<Option<Instant>>,
     notice: Notice,
+    /// Records queued or being sent.
+    held: AtomicUsize,
     /// A full queue was said (once).
     said_full: AtomicBool,
 }
@@ -88,6 +96,7 @@ impl OtlpExporter {
         let shared = Arc::new(Shared {
             deadline: tokio::sync::watch::Sender::new(None),
             notice,
+            held: AtomicUsize::new(0),
             said_full: AtomicBool::new(false),
         });
         let (ended_tx, ended_rx) = std::sync::mpsc::channel::<()>();
@@ -129,7 +138,18 @@ impl OtlpExporter {
             dropped.fetch_add(records as u64, Ordering::Relaxed);
             return;
         };
-        if queue.try_send(batch).is_err() {
+        // Pushes take turns on the queue's lock, so the check cannot race
+        // another push; the exporter's thread only takes away.
+        let held = &self.shared.held;
+        let full = held.load(Ordering::Acquire) + records > MAX_HELD || {
+            held.fetch_add(records, Ordering::AcqRel);
+            let refused = queue.try_send(batch).is_err();
+            if refused {
+                held.fetch_sub(records, Ordering::AcqRel);
+            }
+            refused
+        };
+        if full {
             dropped.fetch_add(records as u64, Ordering::Relaxed);
             if !self.shared.said_full.swap(true, Ordering::Relaxed) {
                 (self.shared.notice)(
@@ -269,6 +289,7 @@ impl Sender {
             for chunk in logs.chunks(PER_REQUEST) {
                 self.export_logs(chunk).await;
             }
+            self.shared.held.fetch_sub(records, Ordering::AcqRel);
         }
     }
 
