@@ -15,6 +15,7 @@ mod middlewares;
 mod reload;
 mod routing;
 mod shutdown;
+mod telemetry;
 mod timeouts;
 mod trace_id;
 mod websockets;
