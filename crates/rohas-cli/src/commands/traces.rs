@@ -106,6 +106,14 @@ pub fn show(args: ShowArgs, out: &Output) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A handler given by its bare name matches nothing: say what an id is.
+pub fn handler_hint(handler: Option<&str>) -> Option<String> {
+    let name = handler.filter(|h| !h.contains(':') && *h != "engine")?;
+    Some(format!(
+        "  help: --handler takes a handler id, e.g. api:{name}, event:<Event>:{name} or cron:{name}"
+    ))
+}
+
 fn connect(out: &Output) -> anyhow::Result<TelemetrySource> {
     let root = project::current_root()?;
     let config = rohas_config::load(&root)?.config;
