@@ -380,3 +380,163 @@ fn following_needs_a_running_engine() {
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.contains("start `rohas dev`"), "{stderr}");
 }
+
+/// A stand-in for a running engine: it holds the project's queue lock,
+/// says where it serves in `engine.json` as `rohas dev` does, and answers
+/// the telemetry API with canned JSON. It lets the engine side of the
+/// commands (requests, the live stream, Ctrl-C) be tested on its own.
+struct FakeEngine {
+    _lock: rohas_engine::rohas_events::QueueLock,
+    /// The request lines it was sent (`GET /telemetry/logs?… HTTP/1.1`).
+    requests: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FakeEngine {
+    /// `stream`: the log entries the live stream sends, then it closes
+    /// (or, with `hold`, stays open).
+    fn start(root: &Path, stored: Vec<LogEntry>, stream: Vec<LogEntry>, hold: bool) -> FakeEngine {
+        let dir = root.join(".rohas/queue");
+        std::fs::create_dir_all(&dir).unwrap();
+        let lock = rohas_engine::rohas_events::QueueLock::acquire(&dir).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        rohas_engine::rohas_events::QueueLock::announce(&dir, &url);
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let (seen, stored, stream) = (seen.clone(), stored.clone(), stream.clone());
+                // A thread per connection: the live stream stays open
+                // while the stored lines are asked for.
+                std::thread::spawn(move || answer(conn, &seen, &stored, &stream, hold));
+            }
+        });
+        FakeEngine { _lock: lock, requests }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// One request: the live stream, a page of stored lines, or a 404 as the
+/// telemetry API words it.
+fn answer(
+    mut conn: std::net::TcpStream,
+    seen: &std::sync::Mutex<Vec<String>>,
+    stored: &[LogEntry],
+    stream: &[LogEntry],
+    hold: bool,
+) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut head = String::new();
+    reader.read_line(&mut head).unwrap();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+            break;
+        }
+    }
+    seen.lock().unwrap().push(head.trim().to_string());
+    let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+    if path.starts_with("/telemetry/logs/stream") {
+        let _ = conn.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n: connected\n\n",
+        );
+        for entry in stream {
+            let _ = write!(conn, "data: {}\n\n", serde_json::to_string(entry).unwrap());
+        }
+        let _ = conn.flush();
+        if hold {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    } else if path.starts_with("/telemetry/logs") {
+        let _ = conn.write_all(json_answer("200 OK", serde_json::json!({ "items": stored, "next": null })).as_bytes());
+    } else if path.starts_with("/telemetry/traces/") {
+        let id = path.trim_start_matches("/telemetry/traces/");
+        let error = serde_json::json!({ "error": format!("no trace {id} in the telemetry store") });
+        let _ = conn.write_all(json_answer("404 Not Found", error).as_bytes());
+    } else {
+        let _ = conn.write_all(json_answer("404 Not Found", serde_json::json!({ "error": "no route" })).as_bytes());
+    }
+}
+
+fn json_answer(status: &str, body: serde_json::Value) -> String {
+    let body = body.to_string();
+    let length = body.len();
+    format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{body}")
+}
+
+#[test]
+fn logs_follow_prints_stored_then_live_lines_once_each() {
+    let (_tmp, root) = empty_project();
+    let stored = log("engine", None, 1, Level::Warn, "stored line");
+    let live = log("api:CreateUser", None, 2, Level::Error, "live line");
+    // The stream repeats the newest stored line (written while both were
+    // read): it is printed once.
+    let engine = FakeEngine::start(&root, vec![stored.clone()], vec![stored, live], false);
+    let (code, stdout, stderr) = rohas(&root, &["logs", "-f", "--level", "warn", "--handler", "api:CreateUser"]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].contains("WARN   engine  stored line"), "{stdout}");
+    assert!(lines[1].contains("ERROR  api:CreateUser  live line"), "{stdout}");
+    assert!(stderr.contains("the engine closed the log stream"), "{stderr}");
+    let requests = engine.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("GET /telemetry/logs/stream?level=warn&handler=api:CreateUser ")),
+        "{requests:?}"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("GET /telemetry/logs?level=warn&handler=api:CreateUser&limit=50 ")),
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn an_unknown_trace_through_the_engine_names_the_id() {
+    let (_tmp, root) = empty_project();
+    let _engine = FakeEngine::start(&root, vec![], vec![], false);
+    let (code, _, stderr) = rohas(&root, &["trace", "cafe"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no trace `cafe` in the running engine"), "{stderr}");
+    assert!(stderr.contains("`rohas traces`"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_ends_logs_follow_quietly() {
+    use std::io::{BufRead, BufReader};
+    let (_tmp, root) = empty_project();
+    let live = log("engine", None, 1, Level::Info, "still here");
+    let _engine = FakeEngine::start(&root, vec![], vec![live], true);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rohas"))
+        .arg("-C")
+        .arg(&root)
+        .args(["logs", "-f"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("still here"), "{first}");
+    let status = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
