@@ -244,18 +244,18 @@ fn trace_draws_a_waterfall_with_attempts_and_logs() {
     trace 4bf92f3577b34da6a3ce929d0e0e4736  2026-06-01 10:00:00.000
     POST /users  150.0ms  7 spans, 1 error
 
-    SPAN                                 KIND      DURATION  STATUS            0                 150.0ms
-    POST /users                          request     40.0ms  ok 201            |██████▏                |
-      api:CreateUser                     handler     30.0ms  ok                |████▉                  |
+    SPAN                                KIND      DURATION  STATUS            0                  150.0ms
+    POST /users                         request     40.0ms  ok 201            |██████▍                 |
+      api:CreateUser                    handler     30.0ms  ok                |█████▏                  |
         · +10.0ms  INFO   creating user ada@example.com
-        publish UserCreated              publish      1.0ms  ok                |    ▌                  |
-          UserCreated → sendWelcome      delivery    20.0ms  error, attempt 1  |      ████             |
+        publish UserCreated             publish      1.0ms  ok                |    ▋                   |
+          UserCreated → sendWelcome     delivery    20.0ms  error, attempt 1  |       ███▍             |
             ! SmtpError: connection refused
             · +65.0ms  WARN   retrying UserCreated → sendWelcome in 50ms
-            event:UserCreated:sendWelc…  handler     18.0ms  ok                |       ██▉             |
+            event:UserCreated:sendWel…  handler     18.0ms  ok                |       ███▎             |
               · +60.0ms  ERROR  smtp down
-          UserCreated → sendWelcome      delivery    30.0ms  ok, attempt 2     |                  █████|
-            event:UserCreated:sendWelc…  handler     28.0ms  ok                |                  ████▉|
+          UserCreated → sendWelcome     delivery    30.0ms  ok, attempt 2     |                   █████|
+            event:UserCreated:sendWel…  handler     28.0ms  ok                |                   ████▉|
               · +140.0ms INFO   welcome mail sent
     ");
 }

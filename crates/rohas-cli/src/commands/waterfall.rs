@@ -9,6 +9,10 @@ use rohas_telemetry::{LogEntry, SpanKind, SpanStatus};
 
 /// Narrowest bar worth drawing.
 const MIN_BAR: usize = 10;
+/// A bar wide enough to read, kept by cutting long names down to
+/// [`MIN_NAME`].
+const GOOD_BAR: usize = 24;
+const MIN_NAME: usize = 20;
 /// Eighth blocks, for where a bar ends inside a cell.
 const EIGHTHS: [char; 7] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 
@@ -25,8 +29,13 @@ pub fn render(tree: &TraceTree, width: usize, paint: Paint) -> Vec<String> {
     let duration_w = column(durations.iter().map(|d| d.chars().count()), "DURATION");
     let statuses: Vec<String> = tree.spans.iter().map(status).collect();
     let status_w = column(statuses.iter().map(|s| s.chars().count()), "STATUS");
-    let fixed = name_w + kind_w + duration_w + status_w + 4 * 2 + 2;
-    let bar_w = width.saturating_sub(fixed).max(MIN_BAR);
+    // A narrow terminal takes room from long names before the bar: the
+    // bar is what a waterfall is for.
+    let others = kind_w + duration_w + status_w + 4 * 2 + 2;
+    let name_w = name_w
+        .min(width.saturating_sub(others + GOOD_BAR))
+        .max(MIN_NAME.min(name_w));
+    let bar_w = width.saturating_sub(name_w + others).max(MIN_BAR);
 
     let total = text::duration(tree.duration_ns);
     let scale = format!(
