@@ -1,7 +1,7 @@
 //! Where `rohas traces`, `rohas trace` and `rohas logs` read telemetry:
 //! the running engine's telemetry API when an engine serves the project
-//! (it sees what is still queued for the file, and it alone can stream
-//! live logs), else the telemetry file directly. Both answer the same
+//! (it alone can stream live logs, and it reads its file with its own
+//! settings), else the telemetry file directly. Both answer the same
 //! queries with the same JSON: a query is one query string, read by the
 //! engine's API or by the store's own parser for the file.
 
