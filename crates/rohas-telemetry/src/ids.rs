@@ -172,7 +172,11 @@ fn seeds() -> (u64, u64) {
         // RandomState is seeded from the OS once per process.
         let state = std::collections::hash_map::RandomState::new();
         let mut a = state.build_hasher();
-        a.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        a.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
         let mut b = state.build_hasher();
         b.write_u32(std::process::id());
         (a.finish(), b.finish())

@@ -145,11 +145,15 @@ impl LogQuery {
     /// Whether a live entry passes the filters (the live tail).
     pub fn matches(&self, e: &LogEntry) -> bool {
         self.level.is_none_or(|l| e.level >= l)
-            && self.handler.as_deref().is_none_or(|h| &*e.source == h)
-            && self.trace_id.as_deref().is_none_or(|t| e.trace_id.as_deref() == Some(t))
+            && self.handler.as_deref().is_none_or(|h| same_handler(h, &e.source))
+            && self
+                .trace_id
+                .as_deref()
+                .is_none_or(|t| e.trace_id.as_deref() == Some(t))
             && self.text.as_deref().is_none_or(|t| {
                 let t = t.to_lowercase();
-                e.message.to_lowercase().contains(&t) || Value::Object(e.fields.clone()).to_string().to_lowercase().contains(&t)
+                e.message.to_lowercase().contains(&t)
+                    || Value::Object(e.fields.clone()).to_string().to_lowercase().contains(&t)
             })
     }
 }
@@ -168,7 +172,11 @@ impl MetricsQuery {
             match k.as_str() {
                 "since" => q.since_s = Some((time(&k, &v)? / 1_000_000_000) as i64),
                 "name" => q.name = Some(v),
-                _ => return Err(QueryError::BadRequest(format!("unknown parameter `{k}`; the metrics take since, name"))),
+                _ => {
+                    return Err(QueryError::BadRequest(format!(
+                        "unknown parameter `{k}`; the metrics take since, name"
+                    )))
+                }
             }
         }
         Ok(q)
@@ -221,8 +229,12 @@ pub(crate) fn traces(file: &Path, q: &TraceQuery) -> Result<Page<TraceSummary>, 
         args.push(Sql::Integer(k.code()));
     }
     match q.status {
-        Some(SpanStatus::Error) => sql.push_str(" AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND s.status = 1)"),
-        Some(SpanStatus::Ok) => sql.push_str(" AND NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND s.status = 1)"),
+        Some(SpanStatus::Error) => {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND s.status = 1)")
+        }
+        Some(SpanStatus::Ok) => {
+            sql.push_str(" AND NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND s.status = 1)")
+        }
         None => {}
     }
     if let Some(d) = q.min_duration_ns {
@@ -243,7 +255,11 @@ pub(crate) fn traces(file: &Path, q: &TraceQuery) -> Result<Page<TraceSummary>, 
             .and_then(|(s, id)| Some((s.parse::<i64>().ok()?, SpanId::parse(id)?)))
             .ok_or_else(|| QueryError::BadRequest(format!("`after={after}` is not a cursor this list gave")))?;
         sql.push_str(" AND (r.start_ns < ? OR (r.start_ns = ? AND r.span_id < ?))");
-        args.extend([Sql::Integer(start), Sql::Integer(start), Sql::Integer(span.as_u64() as i64)]);
+        args.extend([
+            Sql::Integer(start),
+            Sql::Integer(start),
+            Sql::Integer(span.as_u64() as i64),
+        ]);
     }
     sql.push_str(" ORDER BY r.start_ns DESC, r.span_id DESC LIMIT ?");
     args.push(Sql::Integer(limit as i64 + 1));
@@ -260,7 +276,9 @@ pub(crate) fn traces(file: &Path, q: &TraceQuery) -> Result<Page<TraceSummary>, 
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .map_err(|e| store_error(file, e))?;
-        let mut handlers: Vec<String> = handlers.map(|h| h.split(',').map(str::to_string).collect()).unwrap_or_default();
+        let mut handlers: Vec<String> = handlers
+            .map(|h| h.split(',').map(str::to_string).collect())
+            .unwrap_or_default();
         handlers.sort();
         items.push(TraceSummary {
             trace_id: root.trace_id.clone(),
@@ -310,7 +328,10 @@ fn tree(trace_id: &str, spans: Vec<Span>, logs: Vec<LogEntry>) -> TraceTree {
         children.entry(parent).or_default().push(i);
     }
     let mut order = Vec::with_capacity(spans.len());
-    let mut stack: Vec<(usize, usize)> = children.get(&None).map(|c| c.iter().rev().map(|&i| (i, 0)).collect()).unwrap_or_default();
+    let mut stack: Vec<(usize, usize)> = children
+        .get(&None)
+        .map(|c| c.iter().rev().map(|&i| (i, 0)).collect())
+        .unwrap_or_default();
     let mut visited = vec![false; spans.len()];
     while let Some((i, depth)) = stack.pop() {
         if std::mem::replace(&mut visited[i], true) {
@@ -332,7 +353,11 @@ fn tree(trace_id: &str, spans: Vec<Span>, logs: Vec<LogEntry>) -> TraceTree {
             spans
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| s.handler.as_deref() == Some(&*log.source) && s.start_ns <= log.time_ns && log.time_ns <= s.end_ns())
+                .filter(|(_, s)| {
+                    s.handler.as_deref().is_some_and(|h| same_handler(h, &log.source))
+                        && s.start_ns <= log.time_ns
+                        && log.time_ns <= s.end_ns()
+                })
                 .min_by_key(|(_, s)| s.duration_ns)
                 .map(|(i, _)| i)
         };
@@ -373,7 +398,13 @@ pub(crate) fn logs(file: &Path, q: &LogQuery) -> Result<Page<LogEntry>, QueryErr
         args.push(Sql::Integer(l.code()));
     }
     if let Some(h) = &q.handler {
-        sql.push_str(" AND source = ?");
+        // A runtime may tag lines with the handler's own name
+        // (`CreateUser`) rather than its id (`api:CreateUser`): either matches.
+        sql.push_str(
+            " AND (source = ?1x OR substr(?1x, -length(source) - 1) = ':' || source OR substr(source, -length(?1x) - 1) = ':' || ?1x)",
+        );
+        let n = args.len() + 1;
+        sql = sql.replace("?1x", &format!("?{n}"));
         args.push(Sql::Text(h.clone()));
     }
     if let Some(t) = &q.trace_id {
@@ -405,7 +436,11 @@ pub(crate) fn logs(file: &Path, q: &LogQuery) -> Result<Page<LogEntry>, QueryErr
     let mut rows = select_logs(&conn, file, &sql, args)?;
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let next = if more { rows.last().map(|(id, _)| id.to_string()) } else { None };
+    let next = if more {
+        rows.last().map(|(id, _)| id.to_string())
+    } else {
+        None
+    };
     Ok(Page {
         items: rows.into_iter().map(|(_, l)| l).collect(),
         next,
@@ -429,7 +464,12 @@ pub(crate) fn metric_series(file: &Path, q: &MetricsQuery, now_s: i64) -> Result
     let mut index: HashMap<(String, String), usize> = HashMap::new();
     let rows = stmt
         .query_map(params_from_iter(args), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, f64>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, f64>(3)?,
+            ))
         })
         .map_err(|e| store_error(file, e))?;
     for row in rows {
@@ -439,7 +479,9 @@ pub(crate) fn metric_series(file: &Path, q: &MetricsQuery, now_s: i64) -> Result
             series.push((name, labels, Vec::new()));
             series.len() - 1
         });
-        series[i].2.push(Value::Array(vec![Value::from(at), Value::from(value)]));
+        series[i]
+            .2
+            .push(Value::Array(vec![Value::from(at), Value::from(value)]));
     }
     let series: Vec<Value> = series
         .into_iter()
@@ -451,14 +493,17 @@ pub(crate) fn metric_series(file: &Path, q: &MetricsQuery, now_s: i64) -> Result
     Ok(serde_json::json!({ "resolution_s": crate::metrics::RESOLUTION_S, "since": since, "series": series }))
 }
 
-const SPAN_COLUMNS: &str = "r.trace_id, r.span_id, r.parent_id, r.root, r.name, r.kind, r.handler, r.start_ns, r.duration_ns, \
+const SPAN_COLUMNS: &str =
+    "r.trace_id, r.span_id, r.parent_id, r.root, r.name, r.kind, r.handler, r.start_ns, r.duration_ns, \
      r.status, r.status_code, r.error, r.event, r.attempt, r.message_id, r.dead_lettered, r.attributes";
 
 const LOG_COLUMNS: &str = "id, time_ns, level, source, trace_id, span_id, message, fields, truncated";
 
 fn select_spans(conn: &Connection, file: &Path, sql: &str, args: Vec<Sql>) -> Result<Vec<Span>, QueryError> {
     let mut stmt = conn.prepare(sql).map_err(|e| store_error(file, e))?;
-    let rows = stmt.query_map(params_from_iter(args), span_row).map_err(|e| store_error(file, e))?;
+    let rows = stmt
+        .query_map(params_from_iter(args), span_row)
+        .map_err(|e| store_error(file, e))?;
     rows.collect::<Result<_, _>>().map_err(|e| store_error(file, e))
 }
 
@@ -476,14 +521,20 @@ fn span_row(r: &Row<'_>) -> rusqlite::Result<Span> {
         handler: r.get::<_, Option<String>>(6)?.map(Arc::from),
         start_ns: r.get::<_, i64>(7)? as u64,
         duration_ns: r.get::<_, i64>(8)? as u64,
-        status: if r.get::<_, i64>(9)? == 1 { SpanStatus::Error } else { SpanStatus::Ok },
+        status: if r.get::<_, i64>(9)? == 1 {
+            SpanStatus::Error
+        } else {
+            SpanStatus::Ok
+        },
         status_code: r.get(10)?,
         error: r.get(11)?,
         event: r.get::<_, Option<String>>(12)?.map(Arc::from),
         attempt: r.get(13)?,
         message_id: r.get(14)?,
         dead_lettered: r.get(15)?,
-        attributes: attributes.and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default(),
+        attributes: attributes
+            .and_then(|a| serde_json::from_str(&a).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -560,6 +611,15 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether two handler labels name the same handler: equal, or one is the
+/// other's last `:`-separated part (`api:CreateUser` and `CreateUser`).
+pub(crate) fn same_handler(a: &str, b: &str) -> bool {
+    let tail = |long: &str, short: &str| {
+        long.len() > short.len() && long.ends_with(short) && long.as_bytes()[long.len() - short.len() - 1] == b':'
+    };
+    a == b || tail(a, b) || tail(b, a)
+}
+
 fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
@@ -589,7 +649,8 @@ mod tests {
 
     #[test]
     fn query_strings_are_read_and_bad_ones_named() {
-        let q = TraceQuery::from_query("handler=api%3AHealth&kind=request&status=error&min_duration_ms=100&limit=5").unwrap();
+        let q = TraceQuery::from_query("handler=api%3AHealth&kind=request&status=error&min_duration_ms=100&limit=5")
+            .unwrap();
         assert_eq!(q.handler.as_deref(), Some("api:Health"));
         assert_eq!(q.kind, Some(SpanKind::Request));
         assert_eq!(q.status, Some(SpanStatus::Error));
@@ -600,7 +661,10 @@ mod tests {
         assert!(e.contains("unknown level `loud`"), "{e}");
         let e = LogQuery::from_query("since=yesterday").unwrap_err().to_string();
         assert!(e.contains("`since=yesterday` is not a time"), "{e}");
-        assert_eq!(LogQuery::from_query("text=a+b%25").unwrap().text.as_deref(), Some("a b%"));
+        assert_eq!(
+            LogQuery::from_query("text=a+b%25").unwrap().text.as_deref(),
+            Some("a b%")
+        );
         assert_eq!(decode("%"), "%");
         assert_eq!(decode("50%2"), "50%2");
         assert_eq!(decode("%é1"), "%é1");

@@ -421,7 +421,10 @@ impl Writer {
             }
         }
         let spans: Vec<Span> = if self.traces {
-            spans.into_iter().filter(|s| sampled(&s.trace_id, self.sample_below)).collect()
+            spans
+                .into_iter()
+                .filter(|s| sampled(&s.trace_id, self.sample_below))
+                .collect()
         } else {
             Vec::new()
         };
@@ -549,7 +552,9 @@ impl Writer {
             self.store = None;
             self.open();
             if self.store.is_some() {
-                (self.notice)(&format!("telemetry: {path} was deleted while running; started a new one"));
+                (self.notice)(&format!(
+                    "telemetry: {path} was deleted while running; started a new one"
+                ));
             }
             return;
         }

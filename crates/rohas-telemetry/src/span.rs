@@ -134,7 +134,13 @@ pub struct Span {
 impl Span {
     /// A span with only its identity, name and kind; the caller fills in
     /// the rest (see [`crate::Timer`] for the times).
-    pub fn new(trace_id: impl Into<String>, span_id: SpanId, parent_id: Option<SpanId>, name: Arc<str>, kind: SpanKind) -> Span {
+    pub fn new(
+        trace_id: impl Into<String>,
+        span_id: SpanId,
+        parent_id: Option<SpanId>,
+        name: Arc<str>,
+        kind: SpanKind,
+    ) -> Span {
         Span {
             trace_id: trace_id.into(),
             span_id,

@@ -2,9 +2,7 @@
 //! is what the queries answer; retention, the size cap, a damaged or
 //! deleted file and a full disk never stop recording.
 
-use rohas_telemetry::{
-    Level, LogEntry, LogQuery, Options, Span, SpanId, SpanKind, Telemetry, TraceQuery,
-};
+use rohas_telemetry::{Level, LogEntry, LogQuery, Options, Span, SpanId, SpanKind, Telemetry, TraceQuery};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,7 +20,15 @@ fn start(folder: &std::path::Path) -> (Telemetry, Arc<Mutex<Vec<String>>>) {
     (t, said)
 }
 
-fn span(trace: &str, parent: Option<SpanId>, name: &str, kind: SpanKind, handler: Option<&str>, start_ns: u64, duration_ns: u64) -> Span {
+fn span(
+    trace: &str,
+    parent: Option<SpanId>,
+    name: &str,
+    kind: SpanKind,
+    handler: Option<&str>,
+    start_ns: u64,
+    duration_ns: u64,
+) -> Span {
     let mut s = Span::new(trace, SpanId::random(), parent, Arc::from(name), kind);
     s.handler = handler.map(Arc::from);
     s.start_ns = start_ns;
@@ -48,18 +54,71 @@ fn a_request_and_what_it_caused_come_back_as_one_tree_with_logs() {
     let dir = tempfile::tempdir().unwrap();
     let (t, _) = start(dir.path());
     let now = rohas_telemetry::now_ns();
-    let root = span("t1", None, "POST /users", SpanKind::Request, Some("api:CreateUser"), now, 5_000_000);
-    let call = span("t1", Some(root.span_id), "api:CreateUser", SpanKind::Handler, Some("api:CreateUser"), now + 1000, 3_000_000);
-    let publish = span("t1", Some(root.span_id), "publish UserCreated", SpanKind::Publish, None, now + 3_500_000, 100_000);
-    let mut delivery = span("t1", Some(publish.span_id), "UserCreated → welcome", SpanKind::Delivery, Some("event:UserCreated:welcome"), now + 4_000_000, 2_000_000);
+    let root = span(
+        "t1",
+        None,
+        "POST /users",
+        SpanKind::Request,
+        Some("api:CreateUser"),
+        now,
+        5_000_000,
+    );
+    let call = span(
+        "t1",
+        Some(root.span_id),
+        "api:CreateUser",
+        SpanKind::Handler,
+        Some("api:CreateUser"),
+        now + 1000,
+        3_000_000,
+    );
+    let publish = span(
+        "t1",
+        Some(root.span_id),
+        "publish UserCreated",
+        SpanKind::Publish,
+        None,
+        now + 3_500_000,
+        100_000,
+    );
+    let mut delivery = span(
+        "t1",
+        Some(publish.span_id),
+        "UserCreated → welcome",
+        SpanKind::Delivery,
+        Some("event:UserCreated:welcome"),
+        now + 4_000_000,
+        2_000_000,
+    );
     delivery.attempt = Some(1);
     delivery.failed("smtp down");
-    let retry_call = span("t1", Some(delivery.span_id), "event:UserCreated:welcome", SpanKind::Handler, Some("event:UserCreated:welcome"), now + 4_100_000, 1_000_000);
-    for s in [retry_call.clone(), delivery.clone(), publish.clone(), call.clone(), root.clone()] {
+    let retry_call = span(
+        "t1",
+        Some(delivery.span_id),
+        "event:UserCreated:welcome",
+        SpanKind::Handler,
+        Some("event:UserCreated:welcome"),
+        now + 4_100_000,
+        1_000_000,
+    );
+    for s in [
+        retry_call.clone(),
+        delivery.clone(),
+        publish.clone(),
+        call.clone(),
+        root.clone(),
+    ] {
         t.span(s);
     }
-    t.log(log("t1", "api:CreateUser", now + 2_000_000, Level::Info, "creating user"));
-    t.log(log("t1", "event:UserCreated:welcome", now + 4_500_000, Level::Error, "smtp down"));
+    // Python tags lines with the handler's own name, not its id.
+    t.log(log("t1", "CreateUser", now + 2_000_000, Level::Info, "creating user"));
+    t.log(log(
+        "t1",
+        "event:UserCreated:welcome",
+        now + 4_500_000,
+        Level::Error,
+        "smtp down",
+    ));
     t.log(log("other", "api:Other", now, Level::Info, "not this trace"));
     assert!(t.flush(WAIT));
     let reader = t.reader().unwrap();
@@ -76,7 +135,11 @@ fn a_request_and_what_it_caused_come_back_as_one_tree_with_logs() {
             ("event:UserCreated:welcome", 3)
         ]
     );
-    assert_eq!(tree.spans[1].logs.len(), 1, "the handler's log belongs to its call span");
+    assert_eq!(
+        tree.spans[1].logs.len(),
+        1,
+        "the handler's log belongs to its call span"
+    );
     assert_eq!(tree.spans[1].logs[0].message, "creating user");
     assert_eq!(tree.spans[4].logs[0].message, "smtp down");
     assert_eq!(tree.spans[3].span.attempt, Some(1));
@@ -88,9 +151,13 @@ fn a_request_and_what_it_caused_come_back_as_one_tree_with_logs() {
     assert!(t1.handlers.contains(&"event:UserCreated:welcome".to_string()));
     let errors = reader.traces(&TraceQuery::from_query("status=error").unwrap()).unwrap();
     assert_eq!(errors.items.len(), 1);
-    let by_handler = reader.traces(&TraceQuery::from_query("handler=event:UserCreated:welcome").unwrap()).unwrap();
+    let by_handler = reader
+        .traces(&TraceQuery::from_query("handler=event:UserCreated:welcome").unwrap())
+        .unwrap();
     assert_eq!(by_handler.items.len(), 1);
-    let slow = reader.traces(&TraceQuery::from_query("min_duration_ms=6").unwrap()).unwrap();
+    let slow = reader
+        .traces(&TraceQuery::from_query("min_duration_ms=6").unwrap())
+        .unwrap();
     assert!(slow.items.is_empty(), "the root took 5 ms");
 
     let warn = reader.logs(&LogQuery::from_query("level=warn").unwrap()).unwrap();
@@ -98,6 +165,18 @@ fn a_request_and_what_it_caused_come_back_as_one_tree_with_logs() {
     assert_eq!(warn.items[0].message, "smtp down");
     let text = reader.logs(&LogQuery::from_query("text=CREATING").unwrap()).unwrap();
     assert_eq!(text.items.len(), 1);
+    let by_id = reader
+        .logs(&LogQuery::from_query("handler=api:CreateUser").unwrap())
+        .unwrap();
+    assert_eq!(
+        by_id.items.len(),
+        1,
+        "the handler id finds lines tagged with the handler's name"
+    );
+    let by_name = reader
+        .logs(&LogQuery::from_query("handler=send_welcome").unwrap())
+        .unwrap();
+    assert!(by_name.items.is_empty(), "a part of a name is not a match");
     assert!(reader.trace("nope").unwrap_err().to_string().contains("no trace nope"));
     t.close();
 }
@@ -108,13 +187,30 @@ fn pages_follow_their_cursor_without_gaps_or_repeats() {
     let (t, _) = start(dir.path());
     let now = rohas_telemetry::now_ns();
     for i in 0..25u64 {
-        t.span(span(&format!("trace-{i}"), None, "GET /", SpanKind::Request, None, now + i, 1));
-        t.log(log(&format!("trace-{i}"), "engine", now + i, Level::Info, &format!("line {i}")));
+        t.span(span(
+            &format!("trace-{i}"),
+            None,
+            "GET /",
+            SpanKind::Request,
+            None,
+            now + i,
+            1,
+        ));
+        t.log(log(
+            &format!("trace-{i}"),
+            "engine",
+            now + i,
+            Level::Info,
+            &format!("line {i}"),
+        ));
     }
     assert!(t.flush(WAIT));
     let reader = t.reader().unwrap();
     let mut seen = Vec::new();
-    let mut q = TraceQuery { limit: Some(10), ..TraceQuery::default() };
+    let mut q = TraceQuery {
+        limit: Some(10),
+        ..TraceQuery::default()
+    };
     loop {
         let page = reader.traces(&q).unwrap();
         seen.extend(page.items.iter().map(|s| s.trace_id.clone()));
@@ -126,7 +222,10 @@ fn pages_follow_their_cursor_without_gaps_or_repeats() {
     let expected: Vec<String> = (0..25).rev().map(|i| format!("trace-{i}")).collect();
     assert_eq!(seen, expected, "newest first, each once");
     let mut lines = Vec::new();
-    let mut q = LogQuery { limit: Some(7), ..LogQuery::default() };
+    let mut q = LogQuery {
+        limit: Some(7),
+        ..LogQuery::default()
+    };
     loop {
         let page = reader.logs(&q).unwrap();
         lines.extend(page.items.into_iter().map(|l| l.message));
@@ -154,21 +253,47 @@ fn retention_deletes_what_is_older_and_keeps_the_rest() {
     let now = rohas_telemetry::now_ns();
     let old = now - 2 * 3600 * 1_000_000_000;
     for i in 0..100 {
-        t.span(span(&format!("old-{i}"), None, "GET /old", SpanKind::Request, None, old + i, 1));
+        t.span(span(
+            &format!("old-{i}"),
+            None,
+            "GET /old",
+            SpanKind::Request,
+            None,
+            old + i,
+            1,
+        ));
         t.log(log(&format!("old-{i}"), "engine", old + i, Level::Info, "old"));
     }
     for i in 0..10 {
-        t.span(span(&format!("new-{i}"), None, "GET /new", SpanKind::Request, None, now + i, 1));
+        t.span(span(
+            &format!("new-{i}"),
+            None,
+            "GET /new",
+            SpanKind::Request,
+            None,
+            now + i,
+            1,
+        ));
         t.log(log(&format!("new-{i}"), "engine", now + i, Level::Info, "new"));
     }
     assert!(t.flush(WAIT));
     assert!(t.upkeep(WAIT));
     assert!(said.lock().unwrap().is_empty(), "{:?}", said.lock().unwrap());
     let reader = t.reader().unwrap();
-    let all = reader.traces(&TraceQuery { limit: Some(1000), ..TraceQuery::default() }).unwrap();
+    let all = reader
+        .traces(&TraceQuery {
+            limit: Some(1000),
+            ..TraceQuery::default()
+        })
+        .unwrap();
     assert_eq!(all.items.len(), 10, "only the new traces are left");
     assert!(all.items.iter().all(|s| s.trace_id.starts_with("new-")));
-    let logs = reader.logs(&LogQuery { limit: Some(1000), ..LogQuery::default() }).unwrap();
+    let logs = reader
+        .logs(&LogQuery {
+            limit: Some(1000),
+            ..LogQuery::default()
+        })
+        .unwrap();
     assert_eq!(logs.items.len(), 10);
     assert!(said.lock().unwrap().is_empty());
     t.close();
@@ -184,7 +309,15 @@ fn the_size_cap_bounds_the_live_data() {
     });
     let now = rohas_telemetry::now_ns();
     for i in 0..20_000u64 {
-        let mut s = span(&format!("trace-{i:08}"), None, "GET /items", SpanKind::Request, Some("api:Items"), now + i, 1);
+        let mut s = span(
+            &format!("trace-{i:08}"),
+            None,
+            "GET /items",
+            SpanKind::Request,
+            Some("api:Items"),
+            now + i,
+            1,
+        );
         s.attributes.insert("note".into(), json!("x".repeat(64)));
         t.span(s);
         if i % 2000 == 1999 {
@@ -194,7 +327,12 @@ fn the_size_cap_bounds_the_live_data() {
     assert!(t.flush(WAIT));
     assert!(t.upkeep(WAIT));
     let reader = t.reader().unwrap();
-    let left = reader.traces(&TraceQuery { limit: Some(1000), ..TraceQuery::default() }).unwrap();
+    let left = reader
+        .traces(&TraceQuery {
+            limit: Some(1000),
+            ..TraceQuery::default()
+        })
+        .unwrap();
     assert!(!left.items.is_empty(), "the newest are kept");
     assert_eq!(left.items[0].trace_id, "trace-00019999");
     let conn = rusqlite_count(&t.file().unwrap());
@@ -203,13 +341,23 @@ fn the_size_cap_bounds_the_live_data() {
 }
 
 fn rusqlite_count(file: &std::path::Path) -> i64 {
-    let out = std::process::Command::new("sqlite3").arg(file).arg("SELECT count(*) FROM spans").output();
+    let out = std::process::Command::new("sqlite3")
+        .arg(file)
+        .arg("SELECT count(*) FROM spans")
+        .output();
     match out {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(0),
         // No sqlite3 tool: count through the API instead.
         _ => {
             let reader = rohas_telemetry::Reader::in_folder(file.parent().unwrap());
-            reader.traces(&TraceQuery { limit: Some(1000), ..TraceQuery::default() }).unwrap().items.len() as i64
+            reader
+                .traces(&TraceQuery {
+                    limit: Some(1000),
+                    ..TraceQuery::default()
+                })
+                .unwrap()
+                .items
+                .len() as i64
         }
     }
 }
@@ -217,12 +365,27 @@ fn rusqlite_count(file: &std::path::Path) -> i64 {
 #[test]
 fn a_damaged_file_is_moved_aside_and_recording_goes_on() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("telemetry.db"), b"this is not a database, it is a shopping list".repeat(200)).unwrap();
+    std::fs::write(
+        dir.path().join("telemetry.db"),
+        b"this is not a database, it is a shopping list".repeat(200),
+    )
+    .unwrap();
     let (t, said) = start(dir.path());
-    t.span(span("after", None, "GET /", SpanKind::Request, None, rohas_telemetry::now_ns(), 1));
+    t.span(span(
+        "after",
+        None,
+        "GET /",
+        SpanKind::Request,
+        None,
+        rohas_telemetry::now_ns(),
+        1,
+    ));
     assert!(t.flush(WAIT));
     let notes = said.lock().unwrap().clone();
-    assert!(notes.iter().any(|n| n.contains("was damaged; moved it to")), "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.contains("was damaged; moved it to")),
+        "{notes:?}"
+    );
     let aside: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
@@ -238,14 +401,35 @@ fn a_file_deleted_while_running_is_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("telemetry");
     let (t, said) = start(&folder);
-    t.span(span("before", None, "GET /", SpanKind::Request, None, rohas_telemetry::now_ns(), 1));
+    t.span(span(
+        "before",
+        None,
+        "GET /",
+        SpanKind::Request,
+        None,
+        rohas_telemetry::now_ns(),
+        1,
+    ));
     assert!(t.flush(WAIT));
     std::fs::remove_dir_all(&folder).unwrap();
     assert!(t.upkeep(WAIT));
-    t.span(span("after", None, "GET /", SpanKind::Request, None, rohas_telemetry::now_ns(), 1));
+    t.span(span(
+        "after",
+        None,
+        "GET /",
+        SpanKind::Request,
+        None,
+        rohas_telemetry::now_ns(),
+        1,
+    ));
     assert!(t.flush(WAIT));
     let notes = said.lock().unwrap().clone();
-    assert!(notes.iter().any(|n| n.contains("was deleted while running; started a new one")), "{notes:?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("was deleted while running; started a new one")),
+        "{notes:?}"
+    );
     let reader = t.reader().unwrap();
     assert_eq!(reader.trace("after").unwrap().spans.len(), 1);
     assert!(reader.trace("before").is_err());
@@ -283,14 +467,24 @@ fn a_full_queue_drops_and_counts_instead_of_waiting() {
 fn huge_log_values_are_cut_and_marked() {
     let dir = tempfile::tempdir().unwrap();
     let (t, _) = start(dir.path());
-    let mut entry = log("big", "api:Big", rohas_telemetry::now_ns(), Level::Info, &"m".repeat(1_000_000));
+    let mut entry = log(
+        "big",
+        "api:Big",
+        rohas_telemetry::now_ns(),
+        Level::Info,
+        &"m".repeat(1_000_000),
+    );
     entry.fields.insert("blob".into(), json!("f".repeat(1_000_000)));
     t.log(entry);
     assert!(t.flush(WAIT));
     let page = t.reader().unwrap().logs(&LogQuery::default()).unwrap();
     let l = &page.items[0];
     assert!(l.truncated);
-    assert!(l.message.len() < 10_000 && l.message.contains("[truncated"), "{}", l.message.len());
+    assert!(
+        l.message.len() < 10_000 && l.message.contains("[truncated"),
+        "{}",
+        l.message.len()
+    );
     assert!(l.fields["blob"].as_str().unwrap().len() < 3_000);
     t.close();
 }
@@ -325,15 +519,33 @@ impl Drop for SmallDisk {
 
 #[test]
 fn a_full_disk_stops_writing_says_so_once_and_resumes_when_freed() {
-    let Some(disk) = SmallDisk::mount(2 * 1024 * 1024) else { return };
+    let Some(disk) = SmallDisk::mount(2 * 1024 * 1024) else {
+        return;
+    };
     let filler = disk.dir.path().join("filler");
     let (t, said) = start(&disk.dir.path().join("telemetry"));
-    t.span(span("first", None, "GET /", SpanKind::Request, None, rohas_telemetry::now_ns(), 1));
+    t.span(span(
+        "first",
+        None,
+        "GET /",
+        SpanKind::Request,
+        None,
+        rohas_telemetry::now_ns(),
+        1,
+    ));
     assert!(t.flush(WAIT));
     // Take what is left of the disk.
     let _ = std::fs::write(&filler, vec![0u8; 2 * 1024 * 1024]);
     for i in 0..5_000u64 {
-        let mut s = span(&format!("full-{i}"), None, "GET /", SpanKind::Request, None, rohas_telemetry::now_ns(), 1);
+        let mut s = span(
+            &format!("full-{i}"),
+            None,
+            "GET /",
+            SpanKind::Request,
+            None,
+            rohas_telemetry::now_ns(),
+            1,
+        );
         s.attributes.insert("pad".into(), json!("p".repeat(1000)));
         t.span(s);
     }
@@ -344,10 +556,21 @@ fn a_full_disk_stops_writing_says_so_once_and_resumes_when_freed() {
     assert!(full[0].contains("the application keeps serving"), "{}", full[0]);
     std::fs::remove_file(&filler).unwrap();
     assert!(t.upkeep(WAIT));
-    t.span(span("freed", None, "GET /", SpanKind::Request, None, rohas_telemetry::now_ns(), 1));
+    t.span(span(
+        "freed",
+        None,
+        "GET /",
+        SpanKind::Request,
+        None,
+        rohas_telemetry::now_ns(),
+        1,
+    ));
     assert!(t.flush(WAIT));
     let notes = said.lock().unwrap().clone();
-    assert!(notes.iter().any(|n| n.contains("writing to") && n.ends_with("again")), "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.contains("writing to") && n.ends_with("again")),
+        "{notes:?}"
+    );
     assert_eq!(t.reader().unwrap().trace("freed").unwrap().spans.len(), 1);
     assert!(t.prometheus().contains("rohas_telemetry_unstored_total"));
     t.close();

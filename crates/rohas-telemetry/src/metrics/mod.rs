@@ -115,7 +115,9 @@ impl Totals {
                 }
             }
             SpanKind::Delivery => {
-                let (Some(event), Some(handler)) = (&span.event, &span.handler) else { return };
+                let (Some(event), Some(handler)) = (&span.event, &span.handler) else {
+                    return;
+                };
                 let key = (Arc::clone(event), Arc::clone(handler));
                 match span.status {
                     SpanStatus::Ok => *self.delivered.entry(key.clone()).or_default() += 1,
@@ -162,7 +164,13 @@ pub const RESOLUTION_S: i64 = 10;
 /// The points for one window: what happened since `earlier` (counts,
 /// errors, p50/p95/p99 per handler; events), the gauges' latest values and
 /// the process's figures.
-pub fn window_points(at_s: i64, now: &Totals, earlier: &Totals, gauges: &[Gauge], process: Option<&ProcessStats>) -> Vec<Point> {
+pub fn window_points(
+    at_s: i64,
+    now: &Totals,
+    earlier: &Totals,
+    gauges: &[Gauge],
+    process: Option<&ProcessStats>,
+) -> Vec<Point> {
     let mut points = Vec::new();
     let mut push = |name: &str, labels: &[(&str, &str)], value: f64| {
         let map: BTreeMap<&str, &str> = labels.iter().copied().collect();
@@ -181,7 +189,11 @@ pub fn window_points(at_s: i64, now: &Totals, earlier: &Totals, gauges: &[Gauge]
         }
         let labels = [("handler", &**handler), ("kind", &**kind)];
         push("calls", &labels, calls as f64);
-        push("errors", &labels, (stats.errors - before.map_or(0, |b| b.errors)) as f64);
+        push(
+            "errors",
+            &labels,
+            (stats.errors - before.map_or(0, |b| b.errors)) as f64,
+        );
         let window = before.map_or(stats.duration.clone(), |b| stats.duration.minus(&b.duration));
         for (q, name) in [(0.5, "p50_seconds"), (0.95, "p95_seconds"), (0.99, "p99_seconds")] {
             if let Some(v) = window.quantile(q) {
@@ -242,13 +254,25 @@ mod tests {
     #[test]
     fn spans_are_counted_by_kind() {
         let mut t = Totals::default();
-        let mut call = Span::new("t", crate::SpanId::random(), None, Arc::from("api:A"), SpanKind::Handler);
+        let mut call = Span::new(
+            "t",
+            crate::SpanId::random(),
+            None,
+            Arc::from("api:A"),
+            SpanKind::Handler,
+        );
         call.handler = Some(Arc::from("api:A"));
         call.duration_ns = 2_000_000;
         t.add(&call);
         call.failed("boom");
         t.add(&call);
-        let mut delivery = Span::new("t", crate::SpanId::random(), None, Arc::from("E → h"), SpanKind::Delivery);
+        let mut delivery = Span::new(
+            "t",
+            crate::SpanId::random(),
+            None,
+            Arc::from("E → h"),
+            SpanKind::Delivery,
+        );
         delivery.event = Some(Arc::from("E"));
         delivery.handler = Some(Arc::from("event:E:h"));
         delivery.failed("no");

@@ -24,7 +24,8 @@ impl StoreFile {
     /// one started; the second value says where it went.
     pub fn open(path: &Path) -> Result<(StoreFile, Option<PathBuf>), Trouble> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Trouble::Other(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Trouble::Other(format!("cannot create {}: {e}", dir.display())))?;
         }
         match StoreFile::try_open(path) {
             Ok(file) => Ok((file, None)),
@@ -73,7 +74,8 @@ impl StoreFile {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             )?;
             for s in spans {
-                let attributes = (!s.attributes.is_empty()).then(|| serde_json::Value::Object(s.attributes.clone()).to_string());
+                let attributes =
+                    (!s.attributes.is_empty()).then(|| serde_json::Value::Object(s.attributes.clone()).to_string());
                 insert.execute(params![
                     s.trace_id,
                     s.span_id.as_u64() as i64,
@@ -122,7 +124,8 @@ impl StoreFile {
         }
         let tx = self.conn.transaction()?;
         {
-            let mut insert = tx.prepare_cached("INSERT INTO metric_points (at_s, name, labels, value) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut insert =
+                tx.prepare_cached("INSERT INTO metric_points (at_s, name, labels, value) VALUES (?1, ?2, ?3, ?4)")?;
             for p in points {
                 insert.execute(params![p.at_s, p.name, p.labels, p.value])?;
             }
@@ -179,7 +182,9 @@ fn delete_prefix(conn: &Connection, table: &str, column: &str, cutoff: i64) -> R
         })?;
     let bound = match first_kept {
         Some(id) => id,
-        None => conn.query_row(&format!("SELECT coalesce(max(rowid), 0) + 1 FROM {table}"), [], |r| r.get(0))?,
+        None => conn.query_row(&format!("SELECT coalesce(max(rowid), 0) + 1 FROM {table}"), [], |r| {
+            r.get(0)
+        })?,
     };
     let mut deleted = 0u64;
     loop {
