@@ -208,6 +208,11 @@ fn traces_filters_reach_the_store() {
         by_handler.contains(TRACE) && !by_handler.contains("health-1"),
         "{by_handler}"
     );
+    let bare = ok(&root, &["traces", "--handler", "sendWelcome"]);
+    assert!(
+        bare.contains("help: --handler takes a handler id, e.g. api:sendWelcome"),
+        "{bare}"
+    );
     let slow = ok(&root, &["traces", "--slower-than", "10ms"]);
     assert!(slow.contains(TRACE) && !slow.contains("health-1"), "{slow}");
     let since = ok(&root, &["traces", "--since", "2026-06-01T09:59:30Z"]);

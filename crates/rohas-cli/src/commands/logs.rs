@@ -70,9 +70,6 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
             } else {
                 "no log lines yet"
             });
-            if let Some(hint) = super::traces::handler_hint(args.handler.as_deref()) {
-                out.info(&hint);
-            }
         }
         for entry in entries.iter().rev() {
             print(entry, args.json, paint)?;

@@ -78,9 +78,12 @@ pub fn list(args: ListArgs, out: &Output) -> anyhow::Result<ExitCode> {
         } else {
             "no traces yet"
         });
+        if let Some(hint) = handler_hint(args.handler.as_deref()) {
+            out.info(&hint);
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    for line in table(&traces) {
+    for line in table(&once_each(traces)) {
         stdout_line(&line);
     }
     Ok(ExitCode::SUCCESS)
@@ -107,7 +110,7 @@ pub fn show(args: ShowArgs, out: &Output) -> anyhow::Result<ExitCode> {
 }
 
 /// A handler given by its bare name matches nothing: say what an id is.
-pub fn handler_hint(handler: Option<&str>) -> Option<String> {
+fn handler_hint(handler: Option<&str>) -> Option<String> {
     let name = handler.filter(|h| !h.contains(':') && *h != "engine")?;
     Some(format!(
         "  help: --handler takes a handler id, e.g. api:{name}, event:<Event>:{name} or cron:{name}"
@@ -149,6 +152,21 @@ fn pages(
     }
 }
 
+/// A trace whose first spans have their parent elsewhere (deliveries of a
+/// message published through the admin API) has several roots, and the
+/// list has a row per root: the table shows it once, at its earliest root,
+/// whose row spans the whole trace.
+fn once_each(traces: Vec<TraceSummary>) -> Vec<TraceSummary> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<TraceSummary> = traces
+        .into_iter()
+        .rev()
+        .filter(|t| seen.insert(t.trace_id.clone()))
+        .collect();
+    kept.reverse();
+    kept
+}
+
 fn table(traces: &[TraceSummary]) -> Vec<String> {
     let rows: Vec<Vec<String>> = traces
         .iter()
@@ -169,4 +187,30 @@ fn table(traces: &[TraceSummary]) -> Vec<String> {
         &["TIME", "TRACE", "ROOT", "KIND", "STATUS", "DURATION", "SPANS", "ERRORS"],
         &rows,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rohas_telemetry::{Span, SpanId};
+    use std::sync::Arc;
+
+    fn row(trace: &str, start_ns: u64) -> TraceSummary {
+        let mut root = Span::new(trace, SpanId::random(), None, Arc::from("x"), SpanKind::Delivery);
+        root.start_ns = start_ns;
+        TraceSummary {
+            trace_id: trace.into(),
+            root,
+            spans: 1,
+            errors: 0,
+            duration_ns: 1,
+        }
+    }
+
+    #[test]
+    fn a_trace_with_several_roots_is_one_row_at_its_earliest() {
+        let rows = once_each(vec![row("a", 30), row("b", 20), row("a", 10)]);
+        let kept: Vec<(&str, u64)> = rows.iter().map(|t| (t.trace_id.as_str(), t.root.start_ns)).collect();
+        assert_eq!(kept, [("b", 20), ("a", 10)]);
+    }
 }
