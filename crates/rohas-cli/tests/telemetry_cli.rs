@@ -307,6 +307,8 @@ fn logs_print_the_newest_lines_oldest_first() {
         last_two.lines().last().unwrap().contains("welcome mail sent"),
         "{last_two}"
     );
+    let bare = ok(&root, &["logs", "--handler", "sendWelcome"]);
+    assert_eq!(bare.lines().count(), 2, "a handler's bare name matches its id: {bare}");
     let grep = ok(&root, &["logs", "--grep", "SMTP"]);
     assert_eq!(grep.lines().count(), 1, "{grep}");
     let by_handler = ok(&root, &["logs", "--handler", "engine"]);

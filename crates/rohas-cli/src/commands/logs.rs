@@ -26,7 +26,7 @@ pub struct Args {
     /// Only this level and above: trace, debug, info, warn, error.
     #[arg(long, value_parser = parse_level)]
     level: Option<Level>,
-    /// Only lines written by this handler (its id: api:CreateUser), or `engine`.
+    /// Only lines written by this handler (api:CreateUser, or just CreateUser), or `engine`.
     #[arg(long, value_name = "ID")]
     handler: Option<String>,
     /// Only lines whose message or fields hold this text (any case).
