@@ -109,7 +109,7 @@ async fn serve(
     // The queue first: a second engine on the same project stops here,
     // before it starts a runtime or takes a port.
     let adapter = crate::queue::open(&project.root, &config)?;
-    let telemetry = start_telemetry(&project, &config);
+    let telemetry = start_telemetry(&project, &config)?;
     let host = EngineHost::new(Log::from_env().with_telemetry(telemetry.clone()));
     let runtime = start_runtime(&project, &config, host.clone()).await?;
     let specs = project.specs(&schema);
@@ -173,10 +173,14 @@ async fn serve(
 /// The telemetry recorder for `[telemetry]`: its store under the project
 /// (`.rohas/telemetry` by default); what goes wrong with the store is
 /// printed as a warning, once.
-fn start_telemetry(project: &Project, config: &rohas_config::Config) -> Telemetry {
+fn start_telemetry(project: &Project, config: &rohas_config::Config) -> anyhow::Result<Telemetry> {
     let t = &config.telemetry;
     let warn = Log::from_env();
-    Telemetry::start(TelemetryOptions {
+    let mut sinks: Vec<Box<dyn rohas_engine::rohas_telemetry::Sink>> = Vec::new();
+    if let Some(endpoint) = t.otlp_endpoint.as_deref().filter(|e| !e.is_empty()) {
+        sinks.push(Box::new(otlp_exporter(project, config, endpoint, warn.clone())?));
+    }
+    Ok(Telemetry::start(TelemetryOptions {
         folder: Some(project.root.join(&t.path)),
         traces: t.enable_traces,
         logs: t.enable_logs,
@@ -185,8 +189,36 @@ fn start_telemetry(project: &Project, config: &rohas_config::Config) -> Telemetr
         retention: Duration::from_secs(u64::from(t.retention_days) * 24 * 3600),
         max_bytes: t.max_size_mb.saturating_mul(1024 * 1024),
         notice: Arc::new(move |m| warn.warn(m)),
+        sinks,
         ..TelemetryOptions::default()
-    })
+    }))
+}
+
+/// The OTLP exporter for `[telemetry] otlp_endpoint`; a bad endpoint or
+/// header stops the start with the key named.
+fn otlp_exporter(
+    project: &Project,
+    config: &rohas_config::Config,
+    endpoint: &str,
+    warn: Log,
+) -> anyhow::Result<rohas_engine::rohas_telemetry::OtlpExporter> {
+    use rohas_engine::rohas_telemetry::{otlp, OtlpExporter, OtlpOptions, OtlpProtocol};
+    let t = &config.telemetry;
+    let protocol: OtlpProtocol = t
+        .otlp_protocol
+        .parse()
+        .map_err(|e| anyhow::anyhow!("[telemetry] otlp_protocol: {e}"))?;
+    let mut options = OtlpOptions::new(endpoint, protocol, project.name.clone());
+    options.service_version = Some(project.version.clone());
+    options.headers = t.otlp_headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    // The table has no environment form of its own: one string, written
+    // as OpenTelemetry's OTEL_EXPORTER_OTLP_HEADERS is.
+    if let Ok(text) = std::env::var("ROHAS_TELEMETRY_OTLP_HEADERS") {
+        let more = otlp::parse_headers(&text).map_err(|e| anyhow::anyhow!("ROHAS_TELEMETRY_OTLP_HEADERS: {e}"))?;
+        options.headers.extend(more);
+    }
+    OtlpExporter::start(options, Arc::new(move |m| warn.warn(m)))
+        .map_err(|e| anyhow::anyhow!("[telemetry] otlp_endpoint = {endpoint:?}: {e}"))
 }
 
 /// Where the CLI on this machine reaches the engine: a wildcard listen

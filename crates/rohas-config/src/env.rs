@@ -77,6 +77,9 @@ const RESERVED: &[&str] = &[
     "ROHAS_RUST_WORKERS",
     "ROHAS_NODE",
     "ROHAS_NODE_LOAD_TIMEOUT",
+    // `[telemetry] otlp_headers` as one string (`k=v,k2=v2`), read where
+    // the exporter starts.
+    "ROHAS_TELEMETRY_OTLP_HEADERS",
 ];
 
 fn var_name(path: &str) -> String {
