@@ -30,6 +30,15 @@ impl Paint {
         self.paint("2", text)
     }
 
+    /// A header row: dim, so the rows stand out.
+    pub fn dim_if(self, dim: bool, text: &str) -> String {
+        if dim {
+            self.dim(text)
+        } else {
+            text.to_string()
+        }
+    }
+
     pub fn error(self, text: &str) -> String {
         self.paint("31", text)
     }

@@ -83,8 +83,18 @@ pub fn list(args: ListArgs, out: &Output) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    for line in table(&once_each(traces)) {
-        stdout_line(&line);
+    let traces = once_each(traces);
+    let lines = table(&traces);
+    let paint = Paint::stdout();
+    // Failed traces stand out on a terminal: the whole row, so the widths
+    // the table measured stay true.
+    for (i, line) in lines.iter().enumerate() {
+        let failed = i > 0 && traces[i - 1].errors > 0;
+        stdout_line(&if failed {
+            paint.error(line)
+        } else {
+            paint.dim_if(i == 0, line)
+        });
     }
     Ok(ExitCode::SUCCESS)
 }
