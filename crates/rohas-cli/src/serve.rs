@@ -267,7 +267,7 @@ fn python_runtime(options: RuntimeOptions) -> anyhow::Result<Arc<dyn Runtime>> {
 /// called, not when the future is first polled: it is called before the
 /// ready line, so a signal sent as soon as a supervisor (or a test) sees
 /// that line is a graceful stop, never the default kill.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
