@@ -341,7 +341,7 @@ impl Years {
     pub fn contains(&self, year: i32) -> bool {
         self.ranges
             .iter()
-            .any(|&(first, last, step)| (first..=last).contains(&year) && (year - first) % step.max(1) as i32 == 0)
+            .any(|&(first, last, step)| (first..=last).contains(&year) && (year - first).unsigned_abs() % step.max(1) == 0)
     }
 
     /// The first year from `year` on that the schedule runs in.
