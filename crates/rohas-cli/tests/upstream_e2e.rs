@@ -41,14 +41,20 @@ fn an_upstream_project_validates_generates_type_checks_and_serves() {
     // validate: valid, with one warning per event routed to AWS upstream.
     let (code, stdout, stderr) = rohas(&root, &["validate"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.contains("is valid") && stdout.contains("2 warning(s)"), "{stdout}");
+    assert!(
+        stdout.contains("is valid") && stdout.contains("2 warning(s)"),
+        "{stdout}"
+    );
     assert!(
         stderr.contains("warning[W0004]: event `OrderPlaced` asks for `type: sqs`")
             && stderr.contains("order_events.ro:4:9")
             && stderr.contains("event `OvenCleaned` asks for `type: eventbridge`"),
         "{stderr}"
     );
-    assert!(stderr.contains("delivered through the project's `[adapter]`"), "{stderr}");
+    assert!(
+        stderr.contains("delivered through the project's `[adapter]`"),
+        "{stderr}"
+    );
 
     // codegen: the modules the handlers import exist; no handler is touched.
     let before = std::fs::read_to_string(root.join("src/handlers/api/place_order.py")).unwrap();

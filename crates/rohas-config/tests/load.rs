@@ -182,7 +182,12 @@ fn upstream_style_config_loads_with_its_aws_keys_kept() {
 
 #[test]
 fn short_language_names_are_the_long_ones() {
-    for (short, long) in [("py", "python"), ("ts", "typescript"), ("rs", "rust"), ("python", "python")] {
+    for (short, long) in [
+        ("py", "python"),
+        ("ts", "typescript"),
+        ("rs", "rust"),
+        ("python", "python"),
+    ] {
         let text = format!("[project]\nlanguage = \"{short}\"\n");
         let loaded = load_file(None, Some(&text), no_env()).unwrap();
         assert_eq!(loaded.config.project.language.as_deref(), Some(long), "{short}");

@@ -9,8 +9,8 @@
 use crate::dispatch::invocation;
 use crate::engine::Shared;
 use chrono::{DateTime, Datelike, Local, NaiveDate, TimeZone, Utc};
-use rohas_schema::model::Years;
 use rohas_runtime::HandlerKind;
+use rohas_schema::model::Years;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -186,12 +186,18 @@ mod tests {
 
     #[test]
     fn a_year_field_skips_to_the_years_it_names() {
-        let schedule = croner::Cron::new("0 0 12 1 * *").with_seconds_optional().parse().unwrap();
+        let schedule = croner::Cron::new("0 0 12 1 * *")
+            .with_seconds_optional()
+            .parse()
+            .unwrap();
         let years = Years {
             ranges: vec![(2030, 2030, 1), (2032, 2099, 2)],
         };
         let from = at(2026, 5, 17, 8, 0);
-        assert_eq!(next_occurrence(&schedule, Some(&years), &from), Some(at(2030, 1, 1, 12, 0)));
+        assert_eq!(
+            next_occurrence(&schedule, Some(&years), &from),
+            Some(at(2030, 1, 1, 12, 0))
+        );
         assert_eq!(
             next_occurrence(&schedule, Some(&years), &at(2030, 12, 1, 12, 0)),
             Some(at(2032, 1, 1, 12, 0))
@@ -202,7 +208,10 @@ mod tests {
         let only = Years {
             ranges: vec![(2031, 2031, 1)],
         };
-        assert_eq!(next_occurrence(&midnight, Some(&only), &from), Some(at(2031, 1, 1, 0, 0)));
+        assert_eq!(
+            next_occurrence(&midnight, Some(&only), &from),
+            Some(at(2031, 1, 1, 0, 0))
+        );
         // Past the last year: no future run.
         let past = Years {
             ranges: vec![(2020, 2021, 1)],

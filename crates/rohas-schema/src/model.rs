@@ -339,9 +339,9 @@ impl Years {
     pub const LAST: i32 = 2099;
 
     pub fn contains(&self, year: i32) -> bool {
-        self.ranges
-            .iter()
-            .any(|&(first, last, step)| (first..=last).contains(&year) && (year - first).unsigned_abs() % step.max(1) == 0)
+        self.ranges.iter().any(|&(first, last, step)| {
+            (first..=last).contains(&year) && (year - first).unsigned_abs().is_multiple_of(step.max(1))
+        })
     }
 
     /// The first year from `year` on that the schedule runs in.

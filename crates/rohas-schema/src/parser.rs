@@ -254,7 +254,10 @@ impl Parser {
                     None => {
                         return Err(Diagnostic::error(
                             Code::E0017,
-                            format!("`@@{}` belongs in a model body, not in an inline type", attribute.name.name),
+                            format!(
+                                "`@@{}` belongs in a model body, not in an inline type",
+                                attribute.name.name
+                            ),
                         )
                         .with_primary(at.to(attribute.span), "not allowed here")
                         .with_help("move it into the `model` that declares these fields"))
@@ -532,7 +535,9 @@ mod tests {
         // `@@index` on the line after a field's attributes starts a new item.
         let (decls, errors) = parse("model A {\n  a Int @id\n  @@index([a])\n  b Int\n}");
         assert!(errors.is_empty(), "{errors:?}");
-        let Decl::Record(a) = &decls[0] else { panic!("not a record") };
+        let Decl::Record(a) = &decls[0] else {
+            panic!("not a record")
+        };
         assert_eq!(a.fields.len(), 2);
         assert_eq!(a.fields[0].attributes.len(), 1);
         assert_eq!(a.attributes.len(), 1);

@@ -39,7 +39,9 @@ fn bool_is_boolean() {
     let schema = clean("type Flags {\n  on: Bool\n  all: Bool[]\n}");
     let fields = &schema.types[0].fields;
     assert!(matches!(fields[0].ty, TypeRef::Primitive(Primitive::Boolean)));
-    assert!(matches!(&fields[1].ty, TypeRef::Array(inner) if matches!(**inner, TypeRef::Primitive(Primitive::Boolean))));
+    assert!(
+        matches!(&fields[1].ty, TypeRef::Array(inner) if matches!(**inner, TypeRef::Primitive(Primitive::Boolean)))
+    );
 }
 
 #[test]
@@ -63,7 +65,11 @@ fn braced_and_colon_parameters_are_the_same_route() {
     let checked = check(
         "api A {\n  method: GET\n  path: \"/users/{id}\"\n}\napi B {\n  method: GET\n  path: \"/users/:name\"\n}",
     );
-    assert!(checked.diagnostics.iter().any(|d| d.code == Code::E0012), "{}", checked.render(false));
+    assert!(
+        checked.diagnostics.iter().any(|d| d.code == Code::E0012),
+        "{}",
+        checked.render(false)
+    );
 }
 
 #[test]
@@ -140,7 +146,10 @@ fn relations_in_both_spellings_are_kept() {
          model Tag {\n  id Int @id\n}\nmodel PostTag {\n  postId Int\n  tagId Int\n}",
     );
     let user = schema.type_decl("User").unwrap();
-    assert_eq!(user.fields[1].relation.as_ref().unwrap().name.as_deref(), Some("UserPosts"));
+    assert_eq!(
+        user.fields[1].relation.as_ref().unwrap().name.as_deref(),
+        Some("UserPosts")
+    );
     let post = schema.type_decl("Post").unwrap();
     let author = post.fields[2].relation.as_ref().unwrap();
     assert_eq!(author.fields[0].name, "userId");
@@ -202,7 +211,8 @@ fn a_cron_has_one_handler() {
 
 #[test]
 fn a_quoted_list_entry_must_be_a_name() {
-    let (code, at, message) = only("api A {\n  method: GET\n  path: \"/a\"\n  middlewares: [\"auth\", \"rate-limit\"]\n}");
+    let (code, at, message) =
+        only("api A {\n  method: GET\n  path: \"/a\"\n  middlewares: [\"auth\", \"rate-limit\"]\n}");
     assert_eq!((code, at.as_str()), (Code::E0009, "4:25"));
     assert!(message.contains("\"rate-limit\" is not one"), "{message}");
 }
@@ -248,10 +258,26 @@ fn bad_year_fields_are_e0015() {
 fn wrong_relation_arguments_are_e0017() {
     let models = "model User {\n  id Int @id\n}\nmodel Post {\n  id Int @id\n  userId Int\n";
     for (attr, column, problem) in [
-        ("@relation(fields: [userId], references: [id], onDelete: Explode)", 71, "`onDelete` must be one of"),
-        ("@relation(fields: [userId])", 15, "`fields` lists 1 field(s) but `references` lists 0"),
-        ("@relation(fields: userId, references: [id])", 33, "`fields` must be a list of field names"),
-        ("@relation(fields: [userId], references: [id], onDelet: Cascade)", 61, "has no argument `onDelet`"),
+        (
+            "@relation(fields: [userId], references: [id], onDelete: Explode)",
+            71,
+            "`onDelete` must be one of",
+        ),
+        (
+            "@relation(fields: [userId])",
+            15,
+            "`fields` lists 1 field(s) but `references` lists 0",
+        ),
+        (
+            "@relation(fields: userId, references: [id])",
+            33,
+            "`fields` must be a list of field names",
+        ),
+        (
+            "@relation(fields: [userId], references: [id], onDelet: Cascade)",
+            61,
+            "has no argument `onDelet`",
+        ),
         ("@relation(name: 5)", 31, "`name` must be a string"),
         ("@relation(name: \"a\", name: \"b\")", 36, "`name` is given twice"),
         ("@relation(through: Nothing)", 34, "`through` must name a model"),

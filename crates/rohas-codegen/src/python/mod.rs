@@ -32,8 +32,8 @@ pub use stubs::stubs;
 
 use crate::GeneratedFile;
 use rohas_schema::model::{Schema, TypeKind};
-use upstream::Canonical;
 use std::path::Path;
+use upstream::Canonical;
 
 const RUNTIME_PY: &str = include_str!("support/runtime.py");
 const STATE_PY: &str = include_str!("support/state.py");

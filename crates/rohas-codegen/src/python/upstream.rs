@@ -76,10 +76,7 @@ pub(super) fn aliases(schema: &Schema, canonical: &[Canonical<'_>]) -> Vec<(Stri
             package.exports.insert(name.clone());
         }
     }
-    out.push((
-        "dto/__init__.py".into(),
-        package.render(DTO_DOC).text,
-    ));
+    out.push(("dto/__init__.py".into(), package.render(DTO_DOC).text));
     let mut dto_taken: HashMap<String, usize> = HashMap::new();
     for c in &inputs {
         *dto_taken.entry(snake_case(c.name)).or_default() += 1;
