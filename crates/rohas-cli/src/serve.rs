@@ -6,6 +6,7 @@ use crate::output::Output;
 use crate::project;
 use anyhow::Context;
 use rohas_engine::rohas_events::QueueLock;
+use rohas_engine::rohas_telemetry::{Options as TelemetryOptions, Telemetry};
 use rohas_engine::{Engine, EngineHost, EngineOptions, Log};
 use rohas_runtime::{HandlerSpec, Language, Runtime, RuntimeOptions};
 use rohas_schema::Schema;
@@ -108,7 +109,8 @@ async fn serve(
     // The queue first: a second engine on the same project stops here,
     // before it starts a runtime or takes a port.
     let adapter = crate::queue::open(&project.root, &config)?;
-    let host = EngineHost::new(Log::from_env());
+    let telemetry = start_telemetry(&project, &config);
+    let host = EngineHost::new(Log::from_env().with_telemetry(telemetry.clone()));
     let runtime = start_runtime(&project, &config, host.clone()).await?;
     let specs = project.specs(&schema);
     if let Err(errors) = runtime.load(&specs).await {
@@ -161,9 +163,30 @@ async fn serve(
 
     engine.serve(listener, stop, DRAIN).await?;
     drop(watcher);
+    // What was recorded while draining is written before the process ends.
+    let _ = tokio::task::spawn_blocking(move || telemetry.close()).await;
     QueueLock::withdraw(&queue_dir);
     out.info("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The telemetry recorder for `[telemetry]`: its store under the project
+/// (`.rohas/telemetry` by default); what goes wrong with the store is
+/// printed as a warning, once.
+fn start_telemetry(project: &Project, config: &rohas_config::Config) -> Telemetry {
+    let t = &config.telemetry;
+    let warn = Log::from_env();
+    Telemetry::start(TelemetryOptions {
+        folder: Some(project.root.join(&t.path)),
+        traces: t.enable_traces,
+        logs: t.enable_logs,
+        metrics: t.enable_metrics,
+        sample_ratio: t.sample_ratio,
+        retention: Duration::from_secs(u64::from(t.retention_days) * 24 * 3600),
+        max_bytes: t.max_size_mb.saturating_mul(1024 * 1024),
+        notice: Arc::new(move |m| warn.warn(m)),
+        ..TelemetryOptions::default()
+    })
 }
 
 /// Where the CLI on this machine reaches the engine: a wildcard listen

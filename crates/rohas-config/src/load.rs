@@ -141,6 +141,28 @@ fn check_values(
             });
         }
     }
+    let ratio = config.telemetry.sample_ratio;
+    if !(0.0..=1.0).contains(&ratio) {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: line_of_key(text, "telemetry.sample_ratio"),
+            key: Some("telemetry.sample_ratio".into()),
+            message: format!("sample_ratio is the share of traces kept, from 0.0 to 1.0, got {ratio}"),
+        });
+    }
+    const OTLP: &[&str] = &["http/protobuf", "grpc"];
+    if !OTLP.contains(&config.telemetry.otlp_protocol.as_str()) {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: line_of_key(text, "telemetry.otlp_protocol"),
+            key: Some("telemetry.otlp_protocol".into()),
+            message: format!(
+                "unknown OTLP protocol {:?}: expected one of {}",
+                config.telemetry.otlp_protocol,
+                OTLP.join(", ")
+            ),
+        });
+    }
     if config.runtime.workers == Some(0) {
         warnings.push(ConfigWarning {
             location: format!("{}:{}", path.display(), line_of_key(text, "runtime.workers")),

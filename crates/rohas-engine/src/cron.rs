@@ -11,6 +11,7 @@ use crate::engine::Shared;
 use chrono::{DateTime, Datelike, Local, NaiveDate, TimeZone, Utc};
 use rohas_runtime::HandlerKind;
 use rohas_schema::model::Years;
+use rohas_telemetry::SpanKind;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -129,7 +130,7 @@ fn next_occurrence<Tz: TimeZone>(
     None
 }
 
-/// One run of a cron job.
+/// One run of a cron job, as the root span of its own trace.
 pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
     let live = shared.live.load_full();
     let Some(cron) = live.schema.cron(name).cloned() else {
@@ -137,6 +138,11 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
     };
     let id = format!("cron:{name}");
     let trace_id = crate::log::new_trace_id();
+    let mut span = shared.open_span(&trace_id, None, || Arc::from(format!("cron {name}")), SpanKind::Cron);
+    if let Some(open) = &mut span {
+        open.span_mut().handler = Some(Arc::from(id.as_str()));
+    }
+    let span_id = crate::spans::id_of(&span);
     let mut call = invocation(id.as_str(), HandlerKind::Cron, &trace_id);
     let now = Utc::now().to_rfc3339();
     call.request = json!({ "name": name, "scheduled_at": now });
@@ -144,10 +150,10 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
         .insert("schedule".into(), Value::String(cron.schedule.clone()));
     let timeout = shared.timeout(HandlerKind::Cron, cron.timeout);
     let result = shared
-        .call(call, timeout)
+        .call(call, timeout, span_id)
         .await
         .and_then(|outcome| shared.events_to_publish(&live, &cron.triggers, &outcome, || outcome.value.to_value()));
-    match result {
+    let failure = match result {
         Ok(events) => {
             shared.log.line(
                 crate::log::Level::Debug,
@@ -156,24 +162,38 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
                 "run finished",
                 &Default::default(),
             );
-            if let Err(e) = shared.publish(events, &trace_id, &id).await {
-                shared.log.line(
-                    crate::log::Level::Error,
-                    &id,
-                    Some(&trace_id),
-                    &format!("run finished but its events could not be published: {e}"),
-                    &Default::default(),
-                );
+            match shared.publish(events, &trace_id, &id, span_id).await {
+                Ok(()) => None,
+                Err(e) => {
+                    let message = format!("run finished but its events could not be published: {e}");
+                    shared.log.line(
+                        crate::log::Level::Error,
+                        &id,
+                        Some(&trace_id),
+                        &message,
+                        &Default::default(),
+                    );
+                    Some(message)
+                }
             }
         }
-        Err(e) => shared.log.line(
-            crate::log::Level::Error,
-            &id,
-            Some(&trace_id),
-            &format!("run failed: {e}"),
-            &Default::default(),
-        ),
-    }
+        Err(e) => {
+            let message = format!("run failed: {e}");
+            shared.log.line(
+                crate::log::Level::Error,
+                &id,
+                Some(&trace_id),
+                &message,
+                &Default::default(),
+            );
+            Some(message)
+        }
+    };
+    shared.close_span(span, |s| {
+        if let Some(m) = failure {
+            s.failed(m);
+        }
+    });
 }
 
 #[cfg(test)]
