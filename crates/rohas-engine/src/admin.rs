@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rohas_events::{DeadLetterId, DeadLetterQuery, Message, Selection};
+use rohas_events::{DeadLetterId, DeadLetterQuery, Selection};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -218,10 +218,18 @@ async fn publish(engine: &Engine, name: &str, bytes: &[u8]) -> Answer {
         };
         return Err(ApiError::new(status, problem, ""));
     }
-    let message = Message::new(name, request.payload, crate::log::new_trace_id(), "admin")
-        .delayed(request.delay_ms.map(std::time::Duration::from_millis));
-    let id = message.id.clone();
-    engine.adapter().publish(vec![message]).await.map_err(adapter_error)?;
+    // Published as the root `publish` span of a new trace, so its
+    // deliveries (every attempt) are one trace.
+    let trace_id = crate::log::new_trace_id();
+    let event = rohas_runtime::TriggeredEvent {
+        delay: request.delay_ms.map(std::time::Duration::from_millis),
+        ..rohas_runtime::TriggeredEvent::new(name, request.payload)
+    };
+    let (messages, spans) = shared.messages(vec![event], &trace_id, "admin", None);
+    let id = messages[0].id.clone();
+    let published = engine.adapter().publish(messages).await;
+    shared.published(spans, published.as_ref().err());
+    published.map_err(adapter_error)?;
     Ok((StatusCode::ACCEPTED, json!({ "id": id })))
 }
 

@@ -297,6 +297,11 @@ impl Reader {
         Reader { file }
     }
 
+    /// The SQLite file it reads (`<folder>/telemetry.db`).
+    pub fn file(&self) -> &std::path::Path {
+        &self.file
+    }
+
     pub fn traces(&self, q: &TraceQuery) -> Result<Page<TraceSummary>, QueryError> {
         query::traces(&self.file, q)
     }

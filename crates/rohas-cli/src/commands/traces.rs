@@ -78,9 +78,6 @@ pub fn list(args: ListArgs, out: &Output) -> anyhow::Result<ExitCode> {
         } else {
             "no traces yet"
         });
-        if let Some(hint) = handler_hint(args.handler.as_deref()) {
-            out.info(&hint);
-        }
         return Ok(ExitCode::SUCCESS);
     }
     let traces = once_each(traces);
@@ -117,14 +114,6 @@ pub fn show(args: ShowArgs, out: &Output) -> anyhow::Result<ExitCode> {
         stdout_line(&line);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A handler given by its bare name matches nothing: say what an id is.
-fn handler_hint(handler: Option<&str>) -> Option<String> {
-    let name = handler.filter(|h| !h.contains(':') && *h != "engine")?;
-    Some(format!(
-        "  help: --handler takes a handler id, e.g. api:{name}, event:<Event>:{name} or cron:{name}"
-    ))
 }
 
 fn connect(out: &Output) -> anyhow::Result<TelemetrySource> {
