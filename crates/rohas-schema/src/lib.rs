@@ -24,6 +24,7 @@ pub mod model;
 pub mod naming;
 pub mod parser;
 mod render;
+pub mod report;
 pub mod span;
 mod suggest;
 
