@@ -2,10 +2,11 @@
 # Installs the type checkers the codegen tests run on generated code, from
 # the package registries, into ~/.cache/rohas-tools (once; later runs reuse
 # them): mypy (and openapi-spec-validator) in a virtual environment,
-# TypeScript with npm.
+# TypeScript and the AsyncAPI parser with npm.
 # Prints their paths as ROHAS_MYPY=…, ROHAS_TEST_PYTHON=… (a Python with
-# mypy and `requests`, which a reference handler example imports) and
-# ROHAS_TSC=… lines.
+# mypy and `requests`, which a reference handler example imports),
+# ROHAS_TSC=… and ROHAS_ASYNCAPI_MODULES=… (a node_modules folder holding
+# @asyncapi/parser) lines.
 set -euo pipefail
 
 tools="${ROHAS_TOOLS_DIR:-$HOME/.cache/rohas-tools}"
@@ -24,6 +25,13 @@ if [ ! -x "$tools/node/node_modules/.bin/tsc" ]; then
   (cd "$tools/node" && npm init -y >/dev/null 2>&1 && npm install --silent --no-audit --no-fund "typescript@5.6.3" "@types/node@20" >&2)
 fi
 
+if [ ! -d "$tools/asyncapi/node_modules/@asyncapi/parser" ]; then
+  echo "installing @asyncapi/parser into $tools/asyncapi" >&2
+  mkdir -p "$tools/asyncapi"
+  (cd "$tools/asyncapi" && npm init -y >/dev/null 2>&1 && npm install --silent --no-audit --no-fund "@asyncapi/parser@3.6.6" >&2)
+fi
+
 echo "ROHAS_MYPY=$tools/venv/bin/mypy"
 echo "ROHAS_TEST_PYTHON=$tools/venv/bin/python"
 echo "ROHAS_TSC=$tools/node/node_modules/.bin/tsc"
+echo "ROHAS_ASYNCAPI_MODULES=$tools/asyncapi/node_modules"

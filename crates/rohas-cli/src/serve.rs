@@ -59,9 +59,13 @@ impl Project {
         rohas_codegen::handler_specs(schema, self.language)
     }
 
-    /// The document the engine serves on `GET /openapi.json`.
-    pub fn openapi(&self, schema: &Schema) -> Option<serde_json::Value> {
-        Some(rohas_codegen::openapi(schema, &self.name, &self.version))
+    /// The documents the engine serves on `GET /openapi.json` and
+    /// `GET /asyncapi.json`.
+    pub fn documents(&self, schema: &Schema) -> rohas_engine::Documents {
+        rohas_engine::Documents {
+            openapi: Some(rohas_codegen::openapi(schema, &self.name, &self.version)),
+            asyncapi: Some(rohas_codegen::asyncapi(schema, &self.name, &self.version)),
+        }
     }
 }
 
@@ -127,7 +131,7 @@ async fn serve(
         format!("cannot listen on {address}: is another server using the port? Set --port or [server] port")
     })?;
     let bound = listener.local_addr()?;
-    let openapi = project.openapi(&schema);
+    let documents = project.documents(&schema);
     let queue_dir = crate::queue::dir(&project.root, &config);
     let engine = Engine::start(
         EngineOptions {
@@ -136,7 +140,7 @@ async fn serve(
             specs,
             runtime: runtime.clone(),
             dev: project.dev,
-            openapi,
+            documents,
             adapter,
         },
         host,

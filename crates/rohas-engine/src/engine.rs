@@ -31,6 +31,16 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// The project's descriptions the engine serves as JSON, made from the
+/// schema by the caller (the engine knows nothing of codegen).
+#[derive(Debug, Clone, Default)]
+pub struct Documents {
+    /// Served at `GET /openapi.json`.
+    pub openapi: Option<Value>,
+    /// Served at `GET /asyncapi.json`.
+    pub asyncapi: Option<Value>,
+}
+
 /// Everything the engine is started with.
 pub struct EngineOptions {
     pub config: Config,
@@ -40,8 +50,8 @@ pub struct EngineOptions {
     pub runtime: Arc<dyn Runtime>,
     /// `rohas dev`: stacks in errors, response checks.
     pub dev: bool,
-    /// The OpenAPI document served at `/openapi.json`.
-    pub openapi: Option<Value>,
+    /// The OpenAPI and AsyncAPI documents.
+    pub documents: Documents,
     /// Where events travel (`memory`, `local`, a broker).
     pub adapter: Arc<dyn Adapter>,
 }
@@ -58,11 +68,11 @@ pub(crate) struct Live {
     /// Each api's handler id (`api:<name>`), by index into `schema.apis`:
     /// built once, shared by every call.
     pub api_ids: Vec<Arc<str>>,
-    pub openapi: Option<Value>,
+    pub documents: Documents,
 }
 
 impl Live {
-    fn new(schema: Schema, specs: Vec<HandlerSpec>, openapi: Option<Value>) -> Self {
+    fn new(schema: Schema, specs: Vec<HandlerSpec>, documents: Documents) -> Self {
         let schema = Arc::new(schema);
         let ws_paths = schema
             .websockets
@@ -81,7 +91,7 @@ impl Live {
             validator: Validator::new(schema.clone()),
             specs: specs.into_iter().map(|s| (s.id.clone(), s)).collect(),
             ws_paths,
-            openapi,
+            documents,
             schema,
         }
     }
@@ -136,7 +146,7 @@ impl Engine {
     /// HTTP with [`Engine::serve`].
     pub async fn start(options: EngineOptions, host: Arc<EngineHost>) -> Engine {
         let shared = Arc::new(Shared {
-            live: ArcSwap::from_pointee(Live::new(options.schema, options.specs, options.openapi)),
+            live: ArcSwap::from_pointee(Live::new(options.schema, options.specs, options.documents)),
             runtime: options.runtime,
             config: options.config,
             dev: options.dev,
@@ -168,8 +178,8 @@ impl Engine {
 
     /// Swap in a new schema (already validated, handlers already loaded by
     /// the runtime): routes, validation, cron and subscriptions follow.
-    pub async fn reload(&self, schema: Schema, specs: Vec<HandlerSpec>, openapi: Option<Value>) {
-        self.shared.live.store(Arc::new(Live::new(schema, specs, openapi)));
+    pub async fn reload(&self, schema: Schema, specs: Vec<HandlerSpec>, documents: Documents) {
+        self.shared.live.store(Arc::new(Live::new(schema, specs, documents)));
         self.start_background().await;
     }
 
