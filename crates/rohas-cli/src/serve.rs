@@ -55,6 +55,46 @@ impl Project {
         Ok(())
     }
 
+    /// `rohas start` serves only code generated from the schema it
+    /// serves: after a schema change without `rohas codegen`, handlers
+    /// would run against types of another schema and fail in ways that
+    /// point nowhere near the cause. (`dev` regenerates instead.)
+    ///
+    /// The check compares what codegen would write with what is on disk,
+    /// so a hand edit counts too and no stamp file can drift. A project
+    /// with no `src/generated/` at all is left to the runtime, whose
+    /// errors name each missing handler file and function.
+    pub fn ensure_generated_is_current(&self, schema: &Schema) -> anyhow::Result<()> {
+        if !self.root.join("src/generated").is_dir() {
+            return Ok(());
+        }
+        let code = rohas_codegen::project_code(schema, self.language, &self.root)?;
+        let stale = rohas_codegen::write::out_of_date(&self.root, &self.root.join("src"), &code.generated);
+        let Some(first) = stale.first() else {
+            return Ok(());
+        };
+        let mut message = format!(
+            "src/generated/ is out of date with the schema: {} generated file(s) missing or different (first: {})",
+            stale.len(),
+            first.display()
+        );
+        // Codegen also writes stubs: name the handlers it would create, so
+        // one run of it is seen to fix everything.
+        let missing: Vec<String> = code
+            .specs
+            .iter()
+            .filter(|s| !s.optional && !s.files.iter().any(|f| self.root.join(f).is_file()))
+            .filter_map(|s| s.files.first().map(|f| f.display().to_string()))
+            .collect();
+        if !missing.is_empty() {
+            message.push_str(&format!("\n  handler file(s) missing too: {}", missing.join(", ")));
+        }
+        message.push_str(
+            "\n  help: run `rohas codegen` (it regenerates src/generated/ and creates stubs for missing handlers), then start again",
+        );
+        anyhow::bail!(message)
+    }
+
     pub fn specs(&self, schema: &Schema) -> Vec<HandlerSpec> {
         rohas_codegen::handler_specs(schema, self.language)
     }
@@ -93,6 +133,8 @@ pub fn run(options: ServeOptions, out: &Output) -> anyhow::Result<ExitCode> {
     };
     if dev {
         project.codegen(&schema, out)?;
+    } else {
+        project.ensure_generated_is_current(&schema)?;
     }
 
     let tokio = tokio::runtime::Builder::new_multi_thread()
