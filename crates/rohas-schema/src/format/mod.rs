@@ -49,12 +49,17 @@ pub fn format_source(file: FileId, text: &str) -> Result<String, FormatError> {
     if !errors.is_empty() {
         return Err(FormatError::Syntax(errors));
     }
-    let pieces = elements(text);
-    let hints = tree::Hints::new(&decls);
-    let nodes = tree::nest(pieces);
-    let formatted = print::Printer { hints: &hints }.file(&nodes);
+    let formatted = layout(text, &decls);
     verify(text, &formatted)?;
     Ok(formatted)
+}
+
+/// The formatted text, with `decls` (the file's AST) as hints. Without
+/// them it still keeps every piece, laid out by the source's line breaks.
+fn layout(text: &str, decls: &[crate::ast::Decl]) -> String {
+    let hints = tree::Hints::new(decls);
+    let nodes = tree::nest(elements(text));
+    print::Printer { hints: &hints }.file(&nodes)
 }
 
 /// The formatted text parses, and has the input's tokens (separating
@@ -84,4 +89,25 @@ fn verify(original: &str, formatted: &str) -> Result<(), FormatError> {
         return Err(FormatError::NotPreserved("a comment changed"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Constructs the grammar may grow (here: Prisma-style block attributes
+    /// and relation arguments) have no AST to hint with; the printer keeps
+    /// their pieces, spaced as written, one per source line.
+    #[test]
+    fn constructs_without_hints_print_as_written() {
+        let text = "model Post {\n  id  Int @id\n\n\n  @@index([authorId, createdAt])\n  author User @relation(fields: [authorId], references: [id])\n  x = 1.5 // odd\n}\n";
+        let once = layout(text, &[]);
+        assert_eq!(
+            once,
+            "model Post {\n  id Int @id\n\n  @@index([authorId, createdAt])\n  author User @relation(fields: [authorId], references: [id])\n  x = 1.5 // odd\n}\n"
+        );
+        assert_eq!(layout(&once, &[]), once);
+        let tokens = |t: &str| -> Vec<TokenKind> { lex(FileId(0), t).into_iter().map(|t| t.kind).collect() };
+        assert_eq!(tokens(text), tokens(&once));
+    }
 }
