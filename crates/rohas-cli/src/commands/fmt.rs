@@ -41,11 +41,11 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
             .map(|p| project::schema_path(Some(p)))
             .collect::<anyhow::Result<_>>()?
     };
-    let mut files = Vec::new();
+    // Sorted and each file once, even when the paths overlap.
+    let mut files = std::collections::BTreeSet::new();
     for root in &roots {
         files.extend(ro_files(root)?);
     }
-    files.dedup();
 
     let (mut changed, mut unchanged, mut failed) = (Vec::new(), 0, 0);
     for file in &files {
