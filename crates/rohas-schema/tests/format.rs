@@ -249,3 +249,28 @@ mod relaid {
         }
     }
 }
+
+/// What users copy (the examples and the `rohas init` templates) is in the
+/// layout `rohas fmt` gives, so a new project passes `rohas fmt --check`.
+#[test]
+fn examples_and_templates_are_formatted() {
+    let root = repository_root().canonicalize().unwrap();
+    let shown: Vec<PathBuf> = repository_schemas()
+        .into_iter()
+        .filter(|p| {
+            let rel = p.canonicalize().unwrap();
+            let rel = rel.strip_prefix(&root).unwrap();
+            rel.starts_with("examples") || rel.starts_with("crates/rohas-codegen/templates")
+        })
+        .collect();
+    assert!(shown.len() >= 18, "{shown:?}");
+    for path in shown {
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            format(&text).unwrap(),
+            text,
+            "{} is not formatted: run `rohas fmt`",
+            path.display()
+        );
+    }
+}
