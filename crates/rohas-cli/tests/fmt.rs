@@ -98,3 +98,34 @@ fn a_missing_path_is_a_clear_error() {
     assert_eq!(code, 1);
     assert!(stderr.contains("nope.ro does not exist"), "{stderr}");
 }
+
+fn with_stdin(args: &[&str], input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rohas"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn stdin_in_formatted_text_out_for_editors() {
+    let (code, stdout, stderr) = with_stdin(&["fmt", "--stdin"], "enum Role { A, B }");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "enum Role {\n  A\n  B\n}\n");
+    let (code, stdout, stderr) = with_stdin(&["fmt", "--stdin"], "enum Role {\n  A,\n");
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty(), "nothing to replace the buffer with: {stdout}");
+    assert!(stderr.contains("<stdin>:3:1"), "{stderr}");
+}

@@ -3,7 +3,8 @@
 //! pre-commit hooks), as `cargo fmt --check` does.
 //!
 //! A file with a syntax error is never touched: its diagnostics are printed
-//! and the command exits 1, after formatting the other files.
+//! and the command exits 1, after formatting the other files. `--stdin`
+//! formats a buffer for an editor: text in, formatted text out.
 
 use crate::output::Output;
 use crate::project;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  rohas fmt                           format the current project's schema/\n  rohas fmt --check                   list files that are not formatted; exit 1 if any\n  rohas fmt schema/api/users.ro       one file"
+    after_help = "Examples:\n  rohas fmt                           format the current project's schema/\n  rohas fmt --check                   list files that are not formatted; exit 1 if any\n  rohas fmt schema/api/users.ro       one file\n  rohas fmt --stdin < users.ro        print the formatted text (editors)"
 )]
 pub struct Args {
     /// .ro files, schema folders or project folders (default: the current project's schema/).
@@ -22,6 +23,9 @@ pub struct Args {
     /// Change nothing: print the files that would change and exit 1 if any would.
     #[arg(long)]
     pub check: bool,
+    /// Format the text read from stdin and print it on stdout (for editors).
+    #[arg(long, conflicts_with_all = ["paths", "check"])]
+    pub stdin: bool,
 }
 
 /// What happened to one file.
@@ -33,6 +37,9 @@ enum Outcome {
 }
 
 pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
+    if args.stdin {
+        return stdin(out);
+    }
     let roots = if args.paths.is_empty() {
         vec![project::schema_path(None)?]
     } else {
@@ -85,6 +92,36 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
     // --check fails on any file that would change; both modes on any error.
     let ok = failed == 0 && (!args.check || changed.is_empty());
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `--stdin`: the formatted text on stdout, or the syntax errors on stderr
+/// (labelled `<stdin>`) and nothing on stdout, so an editor never replaces
+/// a buffer with an error message.
+fn stdin(out: &Output) -> anyhow::Result<ExitCode> {
+    use std::io::{Read, Write};
+    let mut bytes = Vec::new();
+    std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
+    let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("stdin is not valid UTF-8"))?;
+    let mut sources = SourceMap::new();
+    let id = sources.add("<stdin>", text.as_str());
+    match format_source(id, &text) {
+        Ok(formatted) => {
+            std::io::stdout()
+                .lock()
+                .write_all(formatted.as_bytes())
+                .context("cannot write stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(FormatError::Syntax(diagnostics)) => {
+            eprint!("{}", rohas_schema::render(&sources, &diagnostics, out.color));
+            out.error("stdin has syntax errors; nothing was formatted");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(err) => {
+            out.error(&format!("stdin: {err}"));
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// Format one file (or, with `check`, only compare).
