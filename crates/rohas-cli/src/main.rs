@@ -25,7 +25,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     name = "rohas",
     version,
     about = "Schema-driven, event-driven backends: describe APIs, events, cron jobs and WebSockets in .ro files, write handlers in Python, TypeScript or Rust, run them with one binary.",
-    after_help = "Examples:\n  rohas init my-app --lang python     create a project\n  rohas validate schema/               check a schema folder\n  rohas explain E0012                  what a diagnostic code means and how to fix it\n  rohas codegen                        regenerate src/generated and missing handler stubs\n  rohas dev                            serve with hot reload\n  rohas -C examples/python-hello dev   serve a project in another folder\n  rohas list-handlers                  show every handler and the file it lives in"
+    after_help = "Examples:\n  rohas init my-app --lang python     create a project\n  rohas validate schema/               check a schema folder\n  rohas fmt --check                    is every .ro file formatted?\n  rohas explain E0012                  what a diagnostic code means and how to fix it\n  rohas codegen                        regenerate src/generated and missing handler stubs\n  rohas dev                            serve with hot reload\n  rohas -C examples/python-hello dev   serve a project in another folder\n  rohas list-handlers                  show every handler and the file it lives in"
 )]
 struct Cli {
     /// Print more detail (debug logs, timings).
@@ -49,6 +49,8 @@ enum Command {
     Codegen(commands::codegen::Args),
     /// Check a schema file or folder and print diagnostics.
     Validate(commands::validate::Args),
+    /// Format .ro files in place; --check lists those that would change.
+    Fmt(commands::fmt::Args),
     /// Explain a diagnostic code (E0012, W0001 …): the rule, an example, the fix.
     Explain(commands::explain::Args),
     /// Serve the project with hot reload.
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
         Command::Init(args) => commands::init::run(args, &out),
         Command::Codegen(args) => commands::codegen::run(args, &out),
         Command::Validate(args) => commands::validate::run(args, &out),
+        Command::Fmt(args) => commands::fmt::run(args, &out),
         Command::Explain(args) => commands::explain::run(args, &out),
         Command::Dev(args) => commands::dev::run_dev(args, &out),
         Command::Start(args) => commands::dev::run_start(args, &out),

@@ -31,6 +31,16 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// The project's descriptions the engine serves as JSON, made from the
+/// schema by the caller (the engine knows nothing of codegen).
+#[derive(Debug, Clone, Default)]
+pub struct Documents {
+    /// Served at `GET /openapi.json`.
+    pub openapi: Option<Value>,
+    /// Served at `GET /asyncapi.json`.
+    pub asyncapi: Option<Value>,
+}
+
 /// Everything the engine is started with.
 pub struct EngineOptions {
     pub config: Config,
@@ -40,8 +50,8 @@ pub struct EngineOptions {
     pub runtime: Arc<dyn Runtime>,
     /// `rohas dev`: stacks in errors, response checks.
     pub dev: bool,
-    /// The OpenAPI document served at `/openapi.json`.
-    pub openapi: Option<Value>,
+    /// The OpenAPI and AsyncAPI documents.
+    pub documents: Documents,
     /// Where events travel (`memory`, `local`, a broker).
     pub adapter: Arc<dyn Adapter>,
 }
@@ -60,11 +70,11 @@ pub(crate) struct Live {
     pub api_ids: Vec<Arc<str>>,
     /// Each api's request span name (`GET /users/{id}`), built once.
     pub api_span_names: Vec<Arc<str>>,
-    pub openapi: Option<Value>,
+    pub documents: Documents,
 }
 
 impl Live {
-    fn new(schema: Schema, specs: Vec<HandlerSpec>, openapi: Option<Value>) -> Self {
+    fn new(schema: Schema, specs: Vec<HandlerSpec>, documents: Documents) -> Self {
         let schema = Arc::new(schema);
         let ws_paths = schema
             .websockets
@@ -89,7 +99,7 @@ impl Live {
             validator: Validator::new(schema.clone()),
             specs: specs.into_iter().map(|s| (s.id.clone(), s)).collect(),
             ws_paths,
-            openapi,
+            documents,
             schema,
         }
     }
@@ -146,7 +156,7 @@ impl Engine {
     /// HTTP with [`Engine::serve`].
     pub async fn start(options: EngineOptions, host: Arc<EngineHost>) -> Engine {
         let shared = Arc::new(Shared {
-            live: ArcSwap::from_pointee(Live::new(options.schema, options.specs, options.openapi)),
+            live: ArcSwap::from_pointee(Live::new(options.schema, options.specs, options.documents)),
             runtime: options.runtime,
             config: options.config,
             dev: options.dev,
@@ -180,8 +190,8 @@ impl Engine {
 
     /// Swap in a new schema (already validated, handlers already loaded by
     /// the runtime): routes, validation, cron and subscriptions follow.
-    pub async fn reload(&self, schema: Schema, specs: Vec<HandlerSpec>, openapi: Option<Value>) {
-        self.shared.live.store(Arc::new(Live::new(schema, specs, openapi)));
+    pub async fn reload(&self, schema: Schema, specs: Vec<HandlerSpec>, documents: Documents) {
+        self.shared.live.store(Arc::new(Live::new(schema, specs, documents)));
         self.start_background().await;
     }
 

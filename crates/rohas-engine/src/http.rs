@@ -3,7 +3,7 @@
 //! rebuilding the server.
 //!
 //! The path of a request: CORS preflight → WebSocket upgrade → built-in
-//! routes (`/openapi.json`) → route match (404/405) → body size (413) → JSON
+//! routes (`/openapi.json`, `/asyncapi.json`) → route match (404/405) → body size (413) → JSON
 //! parse (400) → schema check (422) → middlewares → handler (timeout 504) →
 //! events published → JSON response. Every error answer is JSON with the
 //! trace id. Only what the handler reads is built (`Runtime::needs`): no
@@ -246,10 +246,13 @@ async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: 
             };
             return Box::pin(websocket(engine, live, ws_index, request, path, trace_id)).await;
         }
-        if path == "/openapi.json" {
-            if let Some(doc) = &live.openapi {
-                return axum::Json(doc.clone()).into_response();
-            }
+        let document = match path {
+            "/openapi.json" => live.documents.openapi.as_ref(),
+            "/asyncapi.json" => live.documents.asyncapi.as_ref(),
+            _ => None,
+        };
+        if let Some(doc) = document {
+            return axum::Json(doc.clone()).into_response();
         }
     }
 

@@ -28,7 +28,7 @@ pub mod validate;
 mod validate_stream;
 mod ws;
 
-pub use engine::{Engine, EngineOptions};
+pub use engine::{Documents, Engine, EngineOptions};
 pub use host::EngineHost;
 pub use log::Log;
 pub use rohas_events;

@@ -5,6 +5,7 @@ pub mod dev;
 pub mod dlq;
 pub mod events;
 pub mod explain;
+pub mod fmt;
 pub mod init;
 pub mod list;
 pub mod logs;

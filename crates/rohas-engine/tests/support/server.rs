@@ -74,7 +74,7 @@ pub async fn serve_with(schema: &str, fake: &Arc<FakeRuntime>, options: Options)
             specs: fake.specs(),
             runtime: fake.clone(),
             dev: options.dev,
-            openapi: None,
+            documents: Default::default(),
             adapter: options
                 .adapter
                 .unwrap_or_else(|| Arc::new(MemoryAdapter::memory(QueueOptions::default()))),
@@ -129,7 +129,9 @@ impl Served {
 
     /// Swap in a new schema, with the fake's handlers as they are now.
     pub async fn reload(&self, schema: &str) {
-        self.engine.reload(parse(schema), self.fake.specs(), None).await;
+        self.engine
+            .reload(parse(schema), self.fake.specs(), Default::default())
+            .await;
     }
 
     /// Send the shutdown signal (once); `serve` then stops accepting and
