@@ -10,6 +10,7 @@
 //! after any handler failure.
 
 mod admin;
+mod body;
 mod bus;
 mod cron;
 mod dispatch;
@@ -20,6 +21,7 @@ mod http;
 pub mod log;
 pub mod publishing;
 mod router;
+mod server;
 pub mod validate;
 mod validate_stream;
 mod ws;

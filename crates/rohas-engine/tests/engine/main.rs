@@ -8,6 +8,7 @@ mod support;
 mod api_events;
 mod bodies;
 mod bus;
+mod connections;
 mod cron;
 mod dev_checks;
 mod handler_errors;
