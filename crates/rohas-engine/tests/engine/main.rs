@@ -18,4 +18,5 @@ mod routing;
 mod shutdown;
 mod timeouts;
 mod trace_id;
+mod websocket_limits;
 mod websockets;
