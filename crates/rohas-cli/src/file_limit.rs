@@ -14,6 +14,8 @@ const OTHERS: u64 = 256;
 /// Raise the soft limit to fit `max_connections`; a warning to show when
 /// it cannot be made to fit.
 #[cfg(unix)]
+// `rlim_t` is `u64` on Linux and macOS but not on every unix.
+#[allow(clippy::unnecessary_cast)]
 pub fn fit(max_connections: usize) -> Option<String> {
     let wanted = (max_connections as u64).saturating_add(OTHERS);
     let mut limit = libc::rlimit {
