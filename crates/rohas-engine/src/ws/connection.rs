@@ -82,6 +82,9 @@ pub(crate) async fn serve(session: Session, socket: WebSocket) {
             biased;
             _ = shared.stop.cancelled() => break Ending::Shutdown,
             _ = fell_behind.cancelled() => break Ending::FellBehind,
+            // Before the idle timer: a frame that is already there, after a
+            // pause of this task, is a sign of life.
+            frame = stream.next() => frame,
             _ = idle_timer.as_mut() => {
                 // The timer is moved only when it fires, not per frame.
                 if heard.elapsed() >= idle {
@@ -90,7 +93,6 @@ pub(crate) async fn serve(session: Session, socket: WebSocket) {
                 idle_timer.as_mut().reset((heard + idle).into());
                 continue;
             }
-            frame = stream.next() => frame,
         };
         heard = Instant::now();
         let text = match frame {
