@@ -3,11 +3,13 @@
 //! client from which nothing comes is closed as idle while one that answers
 //! pings stays, and a client that stops reading is disconnected once its queue
 //! is full, without holding up a broadcast, and `onDisconnect` runs for
-//! it.
+//! it. An open WebSocket holds its connection slot (`[server]
+//! max_connections`) until it closes.
 
 use crate::support::http::post;
+use crate::support::raw::{Outcome, Raw};
 use crate::support::ws::connect;
-use crate::support::{fixture, ok, serve_with, FakeRuntime, Options, Served};
+use crate::support::{fixture, ok, serve_with, within, FakeRuntime, Options, Served};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -150,4 +152,44 @@ async fn a_client_that_stops_reading_holds_up_no_broadcast_and_no_other_endpoint
     assert_eq!(gone[0].connection_id.as_deref(), Some(slow.as_str()));
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(fake.calls_to("ws_disconnect:Chat").len(), 1);
+}
+
+#[tokio::test]
+async fn an_open_websocket_counts_towards_max_connections() {
+    let fake = FakeRuntime::new();
+    fake.declare("ws_disconnect:Chat").answer("api:Announce", json!("sent"));
+    let mut options = Options::default();
+    options.config.server.max_connections = 1;
+    let app = serve_with(&fixture("websockets.ro"), &fake, options).await;
+    let client = connect(&app.ws("/ws/chat")).await;
+
+    let announce = b"POST /announce HTTP/1.1\r\nhost: test\r\ncontent-length: 0\r\n\r\n";
+    let mut raw = Raw::connect(app.addr).await;
+    let _ = raw.try_send(announce).await;
+    if let Outcome::Answer(answer) = raw.outcome().await {
+        assert_eq!(answer.status, 503, "{answer:?}");
+    }
+    assert!(
+        fake.calls_to("api:Announce").is_empty(),
+        "a second connection was served"
+    );
+
+    // Once the WebSocket is gone, its slot is free.
+    client.close().await;
+    fake.wait_calls("ws_disconnect:Chat", 1).await;
+    let answered = async {
+        loop {
+            let mut raw = Raw::connect(app.addr).await;
+            if raw.try_send(announce).await {
+                if let Outcome::Answer(answer) = raw.outcome().await {
+                    if answer.status == 200 {
+                        return;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    within("an answer after the WebSocket closed", answered).await;
+    assert_eq!(fake.calls_to("api:Announce").len(), 1);
 }
