@@ -6,6 +6,9 @@
 # Prints their paths as ROHAS_MYPY=…, ROHAS_TEST_PYTHON=… (a Python with
 # mypy and `requests`, which a reference handler example imports) and
 # ROHAS_TSC=… lines.
+# Also, in a virtual environment of its own, the official OpenTelemetry
+# protobuf types with a real gRPC server, for the OTLP export tests'
+# second receiver (ROHAS_OTLP_PYTHON=…).
 set -euo pipefail
 
 tools="${ROHAS_TOOLS_DIR:-$HOME/.cache/rohas-tools}"
@@ -24,6 +27,14 @@ if [ ! -x "$tools/node/node_modules/.bin/tsc" ]; then
   (cd "$tools/node" && npm init -y >/dev/null 2>&1 && npm install --silent --no-audit --no-fund "typescript@5.6.3" "@types/node@20" >&2)
 fi
 
+if ! "$tools/otlp-venv/bin/python" -c "import grpc, opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc" 2>/dev/null; then
+  echo "installing opentelemetry-proto and grpcio into $tools/otlp-venv" >&2
+  python3 -m venv "$tools/otlp-venv"
+  "$tools/otlp-venv/bin/pip" install --quiet --disable-pip-version-check \
+    "opentelemetry-proto==1.45.2" "grpcio==1.85.1" >&2
+fi
+
 echo "ROHAS_MYPY=$tools/venv/bin/mypy"
 echo "ROHAS_TEST_PYTHON=$tools/venv/bin/python"
 echo "ROHAS_TSC=$tools/node/node_modules/.bin/tsc"
+echo "ROHAS_OTLP_PYTHON=$tools/otlp-venv/bin/python"

@@ -14,35 +14,21 @@ const OTHERS: u64 = 256;
 /// Raise the soft limit to fit `max_connections`; a warning to show when
 /// it cannot be made to fit.
 #[cfg(unix)]
-// `rlim_t` is `u64` on Linux and macOS but not on every unix.
-#[allow(clippy::unnecessary_cast)]
 pub fn fit(max_connections: usize) -> Option<String> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
     let wanted = (max_connections as u64).saturating_add(OTHERS);
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes the struct it is given; nothing else.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+    let limit = getrlimit(Resource::Nofile);
+    // `None` is no limit.
+    let soft = limit.current?;
+    if soft >= wanted {
         return None;
     }
-    let soft = limit.rlim_cur as u64;
-    let hard = limit.rlim_max as u64;
-    if limit.rlim_cur == libc::RLIM_INFINITY || soft >= wanted {
-        return None;
-    }
-    let target = if limit.rlim_max == libc::RLIM_INFINITY {
-        wanted
-    } else {
-        wanted.min(hard)
+    let target = limit.maximum.map_or(wanted, |hard| wanted.min(hard));
+    let raised = Rlimit {
+        current: Some(target),
+        maximum: limit.maximum,
     };
-    let raised = libc::rlimit {
-        rlim_cur: target as libc::rlim_t,
-        rlim_max: limit.rlim_max,
-    };
-    // SAFETY: setrlimit reads the struct it is given; a soft limit at most
-    // the hard one is always allowed.
-    let now = if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+    let now = if setrlimit(Resource::Nofile, raised).is_ok() {
         target
     } else {
         soft

@@ -9,6 +9,7 @@ mod output;
 mod project;
 mod queue;
 mod serve;
+mod telemetry_client;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -63,6 +64,12 @@ enum Command {
     Dlq(commands::dlq::Args),
     /// Publish an event by hand.
     Events(commands::events::Args),
+    /// Recent traces, newest first: what each request, event or cron run did.
+    Traces(commands::traces::ListArgs),
+    /// One trace as a waterfall: its spans in order, their timing and logs.
+    Trace(commands::traces::ShowArgs),
+    /// Stored log lines, or with -f the running engine's live ones.
+    Logs(commands::logs::Args),
     /// Print the version.
     Version,
 }
@@ -93,6 +100,9 @@ fn main() -> ExitCode {
         Command::ListEvents(args) => commands::list::events(args, &out),
         Command::Dlq(args) => commands::dlq::run(args, &out),
         Command::Events(args) => commands::events::run(args, &out),
+        Command::Traces(args) => commands::traces::list(args, &out),
+        Command::Trace(args) => commands::traces::show(args, &out),
+        Command::Logs(args) => commands::logs::run(args, &out),
         Command::Version => {
             println!("rohas {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@ use crate::output::Output;
 use crate::project;
 use anyhow::Context;
 use rohas_engine::rohas_events::QueueLock;
+use rohas_engine::rohas_telemetry::{Options as TelemetryOptions, Telemetry};
 use rohas_engine::{Engine, EngineHost, EngineOptions, Log};
 use rohas_runtime::{HandlerSpec, Language, Runtime, RuntimeOptions};
 use rohas_schema::Schema;
@@ -108,7 +109,8 @@ async fn serve(
     // The queue first: a second engine on the same project stops here,
     // before it starts a runtime or takes a port.
     let adapter = crate::queue::open(&project.root, &config)?;
-    let host = EngineHost::new(Log::from_env());
+    let telemetry = start_telemetry(&project, &config)?;
+    let host = EngineHost::new(Log::from_env().with_telemetry(telemetry.clone()));
     let runtime = start_runtime(&project, &config, host.clone()).await?;
     let specs = project.specs(&schema);
     if let Err(errors) = runtime.load(&specs).await {
@@ -164,9 +166,62 @@ async fn serve(
 
     engine.serve(listener, stop, DRAIN).await?;
     drop(watcher);
+    // What was recorded while draining is written before the process ends.
+    let _ = tokio::task::spawn_blocking(move || telemetry.close()).await;
     QueueLock::withdraw(&queue_dir);
     out.info("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The telemetry recorder for `[telemetry]`: its store under the project
+/// (`.rohas/telemetry` by default); what goes wrong with the store is
+/// printed as a warning, once.
+fn start_telemetry(project: &Project, config: &rohas_config::Config) -> anyhow::Result<Telemetry> {
+    let t = &config.telemetry;
+    let warn = Log::from_env();
+    let mut sinks: Vec<Box<dyn rohas_engine::rohas_telemetry::Sink>> = Vec::new();
+    if let Some(endpoint) = t.otlp_endpoint.as_deref().filter(|e| !e.is_empty()) {
+        sinks.push(Box::new(otlp_exporter(project, config, endpoint, warn.clone())?));
+    }
+    Ok(Telemetry::start(TelemetryOptions {
+        folder: Some(project.root.join(&t.path)),
+        traces: t.enable_traces,
+        logs: t.enable_logs,
+        metrics: t.enable_metrics,
+        sample_ratio: t.sample_ratio,
+        retention: Duration::from_secs(u64::from(t.retention_days) * 24 * 3600),
+        max_bytes: t.max_size_mb.saturating_mul(1024 * 1024),
+        notice: Arc::new(move |m| warn.warn(m)),
+        sinks,
+        ..TelemetryOptions::default()
+    }))
+}
+
+/// The OTLP exporter for `[telemetry] otlp_endpoint`; a bad endpoint or
+/// header stops the start with the key named.
+fn otlp_exporter(
+    project: &Project,
+    config: &rohas_config::Config,
+    endpoint: &str,
+    warn: Log,
+) -> anyhow::Result<rohas_engine::rohas_telemetry::OtlpExporter> {
+    use rohas_engine::rohas_telemetry::{otlp, OtlpExporter, OtlpOptions, OtlpProtocol};
+    let t = &config.telemetry;
+    let protocol: OtlpProtocol = t
+        .otlp_protocol
+        .parse()
+        .map_err(|e| anyhow::anyhow!("[telemetry] otlp_protocol: {e}"))?;
+    let mut options = OtlpOptions::new(endpoint, protocol, project.name.clone());
+    options.service_version = Some(project.version.clone());
+    options.headers = t.otlp_headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    // The table has no environment form of its own: one string, written
+    // as OpenTelemetry's OTEL_EXPORTER_OTLP_HEADERS is.
+    if let Ok(text) = std::env::var("ROHAS_TELEMETRY_OTLP_HEADERS") {
+        let more = otlp::parse_headers(&text).map_err(|e| anyhow::anyhow!("ROHAS_TELEMETRY_OTLP_HEADERS: {e}"))?;
+        options.headers.extend(more);
+    }
+    OtlpExporter::start(options, Arc::new(move |m| warn.warn(m)))
+        .map_err(|e| anyhow::anyhow!("[telemetry] otlp_endpoint = {endpoint:?}: {e}"))
 }
 
 /// Where the CLI on this machine reaches the engine: a wildcard listen
@@ -215,7 +270,7 @@ fn python_runtime(options: RuntimeOptions) -> anyhow::Result<Arc<dyn Runtime>> {
 /// called, not when the future is first polled: it is called before the
 /// ready line, so a signal sent as soon as a supervisor (or a test) sees
 /// that line is a graceful stop, never the default kill.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

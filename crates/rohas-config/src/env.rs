@@ -62,7 +62,11 @@ pub(crate) const KEYS: &[(&str, Kind)] = &[
     ("telemetry.enable_metrics", Kind::Bool),
     ("telemetry.enable_logs", Kind::Bool),
     ("telemetry.enable_traces", Kind::Bool),
+    ("telemetry.sample_ratio", Kind::Float),
+    ("telemetry.max_size_mb", Kind::Int),
+    ("telemetry.metrics_public", Kind::Bool),
     ("telemetry.otlp_endpoint", Kind::Str),
+    ("telemetry.otlp_protocol", Kind::Str),
     ("workbench.allowed_origins", Kind::StrList),
     ("workbench.api_key", Kind::Str),
     ("cron.timezone", Kind::Str),
@@ -81,6 +85,9 @@ const RESERVED: &[&str] = &[
     "ROHAS_RUST_WORKERS",
     "ROHAS_NODE",
     "ROHAS_NODE_LOAD_TIMEOUT",
+    // `[telemetry] otlp_headers` as one string (`k=v,k2=v2`), read where
+    // the exporter starts.
+    "ROHAS_TELEMETRY_OTLP_HEADERS",
 ];
 
 fn var_name(path: &str) -> String {

@@ -65,13 +65,13 @@ pub fn load_file(
     // were converted to the key's type already, so this cannot fail on them.
     let mut table: toml::Table = toml::from_str(text).map_err(|e| invalid(&shown, text, &e))?;
     env::apply(&mut table, vars.into_iter(), &mut warnings)?;
-    let config = Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
+    let mut config = Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
         path: shown.clone(),
         line: 0,
         key: None,
         message: e.to_string(),
     })?;
-    check_values(&config, &shown, text, &mut warnings)?;
+    check_values(&mut config, &shown, text, &mut warnings)?;
     Ok(Loaded {
         config,
         warnings,
@@ -80,12 +80,23 @@ pub fn load_file(
 }
 
 fn check_values(
-    config: &Config,
+    config: &mut Config,
     path: &Path,
     text: &str,
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
-    if let Some(lang) = &config.project.language {
+    if let Some(lang) = &mut config.project.language {
+        // Upstream rohas writes the short names; everything downstream
+        // reads the long ones.
+        let long = match lang.as_str() {
+            "py" => Some("python"),
+            "ts" => Some("typescript"),
+            "rs" => Some("rust"),
+            _ => None,
+        };
+        if let Some(long) = long {
+            *lang = long.to_string();
+        }
         if !matches!(lang.as_str(), "python" | "typescript" | "rust") {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -95,8 +106,12 @@ fn check_values(
             });
         }
     }
+    // `aws` (upstream rohas's SQS/EventBridge adapter, with `aws_type`,
+    // `region`, `queue_prefix`) is a known name so the file loads for
+    // commands that need no queue; `rohas dev`/`start` refuse it with
+    // what to use instead.
     const ADAPTERS: &[&str] = &[
-        "local", "memory", "nats", "rabbitmq", "redis", "postgres", "kafka", "sqs",
+        "local", "memory", "nats", "rabbitmq", "redis", "postgres", "kafka", "sqs", "aws",
     ];
     if !ADAPTERS.contains(&config.adapter.kind.as_str()) {
         return Err(ConfigError::Invalid {
@@ -156,6 +171,28 @@ fn check_values(
                 "`websocket.ping_interval_ms` ({}) is not below `websocket.idle_timeout_ms` ({}): \
                  clients that answer every ping are still disconnected as idle",
                 w.ping_interval_ms, w.idle_timeout_ms
+            ),
+        });
+    }
+    let ratio = config.telemetry.sample_ratio;
+    if !(0.0..=1.0).contains(&ratio) {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: line_of_key(text, "telemetry.sample_ratio"),
+            key: Some("telemetry.sample_ratio".into()),
+            message: format!("sample_ratio is the share of traces kept, from 0.0 to 1.0, got {ratio}"),
+        });
+    }
+    const OTLP: &[&str] = &["http/protobuf", "grpc"];
+    if !OTLP.contains(&config.telemetry.otlp_protocol.as_str()) {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: line_of_key(text, "telemetry.otlp_protocol"),
+            key: Some("telemetry.otlp_protocol".into()),
+            message: format!(
+                "unknown OTLP protocol {:?}: expected one of {}",
+                config.telemetry.otlp_protocol,
+                OTLP.join(", ")
             ),
         });
     }

@@ -235,7 +235,18 @@ pub struct TelemetryConfig {
     pub enable_metrics: bool,
     pub enable_logs: bool,
     pub enable_traces: bool,
+    /// Share of traces stored and exported, 0.0 to 1.0 (metrics count
+    /// every request whatever the share).
+    pub sample_ratio: f64,
+    /// Cap on the stored telemetry; the oldest is deleted beyond it.
+    pub max_size_mb: u64,
+    /// `/metrics` answers any address without the workbench key.
+    pub metrics_public: bool,
     pub otlp_endpoint: Option<String>,
+    /// `http/protobuf` (default) or `grpc`.
+    pub otlp_protocol: String,
+    /// Extra headers sent with every export (an API key of a hosted backend).
+    pub otlp_headers: BTreeMap<String, String>,
 }
 
 impl Default for TelemetryConfig {
@@ -246,7 +257,12 @@ impl Default for TelemetryConfig {
             enable_metrics: true,
             enable_logs: true,
             enable_traces: true,
+            sample_ratio: 1.0,
+            max_size_mb: 1024,
+            metrics_public: false,
             otlp_endpoint: None,
+            otlp_protocol: "http/protobuf".into(),
+            otlp_headers: BTreeMap::new(),
         }
     }
 }

@@ -167,6 +167,39 @@ fn variables_the_runtimes_read_are_not_called_unknown() {
 }
 
 #[test]
+fn upstream_style_config_loads_with_its_aws_keys_kept() {
+    let (path, text) = fixture("upstream.toml");
+    let loaded = load_file(Some(&path), Some(&text), no_env()).unwrap();
+    let c = loaded.config;
+    assert_eq!(c.project.language.as_deref(), Some("python"), "`py` is read as python");
+    // `aws` loads (the CLI refuses to serve with it, saying what to use).
+    assert_eq!(c.adapter.kind, "aws");
+    assert_eq!(c.adapter.options["aws_type"].as_str(), Some("sqs"));
+    assert_eq!(c.adapter.options["region"].as_str(), Some("eu-west-1"));
+    assert_eq!(c.adapter.options["queue_prefix"].as_str(), Some("orders-"));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn short_language_names_are_the_long_ones() {
+    for (short, long) in [
+        ("py", "python"),
+        ("ts", "typescript"),
+        ("rs", "rust"),
+        ("python", "python"),
+    ] {
+        let text = format!("[project]\nlanguage = \"{short}\"\n");
+        let loaded = load_file(None, Some(&text), no_env()).unwrap();
+        assert_eq!(loaded.config.project.language.as_deref(), Some(long), "{short}");
+    }
+    let env = vec![("ROHAS_PROJECT_LANGUAGE".to_string(), "ts".to_string())];
+    let loaded = load_file(None, None, env).unwrap();
+    assert_eq!(loaded.config.project.language.as_deref(), Some("typescript"));
+    // Other names are still errors.
+    assert!(load_file(None, Some("[project]\nlanguage = \"js\"\n"), no_env()).is_err());
+}
+
+#[test]
 fn connection_limits_have_defaults_and_are_read_from_file_and_environment() {
     let c = load_file(None, None, no_env()).unwrap().config;
     assert_eq!(c.server.header_read_timeout_ms, 10_000);

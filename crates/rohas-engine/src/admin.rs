@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rohas_events::{DeadLetterId, DeadLetterQuery, Message, Selection};
+use rohas_events::{DeadLetterId, DeadLetterQuery, Selection};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -23,7 +23,7 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> Response {
     let trace_id = crate::log::new_trace_id();
     let key = engine.shared.config.workbench.api_key.as_deref();
-    if let Err(e) = authorize(key, loopback, request.headers(), &trace_id) {
+    if let Err(e) = authorize("the admin API", key, loopback, request.headers(), &trace_id) {
         return e.into_response();
     }
     let method = request.method().clone();
@@ -64,7 +64,11 @@ pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> 
 
 type Answer = Result<(StatusCode, Value), ApiError>;
 
-fn authorize(
+/// Lets loopback clients in; anyone else needs the `[workbench] api_key`
+/// as a bearer token (and with no key configured, nobody else gets in).
+/// `what` names the API in the refusal.
+pub(crate) fn authorize(
+    what: &str,
     key: Option<&str>,
     loopback: bool,
     headers: &axum::http::HeaderMap,
@@ -76,7 +80,7 @@ fn authorize(
     let Some(key) = key.filter(|k| !k.is_empty()) else {
         return Err(ApiError::new(
             403,
-            "the admin API answers loopback clients only; set [workbench] api_key to reach it from elsewhere",
+            format!("{what} answers loopback clients only; set [workbench] api_key to reach it from elsewhere"),
             trace_id,
         ));
     };
@@ -90,7 +94,7 @@ fn authorize(
     } else {
         Err(ApiError::new(
             401,
-            "the admin API needs `Authorization: Bearer <[workbench] api_key>`",
+            format!("{what} needs `Authorization: Bearer <[workbench] api_key>`"),
             trace_id,
         ))
     }
@@ -212,10 +216,18 @@ async fn publish(engine: &Engine, name: &str, bytes: &[u8]) -> Answer {
         };
         return Err(ApiError::new(status, problem, ""));
     }
-    let message = Message::new(name, request.payload, crate::log::new_trace_id(), "admin")
-        .delayed(request.delay_ms.map(std::time::Duration::from_millis));
-    let id = message.id.clone();
-    engine.adapter().publish(vec![message]).await.map_err(adapter_error)?;
+    // Published as the root `publish` span of a new trace, so its
+    // deliveries (every attempt) are one trace.
+    let trace_id = crate::log::new_trace_id();
+    let event = rohas_runtime::TriggeredEvent {
+        delay: request.delay_ms.map(std::time::Duration::from_millis),
+        ..rohas_runtime::TriggeredEvent::new(name, request.payload)
+    };
+    let (messages, spans) = shared.messages(vec![event], &trace_id, "admin", None);
+    let id = messages[0].id.clone();
+    let published = engine.adapter().publish(messages).await;
+    shared.published(spans, published.as_ref().err());
+    published.map_err(adapter_error)?;
     Ok((StatusCode::ACCEPTED, json!({ "id": id })))
 }
 
@@ -243,11 +255,16 @@ mod tests {
     #[test]
     fn off_loopback_the_key_is_required() {
         let none = HeaderMap::new();
-        assert!(super::authorize(None, true, &none, "t").is_ok(), "loopback is open");
-        let closed = super::authorize(None, false, &bearer("x"), "t").err().unwrap();
+        assert!(
+            super::authorize("the admin API", None, true, &none, "t").is_ok(),
+            "loopback is open"
+        );
+        let closed = super::authorize("the admin API", None, false, &bearer("x"), "t")
+            .err()
+            .unwrap();
         assert_eq!(closed.status.as_u16(), 403, "no key configured: closed");
         assert_eq!(
-            super::authorize(Some("k3y"), false, &none, "t")
+            super::authorize("the admin API", Some("k3y"), false, &none, "t")
                 .err()
                 .unwrap()
                 .status
@@ -255,15 +272,15 @@ mod tests {
             401
         );
         assert_eq!(
-            super::authorize(Some("k3y"), false, &bearer("k3Y"), "t")
+            super::authorize("the admin API", Some("k3y"), false, &bearer("k3Y"), "t")
                 .err()
                 .unwrap()
                 .status
                 .as_u16(),
             401
         );
-        assert!(super::authorize(Some("k3y"), false, &bearer("k3y"), "t").is_ok());
-        let message = super::authorize(Some("k3y"), false, &bearer("guess"), "t")
+        assert!(super::authorize("the admin API", Some("k3y"), false, &bearer("k3y"), "t").is_ok());
+        let message = super::authorize("the admin API", Some("k3y"), false, &bearer("guess"), "t")
             .err()
             .unwrap()
             .message;

@@ -12,9 +12,11 @@
 use crate::dispatch::{event_request, invocation};
 use crate::engine::{Live, Shared};
 use crate::log::Level;
+use crate::spans::Open;
 use rohas_events::{Adapter, AdapterError, Delivery, Failure, Message, Millis, SubscriptionId};
 use rohas_runtime::sync::lock;
 use rohas_runtime::{HandlerError, HandlerKind, TriggeredEvent};
+use rohas_telemetry::{SpanId, SpanKind, TraceParent};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -128,22 +130,52 @@ async fn worker(shared: Arc<Shared>, subscription: SubscriptionId, concurrency: 
     }
 }
 
-/// Run one delivery and settle it with the adapter.
+/// Run one delivery and settle it with the adapter, as a `delivery` span
+/// (one per attempt) under the span that published the message.
 async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
+    let mut span = shared.open_span(
+        &delivery.message.trace_id,
+        crate::spans::parent_of(&delivery.message),
+        || crate::spans::delivery_name(delivery.subscription.as_str()),
+        SpanKind::Delivery,
+    );
+    if let Some(open) = &mut span {
+        let s = open.span_mut();
+        s.handler = Some(Arc::from(delivery.subscription.as_str()));
+        s.event = Some(Arc::from(delivery.message.event.as_str()));
+        s.attempt = Some(delivery.attempt);
+        s.message_id = Some(delivery.message.id.0.clone());
+    }
+    let parent = crate::spans::id_of(&span);
+    let ended = run_delivery(shared, delivery, parent).await;
+    shared.close_span(span, |s| match ended {
+        Ended::Acked => {}
+        Ended::Failed { error, buried } => {
+            s.failed(error);
+            s.dead_lettered = buried;
+        }
+    });
+}
+
+/// How a delivery ended, for its span.
+enum Ended {
+    Acked,
+    Failed { error: String, buried: bool },
+}
+
+async fn run_delivery(shared: &Arc<Shared>, delivery: Delivery, span: Option<SpanId>) -> Ended {
     let live = shared.live.load_full();
     let handler_id = delivery.subscription.clone();
     let message = delivery.message.clone();
     let Some(event) = live.schema.event(&message.event) else {
         let error = format!("event `{}` is not in the schema", message.event);
-        settle_failure(shared, &live, delivery, error, true).await;
-        return;
+        return settle_failure(shared, &live, delivery, error, true).await;
     };
     // A replayed message may predate a schema change.
     if let Some(ty) = &event.payload {
         if let Some(p) = live.validator.check(ty, &message.payload, "payload").first() {
             let error = format!("payload no longer matches the schema: {}: {}", p.path, p.problem);
-            settle_failure(shared, &live, delivery, error, true).await;
-            return;
+            return settle_failure(shared, &live, delivery, error, true).await;
         }
     }
     let mut call = invocation(handler_id.0.clone(), HandlerKind::Event, &message.trace_id);
@@ -154,7 +186,7 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
     call.metadata.insert("event".into(), json!(message.event));
     call.metadata.insert("source".into(), json!(message.source));
     let timeout = shared.timeout(HandlerKind::Event, event.timeout);
-    let result = match shared.call(call, timeout).await {
+    let result = match shared.call(call, timeout, span).await {
         Ok(outcome) => shared
             .events_to_publish(&live, &[], &outcome, || Value::Null)
             .map(|events| (events, outcome)),
@@ -162,7 +194,7 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
     };
     match result {
         Ok((events, outcome)) => {
-            let mut outbox = shared.messages(events, &message.trace_id, handler_id.as_str());
+            let (mut outbox, mut publishes) = shared.messages(events, &message.trace_id, handler_id.as_str(), span);
             // The last handler of an event with `triggers` acknowledges
             // together with them: one commit, so they are neither lost nor
             // published twice.
@@ -174,14 +206,19 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
                 Some(&outcome.effects.payloads),
             );
             if let Some(join) = &joined {
-                match triggers(shared, &live, event, &message, join) {
-                    Ok(more) => outbox.extend(more),
+                match triggers(shared, &live, event, &message, join, span) {
+                    Ok((more, spans)) => {
+                        outbox.extend(more);
+                        publishes.extend(spans);
+                    }
                     Err(e) => shared
                         .log
                         .error(&format!("event `{}`: triggers not published: {e}", event.name)),
                 }
             }
-            if let Err(e) = shared.bus.adapter.ack(delivery, outbox).await {
+            let acked = shared.bus.adapter.ack(delivery, outbox).await;
+            shared.published(publishes, acked.as_ref().err());
+            if let Err(e) = acked {
                 shared.log.line(
                     Level::Error,
                     handler_id.as_str(),
@@ -194,7 +231,12 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
                     join.succeeded.remove(&handler_id);
                     lock(&shared.bus.joins).insert(message.id.0.clone(), join);
                 }
+                return Ended::Failed {
+                    error: format!("not acknowledged: {e}"),
+                    buried: false,
+                };
             }
+            Ended::Acked
         }
         Err(e) => {
             let permanent = matches!(e, HandlerError::NonRetryable { .. });
@@ -202,13 +244,19 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
                 HandlerError::Failed { message, .. } | HandlerError::NonRetryable { message, .. } => message.clone(),
                 other => other.to_string(),
             };
-            settle_failure(shared, &live, delivery, error, permanent).await;
+            settle_failure(shared, &live, delivery, error, permanent).await
         }
     }
 }
 
 /// Retry after a backoff, or (last attempt, non-retryable) bury.
-async fn settle_failure(shared: &Arc<Shared>, live: &Live, delivery: Delivery, error: String, permanent: bool) {
+async fn settle_failure(
+    shared: &Arc<Shared>,
+    live: &Live,
+    delivery: Delivery,
+    error: String,
+    permanent: bool,
+) -> Ended {
     let failure = Failure {
         attempt: delivery.attempt,
         error,
@@ -224,6 +272,7 @@ async fn settle_failure(shared: &Arc<Shared>, live: &Live, delivery: Delivery, e
     let handler = delivery.subscription.clone();
     let trace_id = delivery.message.trace_id.clone();
     let last = permanent || delivery.attempt >= attempts;
+    let error = failure.error.clone();
     if !last {
         shared.log.line(
             Level::Warn,
@@ -243,7 +292,7 @@ async fn settle_failure(shared: &Arc<Shared>, live: &Live, delivery: Delivery, e
                 .log
                 .error(&format!("{handler}: could not record the failed attempt ({e})"));
         }
-        return;
+        return Ended::Failed { error, buried: false };
     }
     let message = delivery.message.clone();
     let why = if permanent {
@@ -251,20 +300,28 @@ async fn settle_failure(shared: &Arc<Shared>, live: &Live, delivery: Delivery, e
     } else {
         format!("gave up after {} attempt(s)", delivery.attempt)
     };
-    let error = failure.error.clone();
-    match shared.bus.adapter.bury(delivery, failure).await {
-        Ok(id) => shared.log.line(
-            Level::Error,
-            handler.as_str(),
-            Some(&trace_id),
-            &format!("{why}: {error}; message kept as dead letter {id}: see it with `rohas dlq show {id}`, replay it with `rohas dlq replay {id}`"),
-            &Default::default(),
-        ),
-        Err(e) => shared.log.error(&format!("{handler}: could not keep the dead letter ({e}); it will be delivered again")),
-    }
+    let buried = match shared.bus.adapter.bury(delivery, failure).await {
+        Ok(id) => {
+            shared.log.line(
+                Level::Error,
+                handler.as_str(),
+                Some(&trace_id),
+                &format!("{why}: {error}; message kept as dead letter {id}: see it with `rohas dlq show {id}`, replay it with `rohas dlq replay {id}`"),
+                &Default::default(),
+            );
+            true
+        }
+        Err(e) => {
+            shared.log.error(&format!(
+                "{handler}: could not keep the dead letter ({e}); it will be delivered again"
+            ));
+            false
+        }
+    };
     if let Some(event) = live.schema.event(&message.event) {
         join(&shared.bus, event, &message, &handler, None);
     }
+    Ended::Failed { error, buried }
 }
 
 /// Exponential backoff from `retry_base_ms`, capped at `retry_max_ms`, with
@@ -326,7 +383,8 @@ fn triggers(
     event: &rohas_schema::model::Event,
     message: &Message,
     join: &Join,
-) -> Result<Vec<Message>, HandlerError> {
+    span: Option<SpanId>,
+) -> Result<(Vec<Message>, Vec<Open>), HandlerError> {
     let outcome = rohas_runtime::Outcome {
         value: rohas_runtime::ReturnValue::null(),
         effects: rohas_runtime::Effects {
@@ -339,16 +397,53 @@ fn triggers(
         },
     };
     let events = shared.events_to_publish(live, &event.triggers, &outcome, || message.payload.clone())?;
-    Ok(shared.messages(events, &message.trace_id, &format!("event:{}", event.name)))
+    Ok(shared.messages(events, &message.trace_id, &format!("event:{}", event.name), span))
 }
 
 impl Shared {
-    /// Messages for the events a handler caused.
-    pub(crate) fn messages(&self, events: Vec<TriggeredEvent>, trace_id: &str, source: &str) -> Vec<Message> {
-        events
+    /// Messages for the events a handler caused, each with its own
+    /// `publish` span under `parent` (opened here, closed by
+    /// [`Shared::published`]); the message carries that span as its
+    /// `traceparent`, so its deliveries are the span's children.
+    pub(crate) fn messages(
+        &self,
+        events: Vec<TriggeredEvent>,
+        trace_id: &str,
+        source: &str,
+        parent: Option<SpanId>,
+    ) -> (Vec<Message>, Vec<Open>) {
+        let mut spans = Vec::new();
+        let messages = events
             .into_iter()
-            .map(|t| Message::new(t.event, t.payload, trace_id, source).delayed(t.delay))
-            .collect()
+            .map(|t| {
+                let mut message = Message::new(t.event, t.payload, trace_id, source).delayed(t.delay);
+                if let Some(mut open) = self.open_span(
+                    trace_id,
+                    parent,
+                    || Arc::from(format!("publish {}", message.event)),
+                    SpanKind::Publish,
+                ) {
+                    let span = open.span_mut();
+                    span.event = Some(Arc::from(message.event.as_str()));
+                    span.message_id = Some(message.id.0.clone());
+                    message.traceparent = Some(TraceParent::format(trace_id, open.id(), true));
+                    spans.push(open);
+                }
+                message
+            })
+            .collect();
+        (messages, spans)
+    }
+
+    /// Closes the publish spans of messages once the adapter has them (or not).
+    pub(crate) fn published(&self, spans: Vec<Open>, error: Option<&AdapterError>) {
+        for open in spans {
+            self.close_span(Some(open), |s| {
+                if let Some(e) = error {
+                    s.failed(e.to_string());
+                }
+            });
+        }
     }
 
     /// Publish events a handler caused, with its trace id; returns once
@@ -358,6 +453,7 @@ impl Shared {
         events: Vec<TriggeredEvent>,
         trace_id: &str,
         source: &str,
+        parent: Option<SpanId>,
     ) -> Result<(), AdapterError> {
         if events.is_empty() {
             return Ok(());
@@ -373,7 +469,9 @@ impl Shared {
                 );
             }
         }
-        let messages = self.messages(events, trace_id, source);
-        self.bus.adapter.publish(messages).await
+        let (messages, spans) = self.messages(events, trace_id, source, parent);
+        let result = self.bus.adapter.publish(messages).await;
+        self.published(spans, result.as_ref().err());
+        result
     }
 }

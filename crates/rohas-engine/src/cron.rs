@@ -1,5 +1,6 @@
 //! Cron jobs: one task per job, sleeping until the next tick of its schedule
-//! (croner; 5 fields, or 6 with seconds).
+//! (croner; 5 fields, or 6 with seconds; a 7th field, the year, is checked
+//! here since croner has none).
 //!
 //! A run still going when the next tick comes is not started twice: that
 //! tick is skipped and logged. After a successful run the job's `triggers`
@@ -7,8 +8,10 @@
 
 use crate::dispatch::invocation;
 use crate::engine::Shared;
-use chrono::{DateTime, Local, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Local, NaiveDate, TimeZone, Utc};
 use rohas_runtime::HandlerKind;
+use rohas_schema::model::Years;
+use rohas_telemetry::SpanKind;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -28,7 +31,7 @@ pub(crate) fn start_all(shared: &Arc<Shared>) -> Vec<JoinHandle<()>> {
     };
     let mut tasks = Vec::new();
     for cron in &live.schema.crons {
-        let schedule = match croner::Cron::new(&cron.schedule).with_seconds_optional().parse() {
+        let schedule = match croner::Cron::new(&cron.expression()).with_seconds_optional().parse() {
             Ok(s) => s,
             Err(e) => {
                 // Validation already rejects these; keep serving the rest.
@@ -38,13 +41,14 @@ pub(crate) fn start_all(shared: &Arc<Shared>) -> Vec<JoinHandle<()>> {
         };
         let shared = shared.clone();
         let name = cron.name.clone();
+        let years = cron.years.clone();
         tasks.push(tokio::spawn(async move {
             let running = Arc::new(AtomicBool::new(false));
             loop {
                 let next = if utc {
-                    next_tick(&schedule, Utc)
+                    next_tick(&schedule, years.as_ref(), Utc)
                 } else {
-                    next_tick(&schedule, Local)
+                    next_tick(&schedule, years.as_ref(), Local)
                 };
                 let Some(wait) = next else {
                     shared.log.warn(&format!("cron {name}: schedule has no future run"));
@@ -93,16 +97,40 @@ impl Drop for ClearOnDrop {
     }
 }
 
-fn next_tick<Tz: TimeZone>(schedule: &croner::Cron, tz: Tz) -> Option<std::time::Duration> {
+fn next_tick<Tz: TimeZone>(schedule: &croner::Cron, years: Option<&Years>, tz: Tz) -> Option<std::time::Duration> {
     let now: DateTime<Tz> = Utc::now().with_timezone(&tz);
-    let next = schedule.find_next_occurrence(&now, false).ok()?;
+    let next = next_occurrence(schedule, years, &now)?;
     (next.with_timezone(&Utc) - Utc::now())
         .to_std()
         .ok()
         .or(Some(std::time::Duration::ZERO))
 }
 
-/// One run of a cron job.
+/// The first tick after `from` in one of `years` (any year when `None`).
+/// A tick in a year the schedule skips jumps to the start of the next year
+/// it runs in, so a schedule for 2030 costs one search, not one per tick.
+fn next_occurrence<Tz: TimeZone>(
+    schedule: &croner::Cron,
+    years: Option<&Years>,
+    from: &DateTime<Tz>,
+) -> Option<DateTime<Tz>> {
+    let mut from = from.clone();
+    // Each pass either returns or moves `from` to a later year.
+    for _ in 0..=(Years::LAST - Years::FIRST) {
+        let next = schedule.find_next_occurrence(&from, false).ok()?;
+        let Some(years) = years else { return Some(next) };
+        if years.contains(next.year()) {
+            return Some(next);
+        }
+        let year = years.next_from(next.year() + 1)?;
+        let start = NaiveDate::from_ymd_opt(year, 1, 1)?.and_hms_opt(0, 0, 0)?;
+        // Just before midnight of 1 January, so a tick at exactly that time counts.
+        from = from.timezone().from_local_datetime(&start).earliest()? - chrono::Duration::seconds(1);
+    }
+    None
+}
+
+/// One run of a cron job, as the root span of its own trace.
 pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
     let live = shared.live.load_full();
     let Some(cron) = live.schema.cron(name).cloned() else {
@@ -110,6 +138,11 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
     };
     let id = format!("cron:{name}");
     let trace_id = crate::log::new_trace_id();
+    let mut span = shared.open_span(&trace_id, None, || Arc::from(format!("cron {name}")), SpanKind::Cron);
+    if let Some(open) = &mut span {
+        open.span_mut().handler = Some(Arc::from(id.as_str()));
+    }
+    let span_id = crate::spans::id_of(&span);
     let mut call = invocation(id.as_str(), HandlerKind::Cron, &trace_id);
     let now = Utc::now().to_rfc3339();
     call.request = json!({ "name": name, "scheduled_at": now });
@@ -117,10 +150,10 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
         .insert("schedule".into(), Value::String(cron.schedule.clone()));
     let timeout = shared.timeout(HandlerKind::Cron, cron.timeout);
     let result = shared
-        .call(call, timeout)
+        .call(call, timeout, span_id)
         .await
         .and_then(|outcome| shared.events_to_publish(&live, &cron.triggers, &outcome, || outcome.value.to_value()));
-    match result {
+    let failure = match result {
         Ok(events) => {
             shared.log.line(
                 crate::log::Level::Debug,
@@ -129,22 +162,80 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
                 "run finished",
                 &Default::default(),
             );
-            if let Err(e) = shared.publish(events, &trace_id, &id).await {
-                shared.log.line(
-                    crate::log::Level::Error,
-                    &id,
-                    Some(&trace_id),
-                    &format!("run finished but its events could not be published: {e}"),
-                    &Default::default(),
-                );
+            match shared.publish(events, &trace_id, &id, span_id).await {
+                Ok(()) => None,
+                Err(e) => {
+                    let message = format!("run finished but its events could not be published: {e}");
+                    shared.log.line(
+                        crate::log::Level::Error,
+                        &id,
+                        Some(&trace_id),
+                        &message,
+                        &Default::default(),
+                    );
+                    Some(message)
+                }
             }
         }
-        Err(e) => shared.log.line(
-            crate::log::Level::Error,
-            &id,
-            Some(&trace_id),
-            &format!("run failed: {e}"),
-            &Default::default(),
-        ),
+        Err(e) => {
+            let message = format!("run failed: {e}");
+            shared.log.line(
+                crate::log::Level::Error,
+                &id,
+                Some(&trace_id),
+                &message,
+                &Default::default(),
+            );
+            Some(message)
+        }
+    };
+    shared.close_span(span, |s| {
+        if let Some(m) = failure {
+            s.failed(m);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    #[test]
+    fn a_year_field_skips_to_the_years_it_names() {
+        let schedule = croner::Cron::new("0 0 12 1 * *")
+            .with_seconds_optional()
+            .parse()
+            .unwrap();
+        let years = Years {
+            ranges: vec![(2030, 2030, 1), (2032, 2099, 2)],
+        };
+        let from = at(2026, 5, 17, 8, 0);
+        assert_eq!(
+            next_occurrence(&schedule, Some(&years), &from),
+            Some(at(2030, 1, 1, 12, 0))
+        );
+        assert_eq!(
+            next_occurrence(&schedule, Some(&years), &at(2030, 12, 1, 12, 0)),
+            Some(at(2032, 1, 1, 12, 0))
+        );
+        assert_eq!(next_occurrence(&schedule, None, &from), Some(at(2026, 6, 1, 12, 0)));
+        // Midnight of 1 January itself is a tick of a schedule that names it.
+        let midnight = croner::Cron::new("0 0 1 1 *").with_seconds_optional().parse().unwrap();
+        let only = Years {
+            ranges: vec![(2031, 2031, 1)],
+        };
+        assert_eq!(
+            next_occurrence(&midnight, Some(&only), &from),
+            Some(at(2031, 1, 1, 0, 0))
+        );
+        // Past the last year: no future run.
+        let past = Years {
+            ranges: vec![(2020, 2021, 1)],
+        };
+        assert_eq!(next_occurrence(&schedule, Some(&past), &from), None);
     }
 }

@@ -9,6 +9,7 @@ use crate::engine::{Live, Shared};
 use rohas_events::Message;
 use rohas_runtime::{HandlerError, HandlerKind, Invocation, Outcome, TriggeredEvent};
 use rohas_schema::model::NameRef;
+use rohas_telemetry::{SpanId, SpanKind};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::task::Poll;
@@ -33,12 +34,46 @@ pub(crate) fn invocation(handler: impl Into<Arc<str>>, kind: HandlerKind, trace_
 }
 
 impl Shared {
-    /// Invoke with a timeout. The metadata gets the trace id and handler kind.
+    /// Invoke with a timeout, as a span under `parent` (a `handler` span,
+    /// or `middleware` for a middleware). The metadata gets the trace id
+    /// and handler kind.
     ///
     /// The call is polled once before the timer is armed: most handlers
     /// answer in that first step (a Rust handler that does not wait always
     /// does), and for them no timer is registered or cancelled.
-    pub(crate) async fn call(&self, mut call: Invocation, timeout: Duration) -> Result<Outcome, HandlerError> {
+    pub(crate) async fn call(
+        &self,
+        call: Invocation,
+        timeout: Duration,
+        parent: Option<SpanId>,
+    ) -> Result<Outcome, HandlerError> {
+        let kind = if call.kind == HandlerKind::Middleware {
+            SpanKind::Middleware
+        } else {
+            SpanKind::Handler
+        };
+        let mut span = self.open_span(&call.trace_id, parent, || Arc::clone(&call.handler), kind);
+        if let Some(open) = &mut span {
+            open.span_mut().handler = Some(Arc::clone(&call.handler));
+        }
+        let result = self.call_timed(call, timeout).await;
+        self.close_span(span, |s| {
+            match &result {
+                // A client error the handler chose is its answer, not its failure.
+                Err(HandlerError::Http { status, .. }) if *status < 500 => s.status_code = Some(*status),
+                Err(e) => {
+                    s.failed(e.to_string());
+                    if let HandlerError::Http { status, .. } = e {
+                        s.status_code = Some(*status);
+                    }
+                }
+                Ok(_) => {}
+            }
+        });
+        result
+    }
+
+    async fn call_timed(&self, mut call: Invocation, timeout: Duration) -> Result<Outcome, HandlerError> {
         // One clock read for the runtime's deadline and the timer both.
         let deadline = Instant::now() + timeout;
         call.deadline = Some(deadline);

@@ -59,6 +59,8 @@ pub(crate) struct Live {
     /// Each api's handler id (`api:<name>`), by index into `schema.apis`:
     /// built once, shared by every call.
     pub api_ids: Vec<Arc<str>>,
+    /// Each api's request span name (`GET /users/{id}`), built once.
+    pub api_span_names: Vec<Arc<str>>,
     pub openapi: Option<Value>,
 }
 
@@ -76,8 +78,14 @@ impl Live {
             .iter()
             .map(|api| Arc::from(format!("api:{}", api.name)))
             .collect();
+        let api_span_names = schema
+            .apis
+            .iter()
+            .map(|api| Arc::from(format!("{} {}", api.method.as_str(), api.path)))
+            .collect();
         Live {
             api_ids,
+            api_span_names,
             router: Router::new(&schema),
             validator: Validator::new(schema.clone()),
             specs: specs.into_iter().map(|s| (s.id.clone(), s)).collect(),
@@ -98,6 +106,8 @@ pub(crate) struct Shared {
     pub config: Config,
     pub dev: bool,
     pub log: Log,
+    /// Spans, logs and metrics (the same handle the log writes to).
+    pub telemetry: rohas_telemetry::Telemetry,
     pub host: Arc<EngineHost>,
     pub bus: EventBus,
     /// API requests and ws messages being handled (graceful shutdown waits).
@@ -142,6 +152,7 @@ impl Engine {
             config: options.config,
             dev: options.dev,
             log: host.log.clone(),
+            telemetry: host.log.telemetry().clone(),
             host,
             bus: EventBus::new(options.adapter),
             in_flight: AtomicUsize::new(0),
@@ -150,6 +161,7 @@ impl Engine {
         });
         let engine = Engine { shared };
         engine.start_background().await;
+        crate::telemetry_api::start_gauges(&engine);
         engine
     }
 
@@ -181,6 +193,10 @@ impl Engine {
 
     pub fn log(&self) -> &Log {
         &self.shared.log
+    }
+
+    pub fn telemetry(&self) -> &rohas_telemetry::Telemetry {
+        &self.shared.telemetry
     }
 
     /// Every route, for the start-up banner: `GET /users/:id  api GetUser`.

@@ -16,12 +16,14 @@ use crate::dispatch::invocation;
 use crate::engine::{Engine, Live, Shared};
 use crate::error::ApiError;
 use crate::router::RouteMatch;
+use crate::spans::Open;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use rohas_runtime::{HandlerError, HandlerKind, Needs, ReturnValue};
 use rohas_schema::model::NameRef;
+use rohas_telemetry::{SpanId, SpanKind, TraceParent};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -29,6 +31,9 @@ use std::sync::Arc;
 /// `x-trace-id`, in requests and answers. A `HeaderName` constant: a
 /// `&str` name is parsed again on every use.
 pub(crate) const TRACE_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-trace-id");
+
+/// W3C trace context, in requests (honoured) and answers.
+pub(crate) const TRACEPARENT: axum::http::HeaderName = axum::http::HeaderName::from_static("traceparent");
 
 /// What every HTTP request of one connection goes to. It is not an axum
 /// `Router`: the engine routes with its own table (which a schema reload
@@ -59,6 +64,13 @@ impl App {
             let response = with_cors(preflight(&request), true);
             return Box::pin(std::future::ready(response));
         }
+        if crate::telemetry_api::claims(request.uri().path()) && !self.user_route(&request) {
+            let engine = self.engine.clone();
+            let loopback = self.loopback;
+            return Box::pin(
+                async move { with_cors(crate::telemetry_api::answer(engine, loopback, request).await, cors) },
+            );
+        }
         if request.uri().path().starts_with(crate::admin::PREFIX) {
             let engine = self.engine.clone();
             let loopback = self.loopback;
@@ -68,6 +80,16 @@ impl App {
         // (one reference count taken per request, not three).
         let counted = InFlight::enter(&self.engine.shared);
         Box::pin(answer(counted, request).map(move |response| with_cors(response, cors)))
+    }
+
+    /// Whether the project's schema has a route for this request (it wins
+    /// over a built-in path such as `/metrics`).
+    fn user_route(&self, request: &Request) -> bool {
+        let live = self.engine.shared.live.load();
+        !matches!(
+            live.router.find(request.method().as_str(), request.uri().path()),
+            RouteMatch::NotFound
+        )
     }
 }
 
@@ -133,20 +155,61 @@ fn header_map(headers: &HeaderMap) -> Map<String, Value> {
     out
 }
 
-/// Everything between the request and its answer (CORS is added around it).
-async fn answer(counted: InFlight, request: Request) -> Response {
-    let shared = &counted.0;
-    let live = shared.live.load_full();
-    let trace_id = request
-        .headers()
+/// The trace a request belongs to: a valid W3C `traceparent` (its trace,
+/// and its span as the remote parent), else a client's `x-trace-id` (any
+/// short value, as given), else a new trace.
+fn trace_of(headers: &HeaderMap) -> (String, Option<SpanId>) {
+    if let Some(tp) = headers
+        .get(&TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceParent::parse)
+    {
+        return (tp.trace_id, Some(tp.parent));
+    }
+    let trace_id = headers
         .get(&TRACE_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 64)
         .map(str::to_string)
         .unwrap_or_else(crate::log::new_trace_id);
+    (trace_id, None)
+}
+
+/// Everything between the request and its answer (CORS is added around
+/// it), as a `request` span; the answer carries the span as `traceparent`.
+async fn answer(counted: InFlight, request: Request) -> Response {
+    let shared = &counted.0;
+    let (trace_id, remote) = trace_of(request.headers());
+    let mut span = shared.open_span(&trace_id, remote, || Arc::clone(&UNROUTED), SpanKind::Request);
+    if let Some(open) = &mut span {
+        open.span_mut().remote_parent = remote.is_some();
+    }
+    let mut response = routed(shared, request, trace_id, &mut span).await;
+    if let Some(open) = &span {
+        if let Ok(v) = HeaderValue::from_str(&TraceParent::format(&open.span().trace_id, open.id(), true)) {
+            response.headers_mut().insert(TRACEPARENT, v);
+        }
+    }
+    let status = response.status();
+    shared.close_span(span, |s| {
+        s.status_code = Some(status.as_u16());
+        if status.is_server_error() {
+            s.failed(status.canonical_reason().unwrap_or("server error"));
+        }
+    });
+    response
+}
+
+/// The request span's name until a route is found.
+static UNROUTED: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from("HTTP request"));
+
+async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: &mut Option<Open>) -> Response {
+    let live = shared.live.load_full();
     if request.method() == Method::GET {
         let path = request.uri().path();
         if let Some(&ws_index) = live.ws_paths.get(crate::router::normalize(path)) {
+            // The connection is traced as its own `ws_connect` span.
+            *span = None;
             // Boxed: the upgrade's state would otherwise make every
             // request's future as large as itself.
             let path = path.to_string();
@@ -167,7 +230,10 @@ async fn answer(counted: InFlight, request: Request) -> Response {
     let (api_index, params) = match live.router.find(method, path) {
         RouteMatch::Found(i, params) => (i, params),
         RouteMatch::NotFound => {
-            return ApiError::new(404, format!("no route for {method} {path}"), &trace_id).into_response()
+            if let Some(open) = span {
+                open.span_mut().name = Arc::from(format!("{method} {path}"));
+            }
+            return ApiError::new(404, format!("no route for {method} {path}"), &trace_id).into_response();
         }
         RouteMatch::MethodNotAllowed(allowed) => {
             let allow: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
@@ -185,6 +251,12 @@ async fn answer(counted: InFlight, request: Request) -> Response {
     };
     let api = &live.schema.apis[api_index];
     let id = &live.api_ids[api_index];
+    if let Some(open) = span {
+        let s = open.span_mut();
+        s.name = Arc::clone(&live.api_span_names[api_index]);
+        s.handler = Some(Arc::clone(id));
+    }
+    let span_id = crate::spans::id_of(span);
     // What the handler reads (its runtime knows from its signature): the
     // header and query maps are built only for a handler or middleware that
     // reads them.
@@ -256,7 +328,7 @@ async fn answer(counted: InFlight, request: Request) -> Response {
             "api": api.name,
             "trace_id": trace_id,
         });
-        let mut context = match Box::pin(run_middlewares(shared, &api.middlewares, context, &trace_id)).await {
+        let mut context = match Box::pin(run_middlewares(shared, &api.middlewares, context, &trace_id, span_id)).await {
             Ok(modified) => modified,
             Err(e) => return e.into_response(),
         };
@@ -298,7 +370,7 @@ async fn answer(counted: InFlight, request: Request) -> Response {
     call.payload_json = raw_body;
 
     let timeout = shared.timeout(HandlerKind::Api, api.timeout);
-    let result = shared.call(call, timeout).await.and_then(|outcome| {
+    let result = shared.call(call, timeout, span_id).await.and_then(|outcome| {
         shared
             .events_to_publish(&live, &api.triggers, &outcome, || outcome.value.to_value())
             .map(|events| (events, outcome))
@@ -309,7 +381,7 @@ async fn answer(counted: InFlight, request: Request) -> Response {
             // The events are durably accepted before the answer is sent:
             // "succeeded, answered, events lost" cannot happen.
             if !events.is_empty() {
-                if let Err(e) = Box::pin(shared.publish(events, trace_id, id)).await {
+                if let Err(e) = Box::pin(shared.publish(events, trace_id, id, span_id)).await {
                     return ApiError::new(
                         e.status(),
                         format!("the handler succeeded but its events could not be published: {e}"),
@@ -432,6 +504,7 @@ pub(crate) async fn run_middlewares(
     middlewares: &[NameRef],
     mut context: Value,
     trace_id: &str,
+    parent: Option<SpanId>,
 ) -> Result<Value, ApiError> {
     for m in middlewares {
         let id = format!("middleware:{}", m.name);
@@ -441,7 +514,7 @@ pub(crate) async fn run_middlewares(
         call.query_params = context["query_params"].as_object().cloned().unwrap_or_default();
         call.metadata.insert("headers".into(), context["headers"].clone());
         let timeout = shared.timeout(HandlerKind::Middleware, None);
-        match shared.call(call, timeout).await {
+        match shared.call(call, timeout, parent).await {
             Ok(outcome) => {
                 if let Value::Object(mut changes) = outcome.value.to_value() {
                     // A returned context replaces the keys it has; a

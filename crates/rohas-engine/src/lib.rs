@@ -2,7 +2,9 @@
 //! runtime. HTTP routing and validation (`http`, `router`, `validate`,
 //! `validate_stream`), the
 //! event bus (`bus`), cron (`cron`), WebSockets (`ws`), middlewares and
-//! timeouts (`dispatch`), and the lifecycle (`engine`).
+//! timeouts (`dispatch`), the lifecycle (`engine`), the spans it records
+//! (`spans`) and the APIs beside the application's (`admin`,
+//! `telemetry_api`).
 //!
 //! The engine is language-neutral: it calls user code only through
 //! [`rohas_runtime::Runtime`], and publishes a handler's events only after
@@ -22,6 +24,8 @@ pub mod log;
 pub mod publishing;
 mod router;
 mod server;
+mod spans;
+mod telemetry_api;
 pub mod validate;
 mod validate_stream;
 mod ws;
@@ -30,3 +34,4 @@ pub use engine::{Engine, EngineOptions};
 pub use host::EngineHost;
 pub use log::Log;
 pub use rohas_events;
+pub use rohas_telemetry;

@@ -8,6 +8,7 @@
 //! `ROHAS_LOG_LEVEL` (default `info`).
 
 use rohas_runtime::LogRecord;
+use rohas_telemetry::{LogEntry, Telemetry};
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -43,11 +44,32 @@ impl Level {
     }
 }
 
-#[derive(Debug, Clone)]
+impl From<Level> for rohas_telemetry::Level {
+    fn from(l: Level) -> Self {
+        match l {
+            Level::Trace => rohas_telemetry::Level::Trace,
+            Level::Debug => rohas_telemetry::Level::Debug,
+            Level::Info => rohas_telemetry::Level::Info,
+            Level::Warn => rohas_telemetry::Level::Warn,
+            Level::Error => rohas_telemetry::Level::Error,
+        }
+    }
+}
+
+#[derive(Clone)]
 pub struct Log {
     min: Level,
     /// Set by [`Log::captured`] only: every line is kept here too.
     copy: Option<Captured>,
+    /// Every line written is also recorded here (stored, queryable,
+    /// exported), with its trace id and source.
+    telemetry: Telemetry,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log").field("min", &self.min).finish_non_exhaustive()
+    }
 }
 
 /// The lines a [`Log::captured`] log wrote, as written (with their
@@ -69,7 +91,22 @@ impl Log {
             .ok()
             .and_then(|l| Level::parse(&l))
             .unwrap_or(Level::Info);
-        Log { min, copy: None }
+        Log {
+            min,
+            copy: None,
+            telemetry: Telemetry::off(),
+        }
+    }
+
+    /// The same log, also recording every line (and the engine's spans,
+    /// which reach telemetry through [`Log::telemetry`]).
+    pub fn with_telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = telemetry;
+        self
+    }
+
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
     }
 
     /// A log at `debug` that also keeps its lines in memory, for the
@@ -80,6 +117,7 @@ impl Log {
             Log {
                 min: Level::Debug,
                 copy: Some(copy.clone()),
+                telemetry: Telemetry::off(),
             },
             copy,
         )
@@ -111,6 +149,18 @@ impl Log {
             }
         }
         line.push('\n');
+        if self.telemetry.logs_on() {
+            self.telemetry.log(LogEntry {
+                time_ns: rohas_telemetry::now_ns(),
+                level: level.into(),
+                source: Arc::from(source),
+                trace_id: trace_id.filter(|t| !t.is_empty()).map(str::to_string),
+                span_id: None,
+                message: message.trim_end().to_string(),
+                fields: fields.clone(),
+                truncated: false,
+            });
+        }
         // One write call per line keeps lines whole when tasks log at once.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
         if let Some(copy) = &self.copy {
@@ -146,32 +196,9 @@ impl Log {
     }
 }
 
-/// A new 32-hex-digit id (trace ids, event ids). Ids only need to be unique,
-/// not secret: a random per-process seed and a counter, mixed (splitmix64)
-/// so consecutive ids do not look alike. No system call per id, unlike a
-/// fresh random UUID, which showed up in profiles of the hot path.
+/// A new 32-hex-digit trace id (see [`rohas_telemetry::new_trace_id`]).
 pub fn new_trace_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::OnceLock;
-    static SEED: OnceLock<(u64, u64)> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let (high, low) = *SEED.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut id = [0u8; 32];
-    for (i, half) in [mix(high ^ n), mix(low.wrapping_add(n))].into_iter().enumerate() {
-        for (j, digit) in id[i * 16..(i + 1) * 16].iter_mut().enumerate() {
-            *digit = HEX[((half >> ((15 - j) * 4)) & 0xf) as usize];
-        }
-    }
-    std::str::from_utf8(&id).unwrap_or_default().to_string()
-}
-
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    rohas_telemetry::new_trace_id()
 }
 
 #[cfg(test)]

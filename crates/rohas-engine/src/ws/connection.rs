@@ -24,6 +24,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::SplitSink;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use rohas_runtime::HandlerKind;
+use rohas_telemetry::SpanKind;
 use serde_json::{Map, Value};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -147,6 +148,13 @@ pub(crate) async fn serve(session: Session, socket: WebSocket) {
     let _counted = crate::http::InFlight::enter(shared);
     let live = shared.live.load_full();
     let trace_id = crate::log::new_trace_id();
+    let span = shared.open_span(
+        &trace_id,
+        None,
+        || std::sync::Arc::from(format!("ws {} disconnect", ws.name)),
+        SpanKind::WsDisconnect,
+    );
+    let span_id = crate::spans::id_of(&span);
     let timeout = shared.timeout(HandlerKind::WsDisconnect, ws.timeout);
     if ws_index < live.schema.websockets.len() {
         for id in super::hook_ids(&live, ws_index, HandlerKind::WsDisconnect) {
@@ -158,11 +166,12 @@ pub(crate) async fn serve(session: Session, socket: WebSocket) {
                 &trace_id,
                 &headers,
             );
-            if let Err(e) = shared.call(call, timeout).await {
+            if let Err(e) = shared.call(call, timeout, span_id).await {
                 shared.log.error(&format!("{id}: {e}"));
             }
         }
     }
+    shared.close_span(super::span_with_connection(span, &conn), |_| {});
     shared.host.sockets.remove(&conn);
     if fell_behind {
         // Nothing more can be written to it.

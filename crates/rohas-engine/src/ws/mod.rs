@@ -16,11 +16,22 @@ pub use sockets::Sockets;
 use crate::dispatch::invocation;
 use crate::engine::{Engine, Live};
 use crate::error::ApiError;
+use crate::spans::Open;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use rohas_runtime::{HandlerError, HandlerKind, Invocation};
+use rohas_telemetry::SpanKind;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
+
+/// A ws span, tagged with its connection (a connection's spans are
+/// separate traces; the id links them).
+fn span_with_connection(mut span: Option<Open>, conn: &str) -> Option<Open> {
+    if let Some(open) = &mut span {
+        open.span_mut().attributes.insert("connection_id".into(), json!(conn));
+    }
+    span
+}
 
 /// The base invocation of a ws handler: connection id, endpoint, context.
 pub(crate) fn ws_call(
@@ -74,9 +85,21 @@ pub(crate) async fn upgrade(
     let trace_id = crate::log::new_trace_id();
 
     // Middlewares, then onConnect: either may reject before the upgrade.
+    let span = shared.open_span(
+        &trace_id,
+        None,
+        || Arc::from(format!("ws {} connect", ws.name)),
+        SpanKind::WsConnect,
+    );
+    let span = crate::spans::Guard::new(&shared, span_with_connection(span, &conn));
+    let span_id = span.id();
+    let refused = |e: ApiError| {
+        span.fail(format!("{} {}", e.status.as_u16(), e.message));
+        e.into_response()
+    };
     let context = json!({ "payload": Value::Null, "query_params": query, "headers": headers, "ws": ws.name, "trace_id": trace_id });
-    if let Err(e) = crate::http::run_middlewares(&shared, &ws.middlewares, context, &trace_id).await {
-        return e.into_response();
+    if let Err(e) = crate::http::run_middlewares(&shared, &ws.middlewares, context, &trace_id, span_id).await {
+        return refused(e);
     }
     let settings = &shared.config.websocket;
     let registered = shared.host.sockets.add(&conn, &ws.name, settings.max_queued_messages);
@@ -84,11 +107,12 @@ pub(crate) async fn upgrade(
     for id in hook_ids(&live, ws_index, HandlerKind::WsConnect) {
         let mut call = ws_call(HandlerKind::WsConnect, id, &ws.name, &conn, &trace_id, &headers);
         call.query_params = query.clone();
-        if let Err(e) = shared.call(call, timeout).await {
+        if let Err(e) = shared.call(call, timeout, span_id).await {
             shared.host.sockets.remove(&conn);
-            return crate::http::handler_error(&shared, e, &trace_id).into_response();
+            return refused(crate::http::handler_error(&shared, e, &trace_id));
         }
     }
+    drop(span);
 
     // A message over the limit is refused from its frame header, before
     // it is buffered (`connection.rs` closes with 1009).
@@ -127,7 +151,21 @@ async fn on_message(
         return;
     };
     let trace_id = crate::log::new_trace_id();
-    let reply_error = |e: ApiError| shared.host.sockets.send(conn, &e.body());
+    let mut span = shared.open_span(
+        &trace_id,
+        None,
+        || Arc::from(format!("ws {} message", ws.name)),
+        SpanKind::WsMessage,
+    );
+    if let Some(open) = &mut span {
+        open.span_mut().attributes.insert("connection_id".into(), json!(conn));
+    }
+    let span = crate::spans::Guard::new(shared, span);
+    let span_id = span.id();
+    let reply_error = |e: ApiError| {
+        span.fail(format!("{} {}", e.status.as_u16(), e.message));
+        shared.host.sockets.send(conn, &e.body());
+    };
 
     // Text that is not JSON is a plain string message.
     let message: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -148,14 +186,14 @@ async fn on_message(
         let mut call = ws_call(HandlerKind::WsMessage, id.clone(), &ws.name, conn, &trace_id, headers);
         call.request = message.clone();
         call.payload = message.clone();
-        let result = shared.call(call, timeout).await.and_then(|outcome| {
+        let result = shared.call(call, timeout, span_id).await.and_then(|outcome| {
             shared
                 .events_to_publish(&live, &ws.triggers, &outcome, || message.clone())
                 .map(|events| (events, outcome))
         });
         match result {
             Ok((events, outcome)) => {
-                if let Err(e) = shared.publish(events, &trace_id, &id).await {
+                if let Err(e) = shared.publish(events, &trace_id, &id, span_id).await {
                     reply_error(ApiError::new(e.status(), e.to_string(), &trace_id));
                     continue;
                 }

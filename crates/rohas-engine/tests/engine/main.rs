@@ -16,6 +16,7 @@ mod middlewares;
 mod reload;
 mod routing;
 mod shutdown;
+mod telemetry;
 mod timeouts;
 mod trace_id;
 mod websocket_limits;

@@ -1,0 +1,264 @@
+//! Trace and span identities, and the W3C `traceparent` header that
+//! carries them between processes (HTTP requests, event messages).
+//!
+//! A trace id stays a string: a client's `x-trace-id` is honoured as given
+//! (any short printable value), so not every trace id is 32 hex digits.
+//! Where the W3C form is needed (a `traceparent` answer, OTLP export) a
+//! non-hex id is hashed to 16 bytes, the same way every time.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One span's id: 8 bytes, never zero (W3C reserves zero for "none").
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SpanId(u64);
+
+impl SpanId {
+    /// A new id, unique in this process and unlikely to collide across
+    /// processes (a per-process random seed mixed with a counter; no
+    /// system call per id).
+    pub fn random() -> SpanId {
+        let (seed, _) = seeds();
+        let n = next();
+        let id = mix(seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        SpanId(if id == 0 { 1 } else { id })
+    }
+
+    pub fn from_u64(v: u64) -> Option<SpanId> {
+        (v != 0).then_some(SpanId(v))
+    }
+
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+
+    pub fn to_bytes(self) -> [u8; 8] {
+        self.0.to_be_bytes()
+    }
+
+    /// 16 lowercase hex digits, not all zero.
+    pub fn parse(s: &str) -> Option<SpanId> {
+        if s.len() != 16 || !is_lower_hex(s) {
+            return None;
+        }
+        u64::from_str_radix(s, 16).ok().and_then(SpanId::from_u64)
+    }
+}
+
+impl fmt::Display for SpanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl fmt::Debug for SpanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SpanId({self})")
+    }
+}
+
+impl Serialize for SpanId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SpanId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        SpanId::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a span id (16 hex digits)")))
+    }
+}
+
+/// A new trace id: 32 lowercase hex digits.
+pub fn new_trace_id() -> String {
+    let (high, low) = seeds();
+    let n = next();
+    format!("{:016x}{:016x}", mix(high ^ n), mix(low.wrapping_add(n)))
+}
+
+/// The 16 bytes a trace id stands for in W3C form: its own digits when it
+/// is 32 hex digits (not all zero), else a hash of it.
+pub fn trace_id_bytes(trace_id: &str) -> [u8; 16] {
+    if trace_id.len() == 32 && is_lower_hex(trace_id) {
+        if let Ok(v) = u128::from_str_radix(trace_id, 16) {
+            if v != 0 {
+                return v.to_be_bytes();
+            }
+        }
+    }
+    // FNV-1a over the bytes, spread to 128 bits: stable across processes
+    // and versions (a std hasher is not).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in trace_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let high = mix(h);
+    let low = mix(h ^ 0x5851_f42d_4c95_7f2d) | 1;
+    ((u128::from(high) << 64) | u128::from(low)).to_be_bytes()
+}
+
+/// A W3C trace id as 32 hex digits (see [`trace_id_bytes`]).
+pub fn w3c_trace_id(trace_id: &str) -> String {
+    let bytes = trace_id_bytes(trace_id);
+    format!("{:032x}", u128::from_be_bytes(bytes))
+}
+
+/// The parsed `traceparent` header: `00-<trace id>-<parent span>-<flags>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceParent {
+    /// 32 lowercase hex digits, not all zero.
+    pub trace_id: String,
+    pub parent: SpanId,
+    pub sampled: bool,
+}
+
+impl TraceParent {
+    /// Parses a header as the W3C Trace Context spec asks: version `00`
+    /// exactly 55 characters; a higher version at least that, its first
+    /// four fields read; `ff`, uppercase hex, zero ids or any other shape
+    /// refused. A refused header is ignored (a new trace starts), never
+    /// an error for the caller.
+    pub fn parse(header: &str) -> Option<TraceParent> {
+        let header = header.trim();
+        if header.len() < 55 || !header.is_ascii() {
+            return None;
+        }
+        let version = &header[0..2];
+        if !is_lower_hex(version) || version == "ff" {
+            return None;
+        }
+        if version == "00" && header.len() != 55 {
+            return None;
+        }
+        if header.len() > 55 && header.as_bytes()[55] != b'-' {
+            return None;
+        }
+        let bytes = header.as_bytes();
+        if bytes[2] != b'-' || bytes[35] != b'-' || bytes[52] != b'-' {
+            return None;
+        }
+        let trace_id = &header[3..35];
+        let parent = &header[36..52];
+        let flags = &header[53..55];
+        if !is_lower_hex(trace_id) || !is_lower_hex(flags) || trace_id.bytes().all(|b| b == b'0') {
+            return None;
+        }
+        let parent = SpanId::parse(parent)?;
+        let flags = u8::from_str_radix(flags, 16).ok()?;
+        Some(TraceParent {
+            trace_id: trace_id.to_string(),
+            parent,
+            sampled: flags & 1 == 1,
+        })
+    }
+
+    /// The header value for a span of `trace_id`.
+    pub fn format(trace_id: &str, span: SpanId, sampled: bool) -> String {
+        format!("00-{}-{span}-{:02x}", w3c_trace_id(trace_id), u8::from(sampled))
+    }
+}
+
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn seeds() -> (u64, u64) {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::OnceLock;
+    static SEED: OnceLock<(u64, u64)> = OnceLock::new();
+    *SEED.get_or_init(|| {
+        // RandomState is seeded from the OS once per process.
+        let state = std::collections::hash_map::RandomState::new();
+        let mut a = state.build_hasher();
+        a.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        let mut b = state.build_hasher();
+        b.write_u32(std::process::id());
+        (a.finish(), b.finish())
+    })
+}
+
+fn next() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}
+
+/// splitmix64's finaliser: consecutive inputs give unrelated outputs.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_valid_traceparent_is_read() {
+        let tp = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+        assert_eq!(tp.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(tp.parent.to_string(), "00f067aa0ba902b7");
+        assert!(tp.sampled);
+    }
+
+    #[test]
+    fn hostile_or_malformed_traceparents_are_refused() {
+        for bad in [
+            "",
+            "00",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0z",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\u{e9}",
+        ] {
+            assert_eq!(TraceParent::parse(bad), None, "{bad:?}");
+        }
+        let long = format!("00-{}-00f067aa0ba902b7-01", "a".repeat(10_000));
+        assert_eq!(TraceParent::parse(&long), None);
+    }
+
+    #[test]
+    fn a_future_version_is_read_by_its_first_fields() {
+        let tp = TraceParent::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-what-comes").unwrap();
+        assert!(!tp.sampled);
+    }
+
+    #[test]
+    fn formatting_round_trips_and_hashes_non_hex_ids() {
+        let span = SpanId::random();
+        let header = TraceParent::format("4bf92f3577b34da6a3ce929d0e0e4736", span, true);
+        let back = TraceParent::parse(&header).unwrap();
+        assert_eq!(back.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(back.parent, span);
+        let hashed = TraceParent::format("req-7f3a", span, true);
+        let back = TraceParent::parse(&hashed).unwrap();
+        assert_eq!(back.trace_id, w3c_trace_id("req-7f3a"));
+        assert_eq!(w3c_trace_id("req-7f3a"), w3c_trace_id("req-7f3a"));
+        assert_ne!(w3c_trace_id("req-7f3a"), w3c_trace_id("req-7f3b"));
+    }
+
+    #[test]
+    fn ids_are_distinct_and_well_formed() {
+        let a = new_trace_id();
+        let b = new_trace_id();
+        assert_eq!(a.len(), 32);
+        assert!(is_lower_hex(&a));
+        assert_ne!(a, b);
+        let s = SpanId::random();
+        assert_eq!(SpanId::parse(&s.to_string()), Some(s));
+        assert_ne!(SpanId::random(), SpanId::random());
+    }
+}

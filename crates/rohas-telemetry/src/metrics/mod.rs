@@ -1,0 +1,288 @@
+//! Metrics, added up by the recorder's thread from the spans it receives
+//! (so the request path pays nothing for them), plus gauges the engine
+//! reports (queue depth, open WebSockets) and the process's own figures.
+//!
+//! Two views: cumulative totals since start for `/metrics` (Prometheus
+//! text, [`prometheus`]) and 10-second points for the last hour for
+//! `/telemetry/metrics` (stored as [`Point`]s).
+
+pub mod process;
+pub mod prometheus;
+
+pub use process::ProcessStats;
+
+use crate::span::{Span, SpanKind, SpanStatus};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The duration histogram's upper bounds, in seconds (Prometheus's
+/// defaults with a finer low end: most handlers answer in microseconds).
+pub const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Histogram {
+    /// Per bucket (not cumulative); the last is `+Inf`.
+    pub counts: [u64; BUCKETS.len() + 1],
+    pub sum_seconds: f64,
+    pub count: u64,
+}
+
+impl Histogram {
+    pub fn observe(&mut self, seconds: f64) {
+        let i = BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(BUCKETS.len());
+        self.counts[i] += 1;
+        self.sum_seconds += seconds;
+        self.count += 1;
+    }
+
+    /// The value below which `q` of the observations fall, estimated by
+    /// linear interpolation inside a bucket (as Prometheus's
+    /// `histogram_quantile` does).
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = q * self.count as f64;
+        let mut seen = 0u64;
+        for (i, &c) in self.counts.iter().enumerate() {
+            if c > 0 && (seen + c) as f64 >= rank {
+                let lower = if i == 0 { 0.0 } else { BUCKETS[i - 1] };
+                let upper = BUCKETS.get(i).copied().unwrap_or(lower);
+                let within = (rank - seen as f64) / c as f64;
+                return Some(lower + (upper - lower) * within.clamp(0.0, 1.0));
+            }
+            seen += c;
+        }
+        BUCKETS.last().copied()
+    }
+
+    fn minus(&self, earlier: &Histogram) -> Histogram {
+        let mut out = self.clone();
+        for (a, b) in out.counts.iter_mut().zip(earlier.counts.iter()) {
+            *a = a.saturating_sub(*b);
+        }
+        out.sum_seconds -= earlier.sum_seconds;
+        out.count = out.count.saturating_sub(earlier.count);
+        out
+    }
+}
+
+/// Calls of one handler.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HandlerStats {
+    pub ok: u64,
+    pub errors: u64,
+    pub duration: Histogram,
+}
+
+/// Everything counted since the recorder started.
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    /// By (handler id, handler kind: `api`, `event`, `cron`, `ws`, `middleware`).
+    pub handlers: BTreeMap<(Arc<str>, Arc<str>), HandlerStats>,
+    pub published: BTreeMap<Arc<str>, u64>,
+    /// By (event, handler id).
+    pub delivered: BTreeMap<(Arc<str>, Arc<str>), u64>,
+    pub failed: BTreeMap<(Arc<str>, Arc<str>), u64>,
+    pub dead_lettered: BTreeMap<(Arc<str>, Arc<str>), u64>,
+    /// Records the recorder could not take (its queue was full).
+    pub dropped_spans: u64,
+    pub dropped_logs: u64,
+    /// Records taken but not stored (the store was not writable).
+    pub unstored: u64,
+}
+
+impl Totals {
+    /// Counts one finished span.
+    pub fn add(&mut self, span: &Span) {
+        match span.kind {
+            SpanKind::Handler => {
+                let Some(handler) = &span.handler else { return };
+                let kind = handler_kind(handler);
+                let stats = self.handlers.entry((Arc::clone(handler), kind)).or_default();
+                match span.status {
+                    SpanStatus::Ok => stats.ok += 1,
+                    SpanStatus::Error => stats.errors += 1,
+                }
+                stats.duration.observe(span.duration_ns as f64 / 1e9);
+            }
+            SpanKind::Publish => {
+                if let Some(event) = &span.event {
+                    *self.published.entry(Arc::clone(event)).or_default() += 1;
+                }
+            }
+            SpanKind::Delivery => {
+                let (Some(event), Some(handler)) = (&span.event, &span.handler) else {
+                    return;
+                };
+                let key = (Arc::clone(event), Arc::clone(handler));
+                match span.status {
+                    SpanStatus::Ok => *self.delivered.entry(key.clone()).or_default() += 1,
+                    SpanStatus::Error => *self.failed.entry(key.clone()).or_default() += 1,
+                }
+                if span.dead_lettered {
+                    *self.dead_lettered.entry(key).or_default() += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `api:CreateUser` → `api`; `event:UserCreated:sendWelcome` → `event`.
+pub fn handler_kind(handler: &str) -> Arc<str> {
+    Arc::from(handler.split(':').next().unwrap_or(handler))
+}
+
+/// A value the engine reports at a moment (queue depth, open WebSockets).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gauge {
+    /// A Prometheus metric name (`rohas_queue_depth`).
+    pub name: String,
+    pub help: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+}
+
+/// One stored point of a 10-second series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// The end of the 10-second window, Unix seconds.
+    pub at_s: i64,
+    pub name: String,
+    /// Canonical JSON of the labels (`{"handler":"api:Health"}`).
+    pub labels: String,
+    pub value: f64,
+}
+
+/// Seconds between two points of a series.
+pub const RESOLUTION_S: i64 = 10;
+
+/// The points for one window: what happened since `earlier` (counts,
+/// errors, p50/p95/p99 per handler; events), the gauges' latest values and
+/// the process's figures.
+pub fn window_points(
+    at_s: i64,
+    now: &Totals,
+    earlier: &Totals,
+    gauges: &[Gauge],
+    process: Option<&ProcessStats>,
+) -> Vec<Point> {
+    let mut points = Vec::new();
+    let mut push = |name: &str, labels: &[(&str, &str)], value: f64| {
+        let map: BTreeMap<&str, &str> = labels.iter().copied().collect();
+        points.push(Point {
+            at_s,
+            name: name.to_string(),
+            labels: serde_json::to_string(&map).unwrap_or_default(),
+            value,
+        });
+    };
+    for ((handler, kind), stats) in &now.handlers {
+        let before = earlier.handlers.get(&(Arc::clone(handler), Arc::clone(kind)));
+        let calls = stats.ok + stats.errors - before.map_or(0, |b| b.ok + b.errors);
+        if calls == 0 {
+            continue;
+        }
+        let labels = [("handler", &**handler), ("kind", &**kind)];
+        push("calls", &labels, calls as f64);
+        push(
+            "errors",
+            &labels,
+            (stats.errors - before.map_or(0, |b| b.errors)) as f64,
+        );
+        let window = before.map_or(stats.duration.clone(), |b| stats.duration.minus(&b.duration));
+        for (q, name) in [(0.5, "p50_seconds"), (0.95, "p95_seconds"), (0.99, "p99_seconds")] {
+            if let Some(v) = window.quantile(q) {
+                push(name, &labels, v);
+            }
+        }
+    }
+    for (event, n) in &now.published {
+        let d = n - earlier.published.get(event).copied().unwrap_or(0);
+        if d > 0 {
+            push("events_published", &[("event", event)], d as f64);
+        }
+    }
+    for (name, map, old) in [
+        ("events_delivered", &now.delivered, &earlier.delivered),
+        ("events_failed", &now.failed, &earlier.failed),
+        ("events_dead_lettered", &now.dead_lettered, &earlier.dead_lettered),
+    ] {
+        for ((event, handler), n) in map {
+            let d = n - old.get(&(Arc::clone(event), Arc::clone(handler))).copied().unwrap_or(0);
+            if d > 0 {
+                push(name, &[("event", event), ("handler", handler)], d as f64);
+            }
+        }
+    }
+    for g in gauges {
+        let labels: Vec<(&str, &str)> = g.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        push(&g.name, &labels, g.value);
+    }
+    if let Some(p) = process {
+        push("process_cpu_seconds_total", &[], p.cpu_seconds);
+        push("process_resident_memory_bytes", &[], p.rss_bytes as f64);
+        push("process_open_fds", &[], p.open_fds as f64);
+    }
+    points
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_fall_in_the_right_bucket() {
+        let mut h = Histogram::default();
+        for _ in 0..90 {
+            h.observe(0.0008);
+        }
+        for _ in 0..10 {
+            h.observe(0.2);
+        }
+        let p50 = h.quantile(0.5).unwrap();
+        assert!((0.0005..=0.001).contains(&p50), "{p50}");
+        let p99 = h.quantile(0.99).unwrap();
+        assert!((0.1..=0.25).contains(&p99), "{p99}");
+        assert_eq!(Histogram::default().quantile(0.5), None);
+    }
+
+    #[test]
+    fn spans_are_counted_by_kind() {
+        let mut t = Totals::default();
+        let mut call = Span::new(
+            "t",
+            crate::SpanId::random(),
+            None,
+            Arc::from("api:A"),
+            SpanKind::Handler,
+        );
+        call.handler = Some(Arc::from("api:A"));
+        call.duration_ns = 2_000_000;
+        t.add(&call);
+        call.failed("boom");
+        t.add(&call);
+        let mut delivery = Span::new(
+            "t",
+            crate::SpanId::random(),
+            None,
+            Arc::from("E → h"),
+            SpanKind::Delivery,
+        );
+        delivery.event = Some(Arc::from("E"));
+        delivery.handler = Some(Arc::from("event:E:h"));
+        delivery.failed("no");
+        delivery.dead_lettered = true;
+        t.add(&delivery);
+        let stats = &t.handlers[&(Arc::from("api:A"), Arc::from("api"))];
+        assert_eq!((stats.ok, stats.errors, stats.duration.count), (1, 1, 2));
+        let key = (Arc::from("E"), Arc::from("event:E:h"));
+        assert_eq!(t.failed[&key], 1);
+        assert_eq!(t.dead_lettered[&key], 1);
+        assert!(!t.delivered.contains_key(&key));
+    }
+}

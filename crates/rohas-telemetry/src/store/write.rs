@@ -1,0 +1,221 @@
+//! The writing side of the store: batches of spans and logs in one
+//! transaction each, metric points, and upkeep (retention, size cap).
+
+use super::schema::SCHEMA;
+use super::Trouble;
+use crate::log::LogEntry;
+use crate::metrics::Point;
+use crate::span::{Span, SpanStatus};
+use rusqlite::{params, Connection};
+use std::path::{Path, PathBuf};
+
+/// Rows deleted per statement by upkeep: bounds how long one upkeep step
+/// holds the writer.
+const CHUNK: i64 = 5000;
+
+pub(crate) struct StoreFile {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl StoreFile {
+    /// Opens (creating) the file. A file that is not a database, or is
+    /// damaged, is moved aside to `telemetry.db.damaged-<time>` and a new
+    /// one started; the second value says where it went.
+    pub fn open(path: &Path) -> Result<(StoreFile, Option<PathBuf>), Trouble> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Trouble::Other(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        match StoreFile::try_open(path) {
+            Ok(file) => Ok((file, None)),
+            Err(Trouble::Damaged(_)) => {
+                let aside = move_aside(path)?;
+                Ok((StoreFile::try_open(path)?, Some(aside)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn try_open(path: &Path) -> Result<StoreFile, Trouble> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "OFF")?;
+        conn.execute_batch(SCHEMA)?;
+        // A damaged page deep in the file shows only when read: a quick
+        // look at the tables' first pages catches a truncated or garbled file.
+        conn.query_row("SELECT count(*) FROM (SELECT 1 FROM spans LIMIT 1)", [], |_| Ok(()))?;
+        Ok(StoreFile {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the file is still where it was opened (someone may delete
+    /// the folder while the engine runs).
+    pub fn still_there(&self) -> bool {
+        self.path.exists()
+    }
+
+    pub fn write(&mut self, spans: &[&Span], logs: &[&LogEntry]) -> Result<(), Trouble> {
+        if spans.is_empty() && logs.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO spans (trace_id, span_id, parent_id, root, name, kind, handler, start_ns, duration_ns,
+                 status, status_code, error, event, attempt, message_id, dead_lettered, attributes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            )?;
+            for s in spans {
+                let attributes =
+                    (!s.attributes.is_empty()).then(|| serde_json::Value::Object(s.attributes.clone()).to_string());
+                insert.execute(params![
+                    s.trace_id,
+                    s.span_id.as_u64() as i64,
+                    s.parent_id.map(|p| p.as_u64() as i64),
+                    s.is_root(),
+                    &*s.name,
+                    s.kind.code(),
+                    s.handler.as_deref(),
+                    s.start_ns as i64,
+                    s.duration_ns as i64,
+                    i64::from(s.status == SpanStatus::Error),
+                    s.status_code,
+                    s.error,
+                    s.event.as_deref(),
+                    s.attempt,
+                    s.message_id,
+                    s.dead_lettered,
+                    attributes,
+                ])?;
+            }
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO logs (time_ns, level, source, trace_id, span_id, message, fields, truncated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for l in logs {
+                let fields = (!l.fields.is_empty()).then(|| serde_json::Value::Object(l.fields.clone()).to_string());
+                insert.execute(params![
+                    l.time_ns as i64,
+                    l.level.code(),
+                    &*l.source,
+                    l.trace_id,
+                    l.span_id.map(|s| s.as_u64() as i64),
+                    l.message,
+                    fields,
+                    l.truncated,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn write_points(&mut self, points: &[Point]) -> Result<(), Trouble> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT INTO metric_points (at_s, name, labels, value) VALUES (?1, ?2, ?3, ?4)")?;
+            for p in points {
+                insert.execute(params![p.at_s, p.name, p.labels, p.value])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes what is older than `cutoff_ns` (in chunks, oldest first),
+    /// metric points older than `points_cutoff_s`, then, while the live
+    /// data is larger than `max_bytes`, the oldest tenth. Returns the rows
+    /// deleted.
+    pub fn upkeep(&mut self, cutoff_ns: u64, points_cutoff_s: i64, max_bytes: u64) -> Result<u64, Trouble> {
+        let mut deleted = 0;
+        deleted += delete_prefix(&self.conn, "spans", "start_ns", cutoff_ns as i64)?;
+        deleted += delete_prefix(&self.conn, "logs", "time_ns", cutoff_ns as i64)?;
+        deleted += self
+            .conn
+            .execute("DELETE FROM metric_points WHERE at_s < ?1", [points_cutoff_s])? as u64;
+        for _ in 0..10 {
+            if self.live_bytes()? <= max_bytes {
+                break;
+            }
+            deleted += delete_oldest_tenth(&self.conn, "spans")?;
+            deleted += delete_oldest_tenth(&self.conn, "logs")?;
+        }
+        Ok(deleted)
+    }
+
+    /// Bytes in use (pages minus free pages): deleted rows free pages for
+    /// reuse, so this, not the file's length, is what the cap bounds.
+    pub fn live_bytes(&self) -> Result<u64, Trouble> {
+        let pages: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let free: i64 = self.conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+        let size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok(((pages - free).max(0) * size) as u64)
+    }
+}
+
+/// Deletes, oldest rowid first, the rows before the first one at or after
+/// `cutoff`: rows are appended in time order, so this is what is older,
+/// found without a time index.
+fn delete_prefix(conn: &Connection, table: &str, column: &str, cutoff: i64) -> Result<u64, Trouble> {
+    let first_kept: Option<i64> = conn
+        .query_row(
+            &format!("SELECT rowid FROM {table} WHERE {column} >= ?1 ORDER BY rowid LIMIT 1"),
+            [cutoff],
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    let bound = match first_kept {
+        Some(id) => id,
+        None => conn.query_row(&format!("SELECT coalesce(max(rowid), 0) + 1 FROM {table}"), [], |r| {
+            r.get(0)
+        })?,
+    };
+    let mut deleted = 0u64;
+    loop {
+        let n = conn.execute(
+            &format!("DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE rowid < ?1 ORDER BY rowid LIMIT ?2)"),
+            params![bound, CHUNK],
+        )? as u64;
+        deleted += n;
+        if n < CHUNK as u64 {
+            return Ok(deleted);
+        }
+    }
+}
+
+fn delete_oldest_tenth(conn: &Connection, table: &str) -> Result<u64, Trouble> {
+    let count: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+    let n = (count / 10).max(1);
+    Ok(conn.execute(
+        &format!("DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} ORDER BY rowid LIMIT ?1)"),
+        [n],
+    )? as u64)
+}
+
+/// Renames a damaged file (and its WAL) out of the way; returns its new path.
+fn move_aside(path: &Path) -> Result<PathBuf, Trouble> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    let aside = path.with_extension(format!("db.damaged-{stamp}"));
+    std::fs::rename(path, &aside).map_err(|e| Trouble::Other(format!("cannot move {} aside: {e}", path.display())))?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        let _ = std::fs::remove_file(side);
+    }
+    Ok(aside)
+}
