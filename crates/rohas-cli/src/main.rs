@@ -4,6 +4,7 @@
 
 mod admin_client;
 mod commands;
+mod file_limit;
 mod output;
 mod project;
 mod queue;

@@ -170,6 +170,9 @@ async fn serve(
         );
     }
 
+    if let Some(warning) = crate::file_limit::fit(config.server.max_connections) {
+        out.warn(&warning);
+    }
     let address = format!("{}:{}", config.server.host, config.server.port);
     let listener = tokio::net::TcpListener::bind(&address).await.with_context(|| {
         format!("cannot listen on {address}: is another server using the port? Set --port or [server] port")

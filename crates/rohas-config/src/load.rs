@@ -141,6 +141,39 @@ fn check_values(
             });
         }
     }
+    let s = &config.server;
+    let w = &config.websocket;
+    for (key, value) in [
+        ("server.header_read_timeout_ms", s.header_read_timeout_ms),
+        ("server.body_read_timeout_ms", s.body_read_timeout_ms),
+        ("server.idle_timeout_ms", s.idle_timeout_ms),
+        ("server.max_connections", s.max_connections as u64),
+        ("websocket.max_message_bytes", w.max_message_bytes as u64),
+        ("websocket.ping_interval_ms", w.ping_interval_ms),
+        ("websocket.idle_timeout_ms", w.idle_timeout_ms),
+        ("websocket.max_queued_messages", w.max_queued_messages as u64),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: line_of_key(text, key),
+                key: Some(key.into()),
+                message: "must be greater than 0 (it is a limit that keeps one client from holding the server; \
+                          remove the key to use the default)"
+                    .into(),
+            });
+        }
+    }
+    if w.ping_interval_ms >= w.idle_timeout_ms {
+        warnings.push(ConfigWarning {
+            location: format!("{}:{}", path.display(), line_of_key(text, "websocket.ping_interval_ms")),
+            message: format!(
+                "`websocket.ping_interval_ms` ({}) is not below `websocket.idle_timeout_ms` ({}): \
+                 clients that answer every ping are still disconnected as idle",
+                w.ping_interval_ms, w.idle_timeout_ms
+            ),
+        });
+    }
     let ratio = config.telemetry.sample_ratio;
     if !(0.0..=1.0).contains(&ratio) {
         return Err(ConfigError::Invalid {

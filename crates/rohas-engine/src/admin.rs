@@ -34,12 +34,10 @@ pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> 
         .trim_end_matches('/')
         .to_string();
     let query = request.uri().query().unwrap_or("").to_string();
-    let body = match axum::body::to_bytes(request.into_body(), MAX_BODY).await {
+    let timeout = std::time::Duration::from_millis(engine.shared.config.server.body_read_timeout_ms);
+    let body = match crate::body::read(request.into_body(), MAX_BODY, timeout).await {
         Ok(b) => b,
-        Err(_) => {
-            return ApiError::new(413, format!("request body is larger than {MAX_BODY} bytes"), &trace_id)
-                .into_response()
-        }
+        Err(e) => return e.into_response(&trace_id),
     };
     let segments: Vec<&str> = path.split('/').collect();
     let result = match (&method, segments.as_slice()) {

@@ -8,7 +8,8 @@
 //! worker started finish.
 //!
 //! One shutdown signal, [`Shared::stop`], reaches every task: the HTTP
-//! server stops accepting, WebSocket connections get a close frame, cron
+//! server stops accepting and closes idle connections, WebSocket
+//! connections get a close frame, cron
 //! tasks and event workers stop taking work. [`Engine::drain`] then waits
 //! for what is running and for due events, up to its deadline.
 
@@ -229,13 +230,17 @@ impl Engine {
     /// Serve on `listener` until `shutdown` resolves, then stop accepting,
     /// let in-flight requests and due events finish (up to `drain`), and
     /// stop the runtime.
+    ///
+    /// Connections are bounded by `[server] max_connections` and closed
+    /// when they are too slow to send a request or idle too long
+    /// (`server.rs`); accept errors (out of file descriptors) are waited
+    /// out, never fatal.
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
         drain: Duration,
     ) -> std::io::Result<()> {
-        let app = crate::http::MakeApp(self.clone());
         let stop = self.shared.stop.clone();
         let signalled = stop.clone();
         tokio::spawn(async move {
@@ -244,30 +249,16 @@ impl Engine {
                 _ = signalled.cancelled() => {}
             }
         });
-        let server = std::future::IntoFuture::into_future(
-            axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned()),
-        );
-        // axum's graceful shutdown waits for every connection; the drain
-        // deadline counts from the signal, so a hung request is given up
-        // on (its future dropped) when the deadline passes.
-        let deadline = async {
-            stop.cancelled().await;
-            let until = tokio::time::Instant::now() + drain;
-            tokio::time::sleep_until(until).await;
-            until
-        };
-        tokio::pin!(server, deadline);
-        let mut until = None;
-        let result = tokio::select! {
-            result = &mut server => result,
-            at = &mut deadline => {
-                until = Some(at);
-                Ok(())
-            }
-        };
-        let left = until.map_or(drain, |at| at.saturating_duration_since(tokio::time::Instant::now()));
-        self.drain(left).await;
-        result
+        let connections = crate::server::Connections::new(self.shared.config.server.max_connections);
+        crate::server::accept(self, listener, &connections, &stop).await;
+        // The drain deadline counts from the signal: connections finish
+        // their requests until then, and the ones still open after it are
+        // closed (a hung request's future is dropped).
+        let until = tokio::time::Instant::now() + drain;
+        connections.closed(until).await;
+        self.drain(until.saturating_duration_since(tokio::time::Instant::now()))
+            .await;
+        Ok(())
     }
 
     /// Begin shutdown from code (what SIGTERM does through `serve`).

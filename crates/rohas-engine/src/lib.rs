@@ -12,6 +12,7 @@
 //! after any handler failure.
 
 mod admin;
+mod body;
 mod bus;
 mod cron;
 mod dispatch;
@@ -22,6 +23,7 @@ mod http;
 pub mod log;
 pub mod publishing;
 mod router;
+mod server;
 mod spans;
 mod telemetry_api;
 pub mod validate;
