@@ -99,6 +99,10 @@ def main() -> None:
     scratch = Path(os.environ.get("TMPDIR", "/tmp")) / "rohas-bench-telemetry"
     for language in languages:
         results[language] = {}
+        # `rohas start` serves what was generated; a Rust app also builds.
+        done = subprocess.run([str(rohas), "-C", str(APPS[language]), "codegen"], capture_output=True, text=True)
+        if done.returncode != 0:
+            http.die(f"rohas codegen failed for {APPS[language]}:\n{done.stderr}")
         for round_no in range(args.rounds):
             for on in ([True, False] if round_no % 2 == 0 else [False, True]):
                 label = "on" if on else "off"

@@ -70,11 +70,17 @@ impl<'de> Deserialize<'de> for SpanId {
     }
 }
 
-/// A new trace id: 32 lowercase hex digits.
+/// A new trace id: 32 lowercase hex digits, the first 12 the time in
+/// milliseconds, the other 20 random (as a UUIDv7 is laid out). Ids made
+/// one after another sort one after another, so the store's index of trace
+/// ids grows at its end instead of at random pages: a random id dirties a
+/// page of the index per span, which measured as most of telemetry's cost.
 pub fn new_trace_id() -> String {
     let (high, low) = seeds();
     let n = next();
-    format!("{:016x}{:016x}", mix(high ^ n), mix(low.wrapping_add(n)))
+    let millis = (crate::now_ns() / 1_000_000) & 0xffff_ffff_ffff;
+    let random = (u128::from(mix(high ^ n)) << 64 | u128::from(mix(low.wrapping_add(n)))) & ((1u128 << 80) - 1);
+    format!("{:032x}", (u128::from(millis) << 80) | random)
 }
 
 /// The 16 bytes a trace id stands for in W3C form: its own digits when it
@@ -257,6 +263,11 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(is_lower_hex(&a));
         assert_ne!(a, b);
+        let later = {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            new_trace_id()
+        };
+        assert!(later > a, "ids sort by time: {a} then {later}");
         let s = SpanId::random();
         assert_eq!(SpanId::parse(&s.to_string()), Some(s));
         assert_ne!(SpanId::random(), SpanId::random());

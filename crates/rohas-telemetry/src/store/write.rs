@@ -42,6 +42,10 @@ impl StoreFile {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "OFF")?;
+        // Pages read back from the file cost a copy each (pread): keep the
+        // hot ones (the indexes' ends) in SQLite's cache and map the rest.
+        conn.pragma_update(None, "cache_size", -32 * 1024)?;
+        conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
         conn.execute_batch(SCHEMA)?;
         // A damaged page deep in the file shows only when read: a quick
         // look at the tables' first pages catches a truncated or garbled file.
