@@ -9,7 +9,9 @@
 //! - an inline object or list stays on one line unless its author broke the
 //!   line right after the opening bracket or a `//` comment needs one;
 //! - commas separating members are dropped (the line break separates them);
-//!   commas inside lists and arguments are kept as written;
+//!   commas inside lists and attribute arguments (`[a, b]`,
+//!   `@relation({ fields: [a], references: [id] })`) are kept as written,
+//!   as the parser needs them there;
 //! - every comment stays where it was: on its own line, or after code on
 //!   the same line.
 //!
@@ -37,7 +39,8 @@ enum Layout {
     /// The file, a declaration body or a multi-line inline object: one
     /// member per line.
     Body,
-    /// A multi-line `[ … ]` or `( … )`: a new line after each comma.
+    /// A multi-line `[ … ]`, `( … )` or attribute argument `{ … }`: a new
+    /// line after each comma, and the commas kept.
     List,
 }
 
@@ -279,7 +282,13 @@ impl Printer<'_> {
                 break;
             }
         }
-        let layout = if brace { Layout::Body } else { Layout::List };
+        // An attribute's `{ fields: [a], references: [id] }` needs its
+        // commas: it is laid out as a list, not as a body.
+        let layout = if brace && !self.hints.is_argument_object(group.open.start) {
+            Layout::Body
+        } else {
+            Layout::List
+        };
         let rows = self.rows(rest, layout);
         let inner = self.render_rows(&rows, indent + 1, layout, false);
         let pad = INDENT.repeat(indent);

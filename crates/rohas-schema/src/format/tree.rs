@@ -9,8 +9,8 @@
 //! by the line breaks its author wrote.
 
 use super::elements::{Class, Element};
-use crate::ast::{Decl, FieldDecl, TypeExpr, Value};
-use std::collections::HashMap;
+use crate::ast::{AttrArg, AttributeExpr, Decl, FieldDecl, TypeExpr, Value};
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug)]
 pub(super) enum Node<'a> {
@@ -110,6 +110,9 @@ pub(super) struct Hints {
     members: HashMap<usize, usize>,
     /// A field's name offset → its type's byte range.
     field_types: HashMap<usize, (usize, usize)>,
+    /// Where a `{ key: value, … }` attribute argument opens. Unlike a
+    /// declaration body or an inline type, its commas are required.
+    argument_objects: HashSet<usize>,
 }
 
 impl Hints {
@@ -128,6 +131,12 @@ impl Hints {
 
     pub fn field_type(&self, name_offset: usize) -> Option<(usize, usize)> {
         self.field_types.get(&name_offset).copied()
+    }
+
+    /// Whether the `{` at `offset` opens an attribute argument, whose items
+    /// the parser reads only when commas separate them.
+    pub fn is_argument_object(&self, offset: usize) -> bool {
+        self.argument_objects.contains(&offset)
     }
 }
 
@@ -148,6 +157,7 @@ impl Collector {
             Decl::Record(record) => {
                 self.member(record.span.start, record.span.end);
                 self.fields(&record.fields);
+                record.attributes.iter().for_each(|a| self.attribute(a));
             }
             Decl::Enum(decl) => {
                 self.member(decl.span.start, decl.span.end);
@@ -176,6 +186,23 @@ impl Collector {
                 .field_types
                 .insert(field.name.span.start as usize, (ty.start as usize, ty.end as usize));
             self.type_expr(&field.ty);
+            field.attributes.iter().for_each(|a| self.attribute(a));
+        }
+    }
+
+    fn attribute(&mut self, attribute: &AttributeExpr) {
+        attribute.args.iter().for_each(|arg| self.argument(arg));
+    }
+
+    fn argument(&mut self, arg: &AttrArg) {
+        match arg {
+            AttrArg::Value(..) => {}
+            AttrArg::List(items, _) => items.iter().for_each(|item| self.argument(item)),
+            AttrArg::Named(_, value) => self.argument(value),
+            AttrArg::Object(items, span) => {
+                self.hints.argument_objects.insert(span.start as usize);
+                items.iter().for_each(|item| self.argument(item));
+            }
         }
     }
 
