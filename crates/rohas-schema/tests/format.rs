@@ -209,6 +209,18 @@ mod upstream {
     }
 
     #[test]
+    fn model_attributes_get_lines_of_their_own() {
+        formats(
+            "model T { a Int\n b Int @@index( [ a , b ] )\n@@unique([a]) }",
+            "model T {\n  a Int\n  b Int\n  @@index([a, b])\n  @@unique([a])\n}\n",
+        );
+        formats(
+            "model T { a Int @id @@unique([a]) }",
+            "model T {\n  a Int @id\n  @@unique([a])\n}\n",
+        );
+    }
+
+    #[test]
     fn named_arguments_are_spaced_like_a_call() {
         formats(
             "model P { author User @relation( fields : [a] , references:[id] ) }",

@@ -12,6 +12,8 @@
 //!   commas inside lists and attribute arguments (`[a, b]`,
 //!   `@relation({ fields: [a], references: [id] })`) are kept as written,
 //!   as the parser needs them there;
+//! - a model attribute (`@@index([a, b])`) is a member: it gets a line of
+//!   its own;
 //! - every comment stays where it was: on its own line, or after code on
 //!   the same line.
 //!

@@ -157,7 +157,12 @@ impl Collector {
             Decl::Record(record) => {
                 self.member(record.span.start, record.span.end);
                 self.fields(&record.fields);
-                record.attributes.iter().for_each(|a| self.attribute(a));
+                // `@@index([a])`: a member of its own, even when written on
+                // a field's line.
+                for attribute in &record.attributes {
+                    self.member(attribute.span.start, attribute.span.end);
+                    self.attribute(attribute);
+                }
             }
             Decl::Enum(decl) => {
                 self.member(decl.span.start, decl.span.end);
