@@ -257,6 +257,37 @@ mod upstream {
             "model P {\n  author User @relation(\n    \"Authored\",\n    fields: [a],\n    references: [id]\n  )\n}\n",
         );
     }
+
+    #[test]
+    fn braced_paths_and_quoted_names_are_kept_as_written() {
+        formats(
+            "api A { method: GET path: \"/orders/{id}\" middlewares: [ \"auth\" , \"log\" ] }",
+            "api A {\n  method: GET\n  path: \"/orders/{id}\"\n  middlewares: [\"auth\", \"log\"]\n}\n",
+        );
+    }
+
+    #[test]
+    fn a_seven_field_cron_with_one_handler() {
+        formats(
+            "cron C { schedule: \"0 0 12 1 1 * 2027\" handler: run }",
+            "cron C {\n  schedule: \"0 0 12 1 1 * 2027\"\n  handler: run\n}\n",
+        );
+    }
+
+    #[test]
+    fn an_event_with_a_broker_type() {
+        formats(
+            "event E { payload: Json handler: [h] type: sqs }",
+            "event E {\n  payload: Json\n  handler: [h]\n  type: sqs\n}\n",
+        );
+    }
+
+    #[test]
+    fn the_upstream_fixture_gets_the_house_layout() {
+        let formatted = format(include_str!("fixtures/valid/upstream_style.ro")).expect("the fixture parses");
+        insta::assert_snapshot!("upstream_style", formatted);
+        assert_eq!(format(&formatted).unwrap(), formatted);
+    }
 }
 
 mod relaid {

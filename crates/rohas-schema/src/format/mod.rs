@@ -95,9 +95,9 @@ fn verify(original: &str, formatted: &str) -> Result<(), FormatError> {
 mod tests {
     use super::*;
 
-    /// Constructs the grammar may grow (here: Prisma-style block attributes
-    /// and relation arguments) have no AST to hint with; the printer keeps
-    /// their pieces, spaced as written, one per source line.
+    /// Without hints (as for a construct the grammar may grow, which the
+    /// AST does not describe yet) the printer keeps every piece, spaced as
+    /// written, one per source line.
     #[test]
     fn constructs_without_hints_print_as_written() {
         let text = "model Post {\n  id  Int @id\n\n\n  @@index([authorId, createdAt])\n  author User @relation(fields: [authorId], references: [id])\n  x = 1.5 // odd\n}\n";
