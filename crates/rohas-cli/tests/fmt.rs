@@ -2,6 +2,8 @@
 //! would change and exits 1, and a file with a syntax error is reported
 //! (file:line:column) and left byte for byte as it was.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -70,6 +72,27 @@ fn fmt_formats_in_place_and_then_check_passes() {
     // The formatted schema validates as the original did.
     let (code, _, stderr) = run(&["validate"], tmp.path());
     assert_eq!(code, 0, "{stderr}");
+}
+
+/// A project written for upstream rohas (relations with argument objects,
+/// `@@index` lines, `{id}` paths): formatted in place, its argument
+/// objects keep their commas, a second run has nothing to do, and the
+/// project validates as before.
+#[test]
+fn an_upstream_style_project_formats_and_still_validates() {
+    let (_tmp, root) = support::project("upstream-style");
+    let (code, stdout, stderr) = run(&["fmt"], &root);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let bakery = std::fs::read_to_string(root.join("schema/models/bakery.ro")).unwrap();
+    assert!(
+        bakery.contains("@relation({\n    fields: [orderId],\n    references: [id],\n"),
+        "{bakery}"
+    );
+    let (code, stdout, _) = run(&["fmt", "--check"], &root);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, stderr) = run(&["validate"], &root);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("is valid"), "{stdout}");
 }
 
 #[test]
