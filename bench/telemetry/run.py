@@ -9,7 +9,10 @@ metrics counted) against off, in one run, rounds interleaved.
 The server is pinned to one core (`taskset -c 0`) and wrk to the other, as
 in bench/http. Reports per language and case: req/s on and off, the ratio
 (goal: on ≥ 0.90 × off), p99, then the store: spans written per second
-while loaded, bytes per million spans, and records dropped. Off means
+while loaded, bytes per million spans, and records dropped. Beside req/s it
+gives the server's CPU time per request (from /proc), which other
+processes on a busy machine disturb far less: off/on of it is the share of
+throughput telemetry leaves on a saturated core. Off means
 ROHAS_TELEMETRY_ENABLE_TRACES/LOGS/METRICS=false.
 
 Reuses bench/http/run.py's helpers (server start, wrk, pinning). Results go
@@ -70,6 +73,12 @@ def spans_in(folder: Path) -> tuple[int, int]:
     return n, size
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def dropped(port: int) -> float:
     status, text = http.request(port, "GET", "/metrics")
     if status != 200 or not isinstance(text, str):
@@ -114,7 +123,9 @@ def main() -> None:
                         http.run_load(tool, "1", server.port, case, 1, args.connections)  # warm-up
                         before, _ = spans_in(folder)
                         began = time.monotonic()
+                        cpu_before = cpu_seconds(server.pid)
                         load = http.run_load(tool, "1", server.port, case, args.duration, args.connections)
+                        cpu = cpu_seconds(server.pid) - cpu_before
                         # Let the writer catch up, then count what it stored.
                         time.sleep(1.5)
                         after, size = spans_in(folder)
@@ -123,6 +134,9 @@ def main() -> None:
                         entry.append(
                             {
                                 "rps": load.rps,
+                                # CPU per request: what telemetry costs, read
+                                # apart from what other processes take.
+                                "cpu_us_per_req": cpu / max(load.requests, 1) * 1e6,
                                 "p99_ms": load.p99_ms,
                                 "errors": load.errors,
                                 "spans": after - before,
@@ -135,8 +149,8 @@ def main() -> None:
                         http.log(f"{language} {case} telemetry {label}: {load.rps:,.0f} req/s, {after - before} spans")
                 finally:
                     server.stop()
-    lines = ["| language | case | req/s on | req/s off | on/off | p99 on | p99 off | spans stored/s | bytes per 1M spans | dropped |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| language | case | req/s on | req/s off | on/off | CPU µs/req on | off | off/on (CPU) | p99 on | p99 off | spans stored/s | bytes per 1M spans | dropped |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for language, cases in results.items():
         for case, sides in cases.items():
             on = sides.get("on", [])
@@ -145,10 +159,13 @@ def main() -> None:
                 continue
             rps_on = statistics.median(r["rps"] for r in on)
             rps_off = statistics.median(r["rps"] for r in off)
+            cpu_on = statistics.median(r["cpu_us_per_req"] for r in on)
+            cpu_off = statistics.median(r["cpu_us_per_req"] for r in off)
             last = max(on, key=lambda r: r["spans_total"])
             per_million = last["store_bytes"] / last["spans_total"] * 1e6 if last["spans_total"] else 0
             lines.append(
                 f"| {language} | {case} | {rps_on:,.0f} | {rps_off:,.0f} | {rps_on / rps_off:.2f} | "
+                f"{cpu_on:.1f} | {cpu_off:.1f} | {cpu_off / cpu_on:.2f} | "
                 f"{statistics.median(r['p99_ms'] for r in on):.2f} ms | {statistics.median(r['p99_ms'] for r in off):.2f} ms | "
                 f"{statistics.median(r['spans_per_s'] for r in on):,.0f} | {per_million / 1e6:,.0f} MB | "
                 f"{max(r['dropped'] for r in on):,.0f} |"

@@ -313,7 +313,7 @@ pub(crate) fn trace(file: &Path, trace_id: &str) -> Result<TraceTree, QueryError
     let spans = select_spans(
         &conn,
         file,
-        &format!("SELECT {SPAN_COLUMNS} FROM spans r WHERE r.trace_id = ? ORDER BY r.start_ns, r.rowid"),
+        &format!("SELECT {SPAN_COLUMNS} FROM spans r WHERE r.trace_id = ? ORDER BY r.start_ns, r.span_id"),
         vec![Sql::Text(trace_id.to_string())],
     )?;
     if spans.is_empty() {

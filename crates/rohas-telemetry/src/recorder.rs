@@ -330,6 +330,9 @@ const TICK: Duration = Duration::from_millis(25);
 const BATCH: usize = 8192;
 /// How often upkeep (retention, size cap, the file still there) runs.
 const UPKEEP_EVERY: Duration = Duration::from_secs(60);
+/// How often upkeep also looks through every span (for trace ids a client
+/// chose, which do not sort by time).
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// How long a stopped store waits before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 /// How long metric points are kept.
@@ -366,6 +369,7 @@ impl Writer {
         let mut gauges: Vec<Gauge> = Vec::new();
         let mut full = false;
         let mut gone = false;
+        let mut last_sweep = Instant::now();
         loop {
             // Woken by the clock, not by each record: a wake-up per record
             // costs the serving threads a context switch each (on one core,
@@ -414,7 +418,11 @@ impl Writer {
             }
             if now >= next_upkeep || upkeep_now {
                 self.writable();
-                self.upkeep();
+                let sweep = upkeep_now || last_sweep.elapsed() >= SWEEP_EVERY;
+                if sweep {
+                    last_sweep = Instant::now();
+                }
+                self.upkeep(sweep);
                 next_upkeep = now + UPKEEP_EVERY;
             }
             // Answered last: a flush after an upkeep waits for the upkeep.
@@ -565,7 +573,7 @@ impl Writer {
         }
     }
 
-    fn upkeep(&mut self) {
+    fn upkeep(&mut self, sweep: bool) {
         let Some(store) = &mut self.store else { return };
         if !store.still_there() {
             let path = store.path().display().to_string();
@@ -580,7 +588,7 @@ impl Writer {
         }
         let cutoff = crate::now_ns().saturating_sub(u64::try_from(self.retention.as_nanos()).unwrap_or(u64::MAX));
         let points_cutoff = chrono::Utc::now().timestamp() - POINTS_KEPT_S.min(self.retention.as_secs() as i64);
-        if let Err(e) = store.upkeep(cutoff, points_cutoff, self.max_bytes) {
+        if let Err(e) = store.upkeep(cutoff, points_cutoff, self.max_bytes, sweep) {
             self.trouble(e);
         }
     }
