@@ -251,6 +251,11 @@ async fn the_telemetry_api_answers_pages_metrics_and_names_bad_parameters() {
     assert!(text.contains("# TYPE rohas_handler_calls_total counter"), "{text}");
     assert!(text.contains("rohas_websocket_connections 0"), "{text}");
     assert!(text.contains("process_resident_memory_bytes"), "{text}");
+    assert!(
+        text.contains("# TYPE rohas_fake_calls_total counter"),
+        "the runtime's own figures: {text}"
+    );
+    assert!(text.contains("rohas_fake_calls_total 3"), "{text}");
 }
 
 #[tokio::test]

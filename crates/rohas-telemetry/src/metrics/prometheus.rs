@@ -115,7 +115,7 @@ pub fn render(totals: &Totals, gauges: &[Gauge], process: Option<&ProcessStats>)
     let mut seen: Vec<&str> = Vec::new();
     for g in gauges {
         if !seen.contains(&g.name.as_str()) {
-            family(&mut out, &g.name, "gauge", &g.help);
+            family(&mut out, &g.name, if g.counter { "counter" } else { "gauge" }, &g.help);
             seen.push(&g.name);
         }
         let labels: Vec<(&str, &str)> = g.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
