@@ -33,6 +33,8 @@ if ! "$tools/otlp-venv/bin/python" -c "import grpc, opentelemetry.proto.collecto
   python3 -m venv "$tools/otlp-venv"
   "$tools/otlp-venv/bin/pip" install --quiet --disable-pip-version-check \
     "opentelemetry-proto==1.45.2" "grpcio==1.85.1" >&2
+fi
+
 if [ ! -d "$tools/asyncapi/node_modules/@asyncapi/parser" ]; then
   echo "installing @asyncapi/parser into $tools/asyncapi" >&2
   mkdir -p "$tools/asyncapi"
