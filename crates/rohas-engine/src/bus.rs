@@ -124,6 +124,7 @@ async fn worker(shared: Arc<Shared>, subscription: SubscriptionId, concurrency: 
             let shared = shared.clone();
             tokio::spawn(async move {
                 deliver(&shared, delivery).await;
+                shared.settled();
                 drop(permit);
             });
         }

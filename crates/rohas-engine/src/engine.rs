@@ -11,7 +11,8 @@
 //! server stops accepting and closes idle connections, WebSocket
 //! connections get a close frame, cron
 //! tasks and event workers stop taking work. [`Engine::drain`] then waits
-//! for what is running and for due events, up to its deadline.
+//! for what is running and for due events, up to its deadline, woken by
+//! each request or delivery that ends ([`Shared::settled`]), not polling.
 
 use crate::bus::EventBus;
 use crate::host::EngineHost;
@@ -126,9 +127,20 @@ pub(crate) struct Shared {
     pub background: Mutex<Vec<JoinHandle<()>>>,
     /// Cancelled when shutdown begins: every long-lived task watches it.
     pub stop: CancellationToken,
+    /// Woken, during shutdown, each time a request or a delivery ends: the
+    /// drain waits on it instead of polling.
+    pub settled: tokio::sync::Notify,
 }
 
 impl Shared {
+    /// A request or a delivery ended: wake the drain (only during shutdown,
+    /// so serving pays one atomic load, not a lock).
+    pub fn settled(&self) {
+        if self.stop.is_cancelled() {
+            self.settled.notify_waiters();
+        }
+    }
+
     /// The timeout of a handler kind, from `[runtime.timeouts]` unless the
     /// declaration sets its own.
     pub fn timeout(&self, kind: HandlerKind, declared: Option<Duration>) -> Duration {
@@ -168,6 +180,7 @@ impl Engine {
             in_flight: AtomicUsize::new(0),
             background: Mutex::new(Vec::new()),
             stop: CancellationToken::new(),
+            settled: tokio::sync::Notify::new(),
         });
         let engine = Engine { shared };
         engine.start_background().await;
@@ -273,8 +286,21 @@ impl Engine {
         self.shared.stop.cancel();
         let until = tokio::time::Instant::now() + deadline;
         let busy = || self.shared.in_flight.load(Ordering::SeqCst) + self.shared.bus.adapter.outstanding();
-        while busy() > 0 && tokio::time::Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        loop {
+            // Registered before the check, so an end between the check and
+            // the wait still wakes it.
+            let ended = self.shared.settled.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if busy() == 0 {
+                break;
+            }
+            tokio::select! {
+                // Due work only shrinks when a request or a delivery ends
+                // (a retry put off until later is not counted).
+                _ = ended => {}
+                _ = tokio::time::sleep_until(until) => break,
+            }
         }
         let left = busy();
         if left > 0 {
