@@ -62,6 +62,9 @@ pub(crate) struct Bridge {
     abandoned_signal: Condvar,
     pub host: Arc<dyn Host>,
     ready: Mutex<Option<std::sync::mpsc::Sender<Result<(), String>>>>,
+    /// How late the loop's last half-second tick ran, in seconds (f64
+    /// bits): a loop busy with blocking code answers late.
+    loop_lag: AtomicU64,
 }
 
 /// One interpreter per process, so one bridge: the `_rohas` functions below
@@ -83,11 +86,17 @@ impl Bridge {
             abandoned_signal: Condvar::new(),
             host,
             ready: Mutex::new(Some(ready)),
+            loop_lag: AtomicU64::new(0),
         });
         BRIDGE
             .set(bridge.clone())
             .map_err(|_| "the Python runtime can only be started once per process".to_string())?;
         Ok(bridge)
+    }
+
+    /// How late the event loop's last tick ran, in seconds.
+    pub(crate) fn loop_lag(&self) -> f64 {
+        f64::from_bits(self.loop_lag.load(Ordering::Relaxed))
     }
 
     /// A control job (`load`, `invalidate`, `stop`) with its JSON data.
@@ -275,6 +284,12 @@ fn wait_abandoned(py: Python<'_>, timeout_ms: u64) -> Vec<i64> {
     })
 }
 
+/// The loop's tick ran `seconds` late (see `Host.tick` in host.py).
+#[pyfunction]
+fn loop_lag(seconds: f64) {
+    bridge().loop_lag.store(seconds.max(0.0).to_bits(), Ordering::Relaxed);
+}
+
 /// The loop runs: `PythonRuntime::start` may return.
 #[pyfunction]
 fn ready() {
@@ -294,5 +309,6 @@ pub(crate) fn module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     m.add_function(wrap_pyfunction!(send, &m)?)?;
     m.add_function(wrap_pyfunction!(wait_abandoned, &m)?)?;
     m.add_function(wrap_pyfunction!(ready, &m)?)?;
+    m.add_function(wrap_pyfunction!(loop_lag, &m)?)?;
     Ok(m)
 }

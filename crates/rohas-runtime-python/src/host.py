@@ -48,6 +48,8 @@ import _rohas
 
 HOST_FILE = "rohas_host.py"
 ANNOTATIONS_FLAG = __future__.annotations.compiler_flag
+# Seconds between two ticks of the loop-lag measure (`Host.tick`).
+TICK = 0.5
 CALL: contextvars.ContextVar[Call | None] = contextvars.ContextVar("rohas_call", default=None)
 
 
@@ -381,6 +383,7 @@ class Runtime:
         os.set_blocking(wake_fd, False)
         loop.add_reader(wake_fd, self.drain, wake_fd)
         threading.Thread(target=self.watchdog, name="rohas-py-watchdog", daemon=True).start()
+        loop.call_later(TICK, self.tick, loop.time() + TICK)
         _rohas.ready()
         while not loop.is_closed():
             try:
@@ -389,6 +392,14 @@ class Runtime:
             except HandlerTimeout:
                 continue  # landed between two steps of a task: keep serving
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def tick(self, due: float) -> None:
+        """Every half second: how late this ran is the loop's lag (a
+        handler blocking the loop makes it late), for the engine's metrics."""
+        assert self.loop is not None
+        now = self.loop.time()
+        _rohas.loop_lag(now - due)
+        self.loop.call_later(TICK, self.tick, now + TICK)
 
     def drain(self, wake_fd: int) -> None:
         try:

@@ -201,6 +201,15 @@ impl Runtime for PythonRuntime {
         "python"
     }
 
+    fn gauges(&self) -> Vec<rohas_runtime::RuntimeGauge> {
+        vec![rohas_runtime::RuntimeGauge {
+            name: "rohas_python_loop_lag_seconds",
+            help: "How late the Python event loop's last half-second tick ran (blocking code in an async handler makes it late).",
+            counter: false,
+            value: self.bridge.loop_lag(),
+        }]
+    }
+
     fn load<'a>(&'a self, handlers: &'a [HandlerSpec]) -> BoxFuture<'a, Result<(), Vec<LoadError>>> {
         Box::pin(async move {
             let specs = serde_json::to_string(handlers).expect("handler specs serialize");
