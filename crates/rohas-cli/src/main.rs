@@ -79,7 +79,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // `ROHAS_LOG_LEVEL` sets the default verbosity; the flags win over it.
-    let level = std::env::var("ROHAS_LOG_LEVEL")
+    let level = rohas_config::ProcessVar::LogLevel
+        .get()
         .unwrap_or_default()
         .to_ascii_lowercase();
     let verbose = cli.verbose || (!cli.quiet && matches!(level.as_str(), "debug" | "trace"));

@@ -39,7 +39,7 @@ pub fn schema_path(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
         }
         return Ok(p.to_path_buf());
     }
-    if let Some(p) = std::env::var_os("ROHAS_SCHEMA_PATH") {
+    if let Some(p) = rohas_config::ProcessVar::SchemaPath.get_os() {
         return Ok(PathBuf::from(p));
     }
     Ok(current_root()?.join("schema"))

@@ -262,7 +262,7 @@ fn otlp_exporter(
     options.headers = t.otlp_headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     // The table has no environment form of its own: one string, written
     // as OpenTelemetry's OTEL_EXPORTER_OTLP_HEADERS is.
-    if let Ok(text) = std::env::var("ROHAS_TELEMETRY_OTLP_HEADERS") {
+    if let Some(text) = rohas_config::ProcessVar::OtlpHeaders.get() {
         let more = otlp::parse_headers(&text).map_err(|e| anyhow::anyhow!("ROHAS_TELEMETRY_OTLP_HEADERS: {e}"))?;
         options.headers.extend(more);
     }

@@ -76,20 +76,6 @@ pub(crate) const KEYS: &[(&str, Kind)] = &[
     ("websocket.max_queued_messages", Kind::Int),
 ];
 
-/// Variables that configure the CLI itself rather than a config key.
-const RESERVED: &[&str] = &[
-    "ROHAS_CONFIG_PATH",
-    "ROHAS_SCHEMA_PATH",
-    "ROHAS_LOG_LEVEL",
-    "ROHAS_CARGO_TARGET_DIR",
-    "ROHAS_RUST_WORKERS",
-    "ROHAS_NODE",
-    "ROHAS_NODE_LOAD_TIMEOUT",
-    // `[telemetry] otlp_headers` as one string (`k=v,k2=v2`), read where
-    // the exporter starts.
-    "ROHAS_TELEMETRY_OTLP_HEADERS",
-];
-
 fn var_name(path: &str) -> String {
     format!("ROHAS_{}", path.replace('.', "_").to_uppercase())
 }
@@ -102,7 +88,7 @@ pub(crate) fn apply(
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
     for (var, value) in vars {
-        if !var.starts_with("ROHAS_") || RESERVED.contains(&var.as_str()) {
+        if !var.starts_with("ROHAS_") || crate::ProcessVar::is_one(&var) {
             continue;
         }
         let known = KEYS.iter().find(|(path, _)| var_name(path) == var);

@@ -10,7 +10,9 @@ mod env;
 mod error;
 mod load;
 mod model;
+mod process;
 
 pub use error::{ConfigError, ConfigWarning};
 pub use load::{load, load_file, Loaded};
 pub use model::*;
+pub use process::ProcessVar;

@@ -19,7 +19,7 @@ pub struct Loaded {
 /// `ROHAS_CONFIG_PATH`, else `config/rohas.toml` when it exists, else
 /// defaults; then `ROHAS_<SECTION>_<KEY>` overrides from the process environment.
 pub fn load(project_dir: &Path) -> Result<Loaded, ConfigError> {
-    let explicit = std::env::var_os("ROHAS_CONFIG_PATH").map(PathBuf::from);
+    let explicit = crate::ProcessVar::ConfigPath.get_os().map(PathBuf::from);
     let path = match explicit {
         Some(p) => Some(if p.is_absolute() { p } else { project_dir.join(p) }),
         None => Some(project_dir.join("config/rohas.toml")).filter(|p| p.exists()),

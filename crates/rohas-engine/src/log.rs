@@ -87,8 +87,8 @@ impl Captured {
 
 impl Log {
     pub fn from_env() -> Self {
-        let min = std::env::var("ROHAS_LOG_LEVEL")
-            .ok()
+        let min = rohas_config::ProcessVar::LogLevel
+            .get()
             .and_then(|l| Level::parse(&l))
             .unwrap_or(Level::Info);
         Log {

@@ -7,7 +7,8 @@ pub const MIN_MAJOR: u32 = 20;
 
 /// `ROHAS_NODE`, else `node` on `PATH`; checked with `node --version`.
 pub fn find() -> Result<(PathBuf, String), String> {
-    let node = std::env::var_os("ROHAS_NODE")
+    let node = rohas_config::ProcessVar::Node
+        .get_os()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("node"));
     let output = std::process::Command::new(&node)

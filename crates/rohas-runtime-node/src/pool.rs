@@ -42,8 +42,8 @@ pub const STUCK_AFTER: Duration = Duration::from_millis(1000);
 /// How long workers may take to import the handlers: 120 s, or
 /// `ROHAS_NODE_LOAD_TIMEOUT` seconds (heavy npm packages can take a while).
 fn load_timeout() -> Duration {
-    let seconds = std::env::var("ROHAS_NODE_LOAD_TIMEOUT")
-        .ok()
+    let seconds = rohas_config::ProcessVar::NodeLoadTimeout
+        .get()
         .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|s| *s > 0)
         .unwrap_or(120);

@@ -24,9 +24,9 @@ use std::sync::Arc;
 
 /// Where cargo puts the project's build output.
 pub fn target_dir(project: &Path) -> PathBuf {
-    match std::env::var_os("ROHAS_CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => project.join(".rohas/target"),
+    match rohas_config::ProcessVar::CargoTargetDir.get_os() {
+        Some(dir) => PathBuf::from(dir),
+        None => project.join(".rohas/target"),
     }
 }
 
