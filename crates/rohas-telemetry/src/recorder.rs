@@ -441,8 +441,18 @@ impl Writer {
                     }
                     Ok(()) => {}
                     Err(e) => {
+                        let damaged = matches!(e, Trouble::Damaged(_));
                         self.trouble(e);
-                        lock(&self.totals).unstored += unstored;
+                        // A damaged file was replaced by a new one: the
+                        // batch goes there.
+                        let rewritten = damaged
+                            && self
+                                .store
+                                .as_mut()
+                                .is_some_and(|s| s.write(&span_refs, &log_refs).is_ok());
+                        if !rewritten {
+                            lock(&self.totals).unstored += unstored;
+                        }
                     }
                 }
             }
@@ -510,10 +520,7 @@ impl Writer {
     fn trouble(&mut self, e: Trouble) {
         let path = self.file.as_ref().map(|f| f.display().to_string()).unwrap_or_default();
         if let Trouble::Damaged(_) = e {
-            // Reopening moves the damaged file aside.
-            self.store = None;
-            self.open();
-            if self.store.is_some() {
+            if self.replace_damaged() {
                 return;
             }
         }
@@ -526,6 +533,31 @@ impl Writer {
             ));
         }
         self.stopped = Some((reason, Instant::now()));
+    }
+
+    /// Moves a file that failed as damaged aside and starts a new one,
+    /// saying so. Reopening alone is not enough: a file whose first pages
+    /// are sound opens fine and fails again at the next write.
+    fn replace_damaged(&mut self) -> bool {
+        let Some(store) = self.store.take() else {
+            // Damaged at opening: opening again moves it aside.
+            self.open();
+            return self.store.is_some();
+        };
+        let file = store.path().to_path_buf();
+        match store.replace_damaged() {
+            Ok((store, aside)) => {
+                (self.notice)(&format!(
+                    "telemetry: {} was damaged; moved it to {} and started a new one",
+                    file.display(),
+                    aside.display()
+                ));
+                self.store = Some(store);
+                true
+            }
+            // Not moved (say, no permission): the caller says why writing stopped.
+            Err(_) => false,
+        }
     }
 
     fn point(&mut self, gauges: &[Gauge]) {

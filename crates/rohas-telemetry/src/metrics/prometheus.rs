@@ -258,7 +258,13 @@ mod tests {
         let text = render(&Totals::default(), &gauges, None);
         let at = |line: &str| text.find(line).unwrap_or_else(|| panic!("no {line:?} in {text}"));
         assert_eq!(text.matches("# TYPE rohas_queue_depth gauge").count(), 1, "{text}");
-        assert!(at(r#"rohas_queue_depth{handler="b"}"#) < at("# TYPE rohas_dead_letters gauge"), "{text}");
-        assert!(at(r#"rohas_dead_letters{handler="a"}"#) < at(r#"rohas_dead_letters{handler="b"}"#), "{text}");
+        assert!(
+            at(r#"rohas_queue_depth{handler="b"}"#) < at("# TYPE rohas_dead_letters gauge"),
+            "{text}"
+        );
+        assert!(
+            at(r#"rohas_dead_letters{handler="a"}"#) < at(r#"rohas_dead_letters{handler="b"}"#),
+            "{text}"
+        );
     }
 }

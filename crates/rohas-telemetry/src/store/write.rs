@@ -37,6 +37,17 @@ impl StoreFile {
         }
     }
 
+    /// Replaces a file found damaged while in use (a write or upkeep hit a
+    /// bad page that opening did not read): closes it, moves it aside and
+    /// starts a new one. Returns the new file and where the old one went.
+    pub fn replace_damaged(self) -> Result<(StoreFile, PathBuf), Trouble> {
+        let StoreFile { conn, path } = self;
+        // Closed first, so nothing writes the old file after the move.
+        drop(conn);
+        let aside = move_aside(&path)?;
+        Ok((StoreFile::try_open(&path)?, aside))
+    }
+
     fn try_open(path: &Path) -> Result<StoreFile, Trouble> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
