@@ -396,6 +396,38 @@ fn a_damaged_file_is_moved_aside_and_recording_goes_on() {
     t.close();
 }
 
+/// Two damaged files in a row (within one second, as a test or a crash
+/// loop does) are both kept.
+#[test]
+fn every_damaged_file_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..2 {
+        let garbage = format!("damaged file number {round} ").repeat(300);
+        std::fs::write(dir.path().join("telemetry.db"), &garbage).unwrap();
+        let (t, _) = start(dir.path());
+        t.span(span(
+            "x",
+            None,
+            "GET /",
+            SpanKind::Request,
+            None,
+            rohas_telemetry::now_ns(),
+            1,
+        ));
+        assert!(t.flush(WAIT));
+        t.close();
+    }
+    let mut kept: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("damaged"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 2);
+    assert!(kept[0].starts_with("damaged file number 0") && kept[1].starts_with("damaged file number 1"));
+}
+
 /// Damage past the first pages opens fine and shows only when a write
 /// touches it: the file is moved aside then too, said once, and the batch
 /// that found it is written to the new file.

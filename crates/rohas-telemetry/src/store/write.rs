@@ -220,9 +220,17 @@ fn delete_oldest_tenth(conn: &Connection, table: &str) -> Result<u64, Trouble> {
 }
 
 /// Renames a damaged file (and its WAL) out of the way; returns its new path.
+/// A file already moved aside in the same second is never replaced: the
+/// name then gets `-2`, `-3` …
 fn move_aside(path: &Path) -> Result<PathBuf, Trouble> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-    let aside = path.with_extension(format!("db.damaged-{stamp}"));
+    let mut aside = path.with_extension(format!("db.damaged-{stamp}"));
+    for n in 2.. {
+        if !aside.exists() {
+            break;
+        }
+        aside = path.with_extension(format!("db.damaged-{stamp}-{n}"));
+    }
     std::fs::rename(path, &aside).map_err(|e| Trouble::Other(format!("cannot move {} aside: {e}", path.display())))?;
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
