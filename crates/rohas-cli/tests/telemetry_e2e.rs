@@ -342,12 +342,26 @@ fn a_request_its_events_and_the_broadcast_are_one_trace(fixture: &str) {
         .map(|t| t["trace_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, [flaky_id.as_str(), trace_id.as_str()], "newest first");
-    let (_, list) = get(&s.url("/telemetry/traces?kind=ws_connect"));
-    assert_eq!(
-        list["items"].as_array().map(Vec::len),
-        Some(1),
-        "the lobby's connection: {list:#}"
-    );
+
+    // The lobby's connection is a trace of its own; its hook's captured
+    // `print` / `console.log` line shows under its handler's span.
+    let connect = wait_for("the connection's trace with its printed line", DEADLINE, || {
+        let (_, list) = get(&s.url("/telemetry/traces?kind=ws_connect"));
+        let id = list["items"][0]["trace_id"]
+            .as_str()
+            .ok_or(format!("{list:#}"))?
+            .to_string();
+        let tree = trace(&s, &id)?;
+        let printed = spans(&tree)
+            .iter()
+            .any(|sp| messages(sp).iter().any(|m| m == "joined the lobby"));
+        printed.then_some(tree.clone()).ok_or(format!("{tree:#}"))
+    });
+    assert_eq!(spans(&connect)[0]["kind"], "ws_connect", "{connect:#}");
+    assert_eq!(spans(&connect)[0]["parent_id"], Value::Null);
+    let hook = spans(&connect).iter().find(|sp| !messages(sp).is_empty()).unwrap();
+    assert_eq!(hook["kind"], "handler", "{connect:#}");
+    assert_child(hook, &spans(&connect)[0]);
 
     // The metrics count what happened (added up by the telemetry thread).
     let expected: &[Expected] = &[
@@ -973,21 +987,23 @@ fn count_logs(s: &Server, trace_id: &str) -> u64 {
 /// From an address that is not loopback (this machine's own outward
 /// address), the telemetry API is closed without `[workbench] api_key`
 /// (403), refuses a wrong key (401) and answers the right one; loopback
-/// needs no key. Skipped where the machine has no such address.
+/// needs no key; `metrics_public` opens `/metrics` and nothing else.
+/// Skipped where the machine has no such address.
 #[test]
 fn the_telemetry_api_off_loopback_needs_the_key() {
     let Some(outward) = outward_address() else {
         eprintln!("skipped: this machine has no address other than loopback");
         return;
     };
-    for key in [None, Some("s3cret")] {
+    for (key, metrics_public) in [(None, false), (Some("s3cret"), false), (None, true)] {
         let (_tmp, root) = support::project("telemetry-python");
+        let config = root.join("config/rohas.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
         if let Some(key) = key {
-            let config = root.join("config/rohas.toml");
-            let mut text = std::fs::read_to_string(&config).unwrap();
             text.push_str(&format!("\n[workbench]\napi_key = \"{key}\"\n"));
-            std::fs::write(&config, text).unwrap();
         }
+        text.push_str(&format!("\n[telemetry]\nmetrics_public = {metrics_public}\n"));
+        std::fs::write(&config, text).unwrap();
         let s = Server::start_in_with_env(&root, "dev", &[], &[("ROHAS_SERVER_HOST", "0.0.0.0")]);
         let port = s.base.rsplit(':').next().unwrap().to_string();
         let remote = |path: &str, auth: Option<&str>| {
@@ -1008,6 +1024,15 @@ fn the_telemetry_api_off_loopback_needs_the_key() {
         assert_eq!(remote("/ping", None).0, 200, "the application itself is open");
         for path in ["/telemetry/traces", "/telemetry/logs", "/metrics"] {
             match key {
+                // `metrics_public` opens `/metrics` alone, to anyone.
+                None if metrics_public && path == "/metrics" => {
+                    let (status, text, _) = remote(path, None);
+                    assert_eq!(status, 200, "{text}");
+                    assert!(
+                        text.as_str().unwrap_or("").contains("rohas_handler_calls_total"),
+                        "{text}"
+                    );
+                }
                 None => {
                     let (status, body, _) = remote(path, None);
                     assert_eq!(status, 403, "{path}: {body}");
