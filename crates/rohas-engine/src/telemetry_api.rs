@@ -59,7 +59,9 @@ pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> 
             read(&engine, move |r| r.traces(&q?).map(json)).await
         }
         ["traces", id] => {
-            let id = id.to_string();
+            // A client's own `x-trace-id` may hold any character, so the
+            // id comes percent-encoded.
+            let id = crate::router::percent_decode(id);
             read(&engine, move |r| r.trace(&id).map(json)).await
         }
         ["logs"] => {
