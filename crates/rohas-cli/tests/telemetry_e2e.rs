@@ -583,6 +583,22 @@ fn an_incoming_traceparent_is_honoured_and_a_malformed_one_ignored() {
     assert_eq!(root["depth"], 0, "shown as the root of what this engine holds");
     assert_child(&spans(&tree)[1], root);
 
+    // Without a traceparent, a client's own `x-trace-id` is the trace id
+    // as given, whatever it holds; the API takes it percent-encoded.
+    let own = "order 7/b&c+d";
+    let (status, body, headers) = request("GET", &s.url("/ping"), None, &[("x-trace-id", own)]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((header(&headers, "x-trace-id"), &body["trace_id"]), (own, &json!(own)));
+    let (tp_trace, _) = traceparent_parts(header(&headers, "traceparent"));
+    assert!(
+        tp_trace.len() == 32 && tp_trace.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{tp_trace}"
+    );
+    let tree = wait_for("the trace under the client's own id", DEADLINE, || {
+        trace(&s, "order%207%2Fb%26c%2Bd")
+    });
+    assert_eq!(spans(&tree)[0]["trace_id"], own);
+
     let long = format!("00-{}-{caller_span}-01", "a".repeat(4000));
     let hostile = [
         "garbage",
