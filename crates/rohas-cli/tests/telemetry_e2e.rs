@@ -640,6 +640,108 @@ fn an_incoming_traceparent_is_honoured_and_a_malformed_one_ignored() {
     assert_eq!(get(&s.url("/telemetry/traces")).0, 200, "the store took every one");
 }
 
+/// A 4xx `HttpError` is an answer, not a failure; an exception is a 500
+/// and an error (its events unpublished); a `NonRetryableError` delivery
+/// is an error, dead-lettered at once. The metrics agree.
+#[test]
+fn failures_are_recorded_as_the_docs_say() {
+    let s = Server::start("telemetry-python", &[]);
+    let mut ids = HashMap::new();
+    for (method, path, expected) in [("GET", "/refuse", 409), ("GET", "/boom", 500), ("POST", "/doom", 200)] {
+        let body = (method == "POST").then_some("{}");
+        let (status, answer, headers) = request(method, &s.url(path), body, &[]);
+        assert_eq!(status, expected, "{path}: {answer}");
+        ids.insert(path, header(&headers, "x-trace-id").to_string());
+    }
+
+    let tree = wait_for("the refused request", DEADLINE, || trace(&s, &ids["/refuse"]));
+    for kind in ["request", "handler"] {
+        let span = one(&tree, &[("kind", json!(kind))]);
+        assert_eq!(
+            (&span["status"], &span["status_code"]),
+            (&json!("ok"), &json!(409)),
+            "{span:#}"
+        );
+    }
+
+    let tree = wait_for("the failed request", DEADLINE, || trace(&s, &ids["/boom"]));
+    let root = one(&tree, &[("kind", json!("request"))]);
+    assert_eq!(
+        (&root["status"], &root["status_code"]),
+        (&json!("error"), &json!(500)),
+        "{root:#}"
+    );
+    let handler = one(&tree, &[("kind", json!("handler"))]);
+    assert_eq!(handler["status"], "error");
+    assert!(
+        handler["error"].as_str().unwrap_or("").contains("RuntimeError: boom"),
+        "{handler:#}"
+    );
+    assert!(
+        find(&tree, &[("kind", json!("publish"))]).is_empty(),
+        "a failed handler publishes nothing"
+    );
+
+    let tree = wait_for("the dead-lettered delivery", DEADLINE, || {
+        let tree = trace(&s, &ids["/doom"])?;
+        (spans(&tree).len() == 5)
+            .then_some(tree.clone())
+            .ok_or(format!("{tree:#}"))
+    });
+    let delivery = one(&tree, &[("kind", json!("delivery"))]);
+    assert_eq!(delivery["status"], "error");
+    assert_eq!(delivery["dead_lettered"], true, "{delivery:#}");
+    assert_eq!(delivery["attempt"], 1, "no retry for a NonRetryableError");
+    assert!(
+        delivery["error"].as_str().unwrap_or("").contains("doomed 1"),
+        "{delivery:#}"
+    );
+
+    let expected: &[Expected] = &[
+        (
+            "rohas_handler_calls_total",
+            &[("handler", "api:Refuse"), ("status", "ok")],
+            1.0,
+        ),
+        (
+            "rohas_handler_calls_total",
+            &[("handler", "api:Refuse"), ("status", "error")],
+            0.0,
+        ),
+        (
+            "rohas_handler_calls_total",
+            &[("handler", "api:Boom"), ("status", "error")],
+            1.0,
+        ),
+        (
+            "rohas_handler_calls_total",
+            &[("handler", "event:Doomed:give_up"), ("status", "error")],
+            1.0,
+        ),
+        ("rohas_events_published_total", &[("event", "Doomed")], 1.0),
+        ("rohas_events_failed_total", &[("event", "Doomed")], 1.0),
+        (
+            "rohas_events_dead_lettered_total",
+            &[("event", "Doomed"), ("handler", "event:Doomed:give_up")],
+            1.0,
+        ),
+        (
+            "rohas_dead_letters",
+            &[("event", "Doomed"), ("handler", "event:Doomed:give_up")],
+            1.0,
+        ),
+    ];
+    wait_for("the metrics to count the failures", DEADLINE, || {
+        let (_, text) = get(&s.url("/metrics"));
+        let text = text.as_str().unwrap_or_default().to_string();
+        expected
+            .iter()
+            .all(|(name, labels, value)| sample(&text, name, labels) == Some(*value))
+            .then_some(())
+            .ok_or(text)
+    });
+}
+
 /// An OTLP receiver built on OpenTelemetry's own Python packages (the
 /// telemetry crate's `tests/support/otlp_receiver.py`) gets the chain's
 /// spans and logs: names, kinds, the parent links across an event hop,
