@@ -753,7 +753,7 @@ fn otlp_export_reaches_a_real_receiver() {
         let receiver = Receiver::start(&python, protocol);
         let (_tmp, root) = support::project("telemetry-python");
         let endpoint = format!("http://127.0.0.1:{}", receiver.port);
-        let s = if protocol == "grpc" {
+        let mut s = if protocol == "grpc" {
             // From the config file, as a user writes it.
             let config = root.join("config/rohas.toml");
             let mut text = std::fs::read_to_string(&config).unwrap();
@@ -768,6 +768,17 @@ fn otlp_export_reaches_a_real_receiver() {
         let (status, body, headers) = request("POST", &s.url("/signup"), Some(r#"{"name":"ada"}"#), &[]);
         assert_eq!(status, 200, "{body}");
         let trace_id = header(&headers, "x-trace-id").to_string();
+        let tree = wait_for("the local trace", DEADLINE, || {
+            let tree = trace(&s, &trace_id)?;
+            (spans(&tree).len() == 8)
+                .then_some(tree.clone())
+                .ok_or(format!("{tree:#}"))
+        });
+        if protocol == "grpc" {
+            // Stopped at once: what is still queued for export is sent
+            // before the process exits.
+            assert_eq!(s.terminate().code(), Some(0), "{}", s.log());
+        }
 
         let exported = wait_for(&format!("the chain's 8 spans over OTLP ({protocol})"), DEADLINE, || {
             let spans = receiver.spans(&trace_id);
@@ -811,7 +822,6 @@ fn otlp_export_reaches_a_real_receiver() {
             assert!(n(&span["end"]) > n(&span["start"]), "{span:#}");
         }
         // The same spans as the local store's.
-        let tree = wait_for("the local trace", DEADLINE, || trace(&s, &trace_id));
         let mut local: Vec<&str> = spans(&tree).iter().map(|s| s["span_id"].as_str().unwrap()).collect();
         let mut remote: Vec<&str> = spans_out.iter().map(|s| s["span_id"].as_str().unwrap()).collect();
         local.sort();
@@ -1002,6 +1012,31 @@ fn assert_moved_aside_once(s: &Server, file: &std::path::Path) {
     assert!(said[0].contains("WARN"), "{}", said[0]);
     assert!(said[0].contains(&file.display().to_string()), "{}", said[0]);
     assert!(said[0].contains("telemetry.db.damaged-"), "{}", said[0]);
+}
+
+/// SIGTERM right after a request: its trace, with the events it caused
+/// (graceful shutdown finishes them), is in the store once `rohas` has
+/// exited, and the file opens with any SQLite client.
+#[test]
+fn shutdown_writes_what_is_queued() {
+    let (_tmp, root) = support::project("telemetry-python");
+    let mut s = Server::start_in(&root, "dev", &[]);
+    let (status, body, headers) = request("POST", &s.url("/signup"), Some(r#"{"name":"last"}"#), &[]);
+    assert_eq!(status, 200, "{body}");
+    let trace_id = header(&headers, "x-trace-id").to_string();
+    assert_eq!(s.terminate().code(), Some(0), "{}", s.log());
+
+    let conn = rusqlite::Connection::open(root.join(".rohas/telemetry/telemetry.db")).unwrap();
+    let count = |table: &str| -> i64 {
+        conn.query_row(
+            &format!("SELECT count(*) FROM {table} WHERE trace_id = ?1"),
+            [&trace_id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(count("spans"), 8, "the request and both event hops");
+    assert_eq!(count("logs"), 3, "each handler's line");
 }
 
 /// A 1 MB message and a 1 MB field are stored cut to 8 KiB and 2 KiB,
