@@ -100,9 +100,15 @@ async fn read(
             error: "telemetry is not stored: set [telemetry] enable_traces, enable_logs or enable_metrics".into(),
         });
     };
-    tokio::task::spawn_blocking(move || query(&reader))
+    let opened = std::time::Instant::now();
+    let result = tokio::task::spawn_blocking(move || query(&reader))
         .await
-        .unwrap_or_else(|e| Err(QueryError::BadRequest(format!("the query failed: {e}"))))
+        .unwrap_or_else(|e| Err(QueryError::BadRequest(format!("the query failed: {e}"))));
+    if let Err(QueryError::Damaged { .. }) = &result {
+        // Pages only reads touch: the writer would never find the damage.
+        engine.shared.telemetry.damaged(opened);
+    }
+    result
 }
 
 async fn metrics(engine: &Engine) -> Response {

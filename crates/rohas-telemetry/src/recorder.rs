@@ -84,6 +84,8 @@ enum Record {
     /// Run upkeep now (retention, size cap, the file still there, a
     /// stopped store tried again).
     Upkeep,
+    /// A query opened at this instant found the file damaged.
+    Damaged(Instant),
     /// Write what came before, then end the thread.
     Stop,
 }
@@ -143,6 +145,7 @@ impl Telemetry {
             totals: totals.clone(),
             resumed: false,
             said: None,
+            opened_at: None,
             window_start: Totals::default(),
         };
         let thread = std::thread::Builder::new()
@@ -228,6 +231,15 @@ impl Telemetry {
         let (tx, rx) = mpsc::channel();
         let sent = lock(&inner.tx).as_ref().map(|s| s.send(Record::Flush(tx)).is_ok());
         sent == Some(true) && rx.recv_timeout(timeout).is_ok()
+    }
+
+    /// A query that started at `opened` found the file damaged (SQLite
+    /// said so while reading pages no write touches): the writer moves it
+    /// aside and starts a new one, unless it has already done so since.
+    pub fn damaged(&self, opened: Instant) {
+        if let Some(inner) = &self.inner {
+            let _ = inner.fast.try_send(Record::Damaged(opened));
+        }
     }
 
     /// Runs upkeep now instead of at the next minute (retention, the size
@@ -343,6 +355,9 @@ struct Writer {
     resumed: bool,
     /// The trouble last said (not said again while it lasts).
     said: Option<String>,
+    /// When the file written now was opened (a query's report of damage
+    /// is about this file only if the query started later).
+    opened_at: Option<Instant>,
 }
 
 impl Writer {
@@ -368,6 +383,7 @@ impl Writer {
             }
             let mut stop = false;
             let mut upkeep_now = false;
+            let mut damaged: Option<Instant> = None;
             let mut spans = Vec::new();
             let mut logs = Vec::new();
             let mut flushed = Vec::new();
@@ -377,8 +393,17 @@ impl Writer {
                     Record::Log(l) => logs.push(l),
                     Record::Stop => stop = true,
                     Record::Upkeep => upkeep_now = true,
+                    Record::Damaged(opened) => damaged = damaged.max(Some(opened)),
                     Record::Gauges(g) => gauges = g,
                     Record::Flush(done) => flushed.push(done),
+                }
+            }
+            // First: what this batch holds goes to the new file.
+            if let Some(opened) = damaged {
+                // A report about a file already replaced is old news.
+                let current = self.opened_at.is_some_and(|at| at <= opened);
+                if current && self.store.is_some() {
+                    self.trouble(Trouble::Damaged("a query found a damaged page".into()));
                 }
             }
             self.take(spans, logs);
@@ -511,6 +536,7 @@ impl Writer {
                     self.resumed = true;
                 }
                 self.store = Some(store);
+                self.opened_at = Some(Instant::now());
             }
             Err(e) => self.trouble(e),
         }
@@ -553,6 +579,7 @@ impl Writer {
                     aside.display()
                 ));
                 self.store = Some(store);
+                self.opened_at = Some(Instant::now());
                 true
             }
             // Not moved (say, no permission): the caller says why writing stopped.

@@ -498,6 +498,50 @@ fn a_file_damaged_past_its_first_pages_is_moved_aside_when_written() {
     t.close();
 }
 
+/// A query that finds the file damaged tells the recorder, which moves
+/// it aside; a report from a query older than the file now written is
+/// ignored (it was about the file already replaced).
+#[test]
+fn damage_a_query_found_moves_the_file_aside_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let before_start = std::time::Instant::now();
+    let (t, said) = start(dir.path());
+    t.span(span(
+        "before",
+        None,
+        "GET /",
+        SpanKind::Request,
+        None,
+        rohas_telemetry::now_ns(),
+        1,
+    ));
+    assert!(t.flush(WAIT));
+    t.damaged(before_start);
+    assert!(t.flush(WAIT));
+    assert!(said.lock().unwrap().is_empty(), "a stale report is ignored");
+
+    let found = std::time::Instant::now();
+    t.damaged(found);
+    t.damaged(found);
+    t.span(span(
+        "after",
+        None,
+        "GET /",
+        SpanKind::Request,
+        None,
+        rohas_telemetry::now_ns(),
+        1,
+    ));
+    assert!(t.flush(WAIT));
+    let notes = said.lock().unwrap().clone();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("was damaged; moved it to"), "{notes:?}");
+    let reader = t.reader().unwrap();
+    assert_eq!(reader.trace("after").unwrap().spans.len(), 1);
+    assert!(reader.trace("before").is_err(), "the old file is aside");
+    t.close();
+}
+
 #[test]
 fn a_file_deleted_while_running_is_replaced() {
     let dir = tempfile::tempdir().unwrap();
