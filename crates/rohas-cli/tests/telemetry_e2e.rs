@@ -973,6 +973,62 @@ fn a_damaged_store_never_stops_the_engine() {
     assert!(!s.log().contains("panicked"), "{}", s.log());
 }
 
+/// Damage in old pages that only a query reads (a leaf of the logs table
+/// in the middle of the file): the query answers 503 saying the store is
+/// damaged, the engine moves the file aside, says so once, and goes on.
+#[test]
+fn damage_only_a_query_reads_is_found_by_the_query() {
+    let (_tmp, root) = support::project("telemetry-python");
+    let mut s = Server::start_in(&root, "dev", &[]);
+    let (status, body, headers) = request("POST", &s.url("/flood"), Some(r#"{"lines": 20000}"#), &[]);
+    assert_eq!(status, 200, "{body}");
+    let flood = header(&headers, "x-trace-id").to_string();
+    wait_for("the flood stored", DEADLINE, || {
+        let n = count_logs(&s, &flood);
+        (n == 20_000).then_some(()).ok_or(format!("{n} lines"))
+    });
+    assert_eq!(s.terminate().code(), Some(0));
+
+    let file = root.join(".rohas/telemetry/telemetry.db");
+    let (page, size): (i64, i64) = {
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.query_row(
+            "SELECT pageno, (SELECT page_size FROM pragma_page_size) FROM dbstat
+             WHERE name = 'logs' AND pagetype = 'leaf' ORDER BY pageno
+             LIMIT 1 OFFSET (SELECT count(*) / 2 FROM dbstat WHERE name = 'logs' AND pagetype = 'leaf')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = usize::try_from((page - 1) * size).unwrap();
+    for (i, b) in bytes[at..at + usize::try_from(size).unwrap()].iter_mut().enumerate() {
+        *b = (i * 31 + 7) as u8;
+    }
+    std::fs::write(&file, &bytes).unwrap();
+
+    let s = Server::start_in(&root, "dev", &[]);
+    // Read every page of the logs, as a user scrolling back does.
+    let mut after = String::new();
+    let refused = loop {
+        let (status, page) = get(&s.url(&format!("/telemetry/logs?limit=1000{after}")));
+        match (status, page["next"].as_str()) {
+            (200, Some(next)) => after = format!("&after={next}"),
+            (200, None) => panic!("every page read, no damage found:\n{}", s.log()),
+            _ => break (status, page),
+        }
+    };
+    assert_eq!(refused.0, 503, "{}", refused.1);
+    let message = refused.1["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("is damaged"), "{message}");
+    s.wait_for_log("was damaged; moved it to");
+    assert_moved_aside_once(&s, &file);
+    signup_is_recorded(&s, "afterwards");
+    assert_eq!(get(&s.url("/telemetry/logs")).0, 200);
+    assert_eq!(damaged_files(&root.join(".rohas/telemetry")).len(), 1);
+}
+
 fn damaged_files(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(folder)
         .unwrap()
