@@ -952,6 +952,10 @@ fn a_damaged_store_never_stops_the_engine() {
     // the next write does: the first page of the logs' trace index.
     let (page, size): (i64, i64) = {
         let conn = rusqlite::Connection::open(&file).unwrap();
+        // Everything into the main file first: a page still in the WAL
+        // would hide the garbled one.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
         conn.query_row(
             "SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_schema WHERE name = 'logs_by_trace'",
             [],
@@ -992,6 +996,10 @@ fn damage_only_a_query_reads_is_found_by_the_query() {
     let file = root.join(".rohas/telemetry/telemetry.db");
     let (page, size): (i64, i64) = {
         let conn = rusqlite::Connection::open(&file).unwrap();
+        // Everything into the main file first: a page still in the WAL
+        // would hide the garbled one.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
         conn.query_row(
             "SELECT pageno, (SELECT page_size FROM pragma_page_size) FROM dbstat
              WHERE name = 'logs' AND pagetype = 'leaf' ORDER BY pageno
