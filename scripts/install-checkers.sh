@@ -2,10 +2,11 @@
 # Installs the type checkers the codegen tests run on generated code, from
 # the package registries, into ~/.cache/rohas-tools (once; later runs reuse
 # them): mypy (and openapi-spec-validator) in a virtual environment,
-# TypeScript with npm.
+# TypeScript and the AsyncAPI parser with npm.
 # Prints their paths as ROHAS_MYPY=…, ROHAS_TEST_PYTHON=… (a Python with
-# mypy and `requests`, which a reference handler example imports) and
-# ROHAS_TSC=… lines.
+# mypy and `requests`, which a reference handler example imports),
+# ROHAS_TSC=… and ROHAS_ASYNCAPI_MODULES=… (a node_modules folder holding
+# @asyncapi/parser) lines.
 # Also, in a virtual environment of its own, the official OpenTelemetry
 # protobuf types with a real gRPC server, for the OTLP export tests'
 # second receiver (ROHAS_OTLP_PYTHON=…), and Prometheus's own Python
@@ -41,8 +42,15 @@ if ! "$tools/otlp-venv/bin/python" -c "import prometheus_client.parser" 2>/dev/n
   "$tools/otlp-venv/bin/pip" install --quiet --disable-pip-version-check "prometheus-client==0.26.0" >&2
 fi
 
+if [ ! -d "$tools/asyncapi/node_modules/@asyncapi/parser" ]; then
+  echo "installing @asyncapi/parser into $tools/asyncapi" >&2
+  mkdir -p "$tools/asyncapi"
+  (cd "$tools/asyncapi" && npm init -y >/dev/null 2>&1 && npm install --silent --no-audit --no-fund "@asyncapi/parser@3.6.6" >&2)
+fi
+
 echo "ROHAS_MYPY=$tools/venv/bin/mypy"
 echo "ROHAS_TEST_PYTHON=$tools/venv/bin/python"
 echo "ROHAS_TSC=$tools/node/node_modules/.bin/tsc"
 echo "ROHAS_OTLP_PYTHON=$tools/otlp-venv/bin/python"
 echo "ROHAS_PROMETHEUS_PYTHON=$tools/otlp-venv/bin/python"
+echo "ROHAS_ASYNCAPI_MODULES=$tools/asyncapi/node_modules"

@@ -4,10 +4,12 @@
 
 mod admin_client;
 mod commands;
+mod file_limit;
 mod output;
 mod project;
 mod queue;
 mod serve;
+mod telemetry_client;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -24,7 +26,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     name = "rohas",
     version,
     about = "Schema-driven, event-driven backends: describe APIs, events, cron jobs and WebSockets in .ro files, write handlers in Python, TypeScript or Rust, run them with one binary.",
-    after_help = "Examples:\n  rohas init my-app --lang python     create a project\n  rohas validate schema/               check a schema folder\n  rohas explain E0012                  what a diagnostic code means and how to fix it\n  rohas codegen                        regenerate src/generated and missing handler stubs\n  rohas dev                            serve with hot reload\n  rohas -C examples/python-hello dev   serve a project in another folder\n  rohas list-handlers                  show every handler and the file it lives in"
+    after_help = "Examples:\n  rohas init my-app --lang python     create a project\n  rohas validate schema/               check a schema folder\n  rohas fmt --check                    is every .ro file formatted?\n  rohas explain E0012                  what a diagnostic code means and how to fix it\n  rohas codegen                        regenerate src/generated and missing handler stubs\n  rohas dev                            serve with hot reload\n  rohas -C examples/python-hello dev   serve a project in another folder\n  rohas list-handlers                  show every handler and the file it lives in"
 )]
 struct Cli {
     /// Print more detail (debug logs, timings).
@@ -48,6 +50,8 @@ enum Command {
     Codegen(commands::codegen::Args),
     /// Check a schema file or folder and print diagnostics.
     Validate(commands::validate::Args),
+    /// Format .ro files in place; --check lists those that would change.
+    Fmt(commands::fmt::Args),
     /// Explain a diagnostic code (E0012, W0001 …): the rule, an example, the fix.
     Explain(commands::explain::Args),
     /// Serve the project with hot reload.
@@ -62,6 +66,12 @@ enum Command {
     Dlq(commands::dlq::Args),
     /// Publish an event by hand.
     Events(commands::events::Args),
+    /// Recent traces, newest first: what each request, event or cron run did.
+    Traces(commands::traces::ListArgs),
+    /// One trace as a waterfall: its spans in order, their timing and logs.
+    Trace(commands::traces::ShowArgs),
+    /// Stored log lines, or with -f the running engine's live ones.
+    Logs(commands::logs::Args),
     /// Print the version.
     Version,
 }
@@ -85,6 +95,7 @@ fn main() -> ExitCode {
         Command::Init(args) => commands::init::run(args, &out),
         Command::Codegen(args) => commands::codegen::run(args, &out),
         Command::Validate(args) => commands::validate::run(args, &out),
+        Command::Fmt(args) => commands::fmt::run(args, &out),
         Command::Explain(args) => commands::explain::run(args, &out),
         Command::Dev(args) => commands::dev::run_dev(args, &out),
         Command::Start(args) => commands::dev::run_start(args, &out),
@@ -92,6 +103,9 @@ fn main() -> ExitCode {
         Command::ListEvents(args) => commands::list::events(args, &out),
         Command::Dlq(args) => commands::dlq::run(args, &out),
         Command::Events(args) => commands::events::run(args, &out),
+        Command::Traces(args) => commands::traces::list(args, &out),
+        Command::Trace(args) => commands::traces::show(args, &out),
+        Command::Logs(args) => commands::logs::run(args, &out),
         Command::Version => {
             println!("rohas {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

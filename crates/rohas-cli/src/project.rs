@@ -85,25 +85,38 @@ pub fn summary(checked: &Checked) -> String {
 /// The handler language: `--lang`, else `[project] language`, else guessed
 /// from the project files.
 pub fn language(root: &Path, explicit: Option<&str>) -> anyhow::Result<Language> {
+    match language_if_known(root, explicit)? {
+        Some(lang) => Ok(lang),
+        None => bail!(
+            "cannot tell the handler language of {}: set `language` under [project] in config/rohas.toml, or pass --lang",
+            root.display()
+        ),
+    }
+}
+
+/// Like [`language`], but `None` when nothing says which language it is
+/// (a config that cannot be read is still an error).
+pub fn language_if_known(root: &Path, explicit: Option<&str>) -> anyhow::Result<Option<Language>> {
     if let Some(name) = explicit {
-        return Language::parse(name)
-            .ok_or_else(|| anyhow::anyhow!("unknown language `{name}`: use python, typescript or rust"));
+        return parse_language(name).map(Some);
     }
     let loaded = rohas_config::load(root)?;
     if let Some(lang) = loaded.config.project.language.as_deref().and_then(Language::parse) {
-        return Ok(lang);
+        return Ok(Some(lang));
     }
     if root.join("package.json").is_file() {
-        return Ok(Language::TypeScript);
+        return Ok(Some(Language::TypeScript));
     }
     if root.join("Cargo.toml").is_file() {
-        return Ok(Language::Rust);
+        return Ok(Some(Language::Rust));
     }
     if root.join("pyproject.toml").is_file() || root.join("requirements.txt").is_file() {
-        return Ok(Language::Python);
+        return Ok(Some(Language::Python));
     }
-    bail!(
-        "cannot tell the handler language of {}: set `language` under [project] in config/rohas.toml, or pass --lang",
-        root.display()
-    )
+    Ok(None)
+}
+
+/// `python`, `typescript` or `rust`.
+pub fn parse_language(name: &str) -> anyhow::Result<Language> {
+    Language::parse(name).ok_or_else(|| anyhow::anyhow!("unknown language `{name}`: use python, typescript or rust"))
 }

@@ -38,6 +38,19 @@ pub fn open(root: &Path, config: &Config) -> anyhow::Result<Arc<dyn Adapter>> {
             })?;
             Ok(Arc::new(adapter))
         }
+        "aws" => {
+            let service = match config.adapter.options.get("aws_type").and_then(|v| v.as_str()) {
+                Some(t) if t.eq_ignore_ascii_case("eventbridge") => "EventBridge",
+                _ => "SQS",
+            };
+            bail!(
+                "[adapter] type = \"aws\" ({service}) is not supported yet by this version of rohas\n  \
+                 help: use type = \"local\" (the default: a durable queue in {}, no broker or AWS account needed) \
+                 or \"memory\" in config/rohas.toml, or run with ROHAS_ADAPTER_TYPE=local; events marked \
+                 `type: sqs` or `type: eventbridge` are then delivered by that adapter, not by AWS",
+                config.adapter.path
+            )
+        }
         other => bail!(
             "[adapter] type = \"{other}\" is not available in this version of rohas: use \"local\" (the default: a durable queue in {}, no broker needed) or \"memory\"",
             config.adapter.path

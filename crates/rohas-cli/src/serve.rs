@@ -56,13 +56,57 @@ impl Project {
         Ok(())
     }
 
+    /// `rohas start` serves only code generated from the schema it
+    /// serves: after a schema change without `rohas codegen`, handlers
+    /// would run against types of another schema and fail in ways that
+    /// point nowhere near the cause. (`dev` regenerates instead.)
+    ///
+    /// The check compares what codegen would write with what is on disk,
+    /// so a hand edit counts too and no stamp file can drift. A project
+    /// with no `src/generated/` at all is left to the runtime, whose
+    /// errors name each missing handler file and function.
+    pub fn ensure_generated_is_current(&self, schema: &Schema) -> anyhow::Result<()> {
+        if !self.root.join("src/generated").is_dir() {
+            return Ok(());
+        }
+        let code = rohas_codegen::project_code(schema, self.language, &self.root)?;
+        let stale = rohas_codegen::write::out_of_date(&self.root, &self.root.join("src"), &code.generated);
+        let Some(first) = stale.first() else {
+            return Ok(());
+        };
+        let mut message = format!(
+            "src/generated/ is out of date with the schema: {} generated file(s) missing or different (first: {})",
+            stale.len(),
+            first.display()
+        );
+        // Codegen also writes stubs: name the handlers it would create, so
+        // one run of it is seen to fix everything.
+        let missing: Vec<String> = code
+            .specs
+            .iter()
+            .filter(|s| !s.optional && !s.files.iter().any(|f| self.root.join(f).is_file()))
+            .filter_map(|s| s.files.first().map(|f| f.display().to_string()))
+            .collect();
+        if !missing.is_empty() {
+            message.push_str(&format!("\n  handler file(s) missing too: {}", missing.join(", ")));
+        }
+        message.push_str(
+            "\n  help: run `rohas codegen` (it regenerates src/generated/ and creates stubs for missing handlers), then start again",
+        );
+        anyhow::bail!(message)
+    }
+
     pub fn specs(&self, schema: &Schema) -> Vec<HandlerSpec> {
         rohas_codegen::handler_specs(schema, self.language)
     }
 
-    /// The document the engine serves on `GET /openapi.json`.
-    pub fn openapi(&self, schema: &Schema) -> Option<serde_json::Value> {
-        Some(rohas_codegen::openapi(schema, &self.name, &self.version))
+    /// The documents the engine serves on `GET /openapi.json` and
+    /// `GET /asyncapi.json`.
+    pub fn documents(&self, schema: &Schema) -> rohas_engine::Documents {
+        rohas_engine::Documents {
+            openapi: Some(rohas_codegen::openapi(schema, &self.name, &self.version)),
+            asyncapi: Some(rohas_codegen::asyncapi(schema, &self.name, &self.version)),
+        }
     }
 }
 
@@ -90,6 +134,8 @@ pub fn run(options: ServeOptions, out: &Output) -> anyhow::Result<ExitCode> {
     };
     if dev {
         project.codegen(&schema, out)?;
+    } else {
+        project.ensure_generated_is_current(&schema)?;
     }
 
     let tokio = tokio::runtime::Builder::new_multi_thread()
@@ -124,12 +170,15 @@ async fn serve(
         );
     }
 
+    if let Some(warning) = crate::file_limit::fit(config.server.max_connections) {
+        out.warn(&warning);
+    }
     let address = format!("{}:{}", config.server.host, config.server.port);
     let listener = tokio::net::TcpListener::bind(&address).await.with_context(|| {
         format!("cannot listen on {address}: is another server using the port? Set --port or [server] port")
     })?;
     let bound = listener.local_addr()?;
-    let openapi = project.openapi(&schema);
+    let documents = project.documents(&schema);
     let queue_dir = crate::queue::dir(&project.root, &config);
     let engine = Engine::start(
         EngineOptions {
@@ -138,7 +187,7 @@ async fn serve(
             specs,
             runtime: runtime.clone(),
             dev: project.dev,
-            openapi,
+            documents,
             adapter,
         },
         host,
@@ -267,7 +316,7 @@ fn python_runtime(options: RuntimeOptions) -> anyhow::Result<Arc<dyn Runtime>> {
 /// called, not when the future is first polled: it is called before the
 /// ready line, so a signal sent as soon as a supervisor (or a test) sees
 /// that line is a graceful stop, never the default kill.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -195,8 +195,8 @@ async fn reload_schema(
         out.error("handlers failed to load; the last good schema keeps serving");
         return;
     }
-    let openapi = project.openapi(&schema);
-    engine.reload(schema, new_specs.clone(), openapi).await;
+    let documents = project.documents(&schema);
+    engine.reload(schema, new_specs.clone(), documents).await;
     *specs = new_specs;
     out.success("schema reloaded");
     for route in engine.routes() {

@@ -58,7 +58,17 @@ fn unknown_code_exits_1_and_lists_the_known_codes() {
 fn without_a_code_lists_every_code_with_its_title() {
     let (code, stdout, stderr) = explain(&[]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout.lines().count(), 21, "{stdout}");
+    assert_eq!(stdout.lines().count(), 22, "{stdout}");
     assert!(stdout.contains("E0012  duplicate route\n"), "{stdout}");
     assert!(stdout.contains("W0003  event without a handler\n"), "{stdout}");
+    assert!(stdout.contains("W0004  event type not supported\n"), "{stdout}");
+}
+
+#[test]
+fn the_upstream_event_type_warning_is_explained() {
+    let (code, stdout, stderr) = explain(&["W0004"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("W0004: event type not supported\n"), "{stdout}");
+    assert!(stdout.contains("    type: sqs"), "{stdout}");
+    assert!(stdout.contains("[adapter]"), "{stdout}");
 }

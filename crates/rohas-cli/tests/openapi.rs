@@ -1,6 +1,7 @@
-//! `rohas codegen --openapi` through the real binary: the document of
-//! `examples/python-hello` on stdout (and nothing else there), titled from
-//! the project config; an invalid schema prints diagnostics and no document.
+//! `rohas codegen --openapi` and `--asyncapi` through the real binary: the
+//! documents of `examples/python-hello` on stdout (and nothing else there),
+//! titled from the project config; an invalid schema prints diagnostics and
+//! no document; `rohas dev` serves both.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -145,16 +146,43 @@ impl Drop for Running {
     }
 }
 
-/// `rohas dev` serves the same document on `GET /openapi.json`. It needs
-/// the Python runtime (embedded CPython); when that cannot start the test
-/// prints why it skips, and passes.
 #[test]
-fn dev_serves_the_document_on_openapi_json() {
+fn asyncapi_prints_the_events_of_the_example() {
+    let (_tmp, root) = example();
+    let (code, stdout, stderr) = rohas(&["codegen", "--asyncapi"], &root);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}"));
+    assert_eq!(doc["asyncapi"], "3.0.0");
+    assert_eq!(doc["info"]["title"], "python-hello");
+    assert_eq!(doc["channels"]["UserCreated"]["address"], "UserCreated");
+    let operations = doc["operations"].as_object().unwrap();
+    assert_eq!(operations["send.UserCreated.api.CreateUser"]["action"], "send");
+    assert_eq!(
+        operations["receive.UserCreated.send_welcome_email"]["action"],
+        "receive"
+    );
+    assert_eq!(
+        doc["components"]["messages"]["UserCreated"]["payload"]["$ref"],
+        "#/components/schemas/User"
+    );
+    assert!(!root.join("src/generated").exists(), "--asyncapi only prints");
+
+    let (code, _, stderr) = rohas(&["codegen", "--asyncapi", "--openapi"], &root);
+    assert_eq!(code, 2, "one document at a time: {stderr}");
+}
+
+/// `rohas dev` serves the same documents on `GET /openapi.json` and
+/// `GET /asyncapi.json`. It needs the Python runtime (embedded CPython);
+/// when that cannot start the test prints why it skips, and passes.
+#[test]
+fn dev_serves_the_documents_on_openapi_and_asyncapi_json() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
 
     let (_tmp, root) = example();
     let (code, printed, stderr) = rohas(&["codegen", "--openapi"], &root);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, printed_events, stderr) = rohas(&["codegen", "--asyncapi"], &root);
     assert_eq!(code, 0, "{stderr}");
     let mut server = Running(
         Command::new(env!("CARGO_BIN_EXE_rohas"))
@@ -200,4 +228,11 @@ fn dev_serves_the_document_on_openapi_json() {
         .expect("JSON document");
     let printed: Value = serde_json::from_str(&printed).unwrap();
     assert_eq!(served, printed, "the served document is the printed one");
+    let served: Value = ureq::get(&format!("{base}/asyncapi.json"))
+        .call()
+        .expect("GET /asyncapi.json")
+        .into_json()
+        .expect("JSON document");
+    let printed: Value = serde_json::from_str(&printed_events).unwrap();
+    assert_eq!(served, printed, "the served AsyncAPI document is the printed one");
 }

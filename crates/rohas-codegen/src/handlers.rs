@@ -38,7 +38,13 @@ pub fn handler_specs(schema: &Schema, lang: Language) -> Vec<HandlerSpec> {
                 kind: HandlerKind::Event,
                 name: h.name.clone(),
                 files: vec![file("events", &h.name, ext)],
-                functions: functions(lang, "handler", &format!("handle_{snake}")),
+                // The handler's own name last: upstream rohas's stubs define
+                // `async def send_welcome_email(event)`.
+                functions: {
+                    let mut names = functions(lang, "handler", &format!("handle_{snake}"));
+                    names.push(ident(lang, &snake));
+                    names
+                },
                 request_type: None,
                 body_type: event.payload.as_ref().and_then(named),
                 message_type: None,
@@ -49,12 +55,18 @@ pub fn handler_specs(schema: &Schema, lang: Language) -> Vec<HandlerSpec> {
     }
 
     for cron in &schema.crons {
-        let snake = snake_case(&cron.name);
+        // `handler: daily_cleanup` (upstream rohas's spelling) names the
+        // file and function stem; without it the cron's own name does.
+        let snake = snake_case(cron.handler.as_ref().map_or(&cron.name, |h| &h.name));
+        let mut files = vec![file("cron", &snake, ext)];
+        if cron.handler.is_none() {
+            files.push(file("cron", &cron.name, ext));
+        }
         specs.push(HandlerSpec {
             id: format!("cron:{}", cron.name),
             kind: HandlerKind::Cron,
             name: cron.name.clone(),
-            files: vec![file("cron", &snake, ext), file("cron", &cron.name, ext)],
+            files,
             functions: functions(lang, "handler", &format!("handle_{snake}")),
             request_type: None,
             body_type: None,

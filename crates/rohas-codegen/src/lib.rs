@@ -1,11 +1,12 @@
 //! Code generation: a validated [`rohas_schema::Schema`] in, files out.
 //!
 //! One module per target language (`python`, `typescript`, `rust`) plus
-//! `openapi`. Generators are pure: they return [`GeneratedFile`]s, and
-//! `write.rs` decides what may be written (all of `src/generated/`, and
-//! handler stubs only where no file exists yet). Codegen never overwrites
-//! user code.
+//! `openapi` (the apis) and `asyncapi` (the events). Generators are pure:
+//! they return [`GeneratedFile`]s, and `write.rs` decides what may be
+//! written (all of `src/generated/`, and handler stubs only where no file
+//! exists yet). Codegen never overwrites user code.
 
+pub mod asyncapi;
 pub mod code;
 pub mod handlers;
 pub mod init;
@@ -17,6 +18,7 @@ pub mod rust;
 pub mod typescript;
 pub mod write;
 
+pub use asyncapi::asyncapi;
 pub use handlers::handler_specs;
 pub use openapi::openapi;
 pub use project::{project_code, CodegenError, ProjectCode};

@@ -55,12 +55,7 @@ pub fn write(
     stubs: &[GeneratedFile],
     specs: &[HandlerSpec],
 ) -> Result<WriteReport, WriteError> {
-    let place = |rel: &Path| -> PathBuf {
-        match rel.strip_prefix("src") {
-            Ok(inside) => src_dir.join(inside),
-            Err(_) => root.join(rel),
-        }
-    };
+    let place = |rel: &Path| place(root, src_dir, rel);
     for (dir, what) in [
         (src_dir.to_path_buf(), "src/"),
         (src_dir.join("generated"), "generated code"),
@@ -98,6 +93,28 @@ pub fn write(
         report.stubs.push(stub.path.clone());
     }
     Ok(report)
+}
+
+/// The generated files [`write`] would create or change: missing on disk,
+/// or with other contents. `rohas start` refuses to serve when there is
+/// one, because handlers would run against types of another schema.
+pub fn out_of_date(root: &Path, src_dir: &Path, generated: &[GeneratedFile]) -> Vec<PathBuf> {
+    generated
+        .iter()
+        .filter(|file| {
+            let path = place(root, src_dir, &file.path);
+            !std::fs::read(path).is_ok_and(|old| old == file.contents.as_bytes())
+        })
+        .map(|file| file.path.clone())
+        .collect()
+}
+
+/// Where a project-relative path goes: `src/…` into `src_dir`.
+fn place(root: &Path, src_dir: &Path, rel: &Path) -> PathBuf {
+    match rel.strip_prefix("src") {
+        Ok(inside) => src_dir.join(inside),
+        Err(_) => root.join(rel),
+    }
 }
 
 fn write_file(path: &Path, contents: &str) -> Result<(), WriteError> {

@@ -38,6 +38,10 @@ pub(crate) const KEYS: &[(&str, Kind)] = &[
     ("server.port", Kind::Int),
     ("server.enable_cors", Kind::Bool),
     ("server.max_body_bytes", Kind::Int),
+    ("server.header_read_timeout_ms", Kind::Int),
+    ("server.body_read_timeout_ms", Kind::Int),
+    ("server.idle_timeout_ms", Kind::Int),
+    ("server.max_connections", Kind::Int),
     ("runtime.workers", Kind::Int),
     ("runtime.timeouts.api", Kind::Float),
     ("runtime.timeouts.event", Kind::Float),
@@ -66,6 +70,10 @@ pub(crate) const KEYS: &[(&str, Kind)] = &[
     ("workbench.allowed_origins", Kind::StrList),
     ("workbench.api_key", Kind::Str),
     ("cron.timezone", Kind::Str),
+    ("websocket.max_message_bytes", Kind::Int),
+    ("websocket.ping_interval_ms", Kind::Int),
+    ("websocket.idle_timeout_ms", Kind::Int),
+    ("websocket.max_queued_messages", Kind::Int),
 ];
 
 /// Variables that configure the CLI itself rather than a config key.

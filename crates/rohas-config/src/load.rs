@@ -65,13 +65,13 @@ pub fn load_file(
     // were converted to the key's type already, so this cannot fail on them.
     let mut table: toml::Table = toml::from_str(text).map_err(|e| invalid(&shown, text, &e))?;
     env::apply(&mut table, vars.into_iter(), &mut warnings)?;
-    let config = Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
+    let mut config = Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
         path: shown.clone(),
         line: 0,
         key: None,
         message: e.to_string(),
     })?;
-    check_values(&config, &shown, text, &mut warnings)?;
+    check_values(&mut config, &shown, text, &mut warnings)?;
     Ok(Loaded {
         config,
         warnings,
@@ -80,12 +80,23 @@ pub fn load_file(
 }
 
 fn check_values(
-    config: &Config,
+    config: &mut Config,
     path: &Path,
     text: &str,
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
-    if let Some(lang) = &config.project.language {
+    if let Some(lang) = &mut config.project.language {
+        // Upstream rohas writes the short names; everything downstream
+        // reads the long ones.
+        let long = match lang.as_str() {
+            "py" => Some("python"),
+            "ts" => Some("typescript"),
+            "rs" => Some("rust"),
+            _ => None,
+        };
+        if let Some(long) = long {
+            *lang = long.to_string();
+        }
         if !matches!(lang.as_str(), "python" | "typescript" | "rust") {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -95,8 +106,12 @@ fn check_values(
             });
         }
     }
+    // `aws` (upstream rohas's SQS/EventBridge adapter, with `aws_type`,
+    // `region`, `queue_prefix`) is a known name so the file loads for
+    // commands that need no queue; `rohas dev`/`start` refuse it with
+    // what to use instead.
     const ADAPTERS: &[&str] = &[
-        "local", "memory", "nats", "rabbitmq", "redis", "postgres", "kafka", "sqs",
+        "local", "memory", "nats", "rabbitmq", "redis", "postgres", "kafka", "sqs", "aws",
     ];
     if !ADAPTERS.contains(&config.adapter.kind.as_str()) {
         return Err(ConfigError::Invalid {
@@ -125,6 +140,39 @@ fn check_values(
                 message: format!("timeout must be a positive number of seconds, got {secs}"),
             });
         }
+    }
+    let s = &config.server;
+    let w = &config.websocket;
+    for (key, value) in [
+        ("server.header_read_timeout_ms", s.header_read_timeout_ms),
+        ("server.body_read_timeout_ms", s.body_read_timeout_ms),
+        ("server.idle_timeout_ms", s.idle_timeout_ms),
+        ("server.max_connections", s.max_connections as u64),
+        ("websocket.max_message_bytes", w.max_message_bytes as u64),
+        ("websocket.ping_interval_ms", w.ping_interval_ms),
+        ("websocket.idle_timeout_ms", w.idle_timeout_ms),
+        ("websocket.max_queued_messages", w.max_queued_messages as u64),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: line_of_key(text, key),
+                key: Some(key.into()),
+                message: "must be greater than 0 (it is a limit that keeps one client from holding the server; \
+                          remove the key to use the default)"
+                    .into(),
+            });
+        }
+    }
+    if w.ping_interval_ms >= w.idle_timeout_ms {
+        warnings.push(ConfigWarning {
+            location: format!("{}:{}", path.display(), line_of_key(text, "websocket.ping_interval_ms")),
+            message: format!(
+                "`websocket.ping_interval_ms` ({}) is not below `websocket.idle_timeout_ms` ({}): \
+                 clients that answer every ping are still disconnected as idle",
+                w.ping_interval_ms, w.idle_timeout_ms
+            ),
+        });
     }
     let ratio = config.telemetry.sample_ratio;
     if !(0.0..=1.0).contains(&ratio) {

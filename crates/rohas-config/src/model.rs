@@ -15,6 +15,7 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub workbench: WorkbenchConfig,
     pub cron: CronConfig,
+    pub websocket: WebSocketConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -37,6 +38,9 @@ impl Default for ProjectConfig {
     }
 }
 
+/// The HTTP listener. The timeouts and the connection cap bound what one
+/// client can hold: without them a few hundred connections that send half
+/// a request, or a few thousand idle ones, shut everyone else out.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct ServerConfig {
@@ -44,6 +48,19 @@ pub struct ServerConfig {
     pub port: u16,
     pub enable_cors: bool,
     pub max_body_bytes: u64,
+    /// How long a client has to send a request's headers: from the
+    /// connection's start for its first request, from the first byte for
+    /// the next ones. A connection past it is closed.
+    pub header_read_timeout_ms: u64,
+    /// How long a client has to send a whole request body once its headers
+    /// came; past it the answer is 408 and the connection is closed.
+    pub body_read_timeout_ms: u64,
+    /// How long a keep-alive connection may wait, between requests, for
+    /// the next one before it is closed.
+    pub idle_timeout_ms: u64,
+    /// Connections open at once (WebSockets included); one more is
+    /// answered 503 and closed, and the others keep being served.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +70,39 @@ impl Default for ServerConfig {
             port: 3000,
             enable_cors: true,
             max_body_bytes: 1024 * 1024,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 10_000,
+        }
+    }
+}
+
+/// WebSocket connections: limits on what one client may send, and on what
+/// it may leave unread, so that one client cannot exhaust memory or hold
+/// up the others.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct WebSocketConfig {
+    /// A larger message from a client closes its connection (code 1009).
+    pub max_message_bytes: usize,
+    /// How often the server pings each client.
+    pub ping_interval_ms: u64,
+    /// A connection from which nothing (a message, a pong) has come for
+    /// this long is closed (code 1001) and `onDisconnect` runs.
+    pub idle_timeout_ms: u64,
+    /// Messages waiting to be sent to one client; a client that falls this
+    /// far behind (it stopped reading) is disconnected.
+    pub max_queued_messages: usize,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        WebSocketConfig {
+            max_message_bytes: 1024 * 1024,
+            ping_interval_ms: 20_000,
+            idle_timeout_ms: 60_000,
+            max_queued_messages: 1024,
         }
     }
 }

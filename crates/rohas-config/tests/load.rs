@@ -165,3 +165,86 @@ fn variables_the_runtimes_read_are_not_called_unknown() {
     let loaded = load_file(None, None, env).unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
+
+#[test]
+fn upstream_style_config_loads_with_its_aws_keys_kept() {
+    let (path, text) = fixture("upstream.toml");
+    let loaded = load_file(Some(&path), Some(&text), no_env()).unwrap();
+    let c = loaded.config;
+    assert_eq!(c.project.language.as_deref(), Some("python"), "`py` is read as python");
+    // `aws` loads (the CLI refuses to serve with it, saying what to use).
+    assert_eq!(c.adapter.kind, "aws");
+    assert_eq!(c.adapter.options["aws_type"].as_str(), Some("sqs"));
+    assert_eq!(c.adapter.options["region"].as_str(), Some("eu-west-1"));
+    assert_eq!(c.adapter.options["queue_prefix"].as_str(), Some("orders-"));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn short_language_names_are_the_long_ones() {
+    for (short, long) in [
+        ("py", "python"),
+        ("ts", "typescript"),
+        ("rs", "rust"),
+        ("python", "python"),
+    ] {
+        let text = format!("[project]\nlanguage = \"{short}\"\n");
+        let loaded = load_file(None, Some(&text), no_env()).unwrap();
+        assert_eq!(loaded.config.project.language.as_deref(), Some(long), "{short}");
+    }
+    let env = vec![("ROHAS_PROJECT_LANGUAGE".to_string(), "ts".to_string())];
+    let loaded = load_file(None, None, env).unwrap();
+    assert_eq!(loaded.config.project.language.as_deref(), Some("typescript"));
+    // Other names are still errors.
+    assert!(load_file(None, Some("[project]\nlanguage = \"js\"\n"), no_env()).is_err());
+}
+
+#[test]
+fn connection_limits_have_defaults_and_are_read_from_file_and_environment() {
+    let c = load_file(None, None, no_env()).unwrap().config;
+    assert_eq!(c.server.header_read_timeout_ms, 10_000);
+    assert_eq!(c.server.body_read_timeout_ms, 30_000);
+    assert_eq!(c.server.idle_timeout_ms, 60_000);
+    assert_eq!(c.server.max_connections, 10_000);
+    assert_eq!(c.websocket.max_message_bytes, 1_048_576);
+    assert_eq!(c.websocket.ping_interval_ms, 20_000);
+    assert_eq!(c.websocket.idle_timeout_ms, 60_000);
+    assert_eq!(c.websocket.max_queued_messages, 1024);
+
+    let text =
+        "[server]\nheader_read_timeout_ms = 2000\nmax_connections = 50\n\n[websocket]\nmax_message_bytes = 4096\n";
+    let env = vec![
+        ("ROHAS_SERVER_IDLE_TIMEOUT_MS".to_string(), "5000".to_string()),
+        ("ROHAS_WEBSOCKET_MAX_QUEUED_MESSAGES".to_string(), "16".to_string()),
+    ];
+    let loaded = load_file(None, Some(text), env).unwrap();
+    let c = loaded.config;
+    assert_eq!(c.server.header_read_timeout_ms, 2000);
+    assert_eq!(c.server.max_connections, 50);
+    assert_eq!(c.server.idle_timeout_ms, 5000);
+    assert_eq!(c.server.body_read_timeout_ms, 30_000, "unset keys keep defaults");
+    assert_eq!(c.websocket.max_message_bytes, 4096);
+    assert_eq!(c.websocket.max_queued_messages, 16);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn a_zero_connection_limit_is_an_error_naming_the_key() {
+    let text = "[server]\nport = 3000\nmax_connections = 0\n";
+    let msg = load_file(None, Some(text), no_env()).unwrap_err().to_string();
+    assert!(msg.contains(":3:"), "{msg}");
+    assert!(msg.contains("server.max_connections"), "{msg}");
+    let env = vec![("ROHAS_WEBSOCKET_IDLE_TIMEOUT_MS".to_string(), "0".to_string())];
+    let msg = load_file(None, None, env).unwrap_err().to_string();
+    assert!(msg.contains("websocket.idle_timeout_ms"), "{msg}");
+}
+
+#[test]
+fn a_ping_interval_not_below_the_idle_timeout_is_a_warning() {
+    let text = "[websocket]\nping_interval_ms = 60000\nidle_timeout_ms = 30000\n";
+    let loaded = load_file(None, Some(text), no_env()).unwrap();
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    let w = loaded.warnings[0].to_string();
+    assert!(w.contains(":2:"), "{w}");
+    assert!(w.contains("ping_interval_ms"), "{w}");
+}

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rohas_events::{DeadLetterId, DeadLetterQuery, Message, Selection};
+use rohas_events::{DeadLetterId, DeadLetterQuery, Selection};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -34,12 +34,10 @@ pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> 
         .trim_end_matches('/')
         .to_string();
     let query = request.uri().query().unwrap_or("").to_string();
-    let body = match axum::body::to_bytes(request.into_body(), MAX_BODY).await {
+    let timeout = std::time::Duration::from_millis(engine.shared.config.server.body_read_timeout_ms);
+    let body = match crate::body::read(request.into_body(), MAX_BODY, timeout).await {
         Ok(b) => b,
-        Err(_) => {
-            return ApiError::new(413, format!("request body is larger than {MAX_BODY} bytes"), &trace_id)
-                .into_response()
-        }
+        Err(e) => return e.into_response(&trace_id),
     };
     let segments: Vec<&str> = path.split('/').collect();
     let result = match (&method, segments.as_slice()) {
@@ -218,10 +216,18 @@ async fn publish(engine: &Engine, name: &str, bytes: &[u8]) -> Answer {
         };
         return Err(ApiError::new(status, problem, ""));
     }
-    let message = Message::new(name, request.payload, crate::log::new_trace_id(), "admin")
-        .delayed(request.delay_ms.map(std::time::Duration::from_millis));
-    let id = message.id.clone();
-    engine.adapter().publish(vec![message]).await.map_err(adapter_error)?;
+    // Published as the root `publish` span of a new trace, so its
+    // deliveries (every attempt) are one trace.
+    let trace_id = crate::log::new_trace_id();
+    let event = rohas_runtime::TriggeredEvent {
+        delay: request.delay_ms.map(std::time::Duration::from_millis),
+        ..rohas_runtime::TriggeredEvent::new(name, request.payload)
+    };
+    let (messages, spans) = shared.messages(vec![event], &trace_id, "admin", None);
+    let id = messages[0].id.clone();
+    let published = engine.adapter().publish(messages).await;
+    shared.published(spans, published.as_ref().err());
+    published.map_err(adapter_error)?;
     Ok((StatusCode::ACCEPTED, json!({ "id": id })))
 }
 

@@ -1,5 +1,6 @@
 //! Cron jobs: one task per job, sleeping until the next tick of its schedule
-//! (croner; 5 fields, or 6 with seconds).
+//! (croner; 5 fields, or 6 with seconds; a 7th field, the year, is checked
+//! here since croner has none).
 //!
 //! A run still going when the next tick comes is not started twice: that
 //! tick is skipped and logged. After a successful run the job's `triggers`
@@ -7,8 +8,9 @@
 
 use crate::dispatch::invocation;
 use crate::engine::Shared;
-use chrono::{DateTime, Local, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Local, NaiveDate, TimeZone, Utc};
 use rohas_runtime::HandlerKind;
+use rohas_schema::model::Years;
 use rohas_telemetry::SpanKind;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,7 +31,7 @@ pub(crate) fn start_all(shared: &Arc<Shared>) -> Vec<JoinHandle<()>> {
     };
     let mut tasks = Vec::new();
     for cron in &live.schema.crons {
-        let schedule = match croner::Cron::new(&cron.schedule).with_seconds_optional().parse() {
+        let schedule = match croner::Cron::new(&cron.expression()).with_seconds_optional().parse() {
             Ok(s) => s,
             Err(e) => {
                 // Validation already rejects these; keep serving the rest.
@@ -39,13 +41,14 @@ pub(crate) fn start_all(shared: &Arc<Shared>) -> Vec<JoinHandle<()>> {
         };
         let shared = shared.clone();
         let name = cron.name.clone();
+        let years = cron.years.clone();
         tasks.push(tokio::spawn(async move {
             let running = Arc::new(AtomicBool::new(false));
             loop {
                 let next = if utc {
-                    next_tick(&schedule, Utc)
+                    next_tick(&schedule, years.as_ref(), Utc)
                 } else {
-                    next_tick(&schedule, Local)
+                    next_tick(&schedule, years.as_ref(), Local)
                 };
                 let Some(wait) = next else {
                     shared.log.warn(&format!("cron {name}: schedule has no future run"));
@@ -94,13 +97,37 @@ impl Drop for ClearOnDrop {
     }
 }
 
-fn next_tick<Tz: TimeZone>(schedule: &croner::Cron, tz: Tz) -> Option<std::time::Duration> {
+fn next_tick<Tz: TimeZone>(schedule: &croner::Cron, years: Option<&Years>, tz: Tz) -> Option<std::time::Duration> {
     let now: DateTime<Tz> = Utc::now().with_timezone(&tz);
-    let next = schedule.find_next_occurrence(&now, false).ok()?;
+    let next = next_occurrence(schedule, years, &now)?;
     (next.with_timezone(&Utc) - Utc::now())
         .to_std()
         .ok()
         .or(Some(std::time::Duration::ZERO))
+}
+
+/// The first tick after `from` in one of `years` (any year when `None`).
+/// A tick in a year the schedule skips jumps to the start of the next year
+/// it runs in, so a schedule for 2030 costs one search, not one per tick.
+fn next_occurrence<Tz: TimeZone>(
+    schedule: &croner::Cron,
+    years: Option<&Years>,
+    from: &DateTime<Tz>,
+) -> Option<DateTime<Tz>> {
+    let mut from = from.clone();
+    // Each pass either returns or moves `from` to a later year.
+    for _ in 0..=(Years::LAST - Years::FIRST) {
+        let next = schedule.find_next_occurrence(&from, false).ok()?;
+        let Some(years) = years else { return Some(next) };
+        if years.contains(next.year()) {
+            return Some(next);
+        }
+        let year = years.next_from(next.year() + 1)?;
+        let start = NaiveDate::from_ymd_opt(year, 1, 1)?.and_hms_opt(0, 0, 0)?;
+        // Just before midnight of 1 January, so a tick at exactly that time counts.
+        from = from.timezone().from_local_datetime(&start).earliest()? - chrono::Duration::seconds(1);
+    }
+    None
 }
 
 /// One run of a cron job, as the root span of its own trace.
@@ -167,4 +194,48 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
             s.failed(m);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    #[test]
+    fn a_year_field_skips_to_the_years_it_names() {
+        let schedule = croner::Cron::new("0 0 12 1 * *")
+            .with_seconds_optional()
+            .parse()
+            .unwrap();
+        let years = Years {
+            ranges: vec![(2030, 2030, 1), (2032, 2099, 2)],
+        };
+        let from = at(2026, 5, 17, 8, 0);
+        assert_eq!(
+            next_occurrence(&schedule, Some(&years), &from),
+            Some(at(2030, 1, 1, 12, 0))
+        );
+        assert_eq!(
+            next_occurrence(&schedule, Some(&years), &at(2030, 12, 1, 12, 0)),
+            Some(at(2032, 1, 1, 12, 0))
+        );
+        assert_eq!(next_occurrence(&schedule, None, &from), Some(at(2026, 6, 1, 12, 0)));
+        // Midnight of 1 January itself is a tick of a schedule that names it.
+        let midnight = croner::Cron::new("0 0 1 1 *").with_seconds_optional().parse().unwrap();
+        let only = Years {
+            ranges: vec![(2031, 2031, 1)],
+        };
+        assert_eq!(
+            next_occurrence(&midnight, Some(&only), &from),
+            Some(at(2031, 1, 1, 0, 0))
+        );
+        // Past the last year: no future run.
+        let past = Years {
+            ranges: vec![(2020, 2021, 1)],
+        };
+        assert_eq!(next_occurrence(&schedule, Some(&past), &from), None);
+    }
 }

@@ -8,7 +8,8 @@
 //! worker started finish.
 //!
 //! One shutdown signal, [`Shared::stop`], reaches every task: the HTTP
-//! server stops accepting, WebSocket connections get a close frame, cron
+//! server stops accepting and closes idle connections, WebSocket
+//! connections get a close frame, cron
 //! tasks and event workers stop taking work. [`Engine::drain`] then waits
 //! for what is running and for due events, up to its deadline.
 
@@ -31,6 +32,16 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// The project's descriptions the engine serves as JSON, made from the
+/// schema by the caller (the engine knows nothing of codegen).
+#[derive(Debug, Clone, Default)]
+pub struct Documents {
+    /// Served at `GET /openapi.json`.
+    pub openapi: Option<Value>,
+    /// Served at `GET /asyncapi.json`.
+    pub asyncapi: Option<Value>,
+}
+
 /// Everything the engine is started with.
 pub struct EngineOptions {
     pub config: Config,
@@ -40,8 +51,8 @@ pub struct EngineOptions {
     pub runtime: Arc<dyn Runtime>,
     /// `rohas dev`: stacks in errors, response checks.
     pub dev: bool,
-    /// The OpenAPI document served at `/openapi.json`.
-    pub openapi: Option<Value>,
+    /// The OpenAPI and AsyncAPI documents.
+    pub documents: Documents,
     /// Where events travel (`memory`, `local`, a broker).
     pub adapter: Arc<dyn Adapter>,
 }
@@ -60,11 +71,11 @@ pub(crate) struct Live {
     pub api_ids: Vec<Arc<str>>,
     /// Each api's request span name (`GET /users/{id}`), built once.
     pub api_span_names: Vec<Arc<str>>,
-    pub openapi: Option<Value>,
+    pub documents: Documents,
 }
 
 impl Live {
-    fn new(schema: Schema, specs: Vec<HandlerSpec>, openapi: Option<Value>) -> Self {
+    fn new(schema: Schema, specs: Vec<HandlerSpec>, documents: Documents) -> Self {
         let schema = Arc::new(schema);
         let ws_paths = schema
             .websockets
@@ -89,7 +100,7 @@ impl Live {
             validator: Validator::new(schema.clone()),
             specs: specs.into_iter().map(|s| (s.id.clone(), s)).collect(),
             ws_paths,
-            openapi,
+            documents,
             schema,
         }
     }
@@ -146,7 +157,7 @@ impl Engine {
     /// HTTP with [`Engine::serve`].
     pub async fn start(options: EngineOptions, host: Arc<EngineHost>) -> Engine {
         let shared = Arc::new(Shared {
-            live: ArcSwap::from_pointee(Live::new(options.schema, options.specs, options.openapi)),
+            live: ArcSwap::from_pointee(Live::new(options.schema, options.specs, options.documents)),
             runtime: options.runtime,
             config: options.config,
             dev: options.dev,
@@ -180,8 +191,8 @@ impl Engine {
 
     /// Swap in a new schema (already validated, handlers already loaded by
     /// the runtime): routes, validation, cron and subscriptions follow.
-    pub async fn reload(&self, schema: Schema, specs: Vec<HandlerSpec>, openapi: Option<Value>) {
-        self.shared.live.store(Arc::new(Live::new(schema, specs, openapi)));
+    pub async fn reload(&self, schema: Schema, specs: Vec<HandlerSpec>, documents: Documents) {
+        self.shared.live.store(Arc::new(Live::new(schema, specs, documents)));
         self.start_background().await;
     }
 
@@ -219,13 +230,17 @@ impl Engine {
     /// Serve on `listener` until `shutdown` resolves, then stop accepting,
     /// let in-flight requests and due events finish (up to `drain`), and
     /// stop the runtime.
+    ///
+    /// Connections are bounded by `[server] max_connections` and closed
+    /// when they are too slow to send a request or idle too long
+    /// (`server.rs`); accept errors (out of file descriptors) are waited
+    /// out, never fatal.
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
         drain: Duration,
     ) -> std::io::Result<()> {
-        let app = crate::http::MakeApp(self.clone());
         let stop = self.shared.stop.clone();
         let signalled = stop.clone();
         tokio::spawn(async move {
@@ -234,30 +249,16 @@ impl Engine {
                 _ = signalled.cancelled() => {}
             }
         });
-        let server = std::future::IntoFuture::into_future(
-            axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned()),
-        );
-        // axum's graceful shutdown waits for every connection; the drain
-        // deadline counts from the signal, so a hung request is given up
-        // on (its future dropped) when the deadline passes.
-        let deadline = async {
-            stop.cancelled().await;
-            let until = tokio::time::Instant::now() + drain;
-            tokio::time::sleep_until(until).await;
-            until
-        };
-        tokio::pin!(server, deadline);
-        let mut until = None;
-        let result = tokio::select! {
-            result = &mut server => result,
-            at = &mut deadline => {
-                until = Some(at);
-                Ok(())
-            }
-        };
-        let left = until.map_or(drain, |at| at.saturating_duration_since(tokio::time::Instant::now()));
-        self.drain(left).await;
-        result
+        let connections = crate::server::Connections::new(self.shared.config.server.max_connections);
+        crate::server::accept(self, listener, &connections, &stop).await;
+        // The drain deadline counts from the signal: connections finish
+        // their requests until then, and the ones still open after it are
+        // closed (a hung request's future is dropped).
+        let until = tokio::time::Instant::now() + drain;
+        connections.closed(until).await;
+        self.drain(until.saturating_duration_since(tokio::time::Instant::now()))
+            .await;
+        Ok(())
     }
 
     /// Begin shutdown from code (what SIGTERM does through `serve`).

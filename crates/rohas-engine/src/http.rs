@@ -1,10 +1,11 @@
-//! HTTP: one service ([`App`], served by `axum::serve`) that routes with the
-//! current [`Live`] routes, so a schema reload swaps routes without
-//! rebuilding the server.
+//! HTTP: one service ([`App`], served per connection by `server.rs`) that
+//! routes with the current [`Live`] routes, so a schema reload swaps routes
+//! without rebuilding the server.
 //!
 //! The path of a request: CORS preflight → WebSocket upgrade → built-in
-//! routes (`/openapi.json`) → route match (404/405) → body size (413) → JSON
-//! parse (400) → schema check (422) → middlewares → handler (timeout 504) →
+//! routes (`/openapi.json`, `/asyncapi.json`) → route match (404/405) → body
+//! (`body.rs`: 413 too large, 408 too slow, 400 malformed) → JSON parse
+//! (400) → schema check (422) → middlewares → handler (timeout 504) →
 //! events published → JSON response. Every error answer is JSON with the
 //! trace id. Only what the handler reads is built (`Runtime::needs`): no
 //! header or query map for a handler that does not read them, and a body
@@ -34,82 +35,53 @@ pub(crate) const TRACE_ID: axum::http::HeaderName = axum::http::HeaderName::from
 /// W3C trace context, in requests (honoured) and answers.
 pub(crate) const TRACEPARENT: axum::http::HeaderName = axum::http::HeaderName::from_static("traceparent");
 
-/// The service every HTTP request goes to. It is not an axum `Router`: the
-/// engine routes with its own table (which a schema reload swaps), so a
-/// router in front would only add a route lookup and extractor work to
-/// every request.
-#[derive(Clone)]
+/// What every HTTP request of one connection goes to. It is not an axum
+/// `Router`: the engine routes with its own table (which a schema reload
+/// swaps), so a router in front would only add a route lookup and
+/// extractor work to every request. `server.rs` makes one per connection.
 pub(crate) struct App {
     engine: Engine,
     /// Whether the connection comes from a loopback address (the admin
-    /// API needs no key then).
+    /// API needs no key then); read once per connection, not per request.
     loopback: bool,
 }
 
-/// What `axum::serve` takes: a fresh [`App`] per connection, which knows
-/// where the connection comes from (read once per connection, not per
-/// request).
-#[derive(Clone)]
-pub(crate) struct MakeApp(pub(crate) Engine);
-
-impl tower_service::Service<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for MakeApp {
-    type Response = App;
-    type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<App, Self::Error>>;
-
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
+impl App {
+    pub(crate) fn new(engine: Engine, loopback: bool) -> App {
+        App { engine, loopback }
     }
 
-    fn call(&mut self, stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self::Future {
-        std::future::ready(Ok(App {
-            engine: self.0.clone(),
-            loopback: stream.remote_addr().ip().is_loopback(),
-        }))
-    }
-}
-
-impl tower_service::Service<Request> for App {
-    type Response = Response;
-    type Error = std::convert::Infallible;
-    type Future = rohas_runtime::BoxFuture<'static, Result<Response, Self::Error>>;
-
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
+    pub(crate) fn log(&self) -> &crate::log::Log {
+        &self.engine.shared.log
     }
 
     /// The request's future is `answer`'s own, boxed once: an `async`
     /// layer around it would copy its whole state (kilobytes) when first
     /// polled.
-    fn call(&mut self, request: Request) -> Self::Future {
+    pub(crate) fn call(&self, request: Request) -> rohas_runtime::BoxFuture<'static, Response> {
         let cors = self.engine.shared.config.server.enable_cors;
         if cors && request.method() == Method::OPTIONS {
             let response = with_cors(preflight(&request), true);
-            return Box::pin(std::future::ready(Ok(response)));
+            return Box::pin(std::future::ready(response));
         }
         if crate::telemetry_api::claims(request.uri().path()) && !self.user_route(&request) {
             let engine = self.engine.clone();
             let loopback = self.loopback;
-            return Box::pin(async move {
-                Ok(with_cors(
-                    crate::telemetry_api::answer(engine, loopback, request).await,
-                    cors,
-                ))
-            });
+            return Box::pin(
+                async move { with_cors(crate::telemetry_api::answer(engine, loopback, request).await, cors) },
+            );
         }
         if request.uri().path().starts_with(crate::admin::PREFIX) {
             let engine = self.engine.clone();
             let loopback = self.loopback;
-            return Box::pin(async move { Ok(with_cors(crate::admin::answer(engine, loopback, request).await, cors)) });
+            return Box::pin(async move { with_cors(crate::admin::answer(engine, loopback, request).await, cors) });
         }
         // The in-flight guard is also the request's handle on the engine
         // (one reference count taken per request, not three).
         let counted = InFlight::enter(&self.engine.shared);
-        Box::pin(answer(counted, request).map(move |response| Ok(with_cors(response, cors))))
+        Box::pin(answer(counted, request).map(move |response| with_cors(response, cors)))
     }
-}
 
-impl App {
     /// Whether the project's schema has a route for this request (it wins
     /// over a built-in path such as `/metrics`).
     fn user_route(&self, request: &Request) -> bool {
@@ -246,10 +218,13 @@ async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: 
             };
             return Box::pin(websocket(engine, live, ws_index, request, path, trace_id)).await;
         }
-        if path == "/openapi.json" {
-            if let Some(doc) = &live.openapi {
-                return axum::Json(doc.clone()).into_response();
-            }
+        let document = match path {
+            "/openapi.json" => live.documents.openapi.as_ref(),
+            "/asyncapi.json" => live.documents.asyncapi.as_ref(),
+            _ => None,
+        };
+        if let Some(doc) = document {
+            return axum::Json(doc.clone()).into_response();
         }
     }
 
@@ -296,14 +271,14 @@ async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: 
         (Map::new(), Map::new())
     };
 
-    // Body: size limit, then JSON, then the schema.
-    let limit = shared.config.server.max_body_bytes as usize;
+    // Body: size limit and deadline, then JSON, then the schema.
+    let server = &shared.config.server;
+    let limit = usize::try_from(server.max_body_bytes).unwrap_or(usize::MAX);
+    let timeout = std::time::Duration::from_millis(server.body_read_timeout_ms);
     drop(parts);
-    let bytes = match axum::body::to_bytes(body, limit).await {
+    let bytes = match crate::body::read(body, limit, timeout).await {
         Ok(b) => b,
-        Err(_) => {
-            return ApiError::new(413, format!("request body is larger than {limit} bytes"), &trace_id).into_response()
-        }
+        Err(e) => return e.into_response(&trace_id),
     };
     // A handler that reads its body alone, with no middleware: a body the
     // schema accepts goes on as the bytes that came, never parsed into a

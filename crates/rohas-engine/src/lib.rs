@@ -12,6 +12,7 @@
 //! after any handler failure.
 
 mod admin;
+mod body;
 mod bus;
 mod cron;
 mod dispatch;
@@ -22,13 +23,14 @@ mod http;
 pub mod log;
 pub mod publishing;
 mod router;
+mod server;
 mod spans;
 mod telemetry_api;
 pub mod validate;
 mod validate_stream;
 mod ws;
 
-pub use engine::{Engine, EngineOptions};
+pub use engine::{Documents, Engine, EngineOptions};
 pub use host::EngineHost;
 pub use log::Log;
 pub use rohas_events;

@@ -124,7 +124,7 @@ async fn metrics(engine: &Engine) -> Response {
 }
 
 /// What the engine holds now: queue depth per handler, dead letters, open
-/// WebSockets, requests in flight.
+/// WebSockets, requests in flight, and the runtime's own figures.
 pub(crate) async fn gauges(engine: &Engine) -> Vec<Gauge> {
     let shared = &engine.shared;
     let mut out = Vec::new();
@@ -133,6 +133,7 @@ pub(crate) async fn gauges(engine: &Engine) -> Vec<Gauge> {
         help: help.into(),
         labels,
         value,
+        counter: false,
     };
     if let Ok(stats) = shared.bus.adapter.stats().await {
         for s in stats {
@@ -161,6 +162,12 @@ pub(crate) async fn gauges(engine: &Engine) -> Vec<Gauge> {
         Vec::new(),
         shared.host.sockets.count() as f64,
     ));
+    for g in shared.runtime.gauges() {
+        out.push(Gauge {
+            counter: g.counter,
+            ..gauge(g.name, g.help, Vec::new(), g.value)
+        });
+    }
     out.push(gauge(
         "rohas_requests_in_flight",
         "HTTP requests and WebSocket messages being handled.",

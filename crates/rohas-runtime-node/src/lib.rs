@@ -128,6 +128,24 @@ impl Runtime for NodeRuntime {
         "typescript"
     }
 
+    fn gauges(&self) -> Vec<rohas_runtime::RuntimeGauge> {
+        let (alive, restarts) = self.pool.health();
+        vec![
+            rohas_runtime::RuntimeGauge {
+                name: "rohas_node_workers_alive",
+                help: "Node.js worker processes alive.",
+                counter: false,
+                value: alive as f64,
+            },
+            rohas_runtime::RuntimeGauge {
+                name: "rohas_node_worker_restarts_total",
+                help: "Node.js workers replaced after they died or got stuck.",
+                counter: true,
+                value: restarts as f64,
+            },
+        ]
+    }
+
     fn load<'a>(&'a self, handlers: &'a [HandlerSpec]) -> BoxFuture<'a, Result<(), Vec<LoadError>>> {
         Box::pin(async move {
             let _serial = self.loading.lock().await;

@@ -170,6 +170,8 @@ pub struct Pool {
     /// The handler table the current workers loaded; replacements load it too.
     table: Mutex<Option<Arc<Table>>>,
     next_id: AtomicU64,
+    /// Workers replaced after they died or got stuck (for metrics).
+    restarts: AtomicU64,
     changed: Notify,
     me: Weak<Pool>,
 }
@@ -183,6 +185,7 @@ impl Pool {
             all: Mutex::new(Vec::new()),
             table: Mutex::new(None),
             next_id: AtomicU64::new(1),
+            restarts: AtomicU64::new(0),
             changed: Notify::new(),
             me: me.clone(),
         });
@@ -195,6 +198,12 @@ impl Pool {
             }
         });
         pool
+    }
+
+    /// (workers alive now, workers replaced since start).
+    pub fn health(&self) -> (usize, u64) {
+        let alive = read(&self.slots).iter().filter(|w| !w.is_dead()).count();
+        (alive, self.restarts.load(Ordering::Relaxed))
     }
 
     pub fn next_id(&self) -> u64 {
@@ -342,6 +351,7 @@ impl Pool {
                 });
                 let mut slots = write(&self.slots);
                 if slots.get(dead.index).is_some_and(|x| Arc::ptr_eq(x, dead)) {
+                    self.restarts.fetch_add(1, Ordering::Relaxed);
                     slots[dead.index] = w;
                 } else {
                     w.kill();

@@ -3,8 +3,10 @@
 //! `rohas dev` runs `cargo build` (debug), `rohas start` `cargo build
 //! --release`, both with `--message-format=json-render-diagnostics`: the
 //! JSON on stdout names the built `cdylib`, and stderr carries cargo's own
-//! progress lines (shown through the engine's log as they come) and the
-//! rendered diagnostics (returned when the build fails).
+//! progress lines and the rendered diagnostics (returned when the build
+//! fails). Progress is for people watching (`progress.rs`): one status line
+//! rewritten in place on a terminal, debug-level log lines elsewhere, so a
+//! first build's hundreds of `Compiling` lines stay out of CI logs.
 //!
 //! User builds go to `<project>/.rohas/target`, or to
 //! `ROHAS_CARGO_TARGET_DIR` when set (tests share one across projects).
@@ -73,8 +75,12 @@ fn is_progress(line: &str) -> bool {
 }
 
 fn progress(host: &Arc<dyn Host>, message: &str) {
+    log(host, LogLevel::Info, message);
+}
+
+fn log(host: &Arc<dyn Host>, level: LogLevel, message: &str) {
     host.log(LogRecord {
-        level: LogLevel::Info.as_str(),
+        level: level.as_str(),
         message: message.to_string(),
         handler: "cargo".into(),
         trace_id: String::new(),
@@ -135,18 +141,23 @@ pub fn build(project: &Path, release: bool, host: &Arc<dyn Host>) -> Result<Path
         ),
     );
 
+    let started = std::time::Instant::now();
     let stderr = child.stderr.take().expect("piped stderr");
     let progress_host = Arc::clone(host);
     let diagnostics = std::thread::spawn(move || {
+        let mut status = crate::progress::Status::for_stderr();
         let mut kept = String::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if is_progress(line.trim_start()) {
-                progress(&progress_host, line.trim());
+                if !status.show(line.trim()) {
+                    log(&progress_host, LogLevel::Debug, line.trim());
+                }
             } else {
                 kept.push_str(&line);
                 kept.push('\n');
             }
         }
+        status.clear();
         kept
     });
 
@@ -176,6 +187,9 @@ pub fn build(project: &Path, release: bool, host: &Arc<dyn Host>) -> Result<Path
         .wait()
         .map_err(|e| format!("`{program} build` did not finish: {e}"))?;
     let diagnostics = diagnostics.join().unwrap_or_default();
+    if status.success() {
+        progress(host, &format!("built in {:.1}s", started.elapsed().as_secs_f64()));
+    }
     if !status.success() {
         let registry = std::fs::read_to_string(project.join(GLUE)).unwrap_or_default();
         let diagnostics = point_at_handlers(&diagnostics, &registry);

@@ -31,6 +31,7 @@
 mod abi;
 mod cargo;
 mod library;
+mod progress;
 
 use library::{Library, Reply, Shared, Slot};
 use rohas_runtime::pending::AwaitedReply;

@@ -93,8 +93,26 @@ pub trait Runtime: Send + Sync + 'static {
         Needs::ALL
     }
 
+    /// Figures about the runtime itself, for metrics (`/metrics` and the
+    /// stored series): Node.js workers alive and restarted, and so on.
+    /// The default has none.
+    fn gauges(&self) -> Vec<RuntimeGauge> {
+        Vec::new()
+    }
+
     /// Finish in-flight calls and release resources.
     fn shutdown(&self) -> BoxFuture<'_, ()>;
+}
+
+/// One figure a runtime reports ([`Runtime::gauges`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeGauge {
+    /// A Prometheus metric name (`rohas_node_workers_alive`).
+    pub name: &'static str,
+    pub help: &'static str,
+    /// `true` for a count that only grows (a `_total` counter).
+    pub counter: bool,
+    pub value: f64,
 }
 
 /// What the engine hands a runtime factory.

@@ -36,6 +36,9 @@ pub struct RecordDecl {
     pub kind: TypeKind,
     pub name: Ident,
     pub fields: Vec<FieldDecl>,
+    /// `@@index([a, b])` and `@@unique([a, b])` lines of the body, in
+    /// source order (between or after the fields).
+    pub attributes: Vec<AttributeExpr>,
     pub doc: Option<String>,
     pub span: Span,
 }
@@ -49,11 +52,46 @@ pub struct FieldDecl {
     pub span: Span,
 }
 
+/// `@name`, `@name(args…)`, or in a record body `@@name(args…)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttributeExpr {
     pub name: Ident,
-    pub args: Vec<(Literal, Span)>,
+    pub args: Vec<AttrArg>,
     pub span: Span,
+}
+
+/// One argument of an attribute, as written: `5`, `now`, `[userId]`,
+/// `fields: [userId]`, or an object `{ name: "UserPosts", onDelete: Cascade }`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttrArg {
+    Value(Literal, Span),
+    List(Vec<AttrArg>, Span),
+    /// `key: value`.
+    Named(Ident, Box<AttrArg>),
+    /// `{ key: value, … }`: its items are `Named`.
+    Object(Vec<AttrArg>, Span),
+}
+
+impl AttrArg {
+    pub fn span(&self) -> Span {
+        match self {
+            AttrArg::Value(_, span) | AttrArg::List(_, span) | AttrArg::Object(_, span) => *span,
+            AttrArg::Named(key, value) => key.span.to(value.span()),
+        }
+    }
+
+    /// How the argument is named in "expected …, found …" messages.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            AttrArg::Value(Literal::String(_), _) => "a string",
+            AttrArg::Value(Literal::Int(_) | Literal::Float(_), _) => "a number",
+            AttrArg::Value(Literal::Bool(_), _) => "true or false",
+            AttrArg::Value(Literal::Ident(_), _) => "a name",
+            AttrArg::List(..) => "a list",
+            AttrArg::Named(..) => "a named argument",
+            AttrArg::Object(..) => "an object",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -34,11 +34,12 @@ pub enum Code {
     W0001,
     W0002,
     W0003,
+    W0004,
 }
 
 impl Code {
     /// Every code, errors first, in numeric order.
-    pub const ALL: [Code; 21] = [
+    pub const ALL: [Code; 22] = [
         Code::E0001,
         Code::E0002,
         Code::E0003,
@@ -60,6 +61,7 @@ impl Code {
         Code::W0001,
         Code::W0002,
         Code::W0003,
+        Code::W0004,
     ];
 
     /// The text a user reads in `error[E0012]`.
@@ -86,6 +88,7 @@ impl Code {
             Code::W0001 => "W0001",
             Code::W0002 => "W0002",
             Code::W0003 => "W0003",
+            Code::W0004 => "W0004",
         }
     }
 

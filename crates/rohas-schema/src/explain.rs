@@ -152,7 +152,8 @@ impl Code {
             Code::E0015 => (
                 "invalid cron schedule",
                 "A `cron` schedule is not a valid cron expression: not 5 fields (or 6 with \
-                 leading seconds), or a value out of range.",
+                 leading seconds, or 7 with leading seconds and a trailing year from 1970 to \
+                 2099), or a value out of range.",
                 "cron Nightly {\n  schedule: \"0 0 * *\"\n}",
                 "Use five fields (minute hour day-of-month month day-of-week), e.g. \
                  `schedule: \"0 0 * * *\"` for every midnight, or six with seconds first, \
@@ -169,10 +170,14 @@ impl Code {
                 "invalid attribute",
                 "A field has an attribute that does not exist, one with the wrong arguments, \
                  or one that does not apply to the field's type (`@default(now)` on a \
-                 non-DateTime field, `@pattern` on a number).",
+                 non-DateTime field, `@pattern` on a number, `@relation` on a field that is not \
+                 a model). A model-level `@@index([…])` or `@@unique([…])`, or a `@relation`'s \
+                 `fields`/`references`, naming a field that does not exist is the same error.",
                 "model User {\n  id    Int    @id @uniqe\n  name  String @default(now)\n}",
-                "Use @id, @auto, @unique, @default(value), @optional, @min(n), @max(n) or \
-                 @pattern(\"regex\") with the arguments and types the message names.",
+                "Use @id, @auto, @unique, @default(value), @optional, @min(n), @max(n), \
+                 @pattern(\"regex\") or @relation(name: \"…\", fields: […], references: […], \
+                 onDelete: Cascade) with the arguments and types the message names, and \
+                 @@index([fields…]) or @@unique([fields…]) in a model body.",
             ),
             Code::E0018 => (
                 "property set twice",
@@ -205,6 +210,18 @@ impl Code {
                 "An event declares no `handler`, so publishing it does nothing but store it.",
                 "event UserDeleted {\n  payload: { userId: Int }\n}",
                 "Add `handler: [some_handler]`, or remove the event if nothing uses it.",
+            ),
+            Code::W0004 => (
+                "event type not supported",
+                "An event says `type: sqs` or `type: eventbridge`, upstream rohas's way of \
+                 sending one event through an AWS service. This version of rohas has no AWS \
+                 adapter: the event is accepted and delivered through the project's \
+                 `[adapter]` (the local durable queue by default), like every other event, \
+                 so it does not reach SQS or EventBridge.",
+                "event OrderPlaced {\n  payload: Json\n  handler: [reserve_stock]\n  type: sqs\n}",
+                "Remove `type` to deliver the event through the project's adapter without the \
+                 warning. Consumers that read the SQS queue or EventBridge bus directly do not \
+                 see the event: give it a handler in this project instead.",
             ),
         };
         Explanation {

@@ -72,7 +72,18 @@ pub struct TypeDecl {
     pub name: String,
     pub kind: TypeKind,
     pub fields: Vec<Field>,
+    /// `@@index([…])` and `@@unique([…])`: metadata for the user's own
+    /// storage layer; Rohas keeps no database, so nothing enforces them.
+    pub indexes: Vec<Index>,
     pub doc: Option<String>,
+    pub span: Span,
+}
+
+/// `@@index([a, b])` or `@@unique([a, b])` on a record; every field exists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Index {
+    pub fields: Vec<NameRef>,
+    pub unique: bool,
     pub span: Span,
 }
 
@@ -85,7 +96,27 @@ pub struct Field {
     /// `T?` or `@optional`.
     pub optional: bool,
     pub attributes: Vec<Attribute>,
+    /// `@relation(…)`: how this field links to another model. Metadata, as
+    /// for [`Index`]; the field's type is a record (or a list of one).
+    pub relation: Option<Relation>,
     pub doc: Option<String>,
+    pub span: Span,
+}
+
+/// `@relation(name: "UserPosts", fields: [userId], references: [id], onDelete: Cascade)`,
+/// also written `@relation({ … })` or `@relation("UserPosts")`. `fields`
+/// name fields of the declaring record and `references` fields of the
+/// related one, pairwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relation {
+    pub name: Option<String>,
+    pub fields: Vec<NameRef>,
+    pub references: Vec<NameRef>,
+    /// `Cascade`, `Restrict`, `NoAction`, `SetNull` or `SetDefault`.
+    pub on_delete: Option<String>,
+    pub on_update: Option<String>,
+    /// A join model for many-to-many relations.
+    pub through: Option<NameRef>,
     pub span: Span,
 }
 
@@ -129,7 +160,8 @@ impl Primitive {
             "String" => Primitive::String,
             "Int" => Primitive::Int,
             "Float" => Primitive::Float,
-            "Boolean" => Primitive::Boolean,
+            // `Bool` is upstream rohas's spelling of the same type.
+            "Boolean" | "Bool" => Primitive::Boolean,
             "DateTime" => Primitive::DateTime,
             "Json" => Primitive::Json,
             _ => return None,
@@ -225,7 +257,8 @@ pub enum PathSegment {
 pub struct Api {
     pub name: String,
     pub method: HttpMethod,
-    /// As written, e.g. `/users/:id`.
+    /// The route with parameters written `:name`, e.g. `/users/:id` (a
+    /// path written `/users/{id}` is stored in this form).
     pub path: String,
     pub segments: Vec<PathSegment>,
     pub body: Option<TypeRef>,
@@ -255,6 +288,10 @@ pub struct Event {
     pub triggers: Vec<NameRef>,
     /// Delivery attempts override (`retries:`).
     pub retries: Option<u32>,
+    /// `type: sqs` or `type: eventbridge` (upstream rohas's per-event
+    /// broker, lower case): this version delivers such an event through the
+    /// configured adapter like any other, and validation warns (W0004).
+    pub broker: Option<NameRef>,
     pub timeout: Option<Duration>,
     pub doc: Option<String>,
     pub span: Span,
@@ -263,12 +300,54 @@ pub struct Event {
 #[derive(Debug, Clone)]
 pub struct Cron {
     pub name: String,
-    /// As written; 5 fields, or 6 with leading seconds. Validated with croner.
+    /// As written: 5 fields, 6 with leading seconds, or 7 with leading
+    /// seconds and a trailing year. [`Cron::expression`] is what croner reads.
     pub schedule: String,
+    /// The years of a 7-field schedule; `None` is every year.
+    pub years: Option<Years>,
+    /// `handler: name`: the handler's file and function stem; `None` means
+    /// the cron's own name.
+    pub handler: Option<NameRef>,
     pub triggers: Vec<NameRef>,
     pub timeout: Option<Duration>,
     pub doc: Option<String>,
     pub span: Span,
+}
+
+impl Cron {
+    /// The schedule without a 7th (year) field: 5 or 6 fields, for croner.
+    pub fn expression(&self) -> String {
+        let fields: Vec<&str> = self.schedule.split_whitespace().collect();
+        if fields.len() == 7 {
+            fields[..6].join(" ")
+        } else {
+            self.schedule.clone()
+        }
+    }
+}
+
+/// The year field of a 7-field cron schedule: inclusive ranges with a step
+/// (`2026`, `2026-2030`, `2026,2028`, `2026-2040/2`, `*/2`), years 1970–2099.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Years {
+    /// `(first, last, step)`.
+    pub ranges: Vec<(i32, i32, u32)>,
+}
+
+impl Years {
+    pub const FIRST: i32 = 1970;
+    pub const LAST: i32 = 2099;
+
+    pub fn contains(&self, year: i32) -> bool {
+        self.ranges.iter().any(|&(first, last, step)| {
+            (first..=last).contains(&year) && (year - first).unsigned_abs().is_multiple_of(step.max(1))
+        })
+    }
+
+    /// The first year from `year` on that the schedule runs in.
+    pub fn next_from(&self, year: i32) -> Option<i32> {
+        (year.max(Self::FIRST)..=Self::LAST).find(|y| self.contains(*y))
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -203,12 +203,14 @@ impl Parser {
         let name = self.ident(&format!("a name after `{keyword}`"))?;
         self.expect(TokenKind::LBrace, &format!("`{{` after `{keyword} {}`", name.name))?;
         if let Some(kind) = record {
-            let fields = self.fields(TokenKind::RBrace)?;
+            let mut attributes = Vec::new();
+            let fields = self.fields(TokenKind::RBrace, Some(&mut attributes))?;
             let end = self.expect(TokenKind::RBrace, "`}`")?;
             return Ok(Decl::Record(RecordDecl {
                 kind,
                 name,
                 fields,
+                attributes,
                 doc,
                 span: start.to(end),
             }));
@@ -235,19 +237,41 @@ impl Parser {
     }
 
     /// Fields until `close` (not consumed); separated by newlines or commas.
-    fn fields(&mut self, close: TokenKind) -> PResult<Vec<FieldDecl>> {
+    /// `block` collects `@@name(…)` lines, which only a record body (not an
+    /// inline object type) may hold.
+    fn fields(&mut self, close: TokenKind, mut block: Option<&mut Vec<AttributeExpr>>) -> PResult<Vec<FieldDecl>> {
         let mut fields = Vec::new();
         loop {
             let doc = self.docs();
             if self.peek().kind == close {
                 return Ok(fields);
             }
+            if self.at_block_attribute() {
+                let at = self.peek().span;
+                let attribute = self.attribute(true)?;
+                match block.as_deref_mut() {
+                    Some(list) => list.push(attribute),
+                    None => {
+                        return Err(Diagnostic::error(
+                            Code::E0017,
+                            format!(
+                                "`@@{}` belongs in a model body, not in an inline type",
+                                attribute.name.name
+                            ),
+                        )
+                        .with_primary(at.to(attribute.span), "not allowed here")
+                        .with_help("move it into the `model` that declares these fields"))
+                    }
+                }
+                self.eat(&TokenKind::Comma);
+                continue;
+            }
             let name = self.ident("a field name")?;
             self.eat(&TokenKind::Colon);
             let ty = self.type_expr()?;
             let mut attributes = Vec::new();
-            while self.peek().kind == TokenKind::At {
-                attributes.push(self.attribute()?);
+            while self.peek().kind == TokenKind::At && !self.at_block_attribute() {
+                attributes.push(self.attribute(false)?);
             }
             let end = attributes.last().map_or(ty.span(), |a| a.span);
             fields.push(FieldDecl {
@@ -266,7 +290,7 @@ impl Parser {
             TokenKind::Ident(_) => TypeExpr::Name(self.ident("a type")?),
             TokenKind::LBrace => {
                 let open = self.bump().span;
-                let fields = self.nested(open, |p| p.fields(TokenKind::RBrace))?;
+                let fields = self.nested(open, |p| p.fields(TokenKind::RBrace, None))?;
                 let close = self.expect(TokenKind::RBrace, "`}` closing the inline type")?;
                 TypeExpr::Object(fields, open.to(close))
             }
@@ -287,18 +311,30 @@ impl Parser {
         }
     }
 
-    fn attribute(&mut self) -> PResult<AttributeExpr> {
+    /// `@@` at the cursor: a model-level attribute such as `@@index([a])`.
+    fn at_block_attribute(&self) -> bool {
+        self.peek().kind == TokenKind::At && *self.peek_at(1) == TokenKind::At
+    }
+
+    /// `@name(args…)`, or `@@name(args…)` when `block`.
+    fn attribute(&mut self, block: bool) -> PResult<AttributeExpr> {
         let at = self.expect(TokenKind::At, "`@`")?;
+        if block {
+            self.expect(TokenKind::At, "`@@`")?;
+        }
         let name = self.ident("an attribute name after `@`")?;
         let mut args = Vec::new();
         let mut end = name.span;
-        if self.eat(&TokenKind::LParen).is_some() {
-            while self.peek().kind != TokenKind::RParen {
-                args.push(self.literal()?);
-                if self.eat(&TokenKind::Comma).is_none() {
-                    break;
+        if let Some(open) = self.eat(&TokenKind::LParen) {
+            self.nested(open, |p| {
+                while p.peek().kind != TokenKind::RParen {
+                    args.push(p.attr_arg(true)?);
+                    if p.eat(&TokenKind::Comma).is_none() {
+                        break;
+                    }
                 }
-            }
+                Ok(())
+            })?;
             end = self.expect(TokenKind::RParen, "`)` closing the attribute's arguments")?;
         }
         Ok(AttributeExpr {
@@ -306,6 +342,54 @@ impl Parser {
             args,
             span: at.to(end),
         })
+    }
+
+    /// One attribute argument: a value, `[values]`, `{ key: value, … }`, or
+    /// (when `named` is allowed) `key: value`.
+    fn attr_arg(&mut self, named: bool) -> PResult<AttrArg> {
+        if named && matches!(self.peek().kind, TokenKind::Ident(_)) && *self.peek_at(1) == TokenKind::Colon {
+            let key = self.ident("an argument name")?;
+            self.bump();
+            let value = self.attr_arg(false)?;
+            return Ok(AttrArg::Named(key, Box::new(value)));
+        }
+        match self.peek().kind {
+            TokenKind::LBracket => {
+                let open = self.bump().span;
+                self.nested(open, |p| {
+                    let mut items = Vec::new();
+                    while p.peek().kind != TokenKind::RBracket {
+                        items.push(p.attr_arg(false)?);
+                        if p.eat(&TokenKind::Comma).is_none() {
+                            break;
+                        }
+                    }
+                    let close = p.expect(TokenKind::RBracket, "`]` closing the list")?;
+                    Ok(AttrArg::List(items, open.to(close)))
+                })
+            }
+            TokenKind::LBrace => {
+                let open = self.bump().span;
+                self.nested(open, |p| {
+                    let mut items = Vec::new();
+                    while p.peek().kind != TokenKind::RBrace {
+                        let key = p.ident("an argument name such as `fields:`")?;
+                        p.expect(TokenKind::Colon, &format!("`:` after `{}`", key.name))?;
+                        let value = p.attr_arg(false)?;
+                        items.push(AttrArg::Named(key, Box::new(value)));
+                        if p.eat(&TokenKind::Comma).is_none() {
+                            break;
+                        }
+                    }
+                    let close = p.expect(TokenKind::RBrace, "`}` closing the arguments")?;
+                    Ok(AttrArg::Object(items, open.to(close)))
+                })
+            }
+            _ => {
+                let (literal, span) = self.literal()?;
+                Ok(AttrArg::Value(literal, span))
+            }
+        }
     }
 
     fn literal(&mut self) -> PResult<(Literal, Span)> {
@@ -421,6 +505,42 @@ mod tests {
         let text = format!("type T {{ a: {} Int {} }}", "{ a: ".repeat(10_000), "}".repeat(10_000));
         let (_, errors) = parse(&text);
         assert!(errors.iter().any(|e| e.code == Code::E0016));
+    }
+
+    #[test]
+    fn attribute_arguments_keep_their_shape() {
+        let (decls, errors) = parse(
+            "model Post {\n  author User @relation(\"X\", fields: [userId], references: [id])\n  \
+             tag Tag @relation({ name: \"T\", onDelete: Cascade })\n  @@index([a, b])\n  @@unique(fields: [c])\n}",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let Decl::Record(post) = &decls[0] else {
+            panic!("not a record")
+        };
+        assert_eq!(post.fields.len(), 2);
+        let relation = &post.fields[0].attributes[0];
+        assert!(matches!(&relation.args[0], AttrArg::Value(Literal::String(s), _) if s == "X"));
+        assert!(
+            matches!(&relation.args[1], AttrArg::Named(k, v) if k.name == "fields" && matches!(**v, AttrArg::List(ref items, _) if items.len() == 1))
+        );
+        let object = &post.fields[1].attributes[0].args[0];
+        assert!(matches!(object, AttrArg::Object(items, _) if items.len() == 2));
+        let names: Vec<&str> = post.attributes.iter().map(|a| a.name.name.as_str()).collect();
+        assert_eq!(names, ["index", "unique"]);
+        assert!(matches!(&post.attributes[1].args[0], AttrArg::Named(k, _) if k.name == "fields"));
+    }
+
+    #[test]
+    fn model_attributes_are_not_field_attributes() {
+        // `@@index` on the line after a field's attributes starts a new item.
+        let (decls, errors) = parse("model A {\n  a Int @id\n  @@index([a])\n  b Int\n}");
+        assert!(errors.is_empty(), "{errors:?}");
+        let Decl::Record(a) = &decls[0] else {
+            panic!("not a record")
+        };
+        assert_eq!(a.fields.len(), 2);
+        assert_eq!(a.fields[0].attributes.len(), 1);
+        assert_eq!(a.attributes.len(), 1);
     }
 
     #[test]

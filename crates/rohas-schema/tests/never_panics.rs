@@ -1,8 +1,10 @@
 //! The parser and validator return diagnostics, never panic, whatever they
-//! are given: arbitrary bytes, and valid schemas with random edits.
+//! are given: arbitrary bytes, and valid schemas with random edits. The
+//! formatter neither: it refuses what does not parse, and whatever parses
+//! it formats keeping the meaning (its own check) and idempotently.
 
 use proptest::prelude::*;
-use rohas_schema::{check_sources, SourceMap};
+use rohas_schema::{check_sources, format_source, FileId, FormatError, SourceMap};
 
 const VALID: &[&str] = &[
     include_str!("fixtures/valid/model.ro"),
@@ -13,6 +15,15 @@ const VALID: &[&str] = &[
 ];
 
 fn check(text: String) {
+    match format_source(FileId(0), &text) {
+        Ok(once) => assert_eq!(
+            format_source(FileId(0), &once).ok().as_ref(),
+            Some(&once),
+            "not idempotent on {text:?}"
+        ),
+        Err(FormatError::Syntax(_)) => {}
+        Err(e) => panic!("{e} on {text:?}"),
+    }
     let mut sources = SourceMap::new();
     sources.add("fuzz.ro", text);
     let checked = check_sources(sources);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub const MAX_LIMIT: usize = 1000;
 const DEFAULT_LIMIT: usize = 50;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
@@ -188,7 +188,7 @@ impl MetricsQuery {
 }
 
 /// One row of the trace list: the trace's first span and totals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct TraceSummary {
     pub trace_id: String,
     pub root: Span,
@@ -201,7 +201,7 @@ pub struct TraceSummary {
 
 /// A trace's spans in waterfall order (depth first, children by start),
 /// each with its depth and its logs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct TraceTree {
     pub trace_id: String,
     pub start_ns: u64,
@@ -211,7 +211,7 @@ pub struct TraceTree {
     pub logs: Vec<LogEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SpanNode {
     #[serde(flatten)]
     pub span: Span,
@@ -224,8 +224,19 @@ pub(crate) fn traces(file: &Path, q: &TraceQuery) -> Result<Page<TraceSummary>, 
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let mut sql = format!("SELECT {SPAN_COLUMNS} FROM spans r WHERE r.root = 1");
     let mut args: Vec<Sql> = Vec::new();
+    // One row per trace: a trace with several roots in this store (deliveries
+    // of a message published without a stored parent) shows its first.
+    sql.push_str(
+        " AND NOT EXISTS (SELECT 1 FROM spans o WHERE o.trace_id = r.trace_id AND o.root = 1 \
+         AND (o.start_ns < r.start_ns OR (o.start_ns = r.start_ns AND o.span_id < r.span_id)))",
+    );
     if let Some(h) = &q.handler {
-        sql.push_str(" AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND s.handler = ?)");
+        // The handler's id or its own name (`api:CreateUser`, `CreateUser`).
+        let n = args.len() + 1;
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND (s.handler = ?{n} \
+             OR substr(s.handler, -length(?{n}) - 1) = ':' || ?{n}))"
+        ));
         args.push(Sql::Text(h.clone()));
     }
     if let Some(k) = q.kind {
@@ -306,7 +317,7 @@ pub(crate) fn trace(file: &Path, trace_id: &str) -> Result<TraceTree, QueryError
     let spans = select_spans(
         &conn,
         file,
-        &format!("SELECT {SPAN_COLUMNS} FROM spans r WHERE r.trace_id = ? ORDER BY r.start_ns, r.rowid"),
+        &format!("SELECT {SPAN_COLUMNS} FROM spans r WHERE r.trace_id = ? ORDER BY r.start_ns, r.span_id"),
         vec![Sql::Text(trace_id.to_string())],
     )?;
     if spans.is_empty() {

@@ -21,7 +21,7 @@ use crate::span::Span;
 use crate::store::{self, StoreFile, Trouble};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -111,6 +111,8 @@ struct Inner {
     tail: tokio::sync::broadcast::Sender<Arc<LogEntry>>,
     file: Option<PathBuf>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The writer, to wake it for a flush or close.
+    writer: std::thread::Thread,
     closed: std::sync::atomic::AtomicBool,
 }
 
@@ -165,6 +167,7 @@ impl Telemetry {
                 gauges,
                 tail,
                 file,
+                writer: thread.thread().clone(),
                 thread: Mutex::new(Some(thread)),
                 closed: std::sync::atomic::AtomicBool::new(false),
             })),
@@ -230,6 +233,7 @@ impl Telemetry {
         let Some(inner) = &self.inner else { return true };
         let (tx, rx) = mpsc::channel();
         let sent = lock(&inner.tx).as_ref().map(|s| s.send(Record::Flush(tx)).is_ok());
+        inner.writer.unpark();
         sent == Some(true) && rx.recv_timeout(timeout).is_ok()
     }
 
@@ -260,6 +264,7 @@ impl Telemetry {
         lock(&inner.tx).take();
         // Blocking send: the stop marker must get in behind what is queued.
         let _ = inner.fast.send(Record::Stop);
+        inner.writer.unpark();
         if let Some(t) = lock(&inner.thread).take() {
             let _ = t.join();
         }
@@ -309,6 +314,11 @@ impl Reader {
         Reader { file }
     }
 
+    /// The SQLite file it reads (`<folder>/telemetry.db`).
+    pub fn file(&self) -> &std::path::Path {
+        &self.file
+    }
+
     pub fn traces(&self, q: &TraceQuery) -> Result<Page<TraceSummary>, QueryError> {
         query::traces(&self.file, q)
     }
@@ -326,10 +336,15 @@ impl Reader {
     }
 }
 
+/// How often the writer looks at its queue.
+const TICK: Duration = Duration::from_millis(25);
 /// Most records written in one transaction.
 const BATCH: usize = 8192;
 /// How often upkeep (retention, size cap, the file still there) runs.
 const UPKEEP_EVERY: Duration = Duration::from_secs(60);
+/// How often upkeep also looks through every span (for trace ids a client
+/// chose, which do not sort by time).
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// How long a stopped store waits before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 /// How long metric points are kept.
@@ -367,20 +382,29 @@ impl Writer {
         let mut next_point = Instant::now() + resolution;
         let mut next_upkeep = Instant::now() + UPKEEP_EVERY;
         let mut gauges: Vec<Gauge> = Vec::new();
+        let mut full = false;
+        let mut gone = false;
+        let mut last_sweep = Instant::now();
         loop {
-            let wait = next_point.saturating_duration_since(Instant::now());
-            let first = match self.rx.recv_timeout(wait) {
-                Ok(r) => Some(r),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => break,
-            };
-            let mut batch: Vec<Record> = first.into_iter().collect();
+            // Woken by the clock, not by each record: a wake-up per record
+            // costs the serving threads a context switch each (on one core,
+            // more than the record itself). A flush or close unparks it.
+            if !full {
+                let wait = next_point.saturating_duration_since(Instant::now());
+                std::thread::park_timeout(TICK.min(wait));
+            }
+            let mut batch: Vec<Record> = Vec::new();
             while batch.len() < BATCH {
                 match self.rx.try_recv() {
                     Ok(r) => batch.push(r),
-                    Err(_) => break,
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        gone = true;
+                        break;
+                    }
                 }
             }
+            full = batch.len() == BATCH;
             let mut stop = false;
             let mut upkeep_now = false;
             let mut damaged: Option<Instant> = None;
@@ -419,14 +443,18 @@ impl Writer {
             }
             if now >= next_upkeep || upkeep_now {
                 self.writable();
-                self.upkeep();
+                let sweep = upkeep_now || last_sweep.elapsed() >= SWEEP_EVERY;
+                if sweep {
+                    last_sweep = Instant::now();
+                }
+                self.upkeep(sweep);
                 next_upkeep = now + UPKEEP_EVERY;
             }
             // Answered last: a flush after an upkeep waits for the upkeep.
             for done in flushed {
                 let _ = done.send(());
             }
-            if stop {
+            if stop || (gone && !full) {
                 break;
             }
         }
@@ -604,7 +632,7 @@ impl Writer {
         }
     }
 
-    fn upkeep(&mut self) {
+    fn upkeep(&mut self, sweep: bool) {
         let Some(store) = &mut self.store else { return };
         if !store.still_there() {
             let path = store.path().display().to_string();
@@ -619,7 +647,7 @@ impl Writer {
         }
         let cutoff = crate::now_ns().saturating_sub(u64::try_from(self.retention.as_nanos()).unwrap_or(u64::MAX));
         let points_cutoff = chrono::Utc::now().timestamp() - POINTS_KEPT_S.min(self.retention.as_secs() as i64);
-        if let Err(e) = store.upkeep(cutoff, points_cutoff, self.max_bytes) {
+        if let Err(e) = store.upkeep(cutoff, points_cutoff, self.max_bytes, sweep) {
             self.trouble(e);
         }
     }

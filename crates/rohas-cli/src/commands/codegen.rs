@@ -1,5 +1,6 @@
 //! `rohas codegen`: write `src/generated/` and stubs for handlers that have
-//! no file yet; `--openapi` prints the OpenAPI document instead.
+//! no file yet; `--openapi` prints the OpenAPI document of the apis instead,
+//! `--asyncapi` the AsyncAPI document of the events.
 //!
 //! An invalid schema prints its diagnostics and writes nothing.
 
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  rohas codegen                       regenerate src/generated and create missing stubs\n  rohas codegen --lang rust           override [project] language\n  rohas codegen --schema ../api/schema --output src\n  rohas codegen --openapi > openapi.json"
+    after_help = "Examples:\n  rohas codegen                       regenerate src/generated and create missing stubs\n  rohas codegen --lang rust           override [project] language\n  rohas codegen --schema ../api/schema --output src\n  rohas codegen --openapi > openapi.json\n  rohas codegen --asyncapi > asyncapi.json"
 )]
 pub struct Args {
     /// Schema file or folder (default: the project's schema/, or ROHAS_SCHEMA_PATH).
@@ -24,8 +25,11 @@ pub struct Args {
     #[arg(long, value_parser = ["python", "typescript", "rust"])]
     pub lang: Option<String>,
     /// Print the OpenAPI 3.1 document of the APIs instead of generating code.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "asyncapi")]
     pub openapi: bool,
+    /// Print the AsyncAPI 3.0 document of the events instead of generating code.
+    #[arg(long)]
+    pub asyncapi: bool,
 }
 
 pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
@@ -41,8 +45,13 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
     };
     let schema = project::load_schema(&schema_path, out)?;
 
-    if args.openapi {
-        return openapi(&schema, &root, out);
+    if args.openapi || args.asyncapi {
+        let document = if args.openapi {
+            Document::OpenApi
+        } else {
+            Document::AsyncApi
+        };
+        return print_document(&schema, &root, document, out);
     }
 
     let lang = project::language(&root, args.lang.as_deref())?;
@@ -68,11 +77,23 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Print the OpenAPI document (pretty JSON) on stdout, titled with the
-/// `[project] name` and `version` of the config; without a config file the
-/// title is the project folder's name. Diagnostics go to stderr, so
-/// `rohas codegen --openapi > openapi.json` keeps a clean file.
-fn openapi(schema: &rohas_schema::Schema, root: &std::path::Path, out: &Output) -> anyhow::Result<ExitCode> {
+/// Which description of the project to print.
+#[derive(Clone, Copy)]
+enum Document {
+    OpenApi,
+    AsyncApi,
+}
+
+/// Print the OpenAPI or AsyncAPI document (pretty JSON) on stdout, titled
+/// with the `[project] name` and `version` of the config; without a config
+/// file the title is the project folder's name. Diagnostics go to stderr,
+/// so `rohas codegen --openapi > openapi.json` keeps a clean file.
+fn print_document(
+    schema: &rohas_schema::Schema,
+    root: &std::path::Path,
+    document: Document,
+    out: &Output,
+) -> anyhow::Result<ExitCode> {
     let loaded = rohas_config::load(root)?;
     for warning in &loaded.warnings {
         out.warn(&warning.to_string());
@@ -84,8 +105,13 @@ fn openapi(schema: &rohas_schema::Schema, root: &std::path::Path, out: &Output) 
         _ => project.name,
     };
     let version = Some(project.version).filter(|v| !v.trim().is_empty());
-    let doc = rohas_codegen::openapi(schema, &title, version.as_deref().unwrap_or("0.1.0"));
-    let text = serde_json::to_string_pretty(&doc).context("cannot write the OpenAPI document as JSON")?;
+    let version = version.as_deref().unwrap_or("0.1.0");
+    let (doc, what) = match document {
+        Document::OpenApi => (rohas_codegen::openapi(schema, &title, version), "OpenAPI"),
+        Document::AsyncApi => (rohas_codegen::asyncapi(schema, &title, version), "AsyncAPI"),
+    };
+    let text =
+        serde_json::to_string_pretty(&doc).with_context(|| format!("cannot write the {what} document as JSON"))?;
     crate::output::stdout_line(&text);
     Ok(ExitCode::SUCCESS)
 }

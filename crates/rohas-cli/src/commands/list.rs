@@ -3,15 +3,17 @@
 
 use crate::output::Output;
 use crate::project;
+use rohas_runtime::{HandlerKind, HandlerSpec, Language};
 use rohas_schema::model::{NameRef, Schema, TypeRef};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// A .ro file, a schema folder, or a project folder (default: the current project's schema/).
     pub path: Option<PathBuf>,
-    /// Handler language, when the project does not say (python, typescript, rust).
+    /// Handler language, when the project does not say (python, typescript, rust);
+    /// without one, list-handlers shows the files of every language.
     #[arg(long)]
     pub lang: Option<String>,
 }
@@ -19,15 +21,41 @@ pub struct Args {
 pub fn handlers(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
     let path = project::schema_path(args.path.as_deref())?;
     let schema = project::load_schema(&path, out)?;
-    let root = project_root_of(&path)?;
-    let lang = project::language(&root, args.lang.as_deref())?;
+    // A bare schema folder (no project around it) still lists its
+    // handlers: files are then what codegen would create, with no status.
+    let root = project::find_root(&path).or_else(|| project::current_root().ok());
+    let lang = match (&root, args.lang.as_deref()) {
+        (_, Some(name)) => Some(project::parse_language(name)?),
+        (Some(root), None) => project::language_if_known(root, None)?,
+        (None, None) => None,
+    };
+    let Some(lang) = lang else {
+        out.warn(
+            "no handler language (no --lang, config/rohas.toml or project files): listing the files of each language",
+        );
+        return every_language(&schema);
+    };
     let specs = rohas_codegen::handler_specs(&schema, lang);
+    let Some(root) = root else {
+        let rows: Vec<[String; 4]> = specs
+            .iter()
+            .map(|spec| {
+                [
+                    spec.kind.to_string(),
+                    spec.name.clone(),
+                    trigger(&schema, spec),
+                    location(spec, None),
+                ]
+            })
+            .collect();
+        print_table(["KIND", "NAME", "ON", "FILE :: FUNCTION"], &rows);
+        return Ok(ExitCode::SUCCESS);
+    };
 
-    let rows: Vec<[String; 4]> = specs
+    let rows: Vec<[String; 5]> = specs
         .iter()
         .map(|spec| {
             let existing = spec.files.iter().find(|f| root.join(f).is_file());
-            let file = existing.unwrap_or(&spec.files[0]).display().to_string();
             let status = match (existing, spec.optional) {
                 (Some(_), _) => "ok",
                 (None, true) => "optional",
@@ -36,19 +64,91 @@ pub fn handlers(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
             [
                 spec.kind.to_string(),
                 spec.name.clone(),
-                format!("{file} :: {}", spec.functions.join(" | ")),
+                trigger(&schema, spec),
+                location(spec, existing),
                 status.into(),
             ]
         })
         .collect();
-    print_table(["KIND", "NAME", "FILE :: FUNCTION", "STATUS"], &rows);
-    let missing = rows.iter().filter(|r| r[3] == "missing").count();
+    print_table(["KIND", "NAME", "ON", "FILE :: FUNCTION", "STATUS"], &rows);
+    let missing = rows.iter().filter(|r| r[4] == "missing").count();
     if missing > 0 {
         out.warn(&format!(
             "{missing} handler file(s) missing: run `rohas codegen` to create stubs"
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// No language known: each handler once per language, with the file and
+/// functions that language looks for.
+fn every_language(schema: &Schema) -> anyhow::Result<ExitCode> {
+    let langs = [Language::Python, Language::TypeScript, Language::Rust];
+    let specs: Vec<Vec<HandlerSpec>> = langs
+        .iter()
+        .map(|lang| rohas_codegen::handler_specs(schema, *lang))
+        .collect();
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    // Every language lists the same handlers in the same (schema) order.
+    for i in 0..specs[0].len() {
+        for (lang, specs) in langs.iter().zip(&specs) {
+            let Some(spec) = specs.get(i) else { continue };
+            rows.push([
+                spec.kind.to_string(),
+                spec.name.clone(),
+                trigger(schema, spec),
+                lang.as_str().to_string(),
+                location(spec, None),
+            ]);
+        }
+    }
+    print_table(["KIND", "NAME", "ON", "LANG", "FILE :: FUNCTION"], &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `src/handlers/api/health.py :: handler | handle_health`: the file found
+/// (else the one codegen would create) and the functions looked for.
+fn location(spec: &HandlerSpec, existing: Option<&PathBuf>) -> String {
+    let file = existing
+        .or(spec.files.first())
+        .map(|f| f.display().to_string())
+        .unwrap_or_default();
+    format!("{file} :: {}", spec.functions.join(" | "))
+}
+
+/// What makes the handler run: an api's method and path, the event
+/// handled, a cron schedule, a WebSocket path, or the apis and ws
+/// endpoints a middleware guards.
+fn trigger(schema: &Schema, spec: &HandlerSpec) -> String {
+    // Ids are `kind:declaration[:handler]` (see `rohas_codegen::handlers`).
+    let declaration = spec.id.split(':').nth(1).unwrap_or_default();
+    let found = match spec.kind {
+        HandlerKind::Api => schema
+            .api(declaration)
+            .map(|a| format!("{} {}", a.method.as_str(), a.path)),
+        HandlerKind::Event => spec.event_type.clone(),
+        HandlerKind::Cron => schema.cron(declaration).map(|c| c.schedule.clone()),
+        HandlerKind::WsConnect | HandlerKind::WsMessage | HandlerKind::WsDisconnect => {
+            schema.websocket(declaration).map(|w| w.path.clone())
+        }
+        HandlerKind::Middleware => {
+            let users: Vec<&str> = schema
+                .apis
+                .iter()
+                .filter(|a| a.middlewares.iter().any(|m| m.name == declaration))
+                .map(|a| a.name.as_str())
+                .chain(
+                    schema
+                        .websockets
+                        .iter()
+                        .filter(|w| w.middlewares.iter().any(|m| m.name == declaration))
+                        .map(|w| w.name.as_str()),
+                )
+                .collect();
+            (!users.is_empty()).then(|| users.join(", "))
+        }
+    };
+    found.unwrap_or_else(|| "-".into())
 }
 
 pub fn events(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
@@ -69,13 +169,6 @@ pub fn events(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
         .collect();
     print_table(["EVENT", "PAYLOAD", "HANDLERS", "TRIGGERS", "PUBLISHED BY"], &rows);
     Ok(ExitCode::SUCCESS)
-}
-
-fn project_root_of(schema_path: &Path) -> anyhow::Result<PathBuf> {
-    match project::find_root(schema_path) {
-        Some(root) => Ok(root),
-        None => project::current_root(),
-    }
 }
 
 /// Every api, cron, ws and event whose `triggers` list `event`.

@@ -83,12 +83,11 @@ impl Server {
     }
 
     pub fn start_in(root: &Path, command: &str, extra: &[&str]) -> Server {
-        Server::start_in_with_env(root, command, extra, &[])
+        Server::start_with_env(root, command, extra, &[])
     }
 
-    /// [`Server::start_in`] with more environment variables for `rohas`
-    /// alone (the test process's own environment is left as it is).
-    pub fn start_in_with_env(root: &Path, command: &str, extra: &[&str], envs: &[(&str, &str)]) -> Server {
+    /// Like [`Server::start_in`], with extra environment variables.
+    pub fn start_with_env(root: &Path, command: &str, extra: &[&str], envs: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rohas"))
             .arg("-C")
             .arg(root)

@@ -17,7 +17,7 @@
 
 mod errors;
 mod operations;
-mod schemas;
+pub(crate) mod schemas;
 
 use rohas_schema::model::Schema;
 use serde_json::{json, Map, Value};

@@ -178,12 +178,19 @@ fn enumeration(decl: &EnumDecl) -> Value {
 /// `components/schemas`: every declaration an api body or response reaches,
 /// directly or through fields, arrays and inline objects.
 pub(crate) fn components(schema: &Schema) -> Map<String, Value> {
-    let mut out = Map::new();
-    let mut pending: Vec<&TypeRef> = schema
+    let roots = schema
         .apis
         .iter()
         .flat_map(|a| a.body.iter().chain(a.response.iter()))
         .collect();
+    reachable(schema, roots)
+}
+
+/// Every declaration the types in `roots` reach, as JSON Schemas by name
+/// (the AsyncAPI document starts from event payloads).
+pub(crate) fn reachable<'a>(schema: &'a Schema, roots: Vec<&'a TypeRef>) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut pending = roots;
     while let Some(ty) = pending.pop() {
         match ty {
             TypeRef::Primitive(_) => {}

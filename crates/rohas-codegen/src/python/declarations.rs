@@ -4,12 +4,12 @@
 //! `from generated.api.Health import HealthResponse` resolves.
 
 use super::code::py_str;
-use super::module::Module;
+use super::module::{Module, Rendered};
 use super::types::{attr_names, schema_members, Inline, Member, MemberType};
 use rohas_schema::model::{Api, EnumDecl, NamedKind, Primitive, Schema, TypeDecl, TypeKind, TypeRef, WebSocket};
 use std::collections::{BTreeSet, HashSet};
 
-pub fn record_module(schema: &Schema, decl: &TypeDecl) -> String {
+pub fn record_module(schema: &Schema, decl: &TypeDecl) -> Rendered {
     let keyword = match decl.kind {
         TypeKind::Model => "model",
         TypeKind::Input => "input",
@@ -25,7 +25,7 @@ pub fn record_module(schema: &Schema, decl: &TypeDecl) -> String {
     module.render(&format!("`{keyword} {}` from the schema.", decl.name))
 }
 
-pub fn enum_module(schema: &Schema, decl: &EnumDecl) -> String {
+pub fn enum_module(schema: &Schema, decl: &EnumDecl) -> Rendered {
     let mut module = Module::new(schema, format!("generated.models.{}", decl.name));
     module.write_enum(decl);
     module.render(&format!("`enum {}` from the schema.", decl.name))
@@ -90,7 +90,7 @@ fn alias_or_class(module: &mut Module<'_>, name: &str, ty: Option<&TypeRef>, doc
     }
 }
 
-pub fn api_module(schema: &Schema, api: &Api) -> String {
+pub fn api_module(schema: &Schema, api: &Api) -> Rendered {
     let request = format!("{}Request", api.name);
     let response = format!("{}Response", api.name);
     let body_name = format!("{}Body", api.name);
@@ -220,7 +220,7 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     module.render(&doc)
 }
 
-pub fn websocket_module(schema: &Schema, ws: &WebSocket) -> String {
+pub fn websocket_module(schema: &Schema, ws: &WebSocket) -> Rendered {
     let message_name = format!("{}Message", ws.name);
     let mut module = Module::new(schema, format!("generated.websockets.{}", ws.name));
     if matches!(ws.message, Some(TypeRef::Object(_))) {

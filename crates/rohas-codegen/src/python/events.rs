@@ -9,7 +9,7 @@
 
 use super::code::py_str;
 use super::declarations::reexport;
-use super::module::Module;
+use super::module::{Module, Rendered};
 use super::types::{attr_names, inline_name, Member, MemberType};
 use rohas_schema::model::{Event, Field, NamedKind, Primitive, Schema, TypeRef};
 use std::collections::HashSet;
@@ -26,7 +26,7 @@ fn payload_fields<'s>(schema: &'s Schema, event: &'s Event) -> Option<(&'s [Fiel
     }
 }
 
-pub fn event_module(schema: &Schema, event: &Event) -> String {
+pub fn event_module(schema: &Schema, event: &Event) -> Rendered {
     let payload_name = format!("{}Payload", event.name);
     let mut module = Module::new(schema, format!("generated.events.{}", event.name));
     module.own.insert(event.name.clone());

@@ -8,6 +8,8 @@
 //! src/generated/api/<Name>.py               <Name>Request, <Name>Response, re-exported body/response types
 //! src/generated/events/<Name>.py            the event class (payload fields at top level + payload + metadata)
 //! src/generated/websockets/<Name>.py        message type (also as WebSocketMessage), Connection
+//! src/generated/<group>/<snake_name>/       upstream rohas's module names, re-exporting the above
+//! src/generated/dto/<snake_name>/           every `input`, under upstream's `generated.dto`
 //! src/generated/state.py                    State and Logger
 //! src/generated/runtime.py                  HandlerContext, HttpError, NonRetryableError, Connection, Host, to_wire …
 //! ```
@@ -24,12 +26,14 @@ mod events;
 mod module;
 mod stubs;
 mod types;
+mod upstream;
 
 pub use stubs::stubs;
 
 use crate::GeneratedFile;
-use rohas_schema::model::Schema;
+use rohas_schema::model::{Schema, TypeKind};
 use std::path::Path;
+use upstream::Canonical;
 
 const RUNTIME_PY: &str = include_str!("support/runtime.py");
 const STATE_PY: &str = include_str!("support/state.py");
@@ -41,6 +45,8 @@ pub fn generate(schema: &Schema) -> Vec<GeneratedFile> {
     let mut add = |rel: String, contents: String| {
         files.push(GeneratedFile::new(base.join(rel), contents));
     };
+    // Every module of a declaration, for the upstream-style aliases.
+    let mut canonical: Vec<Canonical<'_>> = Vec::new();
 
     add(
         "__init__.py".into(),
@@ -54,47 +60,52 @@ pub fn generate(schema: &Schema) -> Vec<GeneratedFile> {
         package_doc("Models, inputs, types and enums of the schema, one module each."),
     );
     for decl in &schema.types {
-        add(
-            format!("models/{}.py", decl.name),
-            declarations::record_module(schema, decl),
-        );
+        let module = declarations::record_module(schema, decl);
+        add(format!("models/{}.py", decl.name), module.text);
+        let input = decl.kind == TypeKind::Input;
+        canonical.push(Canonical::new("models", &decl.name, module.exports, input));
     }
     for decl in &schema.enums {
-        add(
-            format!("models/{}.py", decl.name),
-            declarations::enum_module(schema, decl),
-        );
+        let module = declarations::enum_module(schema, decl);
+        add(format!("models/{}.py", decl.name), module.text);
+        canonical.push(Canonical::new("models", &decl.name, module.exports, false));
     }
     add(
         "api/__init__.py".into(),
         package_doc("One module per api: its request and response types."),
     );
     for api in &schema.apis {
-        add(format!("api/{}.py", api.name), declarations::api_module(schema, api));
+        let module = declarations::api_module(schema, api);
+        add(format!("api/{}.py", api.name), module.text);
+        canonical.push(Canonical::new("api", &api.name, module.exports, false));
     }
     add(
         "events/__init__.py".into(),
         package_doc("One module per event: the type its handlers receive."),
     );
     for event in &schema.events {
-        add(format!("events/{}.py", event.name), events::event_module(schema, event));
+        let module = events::event_module(schema, event);
+        add(format!("events/{}.py", event.name), module.text);
+        canonical.push(Canonical::new("events", &event.name, module.exports, false));
     }
     add(
         "websockets/__init__.py".into(),
         package_doc("One module per WebSocket endpoint: its message and connection types."),
     );
     for ws in &schema.websockets {
-        add(
-            format!("websockets/{}.py", ws.name),
-            declarations::websocket_module(schema, ws),
-        );
+        let module = declarations::websocket_module(schema, ws);
+        add(format!("websockets/{}.py", ws.name), module.text);
+        canonical.push(Canonical::new("websockets", &ws.name, module.exports, false));
+    }
+    for (rel, contents) in upstream::aliases(schema, &canonical) {
+        add(rel, contents);
     }
     add("runtime.py".into(), RUNTIME_PY.to_string());
     add("state.py".into(), STATE_PY.to_string());
     files
 }
 
-fn package_doc(doc: &str) -> String {
+pub(super) fn package_doc(doc: &str) -> String {
     let mut code = code::Code::python();
     code.docstring(doc);
     code.finish()

@@ -25,6 +25,12 @@ pub struct Imports {
     pub bottom: BTreeMap<String, BTreeSet<String>>,
 }
 
+/// A generated module's text and its `__all__`.
+pub struct Rendered {
+    pub text: String,
+    pub exports: Vec<String>,
+}
+
 pub struct Module<'s> {
     pub schema: &'s Schema,
     /// Dotted name, e.g. `generated.models.User`.
@@ -97,8 +103,17 @@ impl<'s> Module<'s> {
         group.entry(module).or_default().insert(name.to_string());
     }
 
-    /// The whole file: docstring, imports, `__all__`, body, late imports.
-    pub fn render(self, doc: &str) -> String {
+    /// The whole file (docstring, imports, `__all__`, body, late imports)
+    /// and the names it exports.
+    pub fn render(self, doc: &str) -> Rendered {
+        let exports = self.exports.iter().cloned().collect();
+        Rendered {
+            text: self.render_text(doc),
+            exports,
+        }
+    }
+
+    fn render_text(self, doc: &str) -> String {
         let mut out = Code::python();
         out.docstring(&format!(
             "{}\n\nWritten by `rohas codegen` from the schema. Do not edit: every run\nrewrites src/generated/.",

@@ -168,6 +168,16 @@ impl Runtime for FakeRuntime {
         "fake"
     }
 
+    /// One counter: the calls so far (the engine shows it in `/metrics`).
+    fn gauges(&self) -> Vec<rohas_runtime::RuntimeGauge> {
+        vec![rohas_runtime::RuntimeGauge {
+            name: "rohas_fake_calls_total",
+            help: "Calls the fake runtime took.",
+            counter: true,
+            value: lock(&self.calls).len() as f64,
+        }]
+    }
+
     fn load<'a>(&'a self, _: &'a [HandlerSpec]) -> BoxFuture<'a, Result<(), Vec<LoadError>>> {
         Box::pin(std::future::ready(Ok(())))
     }

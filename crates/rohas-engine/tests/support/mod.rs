@@ -11,11 +11,12 @@
 pub mod events;
 pub mod fake;
 pub mod http;
+pub mod raw;
 pub mod server;
 pub mod ws;
 
 pub use fake::{failed, http_error, ok, ok_triggering, FakeRuntime, Gate};
-pub use server::{serve, serve_with, Options};
+pub use server::{serve, serve_with, Options, Served};
 
 use std::future::Future;
 use std::time::Duration;

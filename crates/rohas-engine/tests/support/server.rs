@@ -8,6 +8,7 @@ use super::fake::FakeRuntime;
 use rohas_config::Config;
 use rohas_engine::log::Captured;
 use rohas_engine::rohas_events::{Adapter, MemoryAdapter, QueueOptions};
+use rohas_engine::rohas_telemetry::Telemetry;
 use rohas_engine::{Engine, EngineHost, EngineOptions, Log};
 use rohas_schema::{Schema, SourceMap};
 use std::net::SocketAddr;
@@ -25,6 +26,8 @@ pub struct Options {
     pub drain: Duration,
     /// Where events travel; `None`: a fresh in-memory adapter.
     pub adapter: Option<Arc<dyn Adapter>>,
+    /// What the engine records spans, logs and metrics into (off by default).
+    pub telemetry: Telemetry,
 }
 
 impl Default for Options {
@@ -34,6 +37,7 @@ impl Default for Options {
             dev: false,
             drain: Duration::from_secs(10),
             adapter: None,
+            telemetry: Telemetry::off(),
         }
     }
 }
@@ -61,7 +65,7 @@ pub async fn serve(schema: &str, fake: &Arc<FakeRuntime>) -> Served {
 /// `127.0.0.1:0` until [`Served::shutdown`].
 pub async fn serve_with(schema: &str, fake: &Arc<FakeRuntime>, options: Options) -> Served {
     let (log, captured) = Log::captured();
-    let host = EngineHost::new(log);
+    let host = EngineHost::new(log.with_telemetry(options.telemetry));
     fake.attach_host(host.clone());
     let engine = Engine::start(
         EngineOptions {
@@ -70,7 +74,7 @@ pub async fn serve_with(schema: &str, fake: &Arc<FakeRuntime>, options: Options)
             specs: fake.specs(),
             runtime: fake.clone(),
             dev: options.dev,
-            openapi: None,
+            documents: Default::default(),
             adapter: options
                 .adapter
                 .unwrap_or_else(|| Arc::new(MemoryAdapter::memory(QueueOptions::default()))),
@@ -125,7 +129,9 @@ impl Served {
 
     /// Swap in a new schema, with the fake's handlers as they are now.
     pub async fn reload(&self, schema: &str) {
-        self.engine.reload(parse(schema), self.fake.specs(), None).await;
+        self.engine
+            .reload(parse(schema), self.fake.specs(), Default::default())
+            .await;
     }
 
     /// Send the shutdown signal (once); `serve` then stops accepting and

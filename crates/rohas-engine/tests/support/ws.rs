@@ -77,9 +77,42 @@ impl Client {
         }
     }
 
+    /// Read (and so answer pings, as any live client does) for `period`,
+    /// expecting no message: what came, counted.
+    pub async fn listen(&mut self, period: Duration) -> Heard {
+        let mut heard = Heard::default();
+        let until = tokio::time::Instant::now() + period;
+        loop {
+            let frame = match tokio::time::timeout_at(until, self.0.next()).await {
+                Err(_) => return heard,
+                Ok(frame) => frame,
+            };
+            match frame {
+                Some(Ok(Message::Ping(_))) => heard.pings += 1,
+                Some(Ok(Message::Close(frame))) => {
+                    heard.closed = Some(frame.map_or(1005, |f| u16::from(f.code)));
+                    return heard;
+                }
+                Some(Ok(other)) => panic!("expected no message, got {other:?}"),
+                Some(Err(_)) | None => {
+                    heard.closed = Some(1006);
+                    return heard;
+                }
+            }
+        }
+    }
+
     /// Close cleanly and wait for the server's close.
     pub async fn close(mut self) {
         let _ = self.0.close(None).await;
         let _ = tokio::time::timeout(WAIT, async { while let Some(Ok(_)) = self.0.next().await {} }).await;
     }
+}
+
+/// What [`Client::listen`] saw.
+#[derive(Debug, Default)]
+pub struct Heard {
+    pub pings: usize,
+    /// The close code, if the connection ended (1006: without a close frame).
+    pub closed: Option<u16>,
 }

@@ -10,6 +10,7 @@ use crate::ast::{BlockDecl, BlockKind, Ident, Property, TypeExpr, Value};
 use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Api, Cron, Event, HttpMethod, NameRef, Schema, TypeRef, WebSocket};
+use crate::naming::is_portable_identifier;
 use crate::span::Span;
 use crate::suggest::did_you_mean;
 use std::collections::HashMap;
@@ -24,8 +25,8 @@ const API_KEYS: &[&str] = &[
     "middlewares",
     "timeout",
 ];
-const EVENT_KEYS: &[&str] = &["payload", "handler", "triggers", "retries", "timeout"];
-const CRON_KEYS: &[&str] = &["schedule", "triggers", "timeout"];
+const EVENT_KEYS: &[&str] = &["payload", "handler", "triggers", "retries", "timeout", "type"];
+const CRON_KEYS: &[&str] = &["schedule", "handler", "triggers", "timeout"];
 const WS_KEYS: &[&str] = &[
     "path",
     "message",
@@ -87,6 +88,13 @@ pub(super) fn lower_block(block: &BlockDecl, names: &Names, schema: &mut Schema,
             let (path, segments) = match props.string("path", diags) {
                 Ok(Some((path, at))) => {
                     let segments = super::routes::parse_path(&path, at, diags);
+                    // `/users/{id}` is stored as `/users/:id`, so generated
+                    // code, the OpenAPI document and logs show one spelling.
+                    let path = if segments.is_empty() {
+                        path
+                    } else {
+                        super::routes::canonical_path(&segments)
+                    };
                     (path, segments)
                 }
                 Ok(None) => {
@@ -116,25 +124,28 @@ pub(super) fn lower_block(block: &BlockDecl, names: &Names, schema: &mut Schema,
             handlers: props.names("handler", "handler", diags),
             triggers: props.events("triggers", diags),
             retries: props.retries(diags),
+            broker: props.broker(diags),
             timeout: props.duration(diags),
             doc,
             span,
         }),
         BlockKind::Cron => {
-            let schedule = match props.string("schedule", diags) {
+            let (schedule, years) = match props.string("schedule", diags) {
                 Ok(Some((schedule, at))) => {
-                    super::routes::check_cron(&schedule, at, diags);
-                    schedule
+                    let years = super::routes::check_cron(&schedule, at, diags);
+                    (schedule, years)
                 }
                 Ok(None) => {
                     props.missing("schedule", "schedule: \"0 0 * * *\"", diags);
-                    String::new()
+                    (String::new(), None)
                 }
-                Err(()) => String::new(),
+                Err(()) => (String::new(), None),
             };
             schema.crons.push(Cron {
                 name,
                 schedule,
+                years,
+                handler: props.single_name("handler", diags),
                 triggers: props.events("triggers", diags),
                 timeout: props.duration(diags),
                 doc,
@@ -265,7 +276,7 @@ impl Props<'_> {
         let Some(prop) = self.get(key) else { return Vec::new() };
         let items: Vec<&Value> = match &prop.value {
             Value::List(items, _) => items.iter().collect(),
-            single @ Value::Type(TypeExpr::Name(_)) => vec![single],
+            single @ (Value::Type(TypeExpr::Name(_)) | Value::Str(..)) => vec![single],
             _ => {
                 self.wrong(prop, "a list of names", "[first, second]", diags);
                 return Vec::new();
@@ -275,6 +286,16 @@ impl Props<'_> {
         for item in items {
             match item {
                 Value::Type(TypeExpr::Name(ident)) => out.push(ident.clone()),
+                // `["auth"]`: upstream rohas quotes names in some lists.
+                Value::Str(name, span) if is_portable_identifier(name) => out.push(Ident {
+                    name: name.clone(),
+                    span: *span,
+                }),
+                Value::Str(name, span) => diags.push(
+                    Diagnostic::error(Code::E0009, format!("`{key}` lists names, and \"{name}\" is not one"))
+                        .with_primary(*span, "not a name")
+                        .with_help("a name is letters, digits and `_`, not starting with a digit, e.g. `rate_limit`"),
+                ),
                 other => diags.push(
                     Diagnostic::error(Code::E0009, format!("`{key}` lists names, found {}", other.describe()))
                         .with_primary(other.span(), "expected a name")
@@ -336,6 +357,74 @@ impl Props<'_> {
             }
         }
         refs
+    }
+
+    /// One name (`handler: daily_cleanup`; a list of exactly one is fine too).
+    fn single_name(&self, key: &str, diags: &mut Vec<Diagnostic>) -> Option<NameRef> {
+        let prop = self.get(key)?;
+        let mut names = self.names(key, "handler", diags);
+        if names.len() > 1 {
+            diags.push(
+                Diagnostic::error(
+                    Code::E0009,
+                    format!("a {} runs one handler, but `{key}` lists {}", self.block.kind.keyword(), names.len()),
+                )
+                .with_primary(prop.value.span(), "more than one handler")
+                .with_help(format!(
+                    "keep one, e.g. `{key}: {}`; to run several handlers, trigger an event and give the event a handler list",
+                    names[0].name
+                )),
+            );
+            return None;
+        }
+        names.pop()
+    }
+
+    /// `type: sqs` / `type: eventbridge` on an event: accepted, and warned
+    /// about, since this version delivers every event through the project's
+    /// adapter.
+    fn broker(&self, diags: &mut Vec<Diagnostic>) -> Option<NameRef> {
+        let prop = self.get("type")?;
+        let (word, span) = match &prop.value {
+            Value::Type(TypeExpr::Name(ident)) => (ident.name.as_str(), ident.span),
+            Value::Str(s, span) => (s.as_str(), *span),
+            _ => ("", prop.value.span()),
+        };
+        let broker = match word.to_ascii_lowercase().as_str() {
+            "sqs" => "sqs",
+            "eventbridge" => "eventbridge",
+            _ => {
+                let mut diag = Diagnostic::error(Code::E0009, "an event's `type` must be `sqs` or `eventbridge`")
+                    .with_primary(prop.value.span(), "unknown event type");
+                diag = match did_you_mean(&word.to_ascii_lowercase(), ["sqs", "eventbridge"]) {
+                    Some(s) => diag.with_help(format!("did you mean `{s}`?")),
+                    None => diag.with_help(
+                        "`type` names the AWS service upstream rohas routes the event through; remove it to use the project's adapter",
+                    ),
+                };
+                diags.push(diag);
+                return None;
+            }
+        };
+        let service = if broker == "sqs" { "SQS" } else { "EventBridge" };
+        diags.push(
+            Diagnostic::warning(
+                Code::W0004,
+                format!(
+                    "event `{}` asks for `type: {broker}`, but this version of rohas does not deliver events through {service}",
+                    self.block.name.name
+                ),
+            )
+            .with_primary(span, format!("not sent to {service}"))
+            .with_help(
+                "the event is delivered through the project's `[adapter]` (the local durable queue by default), \
+                 like every other event; remove `type` to silence this warning",
+            ),
+        );
+        Some(NameRef {
+            name: broker.to_string(),
+            span,
+        })
     }
 
     fn duration(&self, diags: &mut Vec<Diagnostic>) -> Option<Duration> {

@@ -11,6 +11,7 @@
 
 mod blocks;
 mod graph;
+mod relations;
 mod routes;
 mod types;
 
@@ -80,6 +81,7 @@ pub fn lower(
         }
     }
 
+    relations::check(&schema, &mut diagnostics);
     routes::check(&schema, &mut diagnostics);
     graph::check(&schema, &mut diagnostics);
     types::check_handler_names(&schema, &mut diagnostics);

@@ -7,7 +7,7 @@
 
 use crate::code::Code;
 use crate::diagnostic::Diagnostic;
-use crate::model::{PathSegment, Schema};
+use crate::model::{PathSegment, Schema, Years};
 use crate::naming::is_portable_identifier;
 use crate::span::Span;
 use std::collections::HashMap;
@@ -36,10 +36,19 @@ pub(super) fn parse_path(path: &str, at: Span, diags: &mut Vec<Diagnostic>) -> V
             fail("empty segment (`//` or a trailing `/`)".into(), "remove the extra `/`");
             return Vec::new();
         }
-        if let Some(param) = segment.strip_prefix(':') {
+        // `{id}` is upstream rohas's (and OpenAPI's) spelling of `:id`.
+        let braced = segment.strip_prefix('{').and_then(|rest| rest.strip_suffix('}'));
+        if segment.contains(['{', '}']) && braced.is_none_or(|inner| inner.contains(['{', '}'])) {
+            fail(
+                format!("`{segment}` is not a valid path parameter"),
+                "a parameter is a whole segment, written `{id}` or `:id`",
+            );
+            return Vec::new();
+        }
+        if let Some(param) = segment.strip_prefix(':').or(braced) {
             if !is_portable_identifier(param) {
                 fail(
-                    format!("`:{param}` is not a valid path parameter"),
+                    format!("`{segment}` is not a valid path parameter"),
                     "a parameter is `:` followed by a name of letters, digits and `_`, like `:id`",
                 );
                 return Vec::new();
@@ -69,19 +78,54 @@ pub(super) fn parse_path(path: &str, at: Span, diags: &mut Vec<Diagnostic>) -> V
     segments
 }
 
-/// A 5-field or 6-field (leading seconds) cron expression that croner accepts.
-pub(super) fn check_cron(schedule: &str, at: Span, diags: &mut Vec<Diagnostic>) {
-    let fields = schedule.split_whitespace().count();
-    let problem = if fields != 5 && fields != 6 {
+/// The path with every parameter written `:name`.
+pub(super) fn canonical_path(segments: &[PathSegment]) -> String {
+    let mut out = String::new();
+    for s in segments {
+        out.push('/');
+        match s {
+            PathSegment::Literal(l) => out.push_str(l),
+            PathSegment::Param(p) => {
+                out.push(':');
+                out.push_str(p);
+            }
+        }
+    }
+    out
+}
+
+/// A 5-field or 6-field (leading seconds) cron expression that croner
+/// accepts, or 7 fields: seconds first and a year last (upstream rohas's
+/// form). Returns the years of a 7-field schedule (`None`: every year).
+pub(super) fn check_cron(schedule: &str, at: Span, diags: &mut Vec<Diagnostic>) -> Option<Years> {
+    let fields: Vec<&str> = schedule.split_whitespace().collect();
+    let mut years = None;
+    let problem = if !(5..=7).contains(&fields.len()) {
         Some(format!(
-            "it has {fields} field(s); a schedule has 5 (minute hour day month weekday) or 6 (with leading seconds)"
+            "it has {} field(s); a schedule has 5 (minute hour day month weekday), 6 (with leading seconds) or 7 (seconds first, year last)",
+            fields.len()
         ))
     } else {
-        croner::Cron::new(schedule)
+        let (expression, year) = match fields.len() {
+            7 => (fields[..6].join(" "), Some(fields[6])),
+            _ => (schedule.to_string(), None),
+        };
+        let parsed = croner::Cron::new(&expression)
             .with_seconds_optional()
             .parse()
             .err()
-            .map(|e| e.to_string())
+            .map(|e| e.to_string());
+        match (parsed, year) {
+            (Some(problem), _) => Some(problem),
+            (None, Some(year)) => match parse_years(year) {
+                Ok(y) => {
+                    years = y;
+                    None
+                }
+                Err(problem) => Some(problem),
+            },
+            (None, None) => None,
+        }
     };
     if let Some(problem) = problem {
         diags.push(
@@ -90,6 +134,50 @@ pub(super) fn check_cron(schedule: &str, at: Span, diags: &mut Vec<Diagnostic>) 
                 .with_help("for example \"0 0 * * *\" (daily at midnight) or \"*/10 * * * * *\" (every 10 seconds)"),
         );
     }
+    years
+}
+
+/// The year field: `*`, `2026`, `2026-2030`, `*/2`, `2026-2040/2`, or a
+/// comma-separated list of these. `Ok(None)` means every year.
+fn parse_years(field: &str) -> Result<Option<Years>, String> {
+    let bad = |why: &str| format!("the year field `{field}` is invalid: {why}");
+    let year = |text: &str| -> Result<i32, String> {
+        match text.parse::<i32>() {
+            Ok(y) if (Years::FIRST..=Years::LAST).contains(&y) => Ok(y),
+            _ => Err(bad(&format!(
+                "`{text}` is not a year from {} to {}",
+                Years::FIRST,
+                Years::LAST
+            ))),
+        }
+    };
+    let mut ranges = Vec::new();
+    for part in field.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((range, step)) => match step.parse::<u32>() {
+                Ok(n) if n > 0 => (range, n),
+                _ => return Err(bad(&format!("`{step}` is not a step (a whole number from 1)"))),
+            },
+            None => (part, 1),
+        };
+        let (first, last) = match range {
+            "*" if field == "*" => return Ok(None),
+            "*" => (Years::FIRST, Years::LAST),
+            _ => match range.split_once('-') {
+                Some((a, b)) => (year(a)?, year(b)?),
+                None if step > 1 => (year(range)?, Years::LAST),
+                None => {
+                    let y = year(range)?;
+                    (y, y)
+                }
+            },
+        };
+        if first > last {
+            return Err(bad(&format!("the range `{range}` ends before it starts")));
+        }
+        ranges.push((first, last, step));
+    }
+    Ok(Some(Years { ranges }))
 }
 
 /// The span of `api Name` at the top of a declaration, for labels that

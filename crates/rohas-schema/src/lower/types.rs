@@ -7,7 +7,7 @@
 //! are an error here rather than broken generated code later.
 
 use super::{DeclKind, Names};
-use crate::ast::{self, AttributeExpr, FieldDecl, TypeExpr};
+use crate::ast::{self, AttrArg, AttributeExpr, FieldDecl, TypeExpr};
 use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Attribute, EnumDecl, EnumVariant, Field, Literal, NamedKind, Primitive, Schema, TypeDecl, TypeRef};
@@ -17,13 +17,20 @@ use crate::suggest::did_you_mean;
 use std::collections::HashMap;
 
 const PRIMITIVES: &[&str] = &["String", "Int", "Float", "Boolean", "DateTime", "Json"];
-const ATTRIBUTES: &[&str] = &["id", "auto", "unique", "default", "optional", "min", "max", "pattern"];
+const ATTRIBUTES: &[&str] = &[
+    "id", "auto", "unique", "default", "optional", "min", "max", "pattern", "relation",
+];
 
 pub(super) fn lower_record(record: &ast::RecordDecl, names: &Names, diags: &mut Vec<Diagnostic>) -> TypeDecl {
     TypeDecl {
         name: record.name.name.clone(),
         kind: record.kind,
         fields: lower_fields(&record.fields, names, diags),
+        indexes: record
+            .attributes
+            .iter()
+            .filter_map(|a| super::relations::lower_index(a, diags))
+            .collect(),
         doc: record.doc.clone(),
         span: record.span,
     }
@@ -73,17 +80,22 @@ fn lower_field(field: &FieldDecl, names: &Names, diags: &mut Vec<Diagnostic>) ->
         TypeExpr::Optional(inner, _) => (resolve(inner, names, diags), true),
         other => (resolve(other, names, diags), false),
     };
-    let attributes: Vec<Attribute> = field
-        .attributes
-        .iter()
-        .filter_map(|a| lower_attribute(a, &ty, diags))
-        .collect();
+    let mut relation = None;
+    let mut attributes: Vec<Attribute> = Vec::new();
+    for attr in &field.attributes {
+        if attr.name.name == "relation" {
+            relation = super::relations::lower_relation(attr, &ty, names, diags).or(relation);
+        } else if let Some(a) = lower_attribute(attr, &ty, diags) {
+            attributes.push(a);
+        }
+    }
     optional |= attributes.iter().any(|a| a.name == "optional");
     Field {
         name: field.name.name.clone(),
         ty,
         optional,
         attributes,
+        relation,
         doc: field.doc.clone(),
         span: field.span,
     }
@@ -145,12 +157,23 @@ fn lower_attribute(attr: &AttributeExpr, ty: &TypeRef, diags: &mut Vec<Diagnosti
             .with_primary(attr.name.span, "unknown attribute");
         diag = match did_you_mean(name, ATTRIBUTES.iter().copied()) {
             Some(s) => diag.with_help(format!("did you mean `@{s}`?")),
-            None => diag.with_help("known attributes: @id, @auto, @unique, @default(value), @optional, @min(n), @max(n), @pattern(\"regex\")"),
+            None => diag.with_help("known attributes: @id, @auto, @unique, @default(value), @optional, @min(n), @max(n), @pattern(\"regex\"), @relation(…)"),
         };
         diags.push(diag);
         return None;
     }
-    let args: Vec<&Literal> = attr.args.iter().map(|(l, _)| l).collect();
+    // These attributes take plain values; lists and `key: value` are for `@relation`.
+    let mut args: Vec<&Literal> = Vec::new();
+    for arg in &attr.args {
+        match arg {
+            AttrArg::Value(literal, _) => args.push(literal),
+            other => {
+                let problem = format!("`@{name}` takes plain values, not {}", other.describe());
+                diags.push(Diagnostic::error(Code::E0017, problem.clone()).with_primary(other.span(), problem));
+                return None;
+            }
+        }
+    }
     let problem = match (name, args.as_slice()) {
         ("id" | "auto" | "unique" | "optional", []) => None,
         ("id" | "auto" | "unique" | "optional", _) => Some(format!("`@{name}` takes no arguments")),

@@ -145,6 +145,9 @@ pub struct Gauge {
     pub help: String,
     pub labels: Vec<(String, String)>,
     pub value: f64,
+    /// A count that only grows (shown as a Prometheus `counter`).
+    #[serde(default)]
+    pub counter: bool,
 }
 
 /// One stored point of a 10-second series.

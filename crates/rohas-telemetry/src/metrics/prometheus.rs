@@ -124,7 +124,12 @@ pub fn render(totals: &Totals, gauges: &[Gauge], process: Option<&ProcessStats>)
     for name in names {
         let mut of_name = gauges.iter().filter(|g| g.name == name).peekable();
         if let Some(first) = of_name.peek() {
-            family(&mut out, name, "gauge", &first.help);
+            family(
+                &mut out,
+                name,
+                if first.counter { "counter" } else { "gauge" },
+                &first.help,
+            );
         }
         for g in of_name {
             let labels: Vec<(&str, &str)> = g.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -248,6 +253,7 @@ mod tests {
             help: format!("{name} help"),
             labels: vec![("handler".into(), handler.into())],
             value: 1.0,
+            counter: false,
         };
         let gauges = [
             gauge("rohas_queue_depth", "a"),

@@ -1,8 +1,11 @@
-//! The telemetry file's tables. Spans and logs are appended in the order
-//! they end, so their rowids follow time closely: retention deletes a
-//! prefix by rowid and no time index is paid for on every insert. The
-//! only indexes are the ones the API's lookups need: spans by trace, the
-//! roots of traces by start (a partial index: roots only), logs by trace.
+//! The telemetry file's tables. Spans are kept in trace-id order (a
+//! `WITHOUT ROWID` table keyed by trace and span): the table is its own
+//! index by trace, one B-tree insert per span, and as the engine's trace
+//! ids begin with the time, it grows at its end and retention deletes a
+//! prefix. Logs are appended in the order they are written, so their
+//! rowids follow time: retention deletes a prefix by rowid. Besides, only
+//! what the API's lookups need: the roots of traces by start (a partial
+//! index: roots only) and logs by trace.
 
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS spans (
@@ -22,9 +25,9 @@ CREATE TABLE IF NOT EXISTS spans (
     attempt       INTEGER,
     message_id    TEXT,
     dead_lettered INTEGER NOT NULL DEFAULT 0,
-    attributes    TEXT
-);
-CREATE INDEX IF NOT EXISTS spans_by_trace ON spans(trace_id);
+    attributes    TEXT,
+    PRIMARY KEY (trace_id, span_id)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS roots_by_start ON spans(start_ns) WHERE root = 1;
 
 CREATE TABLE IF NOT EXISTS logs (

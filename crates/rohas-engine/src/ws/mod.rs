@@ -3,71 +3,26 @@
 //! against `message`, `onMessage`'s return value is sent back (or to every
 //! client with `broadcast: true`), and `onDisconnect` runs on every close.
 //!
-//! [`Sockets`] is the registry of open connections; handlers reach it
-//! through the host (`connection.send`, `state.broadcast`).
+//! [`Sockets`] (`sockets.rs`) is the registry of open connections, which
+//! handlers reach through the host (`connection.send`, `state.broadcast`);
+//! `connection.rs` runs one upgraded connection, with the limits of
+//! `[websocket]` (message size, idle timeout and pings, queued messages).
+
+mod connection;
+mod sockets;
+
+pub use sockets::Sockets;
 
 use crate::dispatch::invocation;
 use crate::engine::{Engine, Live};
 use crate::error::ApiError;
 use crate::spans::Open;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use futures_util::{FutureExt, SinkExt, StreamExt};
 use rohas_runtime::{HandlerError, HandlerKind, Invocation};
 use rohas_telemetry::SpanKind;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
-
-/// Open connections: id → (endpoint, outgoing queue).
-#[derive(Default)]
-pub struct Sockets {
-    conns: Mutex<HashMap<String, (String, mpsc::UnboundedSender<String>)>>,
-}
-
-impl Sockets {
-    fn add(&self, id: &str, endpoint: &str) -> mpsc::UnboundedReceiver<String> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.conns
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string(), (endpoint.to_string(), tx));
-        rx
-    }
-
-    fn remove(&self, id: &str) {
-        self.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
-    }
-
-    pub fn send(&self, id: &str, message: &Value) {
-        self.send_text(id, message.to_string());
-    }
-
-    /// Send JSON text as it is (a handler's reply keeps its key order).
-    pub fn send_text(&self, id: &str, text: String) {
-        if let Some((_, tx)) = self.conns.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
-            let _ = tx.send(text);
-        }
-    }
-
-    pub fn broadcast(&self, endpoint: &str, message: &Value) {
-        self.broadcast_text(endpoint, message.to_string());
-    }
-
-    /// Send JSON text as it is to every client of `endpoint`.
-    pub fn broadcast_text(&self, endpoint: &str, text: String) {
-        for (ep, tx) in self.conns.lock().unwrap_or_else(|e| e.into_inner()).values() {
-            if ep == endpoint {
-                let _ = tx.send(text.clone());
-            }
-        }
-    }
-
-    pub fn count(&self) -> usize {
-        self.conns.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-}
+use std::sync::Arc;
 
 /// A ws span, tagged with its connection (a connection's spans are
 /// separate traces; the id links them).
@@ -79,7 +34,7 @@ fn span_with_connection(mut span: Option<Open>, conn: &str) -> Option<Open> {
 }
 
 /// The base invocation of a ws handler: connection id, endpoint, context.
-fn ws_call(
+pub(crate) fn ws_call(
     kind: HandlerKind,
     id: String,
     ws: &str,
@@ -98,7 +53,7 @@ fn ws_call(
 
 /// The handler id for one ws hook: the schema's named handlers
 /// (`ws_message:Chat:on_message`) or the single module's function.
-fn hook_ids(live: &Live, ws_index: usize, kind: HandlerKind) -> Vec<String> {
+pub(crate) fn hook_ids(live: &Live, ws_index: usize, kind: HandlerKind) -> Vec<String> {
     let ws = &live.schema.websockets[ws_index];
     let names = match kind {
         HandlerKind::WsConnect => &ws.on_connect,
@@ -146,7 +101,8 @@ pub(crate) async fn upgrade(
     if let Err(e) = crate::http::run_middlewares(&shared, &ws.middlewares, context, &trace_id, span_id).await {
         return refused(e);
     }
-    let mut outgoing = shared.host.sockets.add(&conn, &ws.name);
+    let settings = &shared.config.websocket;
+    let registered = shared.host.sockets.add(&conn, &ws.name, settings.max_queued_messages);
     let timeout = shared.timeout(HandlerKind::WsConnect, ws.timeout);
     for id in hook_ids(&live, ws_index, HandlerKind::WsConnect) {
         let mut call = ws_call(HandlerKind::WsConnect, id, &ws.name, &conn, &trace_id, &headers);
@@ -158,93 +114,21 @@ pub(crate) async fn upgrade(
     }
     drop(span);
 
-    upgrade.on_upgrade(move |socket: WebSocket| async move {
-        let (mut sink, mut stream) = socket.split();
-        // On shutdown the writer sends a close frame (1001, going away)
-        // and the reader stops; onDisconnect still runs below.
-        let stop = shared.stop.clone();
-        let writer = tokio::spawn(async move {
-            loop {
-                // Shutdown first: the connection's queue closes during
-                // shutdown too, and the close frame must still go out.
-                tokio::select! {
-                    biased;
-                    _ = stop.cancelled() => {
-                        let frame = axum::extract::ws::CloseFrame { code: 1001, reason: "server shutting down".into() };
-                        let _ = sink.send(Message::Close(Some(frame))).await;
-                        break;
-                    }
-                    text = outgoing.recv() => match text {
-                        Some(text) => if sink.send(Message::Text(text.into())).await.is_err() { break },
-                        None => break,
-                    },
-                }
-            }
-        });
-        loop {
-            let frame = tokio::select! {
-                frame = stream.next() => frame,
-                _ = shared.stop.cancelled() => break,
-            };
-            let Some(Ok(frame)) = frame else { break };
-            let text = match frame {
-                Message::Text(t) => t.to_string(),
-                Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-                Message::Close(_) => break,
-                _ => continue,
-            };
-            let counted = crate::http::InFlight::enter(&shared);
-            // A panic (a runtime bug) ends this connection, not the
-            // engine's bookkeeping: onDisconnect and the registry removal
-            // below still run.
-            let handled = std::panic::AssertUnwindSafe(on_message(&engine, ws_index, &ws.name, &conn, &headers, text))
-                .catch_unwind()
-                .await;
-            drop(counted);
-            if handled.is_err() {
-                shared.log.error(&format!(
-                    "ws {}: a message handler panicked; the connection is closed",
-                    ws.name
-                ));
-                break;
-            }
-        }
-        let _counted = crate::http::InFlight::enter(&shared);
-        // Every close, clean or not, ends here.
-        let live = shared.live.load_full();
-        let trace_id = crate::log::new_trace_id();
-        let span = shared.open_span(
-            &trace_id,
-            None,
-            || Arc::from(format!("ws {} disconnect", ws.name)),
-            SpanKind::WsDisconnect,
-        );
-        let span_id = crate::spans::id_of(&span);
-        let timeout = shared.timeout(HandlerKind::WsDisconnect, ws.timeout);
-        if ws_index < live.schema.websockets.len() {
-            for id in hook_ids(&live, ws_index, HandlerKind::WsDisconnect) {
-                let call = ws_call(
-                    HandlerKind::WsDisconnect,
-                    id.clone(),
-                    &ws.name,
-                    &conn,
-                    &trace_id,
-                    &headers,
-                );
-                if let Err(e) = shared.call(call, timeout, span_id).await {
-                    shared.log.error(&format!("{id}: {e}"));
-                }
-            }
-        }
-        shared.close_span(span_with_connection(span, &conn), |_| {});
-        shared.host.sockets.remove(&conn);
-        if shared.stop.is_cancelled() {
-            // Let the close frame go out.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), writer).await;
-        } else {
-            writer.abort();
-        }
-    })
+    // A message over the limit is refused from its frame header, before
+    // it is buffered (`connection.rs` closes with 1009).
+    let limit = settings.max_message_bytes;
+    let session = connection::Session {
+        engine,
+        ws_index,
+        ws,
+        conn,
+        headers,
+        registered,
+    };
+    upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket: WebSocket| connection::serve(session, socket))
 }
 
 async fn on_message(
