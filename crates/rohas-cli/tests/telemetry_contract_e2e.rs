@@ -570,6 +570,36 @@ fn failures_are_recorded_as_the_docs_say() {
     });
 }
 
+/// `sample_ratio = 0` stores no trace, yet the metrics count every call.
+#[test]
+fn sampled_out_traces_are_not_stored_but_counted() {
+    let (_tmp, root) = support::project("telemetry-python");
+    let s = Server::start_with_env(&root, "dev", &[], &[("ROHAS_TELEMETRY_SAMPLE_RATIO", "0")]);
+    let (status, body) = support::post(&s.url("/signup"), r#"{"name":"ada"}"#);
+    assert_eq!(status, 200, "{body}");
+    let counted: &[Expected] = &[
+        (
+            "rohas_handler_calls_total",
+            &[("handler", "event:WelcomeSent:announce"), ("status", "ok")],
+            1.0,
+        ),
+        ("rohas_events_published_total", &[("event", "WelcomeSent")], 1.0),
+    ];
+    wait_for("the metrics to count the chain", DEADLINE, || {
+        let (_, text) = get(&s.url("/metrics"));
+        let text = text.as_str().unwrap_or_default().to_string();
+        counted
+            .iter()
+            .all(|(name, labels, value)| sample(&text, name, labels) == Some(*value))
+            .then_some(())
+            .ok_or(text)
+    });
+    // Counted by the same batch that would have stored the spans.
+    let (status, list) = get(&s.url("/telemetry/traces"));
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["items"], json!([]), "{list:#}");
+}
+
 /// An OTLP receiver built on OpenTelemetry's own Python packages (the
 /// telemetry crate's `tests/support/otlp_receiver.py`) gets the chain's
 /// spans and logs: names, kinds, the parent links across an event hop,
