@@ -9,7 +9,9 @@
 # @asyncapi/parser) lines.
 # Also, in a virtual environment of its own, the official OpenTelemetry
 # protobuf types with a real gRPC server, for the OTLP export tests'
-# second receiver (ROHAS_OTLP_PYTHON=…).
+# second receiver (ROHAS_OTLP_PYTHON=…), and Prometheus's own Python
+# client, whose text parser the telemetry tests read `/metrics` with
+# (ROHAS_PROMETHEUS_PYTHON=…, the same interpreter).
 set -euo pipefail
 
 tools="${ROHAS_TOOLS_DIR:-$HOME/.cache/rohas-tools}"
@@ -35,6 +37,11 @@ if ! "$tools/otlp-venv/bin/python" -c "import grpc, opentelemetry.proto.collecto
     "opentelemetry-proto==1.45.2" "grpcio==1.85.1" >&2
 fi
 
+if ! "$tools/otlp-venv/bin/python" -c "import prometheus_client.parser" 2>/dev/null; then
+  echo "installing prometheus-client into $tools/otlp-venv" >&2
+  "$tools/otlp-venv/bin/pip" install --quiet --disable-pip-version-check "prometheus-client==0.26.0" >&2
+fi
+
 if [ ! -d "$tools/asyncapi/node_modules/@asyncapi/parser" ]; then
   echo "installing @asyncapi/parser into $tools/asyncapi" >&2
   mkdir -p "$tools/asyncapi"
@@ -45,4 +52,5 @@ echo "ROHAS_MYPY=$tools/venv/bin/mypy"
 echo "ROHAS_TEST_PYTHON=$tools/venv/bin/python"
 echo "ROHAS_TSC=$tools/node/node_modules/.bin/tsc"
 echo "ROHAS_OTLP_PYTHON=$tools/otlp-venv/bin/python"
+echo "ROHAS_PROMETHEUS_PYTHON=$tools/otlp-venv/bin/python"
 echo "ROHAS_ASYNCAPI_MODULES=$tools/asyncapi/node_modules"

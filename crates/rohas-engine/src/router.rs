@@ -104,8 +104,11 @@ fn match_segments(segments: &[PathSegment], parts: &[&str]) -> Option<Vec<(Strin
     Some(params)
 }
 
-fn percent_decode(part: &str) -> String {
-    form_urlencoded::parse(format!("x={}", part.replace('+', "%2B")).as_bytes())
+/// A path segment with its `%XX` escapes decoded (`+` and `&` stay as
+/// they are: they mean nothing special in a path).
+pub(crate) fn percent_decode(part: &str) -> String {
+    let escaped = part.replace('+', "%2B").replace('&', "%26");
+    form_urlencoded::parse(format!("x={escaped}").as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_else(|| part.to_string())
@@ -142,6 +145,13 @@ mod tests {
             RouteMatch::Found(4, params) => assert_eq!(params.len(), 2),
             _ => panic!("no match"),
         }
+    }
+
+    #[test]
+    fn path_segments_decode_escapes_and_keep_plus_and_ampersand() {
+        assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
+        assert_eq!(percent_decode("a+b&c=d"), "a+b&c=d");
+        assert_eq!(percent_decode("100%"), "100%");
     }
 
     #[test]

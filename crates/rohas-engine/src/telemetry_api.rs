@@ -59,7 +59,9 @@ pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> 
             read(&engine, move |r| r.traces(&q?).map(json)).await
         }
         ["traces", id] => {
-            let id = id.to_string();
+            // A client's own `x-trace-id` may hold any character, so the
+            // id comes percent-encoded.
+            let id = crate::router::percent_decode(id);
             read(&engine, move |r| r.trace(&id).map(json)).await
         }
         ["logs"] => {
@@ -98,9 +100,15 @@ async fn read(
             error: "telemetry is not stored: set [telemetry] enable_traces, enable_logs or enable_metrics".into(),
         });
     };
-    tokio::task::spawn_blocking(move || query(&reader))
+    let opened = std::time::Instant::now();
+    let result = tokio::task::spawn_blocking(move || query(&reader))
         .await
-        .unwrap_or_else(|e| Err(QueryError::BadRequest(format!("the query failed: {e}"))))
+        .unwrap_or_else(|e| Err(QueryError::BadRequest(format!("the query failed: {e}"))));
+    if let Err(QueryError::Damaged { .. }) = &result {
+        // Pages only reads touch: the writer would never find the damage.
+        engine.shared.telemetry.damaged(opened);
+    }
+    result
 }
 
 async fn metrics(engine: &Engine) -> Response {

@@ -30,6 +30,10 @@ pub enum QueryError {
     NotFound(String),
     #[error("telemetry store {path}: {error}")]
     Store { path: String, error: String },
+    /// SQLite found the file damaged while reading it. The engine tells
+    /// the recorder ([`crate::Telemetry::damaged`]), which moves it aside.
+    #[error("telemetry store {path} is damaged ({error}); a running engine moves it aside and starts a new one")]
+    Damaged { path: String, error: String },
 }
 
 impl QueryError {
@@ -38,7 +42,7 @@ impl QueryError {
         match self {
             QueryError::BadRequest(_) => 400,
             QueryError::NotFound(_) => 404,
-            QueryError::Store { .. } => 503,
+            QueryError::Store { .. } | QueryError::Damaged { .. } => 503,
         }
     }
 }
@@ -583,9 +587,13 @@ fn open(file: &Path) -> Result<Connection, QueryError> {
 }
 
 fn store_error(file: &Path, e: rusqlite::Error) -> QueryError {
-    QueryError::Store {
-        path: file.display().to_string(),
-        error: e.to_string(),
+    let path = file.display().to_string();
+    let error = e.to_string();
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            QueryError::Damaged { path, error }
+        }
+        _ => QueryError::Store { path, error },
     }
 }
 

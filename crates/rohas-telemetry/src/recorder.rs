@@ -84,6 +84,8 @@ enum Record {
     /// Run upkeep now (retention, size cap, the file still there, a
     /// stopped store tried again).
     Upkeep,
+    /// A query opened at this instant found the file damaged.
+    Damaged(Instant),
     /// Write what came before, then end the thread.
     Stop,
 }
@@ -145,6 +147,7 @@ impl Telemetry {
             totals: totals.clone(),
             resumed: false,
             said: None,
+            opened_at: None,
             window_start: Totals::default(),
         };
         let thread = std::thread::Builder::new()
@@ -232,6 +235,15 @@ impl Telemetry {
         let sent = lock(&inner.tx).as_ref().map(|s| s.send(Record::Flush(tx)).is_ok());
         inner.writer.unpark();
         sent == Some(true) && rx.recv_timeout(timeout).is_ok()
+    }
+
+    /// A query that started at `opened` found the file damaged (SQLite
+    /// said so while reading pages no write touches): the writer moves it
+    /// aside and starts a new one, unless it has already done so since.
+    pub fn damaged(&self, opened: Instant) {
+        if let Some(inner) = &self.inner {
+            let _ = inner.fast.try_send(Record::Damaged(opened));
+        }
     }
 
     /// Runs upkeep now instead of at the next minute (retention, the size
@@ -358,6 +370,9 @@ struct Writer {
     resumed: bool,
     /// The trouble last said (not said again while it lasts).
     said: Option<String>,
+    /// When the file written now was opened (a query's report of damage
+    /// is about this file only if the query started later).
+    opened_at: Option<Instant>,
 }
 
 impl Writer {
@@ -392,6 +407,7 @@ impl Writer {
             full = batch.len() == BATCH;
             let mut stop = false;
             let mut upkeep_now = false;
+            let mut damaged: Option<Instant> = None;
             let mut spans = Vec::new();
             let mut logs = Vec::new();
             let mut flushed = Vec::new();
@@ -401,8 +417,17 @@ impl Writer {
                     Record::Log(l) => logs.push(l),
                     Record::Stop => stop = true,
                     Record::Upkeep => upkeep_now = true,
+                    Record::Damaged(opened) => damaged = damaged.max(Some(opened)),
                     Record::Gauges(g) => gauges = g,
                     Record::Flush(done) => flushed.push(done),
+                }
+            }
+            // First: what this batch holds goes to the new file.
+            if let Some(opened) = damaged {
+                // A report about a file already replaced is old news.
+                let current = self.opened_at.is_some_and(|at| at <= opened);
+                if current && self.store.is_some() {
+                    self.trouble(Trouble::Damaged("a query found a damaged page".into()));
                 }
             }
             self.take(spans, logs);
@@ -469,8 +494,18 @@ impl Writer {
                     }
                     Ok(()) => {}
                     Err(e) => {
+                        let damaged = matches!(e, Trouble::Damaged(_));
                         self.trouble(e);
-                        lock(&self.totals).unstored += unstored;
+                        // A damaged file was replaced by a new one: the
+                        // batch goes there.
+                        let rewritten = damaged
+                            && self
+                                .store
+                                .as_mut()
+                                .is_some_and(|s| s.write(&span_refs, &log_refs).is_ok());
+                        if !rewritten {
+                            lock(&self.totals).unstored += unstored;
+                        }
                     }
                 }
             }
@@ -529,6 +564,7 @@ impl Writer {
                     self.resumed = true;
                 }
                 self.store = Some(store);
+                self.opened_at = Some(Instant::now());
             }
             Err(e) => self.trouble(e),
         }
@@ -538,10 +574,7 @@ impl Writer {
     fn trouble(&mut self, e: Trouble) {
         let path = self.file.as_ref().map(|f| f.display().to_string()).unwrap_or_default();
         if let Trouble::Damaged(_) = e {
-            // Reopening moves the damaged file aside.
-            self.store = None;
-            self.open();
-            if self.store.is_some() {
+            if self.replace_damaged() {
                 return;
             }
         }
@@ -554,6 +587,32 @@ impl Writer {
             ));
         }
         self.stopped = Some((reason, Instant::now()));
+    }
+
+    /// Moves a file that failed as damaged aside and starts a new one,
+    /// saying so. Reopening alone is not enough: a file whose first pages
+    /// are sound opens fine and fails again at the next write.
+    fn replace_damaged(&mut self) -> bool {
+        let Some(store) = self.store.take() else {
+            // Damaged at opening: opening again moves it aside.
+            self.open();
+            return self.store.is_some();
+        };
+        let file = store.path().to_path_buf();
+        match store.replace_damaged() {
+            Ok((store, aside)) => {
+                (self.notice)(&format!(
+                    "telemetry: {} was damaged; moved it to {} and started a new one",
+                    file.display(),
+                    aside.display()
+                ));
+                self.store = Some(store);
+                self.opened_at = Some(Instant::now());
+                true
+            }
+            // Not moved (say, no permission): the caller says why writing stopped.
+            Err(_) => false,
+        }
     }
 
     fn point(&mut self, gauges: &[Gauge]) {

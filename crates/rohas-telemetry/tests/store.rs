@@ -396,6 +396,152 @@ fn a_damaged_file_is_moved_aside_and_recording_goes_on() {
     t.close();
 }
 
+/// Two damaged files in a row (within one second, as a test or a crash
+/// loop does) are both kept.
+#[test]
+fn every_damaged_file_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..2 {
+        let garbage = format!("damaged file number {round} ").repeat(300);
+        std::fs::write(dir.path().join("telemetry.db"), &garbage).unwrap();
+        let (t, _) = start(dir.path());
+        t.span(span(
+            "x",
+            None,
+            "GET /",
+            SpanKind::Request,
+            None,
+            rohas_telemetry::now_ns(),
+            1,
+        ));
+        assert!(t.flush(WAIT));
+        t.close();
+    }
+    let mut kept: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("damaged"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 2);
+    assert!(kept[0].starts_with("damaged file number 0") && kept[1].starts_with("damaged file number 1"));
+}
+
+/// Damage past the first pages opens fine and shows only when a write
+/// touches it: the file is moved aside then too, said once, and the batch
+/// that found it is written to the new file.
+#[test]
+fn a_file_damaged_past_its_first_pages_is_moved_aside_when_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (t, _) = start(dir.path());
+    let now = rohas_telemetry::now_ns();
+    for i in 0..2000 {
+        let trace = format!("before-{i}");
+        t.span(span(&trace, None, "GET /", SpanKind::Request, Some("api:A"), now, 1));
+        t.log(log(
+            &trace,
+            "A",
+            now,
+            Level::Info,
+            "a line long enough to fill a few pages",
+        ));
+    }
+    assert!(t.flush(WAIT));
+    t.close();
+    // Garble the first page of the `logs_by_trace` index, which opening
+    // does not read and the next log's insert does.
+    let file = dir.path().join("telemetry.db");
+    let (page, size): (i64, i64) = {
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.query_row(
+            "SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_schema WHERE name = 'logs_by_trace'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = ((page - 1) * size) as usize;
+    for (i, b) in bytes[at..at + size as usize].iter_mut().enumerate() {
+        *b = (i * 7 + 13) as u8;
+    }
+    std::fs::write(&file, bytes).unwrap();
+
+    let (t, said) = start(dir.path());
+    t.span(span(
+        "after",
+        None,
+        "GET /",
+        SpanKind::Request,
+        None,
+        rohas_telemetry::now_ns(),
+        1,
+    ));
+    t.log(log(
+        "after",
+        "A",
+        rohas_telemetry::now_ns(),
+        Level::Info,
+        "after the damage",
+    ));
+    assert!(t.flush(WAIT));
+    let notes = said.lock().unwrap().clone();
+    assert_eq!(
+        notes.iter().filter(|n| n.contains("was damaged; moved it to")).count(),
+        1,
+        "{notes:?}"
+    );
+    let tree = t.reader().unwrap().trace("after").unwrap();
+    assert_eq!((tree.spans.len(), tree.logs.len()), (1, 1), "{tree:?}");
+    assert_eq!(t.totals().unstored, 0);
+    t.close();
+}
+
+/// A query that finds the file damaged tells the recorder, which moves
+/// it aside; a report from a query older than the file now written is
+/// ignored (it was about the file already replaced).
+#[test]
+fn damage_a_query_found_moves_the_file_aside_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let before_start = std::time::Instant::now();
+    let (t, said) = start(dir.path());
+    t.span(span(
+        "before",
+        None,
+        "GET /",
+        SpanKind::Request,
+        None,
+        rohas_telemetry::now_ns(),
+        1,
+    ));
+    assert!(t.flush(WAIT));
+    t.damaged(before_start);
+    assert!(t.flush(WAIT));
+    assert!(said.lock().unwrap().is_empty(), "a stale report is ignored");
+
+    let found = std::time::Instant::now();
+    t.damaged(found);
+    t.damaged(found);
+    t.span(span(
+        "after",
+        None,
+        "GET /",
+        SpanKind::Request,
+        None,
+        rohas_telemetry::now_ns(),
+        1,
+    ));
+    assert!(t.flush(WAIT));
+    let notes = said.lock().unwrap().clone();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("was damaged; moved it to"), "{notes:?}");
+    let reader = t.reader().unwrap();
+    assert_eq!(reader.trace("after").unwrap().spans.len(), 1);
+    assert!(reader.trace("before").is_err(), "the old file is aside");
+    t.close();
+}
+
 #[test]
 fn a_file_deleted_while_running_is_replaced() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod scenarios;
+pub mod telemetry;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

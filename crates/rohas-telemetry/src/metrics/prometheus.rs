@@ -112,14 +112,29 @@ pub fn render(totals: &Totals, gauges: &[Gauge], process: Option<&ProcessStats>)
         "Telemetry records not stored because the store could not be written.",
     );
     sample(&mut out, "rohas_telemetry_unstored_total", &[], totals.unstored as f64);
-    let mut seen: Vec<&str> = Vec::new();
+    // A family's samples must be one group: the engine reports its gauges
+    // per handler (depth, in flight, dead letters, then the next handler),
+    // so they are gathered by name, in the order names first appear.
+    let mut names: Vec<&str> = Vec::new();
     for g in gauges {
-        if !seen.contains(&g.name.as_str()) {
-            family(&mut out, &g.name, if g.counter { "counter" } else { "gauge" }, &g.help);
-            seen.push(&g.name);
+        if !names.contains(&g.name.as_str()) {
+            names.push(&g.name);
         }
-        let labels: Vec<(&str, &str)> = g.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        sample(&mut out, &g.name, &labels, g.value);
+    }
+    for name in names {
+        let mut of_name = gauges.iter().filter(|g| g.name == name).peekable();
+        if let Some(first) = of_name.peek() {
+            family(
+                &mut out,
+                name,
+                if first.counter { "counter" } else { "gauge" },
+                &first.help,
+            );
+        }
+        for g in of_name {
+            let labels: Vec<(&str, &str)> = g.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            sample(&mut out, name, &labels, g.value);
+        }
     }
     if let Some(p) = process {
         family(
@@ -229,5 +244,33 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("# TYPE rohas_handler_duration_seconds histogram"));
+    }
+
+    #[test]
+    fn gauges_reported_per_handler_render_one_group_per_name() {
+        let gauge = |name: &str, handler: &str| Gauge {
+            name: name.into(),
+            help: format!("{name} help"),
+            labels: vec![("handler".into(), handler.into())],
+            value: 1.0,
+            counter: false,
+        };
+        let gauges = [
+            gauge("rohas_queue_depth", "a"),
+            gauge("rohas_dead_letters", "a"),
+            gauge("rohas_queue_depth", "b"),
+            gauge("rohas_dead_letters", "b"),
+        ];
+        let text = render(&Totals::default(), &gauges, None);
+        let at = |line: &str| text.find(line).unwrap_or_else(|| panic!("no {line:?} in {text}"));
+        assert_eq!(text.matches("# TYPE rohas_queue_depth gauge").count(), 1, "{text}");
+        assert!(
+            at(r#"rohas_queue_depth{handler="b"}"#) < at("# TYPE rohas_dead_letters gauge"),
+            "{text}"
+        );
+        assert!(
+            at(r#"rohas_dead_letters{handler="a"}"#) < at(r#"rohas_dead_letters{handler="b"}"#),
+            "{text}"
+        );
     }
 }

@@ -37,6 +37,17 @@ impl StoreFile {
         }
     }
 
+    /// Replaces a file found damaged while in use (a write or upkeep hit a
+    /// bad page that opening did not read): closes it, moves it aside and
+    /// starts a new one. Returns the new file and where the old one went.
+    pub fn replace_damaged(self) -> Result<(StoreFile, PathBuf), Trouble> {
+        let StoreFile { conn, path } = self;
+        // Closed first, so nothing writes the old file after the move.
+        drop(conn);
+        let aside = move_aside(&path)?;
+        Ok((StoreFile::try_open(&path)?, aside))
+    }
+
     fn try_open(path: &Path) -> Result<StoreFile, Trouble> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -264,9 +275,17 @@ fn delete_oldest_tenth(conn: &Connection, table: &str) -> Result<u64, Trouble> {
 }
 
 /// Renames a damaged file (and its WAL) out of the way; returns its new path.
+/// A file already moved aside in the same second is never replaced: the
+/// name then gets `-2`, `-3` …
 fn move_aside(path: &Path) -> Result<PathBuf, Trouble> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-    let aside = path.with_extension(format!("db.damaged-{stamp}"));
+    let mut aside = path.with_extension(format!("db.damaged-{stamp}"));
+    for n in 2.. {
+        if !aside.exists() {
+            break;
+        }
+        aside = path.with_extension(format!("db.damaged-{stamp}-{n}"));
+    }
     std::fs::rename(path, &aside).map_err(|e| Trouble::Other(format!("cannot move {} aside: {e}", path.display())))?;
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
