@@ -195,7 +195,7 @@ fn from_file(file: &Path, ask: &Ask<'_>) -> anyhow::Result<Option<Value>> {
     };
     match answer {
         Ok(value) => Ok(Some(value?)),
-        Err(QueryError::Store { path, error }) => Err(damaged(&path, &error)),
+        Err(QueryError::Store { path, error } | QueryError::Damaged { path, error }) => Err(damaged(&path, &error)),
         Err(e) => Err(e.into()),
     }
 }
