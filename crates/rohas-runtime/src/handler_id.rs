@@ -223,6 +223,12 @@ impl PartialEq<&str> for HandlerId {
     }
 }
 
+impl PartialEq<String> for HandlerId {
+    fn eq(&self, other: &String) -> bool {
+        *self.text == **other
+    }
+}
+
 impl PartialOrd for HandlerId {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
