@@ -4,7 +4,7 @@
 //! handler names the file `rohas codegen` would create" true.
 
 use crate::naming::{camel_case, snake_case};
-use rohas_runtime::{HandlerKind, HandlerSpec, Language};
+use rohas_runtime::{HandlerId, HandlerKind, HandlerSpec, Language};
 use rohas_schema::model::{NameRef, Schema, TypeRef};
 use std::path::PathBuf;
 
@@ -17,7 +17,7 @@ pub fn handler_specs(schema: &Schema, lang: Language) -> Vec<HandlerSpec> {
     for api in &schema.apis {
         let snake = snake_case(&api.name);
         specs.push(HandlerSpec {
-            id: format!("api:{}", api.name),
+            id: HandlerId::api(&api.name),
             kind: HandlerKind::Api,
             name: api.name.clone(),
             files: vec![file("api", &snake, ext), file("api", &api.name, ext)],
@@ -34,7 +34,7 @@ pub fn handler_specs(schema: &Schema, lang: Language) -> Vec<HandlerSpec> {
         for h in &event.handlers {
             let snake = snake_case(&h.name);
             specs.push(HandlerSpec {
-                id: format!("event:{}:{}", event.name, h.name),
+                id: HandlerId::event(&event.name, &h.name),
                 kind: HandlerKind::Event,
                 name: h.name.clone(),
                 files: vec![file("events", &h.name, ext)],
@@ -63,7 +63,7 @@ pub fn handler_specs(schema: &Schema, lang: Language) -> Vec<HandlerSpec> {
             files.push(file("cron", &cron.name, ext));
         }
         specs.push(HandlerSpec {
-            id: format!("cron:{}", cron.name),
+            id: HandlerId::cron(&cron.name),
             kind: HandlerKind::Cron,
             name: cron.name.clone(),
             files,
@@ -93,7 +93,7 @@ pub fn handler_specs(schema: &Schema, lang: Language) -> Vec<HandlerSpec> {
             let snake = snake_case(&ws.name);
             for (kind, _, function) in phases {
                 specs.push(HandlerSpec {
-                    id: format!("{}:{}", kind.as_str(), ws.name),
+                    id: HandlerId::ws(kind, &ws.name, None),
                     kind,
                     name: ws.name.clone(),
                     files: vec![file("websockets", &snake, ext), file("websockets", &ws.name, ext)],
@@ -117,7 +117,7 @@ pub fn handler_specs(schema: &Schema, lang: Language) -> Vec<HandlerSpec> {
     for name in schema.middlewares() {
         let snake = snake_case(name);
         specs.push(HandlerSpec {
-            id: format!("middleware:{name}"),
+            id: HandlerId::middleware(name),
             kind: HandlerKind::Middleware,
             name: name.to_string(),
             files: vec![PathBuf::from(format!("src/middlewares/{name}.{ext}"))],
@@ -134,7 +134,7 @@ pub fn handler_specs(schema: &Schema, lang: Language) -> Vec<HandlerSpec> {
 
 fn ws_handler(kind: HandlerKind, ws: &str, h: &NameRef, lang: Language, message_type: Option<String>) -> HandlerSpec {
     HandlerSpec {
-        id: format!("{}:{}:{}", kind.as_str(), ws, h.name),
+        id: HandlerId::ws(kind, ws, Some(&h.name)),
         kind,
         name: h.name.clone(),
         files: vec![file("websockets", &h.name, lang.extension())],

@@ -15,7 +15,7 @@ use crate::log::Level;
 use crate::spans::Open;
 use rohas_events::{Adapter, AdapterError, Delivery, Failure, Message, Millis, SubscriptionId};
 use rohas_runtime::sync::lock;
-use rohas_runtime::{HandlerError, HandlerKind, TriggeredEvent};
+use rohas_runtime::{HandlerError, HandlerId, HandlerKind, TriggeredEvent};
 use rohas_telemetry::{SpanId, SpanKind, TraceParent};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -86,7 +86,10 @@ pub(crate) async fn subscribe_all(shared: &Arc<Shared>) {
     );
     old.cancel();
     for sub in subs {
-        let handler = sub.id.as_str().rsplit(':').next().unwrap_or_default().to_string();
+        // Every subscription is an event handler's id (`publishing::subscriptions`).
+        let handler = HandlerId::parse_shared(Arc::clone(&sub.id.0))
+            .map(|id| id.name().to_string())
+            .unwrap_or_default();
         let concurrency = shared.config.events.concurrency_of(&sub.event, &handler);
         tokio::spawn(worker(shared.clone(), sub.id, concurrency, token.clone()));
     }
@@ -166,8 +169,14 @@ enum Ended {
 
 async fn run_delivery(shared: &Arc<Shared>, delivery: Delivery, span: Option<SpanId>) -> Ended {
     let live = shared.live.load_full();
-    let handler_id = delivery.subscription.clone();
+    let subscription = delivery.subscription.clone();
     let message = delivery.message.clone();
+    // The engine subscribes with handler ids; a delivery for anything else
+    // (a store written by something else) has no handler to run.
+    let Some(handler_id) = HandlerId::parse_shared(Arc::clone(&subscription.0)) else {
+        let error = format!("subscription `{subscription}` is not an event handler's");
+        return settle_failure(shared, &live, delivery, error, true).await;
+    };
     let Some(event) = live.schema.event(&message.event) else {
         let error = format!("event `{}` is not in the schema", message.event);
         return settle_failure(shared, &live, delivery, error, true).await;
@@ -179,7 +188,7 @@ async fn run_delivery(shared: &Arc<Shared>, delivery: Delivery, span: Option<Spa
             return settle_failure(shared, &live, delivery, error, true).await;
         }
     }
-    let mut call = invocation(handler_id.0.clone(), HandlerKind::Event, &message.trace_id);
+    let mut call = invocation(handler_id.clone(), HandlerKind::Event, &message.trace_id);
     call.request = event_request(&message);
     call.payload = message.payload.clone();
     call.metadata.insert("message_id".into(), json!(message.id));
@@ -203,7 +212,7 @@ async fn run_delivery(shared: &Arc<Shared>, delivery: Delivery, span: Option<Spa
                 &shared.bus,
                 event,
                 &message,
-                &handler_id,
+                &subscription,
                 Some(&outcome.effects.payloads),
             );
             if let Some(join) = &joined {
@@ -229,7 +238,7 @@ async fn run_delivery(shared: &Arc<Shared>, delivery: Delivery, span: Option<Spa
                 );
                 if let Some(mut join) = joined {
                     // The redelivery completes the join again.
-                    join.succeeded.remove(&handler_id);
+                    join.succeeded.remove(&subscription);
                     lock(&shared.bus.joins).insert(message.id.0.clone(), join);
                 }
                 return Ended::Failed {

@@ -9,7 +9,7 @@
 use crate::dispatch::invocation;
 use crate::engine::Shared;
 use chrono::{DateTime, Datelike, Local, NaiveDate, TimeZone, Utc};
-use rohas_runtime::HandlerKind;
+use rohas_runtime::{HandlerId, HandlerKind};
 use rohas_schema::model::Years;
 use rohas_telemetry::SpanKind;
 use serde_json::{json, Value};
@@ -136,14 +136,14 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
     let Some(cron) = live.schema.cron(name).cloned() else {
         return;
     };
-    let id = format!("cron:{name}");
+    let id = HandlerId::cron(name);
     let trace_id = crate::log::new_trace_id();
     let mut span = shared.open_span(&trace_id, None, || Arc::from(format!("cron {name}")), SpanKind::Cron);
     if let Some(open) = &mut span {
-        open.span_mut().handler = Some(Arc::from(id.as_str()));
+        open.span_mut().handler = Some(id.to_arc());
     }
     let span_id = crate::spans::id_of(&span);
-    let mut call = invocation(id.as_str(), HandlerKind::Cron, &trace_id);
+    let mut call = invocation(id.clone(), HandlerKind::Cron, &trace_id);
     let now = Utc::now().to_rfc3339();
     call.request = json!({ "name": name, "scheduled_at": now });
     call.metadata

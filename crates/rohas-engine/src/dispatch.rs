@@ -7,18 +7,17 @@
 
 use crate::engine::{Live, Shared};
 use rohas_events::Message;
-use rohas_runtime::{HandlerError, HandlerKind, Invocation, Outcome, TriggeredEvent};
+use rohas_runtime::{HandlerError, HandlerId, HandlerKind, Invocation, Outcome, TriggeredEvent};
 use rohas_schema::model::NameRef;
 use rohas_telemetry::{SpanId, SpanKind};
 use serde_json::{Map, Value};
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 /// An invocation with the usual fields filled in.
-pub(crate) fn invocation(handler: impl Into<Arc<str>>, kind: HandlerKind, trace_id: impl Into<String>) -> Invocation {
+pub(crate) fn invocation(handler: HandlerId, kind: HandlerKind, trace_id: impl Into<String>) -> Invocation {
     Invocation {
-        handler: handler.into(),
+        handler,
         kind,
         trace_id: trace_id.into(),
         request: Value::Null,
@@ -52,9 +51,9 @@ impl Shared {
         } else {
             SpanKind::Handler
         };
-        let mut span = self.open_span(&call.trace_id, parent, || Arc::clone(&call.handler), kind);
+        let mut span = self.open_span(&call.trace_id, parent, || call.handler.to_arc(), kind);
         if let Some(open) = &mut span {
-            open.span_mut().handler = Some(Arc::clone(&call.handler));
+            open.span_mut().handler = Some(call.handler.to_arc());
         }
         let result = self.call_timed(call, timeout).await;
         self.close_span(span, |s| {
@@ -83,7 +82,7 @@ impl Shared {
             call.metadata
                 .insert("handler_kind".into(), Value::String(call.kind.as_str().into()));
         }
-        let handler = Arc::clone(&call.handler);
+        let handler = call.handler.clone();
         let mut running = self.runtime.invoke(call);
         if let Poll::Ready(result) = std::future::poll_fn(|cx| Poll::Ready(running.as_mut().poll(cx))).await {
             return result;

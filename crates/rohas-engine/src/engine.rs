@@ -22,7 +22,7 @@ use crate::validate::Validator;
 use arc_swap::ArcSwap;
 use rohas_config::Config;
 use rohas_events::Adapter;
-use rohas_runtime::{HandlerKind, HandlerSpec, Runtime};
+use rohas_runtime::{HandlerId, HandlerKind, HandlerSpec, Runtime};
 use rohas_schema::Schema;
 use rustc_hash::FxHashMap;
 use serde_json::Value;
@@ -64,12 +64,12 @@ pub(crate) struct Live {
     pub router: Router,
     pub validator: Validator,
     /// Handler ids the project has (optional ws functions that exist).
-    pub specs: HashMap<String, HandlerSpec>,
+    pub specs: HashMap<HandlerId, HandlerSpec>,
     /// ws path (normalised) → index into `schema.websockets`.
     pub ws_paths: FxHashMap<String, usize>,
     /// Each api's handler id (`api:<name>`), by index into `schema.apis`:
     /// built once, shared by every call.
-    pub api_ids: Vec<Arc<str>>,
+    pub api_ids: Vec<HandlerId>,
     /// Each api's request span name (`GET /users/{id}`), built once.
     pub api_span_names: Vec<Arc<str>>,
     pub documents: Documents,
@@ -84,11 +84,7 @@ impl Live {
             .enumerate()
             .map(|(i, w)| (crate::router::normalize(&w.path).to_string(), i))
             .collect();
-        let api_ids = schema
-            .apis
-            .iter()
-            .map(|api| Arc::from(format!("api:{}", api.name)))
-            .collect();
+        let api_ids = schema.apis.iter().map(|api| HandlerId::api(&api.name)).collect();
         let api_span_names = schema
             .apis
             .iter()

@@ -21,7 +21,7 @@ use axum::extract::{FromRequestParts, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
-use rohas_runtime::{HandlerError, HandlerKind, Needs, ReturnValue};
+use rohas_runtime::{HandlerError, HandlerId, HandlerKind, Needs, ReturnValue};
 use rohas_schema::model::NameRef;
 use rohas_telemetry::{SpanId, SpanKind, TraceParent};
 use serde_json::{json, Map, Value};
@@ -258,7 +258,7 @@ async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: 
     if let Some(open) = span {
         let s = open.span_mut();
         s.name = Arc::clone(&live.api_span_names[api_index]);
-        s.handler = Some(Arc::clone(id));
+        s.handler = Some(id.to_arc());
     }
     let span_id = crate::spans::id_of(span);
     // What the handler reads (its runtime knows from its signature): the
@@ -350,7 +350,7 @@ async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: 
     // The trace id moves into the call; the response's header (made once
     // here) is where it is read from afterwards.
     let trace_header = HeaderValue::from_str(&trace_id).ok();
-    let mut call = invocation(Arc::clone(id), HandlerKind::Api, trace_id);
+    let mut call = invocation(id.clone(), HandlerKind::Api, trace_id);
     call.needs = needs;
     if needs.request {
         let mut request_object = Map::new();
@@ -449,7 +449,7 @@ fn check_response(shared: &Shared, live: &Live, api_index: usize, value: &Value,
     if let Some(p) = problems.first() {
         shared.log.line(
             crate::log::Level::Warn,
-            &format!("api:{}", api.name),
+            &live.api_ids[api_index],
             Some(trace_id),
             &format!("response does not match the schema: {}: {}", p.path, p.problem),
             &Map::new(),
@@ -511,8 +511,8 @@ pub(crate) async fn run_middlewares(
     parent: Option<SpanId>,
 ) -> Result<Value, ApiError> {
     for m in middlewares {
-        let id = format!("middleware:{}", m.name);
-        let mut call = invocation(id.as_str(), HandlerKind::Middleware, trace_id);
+        let id = HandlerId::middleware(&m.name);
+        let mut call = invocation(id.clone(), HandlerKind::Middleware, trace_id);
         call.request = context.clone();
         call.payload = context["payload"].clone();
         call.query_params = context["query_params"].as_object().cloned().unwrap_or_default();

@@ -5,6 +5,7 @@
 
 use crate::validate::Validator;
 use rohas_events::{Subscription, SubscriptionId};
+use rohas_runtime::HandlerId;
 use rohas_schema::Schema;
 use serde_json::Value;
 
@@ -15,7 +16,7 @@ pub fn subscriptions(schema: &Schema) -> Vec<Subscription> {
         .iter()
         .flat_map(|event| {
             event.handlers.iter().map(move |h| Subscription {
-                id: SubscriptionId::new(format!("event:{}:{}", event.name, h.name)),
+                id: SubscriptionId::new(HandlerId::event(&event.name, &h.name)),
                 event: event.name.clone(),
             })
         })

@@ -112,10 +112,10 @@ impl Drop for Guard<'_> {
 
 /// `event:UserCreated:sendWelcome` → `UserCreated → sendWelcome`.
 pub(crate) fn delivery_name(handler_id: &str) -> Arc<str> {
-    let mut parts = handler_id.splitn(3, ':').skip(1);
-    match (parts.next(), parts.next()) {
-        (Some(event), Some(handler)) => Arc::from(format!("{event} → {handler}")),
-        _ => Arc::from(handler_id),
+    let id = rohas_runtime::HandlerId::parse(handler_id);
+    match id.as_ref().and_then(|id| Some((id.scope(), id.handler()?))) {
+        Some((event, handler)) => Arc::from(format!("{event} → {handler}")),
+        None => Arc::from(handler_id),
     }
 }
 

@@ -281,7 +281,7 @@ mod tests {
         let mut metadata = Map::new();
         metadata.insert("headers".into(), json!({"host": "x"}));
         Invocation {
-            handler: "api:CreateUser".into(),
+            handler: rohas_runtime::HandlerId::api("CreateUser"),
             kind: HandlerKind::Api,
             trace_id: "t1".into(),
             request: json!({"body": {"name": "a"}, "headers": {"host": "x"}, "query_params": {}}),

@@ -141,7 +141,7 @@ mod tests {
 
     fn spec(kind: HandlerKind) -> HandlerSpec {
         HandlerSpec {
-            id: "api:CreateUser".into(),
+            id: rohas_runtime::HandlerId::api("CreateUser"),
             kind,
             name: "CreateUser".into(),
             files: vec![],

@@ -84,8 +84,11 @@ pub fn handler_table(
             None => signature::roles(spec, &[Default::default(), Default::default()]),
         };
         let (plans, answers) = plans(&mut planner, builder, spec);
-        needs.insert(spec.id.clone(), signature::needs(spec.kind, &roles));
-        invocation.insert(spec.id.clone(), rohas_runtime::Needs::of_roles(roles.iter().copied()));
+        needs.insert(spec.id.to_string(), signature::needs(spec.kind, &roles));
+        invocation.insert(
+            spec.id.to_string(),
+            rohas_runtime::Needs::of_roles(roles.iter().copied()),
+        );
         handlers.push(json!({
             "id": spec.id,
             "name": spec.name,
@@ -122,7 +125,7 @@ pub fn handler_table(
 /// Date plans for the handler's inputs, and whether it must answer something.
 fn plans<'a>(planner: &mut Planner<'a>, builder: &'a Builder, spec: &HandlerSpec) -> (Value, bool) {
     let mut plans = Map::new();
-    let ws_name = spec.id.split(':').nth(1).unwrap_or(&spec.name).to_string();
+    let ws_name = spec.id.scope().to_string();
     let mut answers = false;
     match spec.kind {
         HandlerKind::Api => {

@@ -67,7 +67,7 @@ fn project_with(workers: usize, host: Arc<Recorder>) -> (tempfile::TempDir, Arc<
     .unwrap();
     let specs = vec![
         HandlerSpec {
-            id: "api:Echo".into(),
+            id: rohas_runtime::HandlerId::api("Echo"),
             kind: HandlerKind::Api,
             name: "Echo".into(),
             files: vec![PathBuf::from("src/handlers/api/echo.ts")],
@@ -79,7 +79,7 @@ fn project_with(workers: usize, host: Arc<Recorder>) -> (tempfile::TempDir, Arc<
             optional: false,
         },
         HandlerSpec {
-            id: "ws_message:Chat".into(),
+            id: rohas_runtime::HandlerId::ws(rohas_runtime::HandlerKind::WsMessage, "Chat", None),
             kind: HandlerKind::WsMessage,
             name: "Chat".into(),
             files: vec![PathBuf::from("src/handlers/websockets/chat.ts")],
@@ -98,7 +98,7 @@ fn call(n: u64) -> Invocation {
     let mut query = Map::new();
     query.insert("n".into(), json!(n.to_string()));
     Invocation {
-        handler: "api:Echo".into(),
+        handler: rohas_runtime::HandlerId::api("Echo"),
         kind: HandlerKind::Api,
         trace_id: format!("trace-{n}"),
         request: json!({"query_params": query, "body": {"n": n}, "headers": {}}),
@@ -163,7 +163,7 @@ async fn websocket_handlers_get_a_connection_and_state_that_reach_the_host() {
     let (_tmp, runtime, specs) = project_with(1, host.clone());
     runtime.load(&specs).await.map_err(|e| format!("{e:?}")).unwrap();
     let mut message = call(1);
-    message.handler = "ws_message:Chat".into();
+    message.handler = rohas_runtime::HandlerId::ws(rohas_runtime::HandlerKind::WsMessage, "Chat", None);
     message.kind = HandlerKind::WsMessage;
     message.request = json!({"user": "a", "text": "hi"});
     message.connection_id = Some("conn-1".into());
@@ -180,7 +180,7 @@ async fn websocket_handlers_get_a_connection_and_state_that_reach_the_host() {
 /// An api spec for `src/handlers/api/<file>.ts`'s `handler`.
 fn api_spec(name: &str, file: &str) -> HandlerSpec {
     HandlerSpec {
-        id: format!("api:{name}"),
+        id: rohas_runtime::HandlerId::api(name),
         kind: HandlerKind::Api,
         name: name.into(),
         files: vec![PathBuf::from(format!("src/handlers/api/{file}.ts"))],
@@ -263,7 +263,7 @@ export async function handler(req: DoomedRequest): Promise<null> {
     runtime.load(&specs).await.map_err(|e| format!("{e:?}")).unwrap();
     let call_of = |handler: &str, sub: &str| {
         let mut call = call(1);
-        call.handler = format!("api:{handler}").into();
+        call.handler = rohas_runtime::HandlerId::api(handler);
         call.request["query_params"] = json!({"sub": sub});
         call
     };

@@ -220,8 +220,8 @@ impl Runtime for PythonRuntime {
                         return Err(loaded.problems.into_iter().map(|p| load_error(p, handlers)).collect());
                     }
                     self.needs.add(handlers.iter().filter_map(|spec| {
-                        let roles = loaded.roles.get(&spec.id)?;
-                        Some((spec.id.clone(), needs_of(roles)))
+                        let roles = loaded.roles.get(spec.id.as_str())?;
+                        Some((spec.id.to_string(), needs_of(roles)))
                     }));
                     Ok(())
                 }
@@ -297,7 +297,7 @@ mod tests {
 
     fn invocation(needs: Needs) -> Invocation {
         Invocation {
-            handler: "api:CreateUser".into(),
+            handler: rohas_runtime::HandlerId::api("CreateUser"),
             kind: HandlerKind::Api,
             trace_id: "t".into(),
             request: json!({"body": {"name": "a"}, "headers": {}}),

@@ -67,7 +67,7 @@ const PLAIN: &str = r#"async def handler() -> None:
 
 fn spec(name: &str, file: &str) -> HandlerSpec {
     HandlerSpec {
-        id: format!("api:{name}"),
+        id: rohas_runtime::HandlerId::api(name),
         kind: HandlerKind::Api,
         name: name.into(),
         files: vec![PathBuf::from(format!("src/handlers/api/{file}.py"))],
@@ -84,7 +84,7 @@ fn call(handler: &str, sub: &str) -> Invocation {
     let mut query = Map::new();
     query.insert("sub".into(), json!(sub));
     Invocation {
-        handler: format!("api:{handler}").into(),
+        handler: rohas_runtime::HandlerId::api(handler),
         kind: HandlerKind::Api,
         trace_id: "t-1".into(),
         request: json!({"query_params": query, "body": null, "headers": {}}),

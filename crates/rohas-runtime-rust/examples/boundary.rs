@@ -29,7 +29,7 @@ impl Host for QuietHost {
 
 fn call() -> Invocation {
     Invocation {
-        handler: "api:Health".into(),
+        handler: rohas_runtime::HandlerId::api("Health"),
         kind: HandlerKind::Api,
         trace_id: "0123456789abcdef0123456789abcdef".into(),
         request: json!({"query_params": {}, "headers": {}}),

@@ -286,7 +286,7 @@ impl Runtime for RustRuntime {
             };
             let missing: Vec<LoadError> = handlers
                 .iter()
-                .filter(|s| !s.optional && !library.handlers.contains_key(&s.id))
+                .filter(|s| !s.optional && !library.handlers.contains_key(s.id.as_str()))
                 .map(|s| LoadError::no_function(s, s.files.first().map_or(Path::new(""), |f| f.as_path())))
                 .collect();
             if !missing.is_empty() {
@@ -378,7 +378,7 @@ mod tests {
 
     fn ws_call() -> Invocation {
         Invocation {
-            handler: "ws_message:Chat:on_message".into(),
+            handler: rohas_runtime::HandlerId::ws(rohas_runtime::HandlerKind::WsMessage, "Chat", Some("on_message")),
             kind: HandlerKind::WsMessage,
             trace_id: "t".into(),
             request: json!({"text": "hi"}),

@@ -1,5 +1,6 @@
 //! Which handlers a project has and where their code lives.
 
+use crate::HandlerId;
 use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
@@ -42,8 +43,9 @@ impl fmt::Display for HandlerKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct HandlerSpec {
     /// Unique key the engine uses in [`crate::Invocation::handler`], e.g.
-    /// `api:CreateUser`, `event:send_welcome_email`, `ws_message:Chat`.
-    pub id: String,
+    /// `api:CreateUser`, `event:UserCreated:send_welcome_email`,
+    /// `ws_message:Chat`.
+    pub id: HandlerId,
     pub kind: HandlerKind,
     /// The schema name (api/cron/ws name, event handler or middleware name).
     pub name: String,

@@ -1,6 +1,7 @@
 //! One call into a handler and what comes back.
 
 use crate::handler::HandlerKind;
+use crate::HandlerId;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -10,9 +11,9 @@ use std::time::Instant;
 /// handler's signature declares.
 #[derive(Debug, Clone)]
 pub struct Invocation {
-    /// [`crate::HandlerSpec::id`]; shared, as the engine keeps one per
-    /// handler and every call of it carries a copy.
-    pub handler: std::sync::Arc<str>,
+    /// [`crate::HandlerSpec::id`]; cheap to clone, as the engine keeps one
+    /// per handler and every call of it carries a copy.
+    pub handler: HandlerId,
     pub kind: HandlerKind,
     pub trace_id: String,
     /// The request object in wire shape: for an api
@@ -107,7 +108,7 @@ impl Invocation {
     /// part of its id (`api:CreateUser` → `CreateUser`,
     /// `ws_message:Chat:on_message` → `on_message`).
     pub fn handler_name(&self) -> &str {
-        self.handler.rsplit(':').next().unwrap_or_default()
+        self.handler.name()
     }
 }
 

@@ -9,6 +9,7 @@
 //! the handler succeeded.
 
 mod handler;
+mod handler_id;
 mod invocation;
 mod log_level;
 mod lookup;
@@ -18,6 +19,7 @@ mod roles;
 pub mod sync;
 
 pub use handler::{HandlerKind, HandlerSpec, Language};
+pub use handler_id::{HandlerId, NotAHandlerId};
 pub use invocation::{
     Effects, HandlerError, Invocation, LogRecord, Needs, NeedsByHandler, Outcome, ReturnValue, TriggeredEvent,
 };

@@ -26,7 +26,7 @@ impl LoadError {
     /// No candidate file of `spec` exists.
     pub fn missing(spec: &HandlerSpec) -> LoadError {
         LoadError::Missing {
-            handler: spec.id.clone(),
+            handler: spec.id.to_string(),
             kind: spec.kind,
             looked_for: spec.files.clone(),
         }
@@ -36,7 +36,7 @@ impl LoadError {
     /// names.
     pub fn no_function(spec: &HandlerSpec, file: &Path) -> LoadError {
         LoadError::NoFunction {
-            handler: spec.id.clone(),
+            handler: spec.id.to_string(),
             file: file.to_path_buf(),
             // The message wraps this in backticks: "`handler` or `handle_x`".
             expected: spec.functions.join("` or `"),
@@ -51,7 +51,7 @@ mod tests {
 
     fn spec() -> HandlerSpec {
         HandlerSpec {
-            id: "api:Version".into(),
+            id: crate::HandlerId::api("Version"),
             kind: HandlerKind::Api,
             name: "Version".into(),
             files: vec![

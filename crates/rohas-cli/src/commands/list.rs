@@ -120,8 +120,7 @@ fn location(spec: &HandlerSpec, existing: Option<&PathBuf>) -> String {
 /// handled, a cron schedule, a WebSocket path, or the apis and ws
 /// endpoints a middleware guards.
 fn trigger(schema: &Schema, spec: &HandlerSpec) -> String {
-    // Ids are `kind:declaration[:handler]` (see `rohas_codegen::handlers`).
-    let declaration = spec.id.split(':').nth(1).unwrap_or_default();
+    let declaration = spec.id.scope();
     let found = match spec.kind {
         HandlerKind::Api => schema
             .api(declaration)

@@ -17,14 +17,14 @@
 
 use super::code::Code;
 use super::handler_modules::{module_path, Layout};
-use rohas_runtime::HandlerSpec;
+use rohas_runtime::{HandlerId, HandlerSpec};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// One handler found in its file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
-    pub id: String,
+    pub id: HandlerId,
     /// The handler file, relative to the project root.
     pub file: PathBuf,
     pub function: String,
@@ -277,7 +277,7 @@ mod tests {
 
     fn spec(functions: &[&str]) -> HandlerSpec {
         HandlerSpec {
-            id: "api:Health".into(),
+            id: rohas_runtime::HandlerId::api("Health"),
             kind: HandlerKind::Api,
             name: "Health".into(),
             files: vec![PathBuf::from("src/handlers/api/health.rs")],

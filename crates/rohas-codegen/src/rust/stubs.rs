@@ -251,7 +251,7 @@ fn ws_context_stub(spec: &HandlerSpec, function: &str) -> String {
 }
 
 fn ws_message_stub(spec: &HandlerSpec, sharing: &[&HandlerSpec], function: &str) -> String {
-    let endpoint = spec.id.rsplit(':').nth(1).unwrap_or_default();
+    let endpoint = spec.id.scope();
     let same_type = sharing.iter().all(|s| s.message_type == spec.message_type);
     let mut code = Code::rust();
     header(&mut code, &format!("WebSocket message handler `{}`.", spec.name));

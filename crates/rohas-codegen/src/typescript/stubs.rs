@@ -356,7 +356,7 @@ fn ws_context_stub(file: &mut StubFile<'_>, spec: &HandlerSpec, function: &str) 
 }
 
 fn ws_message_stub(file: &mut StubFile<'_>, spec: &HandlerSpec, sharing: &[&HandlerSpec], function: &str) {
-    let endpoint = spec.id.rsplit(':').nth(1).unwrap_or_default();
+    let endpoint = spec.id.scope();
     let same_type = sharing.iter().all(|s| s.message_type == spec.message_type);
     file.doc = format!("WebSocket message handler `{}`.", spec.name);
     file.import_type("state", "State");

@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::spans::Open;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use rohas_runtime::{HandlerError, HandlerKind, Invocation};
+use rohas_runtime::{HandlerError, HandlerId, HandlerKind, Invocation};
 use rohas_telemetry::SpanKind;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -36,13 +36,13 @@ fn span_with_connection(mut span: Option<Open>, conn: &str) -> Option<Open> {
 /// The base invocation of a ws handler: connection id, endpoint, context.
 pub(crate) fn ws_call(
     kind: HandlerKind,
-    id: String,
+    id: HandlerId,
     ws: &str,
     conn: &str,
     trace_id: &str,
     headers: &Map<String, Value>,
 ) -> Invocation {
-    let mut call = invocation(id.as_str(), kind, trace_id);
+    let mut call = invocation(id, kind, trace_id);
     call.connection_id = Some(conn.to_string());
     call.endpoint = Some(ws.to_string());
     call.metadata.insert("connection_id".into(), json!(conn));
@@ -53,19 +53,19 @@ pub(crate) fn ws_call(
 
 /// The handler id for one ws hook: the schema's named handlers
 /// (`ws_message:Chat:on_message`) or the single module's function.
-pub(crate) fn hook_ids(live: &Live, ws_index: usize, kind: HandlerKind) -> Vec<String> {
+pub(crate) fn hook_ids(live: &Live, ws_index: usize, kind: HandlerKind) -> Vec<HandlerId> {
     let ws = &live.schema.websockets[ws_index];
     let names = match kind {
         HandlerKind::WsConnect => &ws.on_connect,
         HandlerKind::WsMessage => &ws.on_message,
         _ => &ws.on_disconnect,
     };
-    let ids: Vec<String> = if ws.uses_single_module() {
-        vec![format!("{}:{}", kind.as_str(), ws.name)]
+    let ids: Vec<HandlerId> = if ws.uses_single_module() {
+        vec![HandlerId::ws(kind, &ws.name, None)]
     } else {
         names
             .iter()
-            .map(|n| format!("{}:{}:{}", kind.as_str(), ws.name, n.name))
+            .map(|n| HandlerId::ws(kind, &ws.name, Some(&n.name)))
             .collect()
     };
     ids.into_iter().filter(|id| live.has_handler(id)).collect()

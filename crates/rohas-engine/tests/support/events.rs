@@ -6,18 +6,19 @@
 //! registered on the fake runtime) receives the payload.
 
 use super::fake::FakeRuntime;
+use rohas_runtime::HandlerId;
 use serde_json::Value;
 
 /// Register a handler for `event` under the name `handler` (the schema must
 /// list it in the event's `handler:`).
 pub fn listen(fake: &FakeRuntime, event: &str, handler: &str) {
-    fake.declare(&format!("event:{event}:{handler}"));
+    fake.declare(&HandlerId::event(event, handler));
 }
 
 /// Wait until `n` messages of `event` reached its handler `handler`;
 /// their payloads.
 pub async fn published(fake: &FakeRuntime, event: &str, handler: &str, n: usize) -> Vec<Value> {
-    fake.wait_calls(&format!("event:{event}:{handler}"), n)
+    fake.wait_calls(&HandlerId::event(event, handler), n)
         .await
         .into_iter()
         .map(|call| call.payload)

@@ -8,7 +8,7 @@
 //! handler runs.
 
 use rohas_runtime::{
-    BoxFuture, Effects, HandlerError, HandlerKind, HandlerSpec, Host, Invocation, LoadError, Needs, Outcome,
+    BoxFuture, Effects, HandlerError, HandlerId, HandlerKind, HandlerSpec, Host, Invocation, LoadError, Needs, Outcome,
     ReturnValue, Runtime, TriggeredEvent,
 };
 use serde_json::Value;
@@ -274,21 +274,14 @@ pub fn failed(message: &str) -> HandlerError {
 }
 
 fn spec(id: &str) -> HandlerSpec {
-    let mut parts = id.split(':');
-    let kind = match parts.next().unwrap_or_default() {
-        "api" => HandlerKind::Api,
-        "event" => HandlerKind::Event,
-        "cron" => HandlerKind::Cron,
-        "ws_connect" => HandlerKind::WsConnect,
-        "ws_message" => HandlerKind::WsMessage,
-        "ws_disconnect" => HandlerKind::WsDisconnect,
-        "middleware" => HandlerKind::Middleware,
-        other => panic!("fake runtime: `{id}` has no handler kind `{other}`"),
+    let Some(handler) = HandlerId::parse(id) else {
+        panic!("fake runtime: `{id}` is not a handler id");
     };
+    let kind = handler.kind();
     HandlerSpec {
-        id: id.to_string(),
+        name: handler.name().to_string(),
+        id: handler,
         kind,
-        name: id.rsplit(':').next().unwrap_or_default().to_string(),
         files: vec![PathBuf::from(format!("src/handlers/{}.fake", id.replace(':', "/")))],
         functions: vec!["handler".into()],
         request_type: None,
