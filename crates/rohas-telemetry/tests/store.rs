@@ -36,6 +36,19 @@ fn span(
     s
 }
 
+/// A finished `GET /` request span of `trace`, started now.
+fn root_now(trace: &str) -> Span {
+    span(
+        trace,
+        None,
+        "GET /",
+        SpanKind::Request,
+        None,
+        rohas_telemetry::now_ns(),
+        1,
+    )
+}
+
 fn log(trace: &str, source: &str, time_ns: u64, level: Level, message: &str) -> LogEntry {
     LogEntry {
         time_ns,
@@ -371,15 +384,7 @@ fn a_damaged_file_is_moved_aside_and_recording_goes_on() {
     )
     .unwrap();
     let (t, said) = start(dir.path());
-    t.span(span(
-        "after",
-        None,
-        "GET /",
-        SpanKind::Request,
-        None,
-        rohas_telemetry::now_ns(),
-        1,
-    ));
+    t.span(root_now("after"));
     assert!(t.flush(WAIT));
     let notes = said.lock().unwrap().clone();
     assert!(
@@ -405,15 +410,7 @@ fn every_damaged_file_is_kept() {
         let garbage = format!("damaged file number {round} ").repeat(300);
         std::fs::write(dir.path().join("telemetry.db"), &garbage).unwrap();
         let (t, _) = start(dir.path());
-        t.span(span(
-            "x",
-            None,
-            "GET /",
-            SpanKind::Request,
-            None,
-            rohas_telemetry::now_ns(),
-            1,
-        ));
+        t.span(root_now("x"));
         assert!(t.flush(WAIT));
         t.close();
     }
@@ -469,15 +466,7 @@ fn a_file_damaged_past_its_first_pages_is_moved_aside_when_written() {
     std::fs::write(&file, bytes).unwrap();
 
     let (t, said) = start(dir.path());
-    t.span(span(
-        "after",
-        None,
-        "GET /",
-        SpanKind::Request,
-        None,
-        rohas_telemetry::now_ns(),
-        1,
-    ));
+    t.span(root_now("after"));
     t.log(log(
         "after",
         "A",
@@ -506,15 +495,7 @@ fn damage_a_query_found_moves_the_file_aside_once() {
     let dir = tempfile::tempdir().unwrap();
     let before_start = std::time::Instant::now();
     let (t, said) = start(dir.path());
-    t.span(span(
-        "before",
-        None,
-        "GET /",
-        SpanKind::Request,
-        None,
-        rohas_telemetry::now_ns(),
-        1,
-    ));
+    t.span(root_now("before"));
     assert!(t.flush(WAIT));
     t.damaged(before_start);
     assert!(t.flush(WAIT));
@@ -523,15 +504,7 @@ fn damage_a_query_found_moves_the_file_aside_once() {
     let found = std::time::Instant::now();
     t.damaged(found);
     t.damaged(found);
-    t.span(span(
-        "after",
-        None,
-        "GET /",
-        SpanKind::Request,
-        None,
-        rohas_telemetry::now_ns(),
-        1,
-    ));
+    t.span(root_now("after"));
     assert!(t.flush(WAIT));
     let notes = said.lock().unwrap().clone();
     assert_eq!(notes.len(), 1, "{notes:?}");
@@ -547,27 +520,11 @@ fn a_file_deleted_while_running_is_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("telemetry");
     let (t, said) = start(&folder);
-    t.span(span(
-        "before",
-        None,
-        "GET /",
-        SpanKind::Request,
-        None,
-        rohas_telemetry::now_ns(),
-        1,
-    ));
+    t.span(root_now("before"));
     assert!(t.flush(WAIT));
     std::fs::remove_dir_all(&folder).unwrap();
     assert!(t.upkeep(WAIT));
-    t.span(span(
-        "after",
-        None,
-        "GET /",
-        SpanKind::Request,
-        None,
-        rohas_telemetry::now_ns(),
-        1,
-    ));
+    t.span(root_now("after"));
     assert!(t.flush(WAIT));
     let notes = said.lock().unwrap().clone();
     assert!(
@@ -670,28 +627,12 @@ fn a_full_disk_stops_writing_says_so_once_and_resumes_when_freed() {
     };
     let filler = disk.dir.path().join("filler");
     let (t, said) = start(&disk.dir.path().join("telemetry"));
-    t.span(span(
-        "first",
-        None,
-        "GET /",
-        SpanKind::Request,
-        None,
-        rohas_telemetry::now_ns(),
-        1,
-    ));
+    t.span(root_now("first"));
     assert!(t.flush(WAIT));
     // Take what is left of the disk.
     let _ = std::fs::write(&filler, vec![0u8; 2 * 1024 * 1024]);
     for i in 0..5_000u64 {
-        let mut s = span(
-            &format!("full-{i}"),
-            None,
-            "GET /",
-            SpanKind::Request,
-            None,
-            rohas_telemetry::now_ns(),
-            1,
-        );
+        let mut s = root_now(&format!("full-{i}"));
         s.attributes.insert("pad".into(), json!("p".repeat(1000)));
         t.span(s);
     }
@@ -702,15 +643,7 @@ fn a_full_disk_stops_writing_says_so_once_and_resumes_when_freed() {
     assert!(full[0].contains("the application keeps serving"), "{}", full[0]);
     std::fs::remove_file(&filler).unwrap();
     assert!(t.upkeep(WAIT));
-    t.span(span(
-        "freed",
-        None,
-        "GET /",
-        SpanKind::Request,
-        None,
-        rohas_telemetry::now_ns(),
-        1,
-    ));
+    t.span(root_now("freed"));
     assert!(t.flush(WAIT));
     let notes = said.lock().unwrap().clone();
     assert!(
