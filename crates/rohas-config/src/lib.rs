@@ -8,9 +8,11 @@
 
 mod env;
 mod error;
+mod fuzz;
 mod load;
 mod model;
 
 pub use error::{ConfigError, ConfigWarning};
+pub use fuzz::fuzz_one;
 pub use load::{load, load_file, Loaded};
 pub use model::*;
