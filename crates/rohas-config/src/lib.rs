@@ -8,11 +8,13 @@
 
 mod env;
 mod error;
+mod fuzz;
 mod load;
 mod model;
 mod process;
 
 pub use error::{ConfigError, ConfigWarning};
+pub use fuzz::fuzz_one;
 pub use load::{load, load_file, Loaded};
 pub use model::*;
 pub use process::ProcessVar;
