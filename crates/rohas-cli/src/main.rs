@@ -72,6 +72,8 @@ enum Command {
     Trace(commands::traces::ShowArgs),
     /// Stored log lines, or with -f the running engine's live ones.
     Logs(commands::logs::Args),
+    /// Run the project's tests with its runner (pytest, vitest, cargo test).
+    Test(commands::test::Args),
     /// Print the version.
     Version,
 }
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
         Command::ListHandlers(args) => commands::list::handlers(args, &out),
         Command::ListEvents(args) => commands::list::events(args, &out),
         Command::Dlq(args) => commands::dlq::run(args, &out),
+        Command::Test(args) => commands::test::run(args, &out),
         Command::Events(args) => commands::events::run(args, &out),
         Command::Traces(args) => commands::traces::list(args, &out),
         Command::Trace(args) => commands::traces::show(args, &out),

@@ -11,6 +11,7 @@ pub mod list;
 pub mod logs;
 pub mod telemetry_args;
 pub mod telemetry_text;
+pub mod test;
 pub mod traces;
 pub mod validate;
 pub mod waterfall;
