@@ -232,11 +232,9 @@ pub(crate) fn traces(file: &Path, q: &TraceQuery) -> Result<Page<TraceSummary>, 
     );
     if let Some(h) = &q.handler {
         // The handler's id or its own name (`api:CreateUser`, `CreateUser`).
-        let n = args.len() + 1;
-        sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND (s.handler = ?{n} \
-             OR substr(s.handler, -length(?{n}) - 1) = ':' || ?{n}))"
-        ));
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND same_handler(s.handler, ?))",
+        );
         args.push(Sql::Text(h.clone()));
     }
     if let Some(k) = q.kind {
@@ -415,11 +413,7 @@ pub(crate) fn logs(file: &Path, q: &LogQuery) -> Result<Page<LogEntry>, QueryErr
     if let Some(h) = &q.handler {
         // A runtime may tag lines with the handler's own name
         // (`CreateUser`) rather than its id (`api:CreateUser`): either matches.
-        sql.push_str(
-            " AND (source = ?1x OR substr(?1x, -length(source) - 1) = ':' || source OR substr(source, -length(?1x) - 1) = ':' || ?1x)",
-        );
-        let n = args.len() + 1;
-        sql = sql.replace("?1x", &format!("?{n}"));
+        sql.push_str(" AND same_handler(source, ?)");
         args.push(Sql::Text(h.clone()));
     }
     if let Some(t) = &q.trace_id {
@@ -583,7 +577,20 @@ fn open(file: &Path) -> Result<Connection, QueryError> {
             error: "no telemetry file yet (it is created when the engine starts with telemetry on)".into(),
         });
     }
-    crate::store::open_reader(file).map_err(|e| store_error(file, e))
+    let conn = crate::store::open_reader(file).map_err(|e| store_error(file, e))?;
+    // The handler filters use the same rule as the live tail.
+    conn.create_scalar_function(
+        "same_handler",
+        2,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8 | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let a = ctx.get_raw(0).as_str_or_null().ok().flatten();
+            let b = ctx.get_raw(1).as_str_or_null().ok().flatten();
+            Ok(matches!((a, b), (Some(a), Some(b)) if same_handler(a, b)))
+        },
+    )
+    .map_err(|e| store_error(file, e))?;
+    Ok(conn)
 }
 
 fn store_error(file: &Path, e: rusqlite::Error) -> QueryError {
