@@ -86,10 +86,7 @@ impl TraceQuery {
                     })
                 }
                 "min_duration_ms" => q.min_duration_ns = Some((number(&k, &v)? * 1e6) as u64),
-                "since" => q.since_ns = Some(time(&k, &v)?),
-                "until" => q.until_ns = Some(time(&k, &v)?),
-                "limit" => q.limit = Some(number(&k, &v)? as usize),
-                "after" => q.after = Some(v),
+                _ if page_parameter(&k, v.clone(), &mut q.since_ns, &mut q.until_ns, &mut q.limit, &mut q.after)? => {}
                 _ => {
                     return Err(QueryError::BadRequest(format!(
                         "unknown parameter `{k}`; the trace list takes handler, kind, status, min_duration_ms, since, until, limit, after"
@@ -132,10 +129,7 @@ impl LogQuery {
                 "handler" => q.handler = Some(v),
                 "trace" | "trace_id" => q.trace_id = Some(v),
                 "text" => q.text = Some(v),
-                "since" => q.since_ns = Some(time(&k, &v)?),
-                "until" => q.until_ns = Some(time(&k, &v)?),
-                "limit" => q.limit = Some(number(&k, &v)? as usize),
-                "after" => q.after = Some(v),
+                _ if page_parameter(&k, v.clone(), &mut q.since_ns, &mut q.until_ns, &mut q.limit, &mut q.after)? => {}
                 _ => {
                     return Err(QueryError::BadRequest(format!(
                         "unknown parameter `{k}`; the log list takes level, handler, trace, text, since, until, limit, after"
@@ -644,6 +638,26 @@ pub(crate) fn same_handler(a: &str, b: &str) -> bool {
         long.len() > short.len() && long.ends_with(short) && long.as_bytes()[long.len() - short.len() - 1] == b':'
     };
     a == b || tail(a, b) || tail(b, a)
+}
+
+/// The parameters every list takes (`since`, `until`, `limit`, `after`):
+/// sets the one `key` names and says whether it was one of them.
+fn page_parameter(
+    key: &str,
+    value: String,
+    since_ns: &mut Option<u64>,
+    until_ns: &mut Option<u64>,
+    limit: &mut Option<usize>,
+    after: &mut Option<String>,
+) -> Result<bool, QueryError> {
+    match key {
+        "since" => *since_ns = Some(time(key, &value)?),
+        "until" => *until_ns = Some(time(key, &value)?),
+        "limit" => *limit = Some(number(key, &value)? as usize),
+        "after" => *after = Some(value),
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 fn hex(b: u8) -> Option<u8> {
