@@ -14,20 +14,7 @@ use support::{post, project, Server};
 
 /// `rohas -C root <args>`: exit code, stdout, stderr.
 fn rohas(root: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rohas"))
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
+    support::rohas_in(root, args, &[])
 }
 
 /// The lines of `records.txt` (empty when none yet).

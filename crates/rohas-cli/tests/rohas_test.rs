@@ -5,22 +5,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 fn rohas_test(root: &Path, fail: bool) -> (i32, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rohas"));
-    command.arg("-C").arg(root).arg("test").env("NO_COLOR", "1");
-    if fail {
-        command.env("ROHAS_TEST_MAKE_IT_FAIL", "1");
-    }
-    let out = command.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!text.contains("panicked"), "{text}");
-    (out.status.code().unwrap_or(-1), text)
+    let envs: &[(&str, &str)] = if fail { &[("ROHAS_TEST_MAKE_IT_FAIL", "1")] } else { &[] };
+    let (code, stdout, stderr) = support::rohas_in(root, &["test"], envs);
+    (code, format!("{stdout}{stderr}"))
 }
 
 fn example() -> (tempfile::TempDir, std::path::PathBuf) {

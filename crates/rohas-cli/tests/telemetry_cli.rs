@@ -3,6 +3,8 @@
 //! engine runs: the commands read the file), and what they say to bad
 //! input, a missing file and a damaged one.
 
+mod support;
+
 use rohas_telemetry::{Level, LogEntry, Options, Span, SpanId, SpanKind, Telemetry};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -163,22 +165,7 @@ fn project_with_a_trace() -> (tempfile::TempDir, PathBuf) {
 /// `rohas -C root <args>` in UTC, not on a terminal, 100 columns: exit
 /// code, stdout, stderr.
 fn rohas(root: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rohas"))
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("TZ", "UTC")
-        .env("COLUMNS", "100")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
+    support::rohas_in(root, args, &[("TZ", "UTC"), ("COLUMNS", "100")])
 }
 
 fn ok(root: &Path, args: &[&str]) -> String {

@@ -11,22 +11,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{post, Server};
 
+/// `rohas -C root <args>`, 120 columns: exit code, stdout, stderr.
 fn rohas(root: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rohas"))
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "120")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
+    support::rohas_in(root, args, &[("COLUMNS", "120")])
 }
 
 /// The engine writes telemetry in batches: ask until `found` picks
