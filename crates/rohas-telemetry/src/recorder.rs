@@ -78,7 +78,6 @@ impl Default for Options {
 enum Record {
     Span(Span),
     Log(LogEntry),
-    Gauges(Vec<Gauge>),
     /// Answered once everything sent before it was written.
     Flush(mpsc::Sender<()>),
     /// Run upkeep now (retention, size cap, the file still there, a
@@ -145,6 +144,7 @@ impl Telemetry {
             sinks: options.sinks,
             notice: options.notice,
             totals: totals.clone(),
+            gauges: gauges.clone(),
             resumed: false,
             said: None,
             opened_at: None,
@@ -217,8 +217,7 @@ impl Telemetry {
     /// `/metrics` and stored with the next 10-second point.
     pub fn gauges(&self, gauges: Vec<Gauge>) {
         if let Some(inner) = &self.inner {
-            *lock(&inner.gauges) = gauges.clone();
-            let _ = inner.fast.try_send(Record::Gauges(gauges));
+            *lock(&inner.gauges) = gauges;
         }
     }
 
@@ -365,6 +364,8 @@ struct Writer {
     sinks: Vec<Box<dyn Sink>>,
     notice: Notice,
     totals: Arc<Mutex<Totals>>,
+    /// The engine's latest gauges (shared with the handle), stored with each point.
+    gauges: Arc<Mutex<Vec<Gauge>>>,
     window_start: Totals,
     /// Writing was tried again after trouble: the next good write says so.
     resumed: bool,
@@ -381,7 +382,6 @@ impl Writer {
         let resolution = Duration::from_secs(metrics::RESOLUTION_S as u64);
         let mut next_point = Instant::now() + resolution;
         let mut next_upkeep = Instant::now() + UPKEEP_EVERY;
-        let mut gauges: Vec<Gauge> = Vec::new();
         let mut full = false;
         let mut gone = false;
         let mut last_sweep = Instant::now();
@@ -418,7 +418,6 @@ impl Writer {
                     Record::Stop => stop = true,
                     Record::Upkeep => upkeep_now = true,
                     Record::Damaged(opened) => damaged = damaged.max(Some(opened)),
-                    Record::Gauges(g) => gauges = g,
                     Record::Flush(done) => flushed.push(done),
                 }
             }
@@ -433,7 +432,7 @@ impl Writer {
             self.take(spans, logs);
             let now = Instant::now();
             if now >= next_point {
-                self.point(&gauges);
+                self.point();
                 next_point = now + resolution;
             }
             if upkeep_now {
@@ -615,13 +614,14 @@ impl Writer {
         }
     }
 
-    fn point(&mut self, gauges: &[Gauge]) {
+    fn point(&mut self) {
         if !self.metrics {
             return;
         }
         let now = lock(&self.totals).clone();
         let at = chrono::Utc::now().timestamp();
-        let points = metrics::window_points(at, &now, &self.window_start, gauges, ProcessStats::read().as_ref());
+        let gauges = lock(&self.gauges).clone();
+        let points = metrics::window_points(at, &now, &self.window_start, &gauges, ProcessStats::read().as_ref());
         self.window_start = now;
         if self.writable() {
             if let Some(store) = &mut self.store {
