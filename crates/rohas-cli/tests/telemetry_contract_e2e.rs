@@ -82,53 +82,10 @@ fn a_request_its_events_and_the_broadcast_are_one_trace(fixture: &str) {
     assert_within(api, root);
     assert_eq!(messages(api), ["signup ada"]);
 
-    let publish_1 = one(&tree, &[("kind", json!("publish")), ("event", json!("UserSignedUp"))]);
-    assert_child(publish_1, root);
-    assert_within(publish_1, root);
-
-    let delivery_1 = one(&tree, &[("kind", json!("delivery")), ("event", json!("UserSignedUp"))]);
-    assert_child(delivery_1, publish_1);
-    assert_eq!(delivery_1["name"], "UserSignedUp → welcome");
-    assert_eq!(delivery_1["handler"], "event:UserSignedUp:welcome");
-    assert_eq!(delivery_1["attempt"], 1);
-    assert_eq!(delivery_1["status"], "ok");
-    assert_eq!(delivery_1["message_id"], publish_1["message_id"]);
-    assert!(n(&delivery_1["start_ns"]) >= n(&publish_1["start_ns"]));
-
-    let welcome = one(
-        &tree,
-        &[
-            ("kind", json!("handler")),
-            ("handler", json!("event:UserSignedUp:welcome")),
-        ],
-    );
-    assert_child(welcome, delivery_1);
-    assert_within(welcome, delivery_1);
+    let (delivery_1, welcome) = event_hop(&tree, root, "UserSignedUp", "welcome");
     assert_eq!(messages(welcome), ["welcome ada"]);
-
-    let publish_2 = one(&tree, &[("kind", json!("publish")), ("event", json!("WelcomeSent"))]);
-    assert_child(publish_2, delivery_1);
-    assert_within(publish_2, delivery_1);
-
-    let delivery_2 = one(&tree, &[("kind", json!("delivery")), ("event", json!("WelcomeSent"))]);
-    assert_child(delivery_2, publish_2);
-    assert_eq!(delivery_2["name"], "WelcomeSent → announce");
-    assert_eq!(
-        (&delivery_2["attempt"], &delivery_2["status"]),
-        (&json!(1), &json!("ok"))
-    );
-    assert_eq!(delivery_2["message_id"], publish_2["message_id"]);
-    assert!(n(&delivery_2["start_ns"]) >= n(&publish_2["start_ns"]));
-
-    let announce = one(
-        &tree,
-        &[
-            ("kind", json!("handler")),
-            ("handler", json!("event:WelcomeSent:announce")),
-        ],
-    );
-    assert_child(announce, delivery_2);
-    assert_within(announce, delivery_2);
+    // The second hop hangs off the first delivery, whose handler published it.
+    let (_, announce) = event_hop(&tree, delivery_1, "WelcomeSent", "announce");
     assert_eq!(messages(announce), ["announce ada"]);
     assert_eq!(announce["logs"][0]["fields"]["attempt"], 1);
     assert_eq!(announce["logs"][0]["trace_id"], trace_id.as_str());
@@ -365,6 +322,29 @@ fn a_request_its_events_and_the_broadcast_are_one_trace(fixture: &str) {
         }
     }
     drop(client);
+}
+
+/// One event hop under `parent`: its `publish` span (a child within the
+/// parent's time), the `delivery` to `handler` under it (first attempt, ok,
+/// the same message id, not before the publish), and the handler call
+/// under the delivery. Returns (delivery, handler call).
+fn event_hop<'a>(tree: &'a Value, parent: &Value, event: &str, handler: &str) -> (&'a Value, &'a Value) {
+    let publish = one(tree, &[("kind", json!("publish")), ("event", json!(event))]);
+    assert_child(publish, parent);
+    assert_within(publish, parent);
+    let delivery = one(tree, &[("kind", json!("delivery")), ("event", json!(event))]);
+    let handler_id = format!("event:{event}:{handler}");
+    assert_child(delivery, publish);
+    assert_eq!(delivery["name"], format!("{event} → {handler}"));
+    assert_eq!(delivery["handler"], handler_id.as_str());
+    assert_eq!(delivery["attempt"], 1);
+    assert_eq!(delivery["status"], "ok");
+    assert_eq!(delivery["message_id"], publish["message_id"]);
+    assert!(n(&delivery["start_ns"]) >= n(&publish["start_ns"]));
+    let call = one(tree, &[("kind", json!("handler")), ("handler", json!(handler_id))]);
+    assert_child(call, delivery);
+    assert_within(call, delivery);
+    (delivery, call)
 }
 
 #[test]
