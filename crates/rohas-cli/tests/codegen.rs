@@ -2,27 +2,15 @@
 //! disk, that user code is never overwritten, that a second run changes
 //! nothing, and that bad input writes nothing.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
 fn rohas(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rohas"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("ROHAS_SCHEMA_PATH")
-        .env_remove("ROHAS_CONFIG_PATH")
-        .output()
-        .expect("run rohas");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "rohas {args:?} panicked:\n{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
+    support::rohas_at(cwd, args, &[])
 }
 
 /// Every file under `dir` with its contents and modification time.

@@ -2,29 +2,16 @@
 //! it (an api's method and path, the event, the schedule, the ws path),
 //! and on a bare schema folder with no project around it.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rohas"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("ROHAS_SCHEMA_PATH")
-        .env_remove("ROHAS_CONFIG_PATH")
-        .output()
-        .expect("run rohas");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
+    support::rohas_at(cwd, args, &[])
 }
 
 fn row<'a>(stdout: &'a str, starts: &str) -> &'a str {

@@ -3,28 +3,14 @@
 //! titled from the project config; an invalid schema prints diagnostics and
 //! no document; `rohas dev` serves both.
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn rohas(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rohas"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("ROHAS_SCHEMA_PATH")
-        .env_remove("ROHAS_CONFIG_PATH")
-        .env_remove("ROHAS_PROJECT_NAME")
-        .env_remove("ROHAS_PROJECT_VERSION")
-        .output()
-        .expect("run rohas");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "rohas {args:?} panicked:\n{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
+    support::rohas_at(cwd, args, &["ROHAS_PROJECT_NAME", "ROHAS_PROJECT_VERSION"])
 }
 
 fn copy_dir(from: &Path, to: &Path) {

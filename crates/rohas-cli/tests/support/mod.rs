@@ -33,6 +33,31 @@ pub fn rohas_in(root: &Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, Stri
     )
 }
 
+/// `rohas <args>` run in `cwd`, with `NO_COLOR` set and the variables
+/// that would point it elsewhere (`ROHAS_SCHEMA_PATH`, `ROHAS_CONFIG_PATH`,
+/// and `also_unset`) removed: exit code, stdout, stderr. Fails the test if
+/// the binary panicked.
+pub fn rohas_at(cwd: &Path, args: &[&str], also_unset: &[&str]) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rohas"));
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("ROHAS_SCHEMA_PATH")
+        .env_remove("ROHAS_CONFIG_PATH");
+    for var in also_unset {
+        command.env_remove(var);
+    }
+    let out = command.output().expect("run rohas");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "rohas {args:?} panicked:\n{stderr}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    )
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
