@@ -153,6 +153,17 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
         .call(call, timeout, span_id)
         .await
         .and_then(|outcome| shared.events_to_publish(&live, &cron.triggers, &outcome, || outcome.value.to_value()));
+    // A failed run is an error line and a failed span, with one message.
+    let failed = |message: String| {
+        shared.log.line(
+            crate::log::Level::Error,
+            &id,
+            Some(&trace_id),
+            &message,
+            &Default::default(),
+        );
+        Some(message)
+    };
     let failure = match result {
         Ok(events) => {
             shared.log.line(
@@ -164,30 +175,10 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
             );
             match shared.publish(events, &trace_id, &id, span_id).await {
                 Ok(()) => None,
-                Err(e) => {
-                    let message = format!("run finished but its events could not be published: {e}");
-                    shared.log.line(
-                        crate::log::Level::Error,
-                        &id,
-                        Some(&trace_id),
-                        &message,
-                        &Default::default(),
-                    );
-                    Some(message)
-                }
+                Err(e) => failed(format!("run finished but its events could not be published: {e}")),
             }
         }
-        Err(e) => {
-            let message = format!("run failed: {e}");
-            shared.log.line(
-                crate::log::Level::Error,
-                &id,
-                Some(&trace_id),
-                &message,
-                &Default::default(),
-            );
-            Some(message)
-        }
+        Err(e) => failed(format!("run failed: {e}")),
     };
     shared.close_span(span, |s| {
         if let Some(m) = failure {
