@@ -36,7 +36,38 @@ pub enum Ask<'a> {
     Logs(&'a str),
 }
 
+/// Items a list answers per page when the CLI pages through it.
+const PAGE: usize = 1000;
+
 impl TelemetrySource {
+    /// The newest `limit` items of a list (`ask` makes the request from a
+    /// query string: `Ask::Traces` or `Ask::Logs`), newest first, a page at
+    /// a time, and the cursor after them. `what` names the list in errors.
+    pub fn newest(
+        &self,
+        ask: impl for<'q> Fn(&'q str) -> Ask<'q>,
+        filters: &[(&str, Option<String>)],
+        limit: usize,
+        what: &str,
+    ) -> anyhow::Result<(Vec<Value>, Option<String>)> {
+        let mut items = Vec::new();
+        let mut after: Option<String> = None;
+        while items.len() < limit {
+            let mut pairs = filters.to_vec();
+            pairs.push(("limit", Some((limit - items.len()).min(PAGE).to_string())));
+            pairs.push(("after", after.clone()));
+            let answer = self.ask(&ask(&query_string(&pairs)))?.unwrap_or(Value::Null);
+            let page: Page<Value> = serde_json::from_value(answer)
+                .map_err(|e| anyhow!("the engine's {what} is not the JSON expected: {e}"))?;
+            items.extend(page.items);
+            after = page.next;
+            if after.is_none() {
+                break;
+            }
+        }
+        Ok((items, after))
+    }
+
     /// The running engine if one announces itself, else the file.
     pub fn connect(root: &Path, config: &Config) -> TelemetrySource {
         let file = root.join(&config.telemetry.path).join(FILE);

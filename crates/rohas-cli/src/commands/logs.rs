@@ -6,14 +6,13 @@ use super::telemetry_args::{parse_level, parse_since, unix_ms};
 use super::telemetry_text::{self as text, Paint};
 use crate::output::{stdout_line, Output};
 use crate::project;
-use crate::telemetry_client::{query_string, Ask, LogStream, Page, TelemetrySource};
+use crate::telemetry_client::{query_string, Ask, LogStream, TelemetrySource};
 use anyhow::Context;
 use rohas_telemetry::{Level, LogEntry};
 use serde_json::{json, Value};
 use std::process::ExitCode;
 
 /// Most lines one request asks for (the API's page limit).
-const PAGE: usize = 1000;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -58,7 +57,7 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
     if !args.follow {
         let mut stored = filters.clone();
         stored.push(("since", args.since.map(unix_ms)));
-        let (items, next) = newest(&source, stored, args.limit)?;
+        let (items, next) = source.newest(|q| Ask::Logs(q), &stored, args.limit, "log list")?;
         if args.json {
             stdout_line(&serde_json::to_string_pretty(&json!({ "items": items, "next": next }))?);
             return Ok(ExitCode::SUCCESS);
@@ -98,7 +97,7 @@ fn follow(
     let stream = source.stream(&query_string(&filters))?;
     let mut stored = filters;
     stored.push(("since", args.since.map(unix_ms)));
-    let (items, _) = newest(source, stored, args.limit)?;
+    let (items, _) = source.newest(|q| Ask::Logs(q), &stored, args.limit, "log list")?;
     let history = entries(items)?;
     for entry in history.iter().rev() {
         print(entry, args.json, paint)?;
@@ -140,30 +139,6 @@ fn pump(stream: LogStream, tx: tokio::sync::mpsc::Sender<anyhow::Result<LogEntry
             return;
         }
     }
-}
-
-/// The newest `limit` lines matching, newest first, a page at a time.
-fn newest(
-    source: &TelemetrySource,
-    filters: Vec<(&str, Option<String>)>,
-    limit: usize,
-) -> anyhow::Result<(Vec<Value>, Option<String>)> {
-    let mut items = Vec::new();
-    let mut after: Option<String> = None;
-    while items.len() < limit {
-        let mut pairs = filters.clone();
-        pairs.push(("limit", Some((limit - items.len()).min(PAGE).to_string())));
-        pairs.push(("after", after.clone()));
-        let answer = source.ask(&Ask::Logs(&query_string(&pairs)))?.unwrap_or(Value::Null);
-        let page: Page<Value> =
-            serde_json::from_value(answer).context("the engine's log list is not the JSON expected")?;
-        items.extend(page.items);
-        after = page.next;
-        if after.is_none() {
-            break;
-        }
-    }
-    Ok((items, after))
 }
 
 fn entries(items: Vec<Value>) -> anyhow::Result<Vec<LogEntry>> {

@@ -5,15 +5,14 @@ use super::telemetry_args::{parse_duration, parse_kind, parse_since, unix_ms};
 use super::telemetry_text::{self as text, Paint};
 use crate::output::{stdout_line, Output};
 use crate::project;
-use crate::telemetry_client::{query_string, Ask, Page, TelemetrySource, TraceSummary, TraceTree};
+use crate::telemetry_client::{Ask, TelemetrySource, TraceSummary, TraceTree};
 use anyhow::{anyhow, Context};
 use rohas_telemetry::SpanKind;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::process::ExitCode;
 use std::time::Duration;
 
 /// Most traces one request asks for (the API's page limit).
-const PAGE: usize = 1000;
 
 #[derive(clap::Args)]
 pub struct ListArgs {
@@ -62,7 +61,7 @@ pub fn list(args: ListArgs, out: &Output) -> anyhow::Result<ExitCode> {
         ("since", args.since.map(unix_ms)),
     ];
     let filtered = filters.iter().any(|(_, v)| v.is_some());
-    let (items, next) = pages(&source, filters, args.limit)?;
+    let (items, next) = source.newest(|q| Ask::Traces(q), &filters, args.limit, "trace list")?;
     if args.json {
         stdout_line(&serde_json::to_string_pretty(&json!({ "items": items, "next": next }))?);
         return Ok(ExitCode::SUCCESS);
@@ -122,33 +121,6 @@ fn connect(out: &Output) -> anyhow::Result<TelemetrySource> {
     let source = TelemetrySource::connect(&root, &config);
     out.detail(&format!("reading {}", source.describe()));
     Ok(source)
-}
-
-/// The newest `limit` traces, a page at a time, and the cursor after them.
-fn pages(
-    source: &TelemetrySource,
-    filters: Vec<(&str, Option<String>)>,
-    limit: usize,
-) -> anyhow::Result<(Vec<Value>, Option<String>)> {
-    let mut items = Vec::new();
-    let mut after: Option<String> = None;
-    if limit == 0 {
-        return Ok((items, after));
-    }
-    loop {
-        let want = (limit - items.len()).min(PAGE);
-        let mut pairs = filters.clone();
-        pairs.push(("limit", Some(want.to_string())));
-        pairs.push(("after", after.clone()));
-        let answer = source.ask(&Ask::Traces(&query_string(&pairs)))?.unwrap_or(Value::Null);
-        let page: Page<Value> =
-            serde_json::from_value(answer).context("the engine's trace list is not the JSON expected")?;
-        items.extend(page.items);
-        after = page.next;
-        if after.is_none() || items.len() >= limit {
-            return Ok((items, after));
-        }
-    }
 }
 
 /// A trace whose first spans have their parent elsewhere (deliveries of a
