@@ -69,7 +69,7 @@ def spans_in(folder: Path) -> tuple[int, int]:
         return 0, 0
     size = sum(p.stat().st_size for p in folder.glob("telemetry.db*"))
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
-        (n,) = conn.execute("SELECT count(*) FROM spans").fetchone()
+        (n,) = conn.execute("SELECT coalesce(sum(spans), 0) FROM span_blocks").fetchone()
     return n, size
 
 

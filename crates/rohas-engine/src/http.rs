@@ -187,7 +187,9 @@ async fn answer(counted: InFlight, request: Request) -> Response {
     }
     let mut response = routed(shared, request, trace_id, &mut span).await;
     if let Some(open) = &span {
-        if let Ok(v) = HeaderValue::from_str(&TraceParent::format(&open.span().trace_id, open.id(), true)) {
+        // Handed over as bytes: no second copy of the text.
+        let text = TraceParent::format(&open.span().trace_id, open.id(), true);
+        if let Ok(v) = HeaderValue::from_maybe_shared(axum::body::Bytes::from(text)) {
             response.headers_mut().insert(TRACEPARENT, v);
         }
     }

@@ -91,9 +91,13 @@ pub fn new_trace_id() -> String {
 /// formatter is slower, and this runs once or twice per request).
 fn push_hex(out: &mut String, v: u128, digits: u32) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for i in (0..digits).rev() {
-        out.push(HEX[((v >> (i * 4)) & 0xf) as usize] as char);
+    let mut buf = [0u8; 32];
+    let digits = digits.min(32) as usize;
+    for (i, slot) in buf[..digits].iter_mut().enumerate() {
+        *slot = HEX[((v >> ((digits - 1 - i) * 4)) & 0xf) as usize];
     }
+    // Only ASCII hex digits were written.
+    out.push_str(std::str::from_utf8(&buf[..digits]).unwrap_or_default());
 }
 
 /// The 16 bytes a trace id stands for in W3C form: its own digits when it

@@ -5,7 +5,8 @@
 use crate::ids::SpanId;
 use crate::log::{Level, LogEntry};
 use crate::span::{Span, SpanKind, SpanStatus};
-use rusqlite::{params_from_iter, types::Value as Sql, Connection, Row};
+use crate::store::read::{Blocks, ReadError};
+use rusqlite::{params_from_iter, types::Value as Sql, Connection};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -213,105 +214,123 @@ pub struct SpanNode {
     pub logs: Vec<LogEntry>,
 }
 
+/// Blocks read per step of the trace list's scan.
+const SCAN_STEP: usize = 64;
+
+/// The trace list, newest first: the blocks with roots are read newest
+/// first, each root that passes the filters is looked up with its trace,
+/// and the scan stops once the page is full and no older block can hold a
+/// root that started later than the page's last (`bound_ns`).
 pub(crate) fn traces(file: &Path, q: &TraceQuery) -> Result<Page<TraceSummary>, QueryError> {
     let conn = open(file)?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let mut sql = format!("SELECT {SPAN_COLUMNS} FROM spans r WHERE r.root = 1");
-    let mut args: Vec<Sql> = Vec::new();
-    // One row per trace: a trace with several roots in this store (deliveries
-    // of a message published without a stored parent) shows its first.
-    sql.push_str(
-        " AND NOT EXISTS (SELECT 1 FROM spans o WHERE o.trace_id = r.trace_id AND o.root = 1 \
-         AND (o.start_ns < r.start_ns OR (o.start_ns = r.start_ns AND o.span_id < r.span_id)))",
-    );
-    if let Some(h) = &q.handler {
-        // The handler's id or its own name (`api:CreateUser`, `CreateUser`).
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND same_handler(s.handler, ?))",
-        );
-        args.push(Sql::Text(h.clone()));
-    }
-    if let Some(k) = q.kind {
-        sql.push_str(" AND r.kind = ?");
-        args.push(Sql::Integer(k.code()));
-    }
-    match q.status {
-        Some(SpanStatus::Error) => {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND s.status = 1)")
+    let after = match &q.after {
+        None => None,
+        Some(after) => Some(
+            after
+                .split_once('-')
+                .and_then(|(s, id)| Some((s.parse::<u64>().ok()?, SpanId::parse(id)?.as_u64())))
+                .ok_or_else(|| QueryError::BadRequest(format!("`after={after}` is not a cursor this list gave")))?,
+        ),
+    };
+    let failed = |e| read_error(file, e);
+    let mut blocks = Blocks::new(&conn);
+    let mut found: Vec<TraceSummary> = Vec::new();
+    let mut before = None;
+    'scan: loop {
+        let rows = blocks.with_roots_before(before, SCAN_STEP).map_err(failed)?;
+        if rows.is_empty() {
+            break;
         }
-        Some(SpanStatus::Ok) => {
-            sql.push_str(" AND NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND s.status = 1)")
+        for row in rows {
+            before = Some(row.id);
+            if q.since_ns.is_some_and(|since| row.bound_ns < since) {
+                break 'scan;
+            }
+            if found.len() > limit {
+                found.sort_by_key(|t| std::cmp::Reverse(key(&t.root)));
+                found.truncate(limit + 1);
+                if row.bound_ns < found[limit].root.start_ns {
+                    break 'scan;
+                }
+            }
+            let spans = blocks.spans(row.id).map_err(failed)?;
+            for root in spans.iter().filter(|s| s.is_root() && root_matches(q, after, s)) {
+                let trace = blocks.trace(&root.trace_id).map_err(failed)?;
+                // One row per trace: a trace with several roots in this store
+                // (deliveries of a message published without a stored parent)
+                // shows its first.
+                if trace.iter().any(|o| o.is_root() && key(o) < key(root)) {
+                    continue;
+                }
+                if trace_matches(q, &trace) {
+                    found.push(summary(root.clone(), &trace));
+                }
+            }
         }
-        None => {}
     }
-    if let Some(d) = q.min_duration_ns {
-        sql.push_str(" AND r.duration_ns >= ?");
-        args.push(Sql::Integer(d as i64));
-    }
-    if let Some(t) = q.since_ns {
-        sql.push_str(" AND r.start_ns >= ?");
-        args.push(Sql::Integer(t as i64));
-    }
-    if let Some(t) = q.until_ns {
-        sql.push_str(" AND r.start_ns <= ?");
-        args.push(Sql::Integer(t as i64));
-    }
-    if let Some(after) = &q.after {
-        let (start, span) = after
-            .split_once('-')
-            .and_then(|(s, id)| Some((s.parse::<i64>().ok()?, SpanId::parse(id)?)))
-            .ok_or_else(|| QueryError::BadRequest(format!("`after={after}` is not a cursor this list gave")))?;
-        sql.push_str(" AND (r.start_ns < ? OR (r.start_ns = ? AND r.span_id < ?))");
-        args.extend([
-            Sql::Integer(start),
-            Sql::Integer(start),
-            Sql::Integer(span.as_u64() as i64),
-        ]);
-    }
-    sql.push_str(" ORDER BY r.start_ns DESC, r.span_id DESC LIMIT ?");
-    args.push(Sql::Integer(limit as i64 + 1));
-    let mut roots = select_spans(&conn, file, &sql, args)?;
-    let more = roots.len() > limit;
-    roots.truncate(limit);
-    let mut items = Vec::with_capacity(roots.len());
-    for root in roots {
-        let (spans, errors, end, handlers): (i64, i64, i64, Option<String>) = conn
-            .query_row(
-                "SELECT count(*), coalesce(sum(status), 0), max(start_ns + duration_ns), group_concat(DISTINCT handler)
-                 FROM spans WHERE trace_id = ?1",
-                [&root.trace_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .map_err(|e| store_error(file, e))?;
-        let mut handlers: Vec<String> = handlers
-            .map(|h| h.split(',').map(str::to_string).collect())
-            .unwrap_or_default();
-        handlers.sort();
-        items.push(TraceSummary {
-            trace_id: root.trace_id.clone(),
-            duration_ns: (end as u64).saturating_sub(root.start_ns).max(root.duration_ns),
-            spans: spans as u64,
-            errors: errors as u64,
-            handlers,
-            root,
-        });
-    }
+    found.sort_by_key(|t| std::cmp::Reverse(key(&t.root)));
+    let more = found.len() > limit;
+    found.truncate(limit);
     let next = if more {
-        items.last().map(|t| format!("{}-{}", t.root.start_ns, t.root.span_id))
+        found.last().map(|t| format!("{}-{}", t.root.start_ns, t.root.span_id))
     } else {
         None
     };
-    Ok(Page { items, next })
+    Ok(Page { items: found, next })
+}
+
+/// The trace list's order: by start, then span id.
+fn key(s: &Span) -> (u64, u64) {
+    (s.start_ns, s.span_id.as_u64())
+}
+
+/// The filters a root answers alone.
+fn root_matches(q: &TraceQuery, after: Option<(u64, u64)>, root: &Span) -> bool {
+    q.kind.is_none_or(|k| root.kind == k)
+        && q.min_duration_ns.is_none_or(|d| root.duration_ns >= d)
+        && q.since_ns.is_none_or(|t| root.start_ns >= t)
+        && q.until_ns.is_none_or(|t| root.start_ns <= t)
+        && after.is_none_or(|a| key(root) < a)
+}
+
+/// The filters about the whole trace.
+fn trace_matches(q: &TraceQuery, trace: &[Span]) -> bool {
+    let handler = q.handler.as_deref().is_none_or(|h| {
+        trace
+            .iter()
+            .any(|s| s.handler.as_deref().is_some_and(|sh| same_handler(sh, h)))
+    });
+    let failed = trace.iter().any(|s| s.status == SpanStatus::Error);
+    let status = match q.status {
+        Some(SpanStatus::Error) => failed,
+        Some(SpanStatus::Ok) => !failed,
+        None => true,
+    };
+    handler && status
+}
+
+fn summary(root: Span, trace: &[Span]) -> TraceSummary {
+    let end = trace.iter().map(Span::end_ns).max().unwrap_or(0);
+    let mut handlers: Vec<String> = trace
+        .iter()
+        .filter_map(|s| s.handler.as_deref().map(str::to_string))
+        .collect();
+    handlers.sort();
+    handlers.dedup();
+    TraceSummary {
+        trace_id: root.trace_id.clone(),
+        duration_ns: end.saturating_sub(root.start_ns).max(root.duration_ns),
+        spans: trace.len() as u64,
+        errors: trace.iter().filter(|s| s.status == SpanStatus::Error).count() as u64,
+        handlers,
+        root,
+    }
 }
 
 pub(crate) fn trace(file: &Path, trace_id: &str) -> Result<TraceTree, QueryError> {
     let conn = open(file)?;
-    let spans = select_spans(
-        &conn,
-        file,
-        &format!("SELECT {SPAN_COLUMNS} FROM spans r WHERE r.trace_id = ? ORDER BY r.start_ns, r.span_id"),
-        vec![Sql::Text(trace_id.to_string())],
-    )?;
+    let spans = Blocks::new(&conn).trace(trace_id).map_err(|e| read_error(file, e))?;
     if spans.is_empty() {
         return Err(QueryError::NotFound(trace_id.to_string()));
     }
@@ -322,6 +341,16 @@ pub(crate) fn trace(file: &Path, trace_id: &str) -> Result<TraceTree, QueryError
         vec![Sql::Text(trace_id.to_string())],
     )?;
     Ok(tree(trace_id, spans, logs.into_iter().map(|(_, l)| l).collect()))
+}
+
+fn read_error(file: &Path, e: ReadError) -> QueryError {
+    match e {
+        ReadError::Sql(e) => store_error(file, e),
+        ReadError::Bad(bad) => QueryError::Damaged {
+            path: file.display().to_string(),
+            error: bad.to_string(),
+        },
+    }
 }
 
 /// Orders spans depth first and gives each log to its span: the one named
@@ -496,50 +525,7 @@ pub(crate) fn metric_series(file: &Path, q: &MetricsQuery, now_s: i64) -> Result
     Ok(serde_json::json!({ "resolution_s": crate::metrics::RESOLUTION_S, "since": since, "series": series }))
 }
 
-const SPAN_COLUMNS: &str =
-    "r.trace_id, r.span_id, r.parent_id, r.root, r.name, r.kind, r.handler, r.start_ns, r.duration_ns, \
-     r.status, r.status_code, r.error, r.event, r.attempt, r.message_id, r.dead_lettered, r.attributes";
-
 const LOG_COLUMNS: &str = "id, time_ns, level, source, trace_id, span_id, message, fields, truncated";
-
-fn select_spans(conn: &Connection, file: &Path, sql: &str, args: Vec<Sql>) -> Result<Vec<Span>, QueryError> {
-    let mut stmt = conn.prepare(sql).map_err(|e| store_error(file, e))?;
-    let rows = stmt
-        .query_map(params_from_iter(args), span_row)
-        .map_err(|e| store_error(file, e))?;
-    rows.collect::<Result<_, _>>().map_err(|e| store_error(file, e))
-}
-
-fn span_row(r: &Row<'_>) -> rusqlite::Result<Span> {
-    let parent_id = r.get::<_, Option<i64>>(2)?.and_then(|p| SpanId::from_u64(p as u64));
-    let root: bool = r.get(3)?;
-    let attributes: Option<String> = r.get(16)?;
-    Ok(Span {
-        trace_id: r.get(0)?,
-        span_id: SpanId::from_u64(r.get::<_, i64>(1)? as u64).unwrap_or_else(SpanId::random),
-        remote_parent: root && parent_id.is_some(),
-        parent_id,
-        name: Arc::from(r.get::<_, String>(4)?),
-        kind: SpanKind::from_code(r.get(5)?),
-        handler: r.get::<_, Option<String>>(6)?.map(Arc::from),
-        start_ns: r.get::<_, i64>(7)? as u64,
-        duration_ns: r.get::<_, i64>(8)? as u64,
-        status: if r.get::<_, i64>(9)? == 1 {
-            SpanStatus::Error
-        } else {
-            SpanStatus::Ok
-        },
-        status_code: r.get(10)?,
-        error: r.get(11)?,
-        event: r.get::<_, Option<String>>(12)?.map(Arc::from),
-        attempt: r.get(13)?,
-        message_id: r.get(14)?,
-        dead_lettered: r.get(15)?,
-        attributes: attributes
-            .and_then(|a| serde_json::from_str(&a).ok())
-            .unwrap_or_default(),
-    })
-}
 
 fn select_logs(conn: &Connection, file: &Path, sql: &str, args: Vec<Sql>) -> Result<Vec<(i64, LogEntry)>, QueryError> {
     let mut stmt = conn.prepare(sql).map_err(|e| store_error(file, e))?;

@@ -149,6 +149,8 @@ impl Telemetry {
             said: None,
             opened_at: None,
             window_start: Totals::default(),
+            batch_spans: Vec::new(),
+            batch_logs: Vec::new(),
         };
         let thread = std::thread::Builder::new()
             .name("rohas-telemetry".into())
@@ -341,9 +343,6 @@ const TICK: Duration = Duration::from_millis(25);
 const BATCH: usize = 8192;
 /// How often upkeep (retention, size cap, the file still there) runs.
 const UPKEEP_EVERY: Duration = Duration::from_secs(60);
-/// How often upkeep also looks through every span (for trace ids a client
-/// chose, which do not sort by time).
-const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// How long a stopped store waits before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 /// How long metric points are kept.
@@ -374,6 +373,9 @@ struct Writer {
     /// When the file written now was opened (a query's report of damage
     /// is about this file only if the query started later).
     opened_at: Option<Instant>,
+    /// The batch's spans and logs, kept between batches (see `run`).
+    batch_spans: Vec<Span>,
+    batch_logs: Vec<LogEntry>,
 }
 
 impl Writer {
@@ -384,7 +386,6 @@ impl Writer {
         let mut next_upkeep = Instant::now() + UPKEEP_EVERY;
         let mut full = false;
         let mut gone = false;
-        let mut last_sweep = Instant::now();
         loop {
             // Woken by the clock, not by each record: a wake-up per record
             // costs the serving threads a context switch each (on one core,
@@ -393,34 +394,35 @@ impl Writer {
                 let wait = next_point.saturating_duration_since(Instant::now());
                 std::thread::park_timeout(TICK.min(wait));
             }
-            let mut batch: Vec<Record> = Vec::new();
-            while batch.len() < BATCH {
+            // Each record is moved once, into vectors kept from batch to
+            // batch (a span is a few hundred bytes: growing fresh vectors
+            // copied each several times and faulted in new pages).
+            let mut spans = std::mem::take(&mut self.batch_spans);
+            let mut logs = std::mem::take(&mut self.batch_logs);
+            let mut stop = false;
+            let mut upkeep_now = false;
+            let mut damaged: Option<Instant> = None;
+            let mut flushed = Vec::new();
+            let mut taken = 0;
+            while taken < BATCH {
                 match self.rx.try_recv() {
-                    Ok(r) => batch.push(r),
+                    Ok(record) => match record {
+                        Record::Span(s) => spans.push(s),
+                        Record::Log(l) => logs.push(l),
+                        Record::Stop => stop = true,
+                        Record::Upkeep => upkeep_now = true,
+                        Record::Damaged(opened) => damaged = damaged.max(Some(opened)),
+                        Record::Flush(done) => flushed.push(done),
+                    },
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
                         gone = true;
                         break;
                     }
                 }
+                taken += 1;
             }
-            full = batch.len() == BATCH;
-            let mut stop = false;
-            let mut upkeep_now = false;
-            let mut damaged: Option<Instant> = None;
-            let mut spans = Vec::new();
-            let mut logs = Vec::new();
-            let mut flushed = Vec::new();
-            for record in batch {
-                match record {
-                    Record::Span(s) => spans.push(s),
-                    Record::Log(l) => logs.push(l),
-                    Record::Stop => stop = true,
-                    Record::Upkeep => upkeep_now = true,
-                    Record::Damaged(opened) => damaged = damaged.max(Some(opened)),
-                    Record::Flush(done) => flushed.push(done),
-                }
-            }
+            full = taken == BATCH;
             // First: what this batch holds goes to the new file.
             if let Some(opened) = damaged {
                 // A report about a file already replaced is old news.
@@ -429,7 +431,11 @@ impl Writer {
                     self.trouble(Trouble::Damaged("a query found a damaged page".into()));
                 }
             }
-            self.take(spans, logs);
+            self.take(&mut spans, &mut logs);
+            spans.clear();
+            logs.clear();
+            self.batch_spans = spans;
+            self.batch_logs = logs;
             let now = Instant::now();
             if now >= next_point {
                 self.point();
@@ -442,11 +448,7 @@ impl Writer {
             }
             if now >= next_upkeep || upkeep_now {
                 self.writable();
-                let sweep = upkeep_now || last_sweep.elapsed() >= SWEEP_EVERY;
-                if sweep {
-                    last_sweep = Instant::now();
-                }
-                self.upkeep(sweep);
+                self.upkeep();
                 next_upkeep = now + UPKEEP_EVERY;
             }
             // Answered last: a flush after an upkeep waits for the upkeep.
@@ -462,25 +464,26 @@ impl Writer {
         }
     }
 
-    fn take(&mut self, spans: Vec<Span>, logs: Vec<LogEntry>) {
+    /// Counts, stores and exports one batch. Leaves the vectors to be
+    /// cleared and used again (unless a sink took them).
+    fn take(&mut self, spans: &mut Vec<Span>, logs: &mut Vec<LogEntry>) {
         if spans.is_empty() && logs.is_empty() {
             return;
         }
         if self.metrics && !spans.is_empty() {
             let mut totals = lock(&self.totals);
-            for s in &spans {
+            for s in spans.iter() {
                 totals.add(s);
             }
         }
-        let spans: Vec<Span> = if self.traces {
-            spans
-                .into_iter()
-                .filter(|s| sampled(&s.trace_id, self.sample_below))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let logs: Vec<LogEntry> = if self.logs { logs } else { Vec::new() };
+        if !self.traces {
+            spans.clear();
+        } else if self.sample_below != u64::MAX {
+            spans.retain(|s| sampled(&s.trace_id, self.sample_below));
+        }
+        if !self.logs {
+            logs.clear();
+        }
         let span_refs: Vec<&Span> = spans.iter().collect();
         let log_refs: Vec<&LogEntry> = logs.iter().collect();
         let unstored = (span_refs.len() + log_refs.len()) as u64;
@@ -511,9 +514,11 @@ impl Writer {
         } else if self.file.is_some() {
             lock(&self.totals).unstored += unstored;
         }
+        drop(span_refs);
+        drop(log_refs);
         if !self.sinks.is_empty() {
-            let spans = Arc::new(spans);
-            let logs = Arc::new(logs);
+            let spans = Arc::new(std::mem::take(spans));
+            let logs = Arc::new(std::mem::take(logs));
             for sink in &self.sinks {
                 if !spans.is_empty() {
                     sink.spans(&spans);
@@ -632,7 +637,7 @@ impl Writer {
         }
     }
 
-    fn upkeep(&mut self, sweep: bool) {
+    fn upkeep(&mut self) {
         let Some(store) = &mut self.store else { return };
         if !store.still_there() {
             let path = store.path().display().to_string();
@@ -647,7 +652,7 @@ impl Writer {
         }
         let cutoff = crate::now_ns().saturating_sub(u64::try_from(self.retention.as_nanos()).unwrap_or(u64::MAX));
         let points_cutoff = chrono::Utc::now().timestamp() - POINTS_KEPT_S.min(self.retention.as_secs() as i64);
-        if let Err(e) = store.upkeep(cutoff, points_cutoff, self.max_bytes, sweep) {
+        if let Err(e) = store.upkeep(cutoff, points_cutoff, self.max_bytes) {
             self.trouble(e);
         }
     }

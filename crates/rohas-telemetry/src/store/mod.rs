@@ -7,6 +7,8 @@
 //! goes wrong with the file is classified ([`Trouble`]) so the recorder can
 //! say what happened once and keep the application serving.
 
+pub(crate) mod block;
+pub(crate) mod read;
 mod schema;
 mod write;
 

@@ -1,34 +1,42 @@
-//! The telemetry file's tables. Spans are kept in trace-id order (a
-//! `WITHOUT ROWID` table keyed by trace and span): the table is its own
-//! index by trace, one B-tree insert per span, and as the engine's trace
-//! ids begin with the time, it grows at its end and retention deletes a
-//! prefix. Logs are appended in the order they are written, so their
-//! rowids follow time: retention deletes a prefix by rowid. Besides, only
-//! what the API's lookups need: the roots of traces by start (a partial
-//! index: roots only) and logs by trace.
+//! The telemetry file's tables. Spans are written a batch at a time, one
+//! row per batch (`span_blocks`, see [`super::block`]): the writer pays one
+//! B-tree insert for hundreds of spans. Each block keeps, beside its blob,
+//! what the lookups need to skip the others:
+//! - `min_trace`/`max_trace`: the range of the trace ids it holds "in
+//!   place". The engine's trace ids begin with their time, so a block's
+//!   range is narrow and a trace is found in the one or two blocks whose
+//!   range holds its id (an index on the range). A span far from its
+//!   trace's time (a retry an hour later, a delayed event) or of a trace id
+//!   that does not begin with a time (a client's) would widen the range:
+//!   it is listed in `late_spans` (trace id → block) instead.
+//! - `bound_ns`: no trace root in this block or any earlier one started
+//!   after it (the trace list, newest first, stops reading there).
+//! - `max_start_ns`: retention deletes a block once all its spans are older.
+//!
+//! Logs are appended in the order they are written, so their rowids follow
+//! time: retention deletes a prefix by rowid.
+//!
+//! A file written by an earlier version (one `spans` row per span) loses
+//! those spans when opened: they are dropped, not converted.
 
 pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS spans (
-    trace_id      TEXT    NOT NULL,
-    span_id       INTEGER NOT NULL,
-    parent_id     INTEGER,
-    root          INTEGER NOT NULL,
-    name          TEXT    NOT NULL,
-    kind          INTEGER NOT NULL,
-    handler       TEXT,
-    start_ns      INTEGER NOT NULL,
-    duration_ns   INTEGER NOT NULL,
-    status        INTEGER NOT NULL,
-    status_code   INTEGER,
-    error         TEXT,
-    event         TEXT,
-    attempt       INTEGER,
-    message_id    TEXT,
-    dead_lettered INTEGER NOT NULL DEFAULT 0,
-    attributes    TEXT,
-    PRIMARY KEY (trace_id, span_id)
+DROP TABLE IF EXISTS spans;
+CREATE TABLE IF NOT EXISTS span_blocks (
+    id           INTEGER PRIMARY KEY,
+    bound_ns     INTEGER NOT NULL,
+    max_start_ns INTEGER NOT NULL,
+    min_trace    TEXT,
+    max_trace    TEXT,
+    roots        INTEGER NOT NULL,
+    spans        INTEGER NOT NULL,
+    data         BLOB    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS span_blocks_by_trace ON span_blocks(max_trace, min_trace) WHERE max_trace IS NOT NULL;
+CREATE TABLE IF NOT EXISTS late_spans (
+    trace_id TEXT    NOT NULL,
+    block    INTEGER NOT NULL,
+    PRIMARY KEY (trace_id, block)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS roots_by_start ON spans(start_ns) WHERE root = 1;
 
 CREATE TABLE IF NOT EXISTS logs (
     id        INTEGER PRIMARY KEY,

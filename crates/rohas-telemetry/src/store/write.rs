@@ -1,11 +1,12 @@
 //! The writing side of the store: batches of spans and logs in one
 //! transaction each, metric points, and upkeep (retention, size cap).
 
+use super::block::Block;
 use super::schema::SCHEMA;
 use super::Trouble;
 use crate::log::LogEntry;
 use crate::metrics::Point;
-use crate::span::{Span, SpanStatus};
+use crate::span::Span;
 use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,12 @@ const CHUNK: i64 = 5000;
 pub(crate) struct StoreFile {
     conn: Connection,
     path: PathBuf,
+    /// The last block's `bound_ns` (blocks' bounds only grow).
+    bound_ns: u64,
+    /// The bound of a block whose transaction is not committed yet.
+    pending_bound: Option<u64>,
+    /// The block being written, kept for the next.
+    buffer: Vec<u8>,
 }
 
 impl StoreFile {
@@ -41,7 +48,7 @@ impl StoreFile {
     /// bad page that opening did not read): closes it, moves it aside and
     /// starts a new one. Returns the new file and where the old one went.
     pub fn replace_damaged(self) -> Result<(StoreFile, PathBuf), Trouble> {
-        let StoreFile { conn, path } = self;
+        let StoreFile { conn, path, .. } = self;
         // Closed first, so nothing writes the old file after the move.
         drop(conn);
         let aside = move_aside(&path)?;
@@ -60,10 +67,16 @@ impl StoreFile {
         conn.execute_batch(SCHEMA)?;
         // A damaged page deep in the file shows only when read: a quick
         // look at the tables' first pages catches a truncated or garbled file.
-        conn.query_row("SELECT count(*) FROM (SELECT 1 FROM spans LIMIT 1)", [], |_| Ok(()))?;
+        conn.query_row("SELECT count(*) FROM (SELECT 1 FROM span_blocks LIMIT 1)", [], |_| {
+            Ok(())
+        })?;
+        let bound: i64 = conn.query_row("SELECT coalesce(max(bound_ns), 0) FROM span_blocks", [], |r| r.get(0))?;
         Ok(StoreFile {
             conn,
             path: path.to_path_buf(),
+            bound_ns: bound as u64,
+            pending_bound: None,
+            buffer: Vec::new(),
         })
     }
 
@@ -83,33 +96,31 @@ impl StoreFile {
         }
         let tx = self.conn.transaction()?;
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO spans (trace_id, span_id, parent_id, root, name, kind, handler, start_ns, duration_ns,
-                 status, status_code, error, event, attempt, message_id, dead_lettered, attributes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-            )?;
-            for s in spans {
-                let attributes =
-                    (!s.attributes.is_empty()).then(|| serde_json::Value::Object(s.attributes.clone()).to_string());
-                insert.execute(params![
-                    s.trace_id,
-                    s.span_id.as_u64() as i64,
-                    s.parent_id.map(|p| p.as_u64() as i64),
-                    s.is_root(),
-                    &*s.name,
-                    s.kind.code(),
-                    s.handler.as_deref(),
-                    s.start_ns as i64,
-                    s.duration_ns as i64,
-                    i64::from(s.status == SpanStatus::Error),
-                    s.status_code,
-                    s.error,
-                    s.event.as_deref(),
-                    s.attempt,
-                    s.message_id,
-                    s.dead_lettered,
-                    attributes,
+            if !spans.is_empty() {
+                let block = Block::of(spans, self.bound_ns);
+                let data = &mut self.buffer;
+                data.clear();
+                super::block::encode(spans, data);
+                tx.prepare_cached(
+                    "INSERT INTO span_blocks (bound_ns, max_start_ns, min_trace, max_trace, roots, spans, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    block.bound_ns as i64,
+                    block.max_start_ns as i64,
+                    block.min_trace,
+                    block.max_trace,
+                    block.roots,
+                    spans.len() as i64,
+                    &data[..],
                 ])?;
+                let id = tx.last_insert_rowid();
+                let mut late =
+                    tx.prepare_cached("INSERT OR IGNORE INTO late_spans (trace_id, block) VALUES (?1, ?2)")?;
+                for trace in block.late {
+                    late.execute(params![trace, id])?;
+                }
+                self.pending_bound = Some(block.bound_ns);
             }
             let mut insert = tx.prepare_cached(
                 "INSERT INTO logs (time_ns, level, source, trace_id, span_id, message, fields, truncated)
@@ -130,6 +141,9 @@ impl StoreFile {
             }
         }
         tx.commit()?;
+        if let Some(bound) = self.pending_bound.take() {
+            self.bound_ns = bound;
+        }
         Ok(())
     }
 
@@ -151,20 +165,11 @@ impl StoreFile {
 
     /// Deletes what is older than `cutoff_ns` (in chunks, oldest first),
     /// metric points older than `points_cutoff_s`, then, while the live
-    /// data is larger than `max_bytes`, the oldest tenth. Returns the rows
-    /// deleted.
-    ///
-    /// Spans of the engine's own (time-ordered) trace ids are found by key;
-    /// `sweep` also looks through every span, for trace ids a client chose.
-    pub fn upkeep(
-        &mut self,
-        cutoff_ns: u64,
-        points_cutoff_s: i64,
-        max_bytes: u64,
-        sweep: bool,
-    ) -> Result<u64, Trouble> {
+    /// data is larger than `max_bytes`, the oldest tenth. Returns the spans
+    /// and rows deleted.
+    pub fn upkeep(&mut self, cutoff_ns: u64, points_cutoff_s: i64, max_bytes: u64) -> Result<u64, Trouble> {
         let mut deleted = 0;
-        deleted += delete_old_spans(&self.conn, cutoff_ns, sweep)?;
+        deleted += delete_old_spans(&self.conn, cutoff_ns)?;
         deleted += delete_prefix(&self.conn, "logs", "time_ns", cutoff_ns as i64)?;
         deleted += self
             .conn
@@ -189,46 +194,45 @@ impl StoreFile {
     }
 }
 
-/// Deletes spans that started before `cutoff_ns`: those whose trace id
-/// sorts before the cutoff's time (the engine's ids begin with their
-/// time in milliseconds, 12 hex digits), then, with `sweep`, any other.
-fn delete_old_spans(conn: &Connection, cutoff_ns: u64, sweep: bool) -> Result<u64, Trouble> {
-    let key = format!("{:012x}", (cutoff_ns / 1_000_000) & 0xffff_ffff_ffff);
-    let mut deleted = 0u64;
-    let mut run = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Result<(), Trouble> {
-        loop {
-            let n = conn.execute(sql, args)? as u64;
-            deleted += n;
-            if n < CHUNK as u64 {
-                return Ok(());
-            }
-        }
-    };
-    let cutoff = cutoff_ns as i64;
-    run(
-        "DELETE FROM spans WHERE (trace_id, span_id) IN \
-         (SELECT trace_id, span_id FROM spans WHERE trace_id < ?1 AND start_ns < ?2 LIMIT ?3)",
-        &[&key, &cutoff, &CHUNK],
-    )?;
-    if sweep {
-        run(
-            "DELETE FROM spans WHERE (trace_id, span_id) IN \
-             (SELECT trace_id, span_id FROM spans WHERE start_ns < ?1 LIMIT ?2)",
-            &[&cutoff, &CHUNK],
-        )?;
+/// Deletes the blocks whose spans all started before `cutoff_ns`, and
+/// what `late_spans` says of blocks no longer there. (Blocks are few: one
+/// per written batch, so a scan of them is cheap.)
+fn delete_old_spans(conn: &Connection, cutoff_ns: u64) -> Result<u64, Trouble> {
+    let deleted: u64 = conn.query_row(
+        "SELECT coalesce(sum(spans), 0) FROM span_blocks WHERE max_start_ns < ?1",
+        [cutoff_ns as i64],
+        |r| r.get::<_, i64>(0),
+    )? as u64;
+    if deleted > 0 {
+        conn.execute("DELETE FROM span_blocks WHERE max_start_ns < ?1", [cutoff_ns as i64])?;
+        forget_late(conn)?;
     }
     Ok(deleted)
 }
 
-/// The first tenth of the spans in trace-id order: the oldest, for the
-/// engine's own trace ids.
+/// The oldest tenth of the blocks.
 fn delete_oldest_spans(conn: &Connection) -> Result<u64, Trouble> {
-    let count: i64 = conn.query_row("SELECT count(*) FROM spans", [], |r| r.get(0))?;
+    let count: i64 = conn.query_row("SELECT count(*) FROM span_blocks", [], |r| r.get(0))?;
     let n = (count / 10).max(1);
-    Ok(conn.execute(
-        "DELETE FROM spans WHERE (trace_id, span_id) IN (SELECT trace_id, span_id FROM spans ORDER BY trace_id LIMIT ?1)",
+    let deleted: i64 = conn.query_row(
+        "SELECT coalesce(sum(spans), 0) FROM (SELECT spans FROM span_blocks ORDER BY id LIMIT ?1)",
         [n],
-    )? as u64)
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        "DELETE FROM span_blocks WHERE id IN (SELECT id FROM span_blocks ORDER BY id LIMIT ?1)",
+        [n],
+    )?;
+    forget_late(conn)?;
+    Ok(deleted as u64)
+}
+
+fn forget_late(conn: &Connection) -> Result<(), Trouble> {
+    conn.execute(
+        "DELETE FROM late_spans WHERE NOT EXISTS (SELECT 1 FROM span_blocks b WHERE b.id = late_spans.block)",
+        [],
+    )?;
+    Ok(())
 }
 
 /// Deletes, oldest rowid first, the rows before the first one at or after
