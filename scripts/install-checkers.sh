@@ -4,7 +4,8 @@
 # them): mypy (and openapi-spec-validator) in a virtual environment,
 # TypeScript and the AsyncAPI parser with npm.
 # Prints their paths as ROHAS_MYPY=…, ROHAS_TEST_PYTHON=… (a Python with
-# mypy and `requests`, which a reference handler example imports),
+# mypy, `requests`, which a reference handler example imports, and
+# hypothesis, for the property tests of the Python runtime's JSON writer),
 # ROHAS_TSC=… and ROHAS_ASYNCAPI_MODULES=… (a node_modules folder holding
 # @asyncapi/parser) lines.
 # Also, in a virtual environment of its own, the official OpenTelemetry
@@ -22,6 +23,13 @@ if [ ! -x "$tools/venv/bin/mypy" ] || [ ! -d "$tools/venv/lib/python3.11/site-pa
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check \
     "mypy==1.13.0" "requests==2.32.3" "types-requests==2.32.0.20241016" "openapi-spec-validator==0.7.1" >&2
+fi
+
+# Hypothesis, for the property tests of the Python runtime's JSON writer
+# (they import it into the embedded interpreter from this environment).
+if ! "$tools/venv/bin/python" -c "import hypothesis" 2>/dev/null; then
+  echo "installing hypothesis into $tools/venv" >&2
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "hypothesis==6.170.27" >&2
 fi
 
 if [ ! -x "$tools/node/node_modules/.bin/tsc" ]; then

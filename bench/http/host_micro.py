@@ -11,6 +11,13 @@ handlers, and feeds batches of call jobs shaped like the ones the engine sends
 runs the loop until every call completed. What it reports is the upper bound
 the Python side puts on req/s per core, per case; run.py's numbers include the
 HTTP server, the JSON on the Rust side and the thread hand-offs on top.
+
+Replies are written as JSON in Rust (`_rohas.dumps`, `_rohas.success`), which
+exists only inside the embedded interpreter: here the Python encoder they
+replaced stands in (crates/rohas-runtime-python/tests/json_reference.py), so
+the objects case counts that encoder's cost, not the Rust writer's. The
+Rust writer's own figure: `cargo nextest run -p rohas-runtime-python --release
+--run-ignored only measure --no-capture`.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 HOST = REPO / "crates" / "rohas-runtime-python" / "src" / "host.py"
+JSON_REFERENCE = REPO / "crates" / "rohas-runtime-python" / "tests" / "json_reference.py"
 APP = HERE / "rohas-app"
 
 HEADERS = {"host": "127.0.0.1:3000", "user-agent": "wrk", "content-type": "application/json"}
@@ -106,8 +114,12 @@ def load_host() -> tuple[types.ModuleType, list]:
         time.sleep(timeout_ms / 1000)
         return []
 
+    reference = types.ModuleType("json_reference")
+    exec(compile(JSON_REFERENCE.read_text(), str(JSON_REFERENCE), "exec"), reference.__dict__)
     fake = types.ModuleType("_rohas")
     fake.__dict__.update(
+        dumps=reference.dumps,
+        success=reference.success,
         complete=lambda call_id, ok, body: done.append((call_id, ok, body)),
         complete_many=done.extend,
         log=lambda *a: None,

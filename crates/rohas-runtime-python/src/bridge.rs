@@ -9,7 +9,9 @@
 //! round-trip serve many requests. Results come back through
 //! `_rohas.complete`, which only hands a string to a oneshot channel.
 
+use crate::json::{self, Encoder};
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 use rohas_runtime::pending::PendingCalls;
 use rohas_runtime::sync::lock;
 use rohas_runtime::{Host, LogLevel, LogRecord};
@@ -233,11 +235,88 @@ fn complete(id: u64, ok: bool, body: String) {
 }
 
 /// The replies to many jobs at once: one lock for the batch, then the sends.
+/// A body is a `str`, or an [`Encoded`] reply whose text moves over as is.
 #[pyfunction]
-fn complete_many(replies: Vec<(u64, bool, String)>) {
-    bridge()
-        .pending
-        .complete_many(replies.into_iter().map(|(id, ok, body)| (id, Reply { ok, body })));
+fn complete_many(replies: Vec<(u64, bool, Bound<'_, PyAny>)>) -> PyResult<()> {
+    let replies = replies
+        .into_iter()
+        .map(|(id, ok, body)| {
+            Ok((
+                id,
+                Reply {
+                    ok,
+                    body: body_text(&body)?,
+                },
+            ))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    bridge().pending.complete_many(replies);
+    Ok(())
+}
+
+fn body_text(body: &Bound<'_, PyAny>) -> PyResult<String> {
+    match body.cast::<Encoded>() {
+        Ok(encoded) => Ok(std::mem::take(&mut encoded.borrow_mut().text)),
+        Err(_) => body.extract(),
+    }
+}
+
+/// A successful call's reply, written in Rust and kept there: `host.py`
+/// only passes it on to `complete_many`, so the text never becomes a
+/// Python `str`.
+#[pyclass(module = "_rohas")]
+pub(crate) struct Encoded {
+    pub text: String,
+}
+
+#[pymethods]
+impl Encoded {
+    /// The text (a copy), for a look from Python: tests, debugging.
+    fn __str__(&self) -> &str {
+        &self.text
+    }
+}
+
+thread_local! {
+    /// The buffer `dumps` writes into, kept between calls (taken, not
+    /// borrowed: a `to_wire` may call `dumps` while it is in use).
+    static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    /// The size of the last reply, to allocate the next one at once.
+    static LAST_REPLY: std::cell::Cell<usize> = const { std::cell::Cell::new(256) };
+}
+
+/// `value` as JSON text, as the runtime writes it (see `json/mod.rs`).
+#[pyfunction]
+fn dumps<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+    let mut encoder = Encoder::new(value.py(), BUFFER.take());
+    json::guarded(|| encoder.value(value))?;
+    let (text, mut buffer) = encoder.into_py_string()?;
+    if buffer.capacity() <= 1 << 20 {
+        buffer.clear();
+        BUFFER.set(buffer);
+    }
+    Ok(text)
+}
+
+/// The reply to a call that succeeded: `{"value": …, "triggered": …,
+/// "payloads": …}`, the value as `wire_top` used to prepare it (see
+/// [`Encoder::returned`]).
+#[pyfunction]
+fn success(value: &Bound<'_, PyAny>, triggered: &Bound<'_, PyAny>, payloads: &Bound<'_, PyAny>) -> PyResult<Encoded> {
+    let mut encoder = Encoder::new(value.py(), Vec::with_capacity(LAST_REPLY.get()));
+    json::guarded(|| {
+        encoder.raw("{\"value\":");
+        encoder.returned(value)?;
+        encoder.raw(",\"triggered\":");
+        encoder.value(triggered)?;
+        encoder.raw(",\"payloads\":");
+        encoder.value(payloads)?;
+        encoder.raw("}");
+        Ok(())
+    })?;
+    let text = encoder.into_string()?;
+    LAST_REPLY.set(text.len() + 64);
+    Ok(Encoded { text })
 }
 
 #[pyfunction]
@@ -310,5 +389,7 @@ pub(crate) fn module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     m.add_function(wrap_pyfunction!(wait_abandoned, &m)?)?;
     m.add_function(wrap_pyfunction!(ready, &m)?)?;
     m.add_function(wrap_pyfunction!(loop_lag, &m)?)?;
+    m.add_function(wrap_pyfunction!(dumps, &m)?)?;
+    m.add_function(wrap_pyfunction!(success, &m)?)?;
     Ok(m)
 }

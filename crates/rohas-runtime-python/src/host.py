@@ -24,8 +24,6 @@ import asyncio
 import concurrent.futures
 import contextvars
 import ctypes
-import dataclasses
-import enum
 import gc
 import importlib.util
 import inspect
@@ -39,9 +37,6 @@ import threading
 import time
 import traceback
 import types
-from collections.abc import Mapping
-from datetime import date, datetime
-from datetime import time as dtime
 from typing import Any
 
 import _rohas
@@ -183,65 +178,17 @@ class CallHost:
 # ---------------------------------------------------------------- JSON
 
 
-def wire_default(value: Any) -> Any:
-    """What the JSON encoder calls for a value it cannot write itself (it
-    writes dicts, lists, tuples, str, int, float, bool and None in C): the
-    JSON form of generated types, dataclasses, pydantic models, enums,
-    datetimes and sets. Containers are never walked in Python."""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.astimezone()
-        return value.isoformat()
-    if isinstance(value, (date, dtime)):
-        return value.isoformat()
-    own = getattr(value, "to_wire", None)
-    if callable(own) and not isinstance(value, type):
-        return own()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    dump = getattr(value, "model_dump", None)  # pydantic 2
-    if callable(dump):
-        return dump(mode="json")
-    legacy = getattr(value, "dict", None)  # pydantic 1
-    if callable(legacy) and hasattr(value, "__fields__"):
-        return legacy()
-    if isinstance(value, (set, frozenset)):
-        return list(value)
-    raise TypeError(
-        f"cannot send a `{type(value).__module__}.{type(value).__qualname__}` object as JSON: return a generated "
-        "type, a dataclass, dict, list, str, int, float, bool, None, datetime, enum or pydantic model"
-    )
-
-
-def wire_top(value: Any) -> Any:
-    """A returned generated object, or list of them, turned into dicts right
-    away: the C encoder then writes them without calling back into Python
-    once per object (the common `-> list[Item]` case)."""
-    if type(value) is list:
-        if value and hasattr(value[0], "to_wire"):
-            return [v.to_wire() if hasattr(v, "to_wire") else v for v in value]
-        return value
-    own = getattr(value, "to_wire", None)
-    if own is not None and not isinstance(value, type):
-        return own()
-    return value
-
-
-# No cycle bookkeeping per container: a cyclic value ends in RecursionError,
-# which `succeed` reports like any other unserializable value.
-_encoder = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False, default=wire_default
-)
+# JSON is written in Rust (`src/json/`), walking the values themselves:
+# dicts, lists, tuples, str, int, float, bool, None (and subclasses) as
+# `json` writes them; enums, datetimes, dates, times, generated types
+# (`to_wire`), dataclasses, pydantic models and sets as their JSON form.
+# Anything else raises TypeError, NaN and infinities ValueError, and a value
+# that contains itself RecursionError.
+dumps = _rohas.dumps
 
 
 NOTHING = '{"value":null,"triggered":[],"payloads":{}}'
 """The reply of a handler that returned nothing and published nothing."""
-
-
-def dumps(value: Any) -> str:
-    return _encoder.encode(value)
 
 
 # ---------------------------------------------------------------- handlers
@@ -677,13 +624,9 @@ class Runtime:
             self.answer(call.id, True, NOTHING)
             return
         try:
-            body = {
-                "value": wire_top(value),
-                "triggered": [list(t) for t in getattr(state, "_triggered", [])],
-                "payloads": getattr(state, "_payloads", {}),
-            }
-            text = _encoder.encode(body)
-        except (TypeError, ValueError, RecursionError) as error:
+            # The reply stays a Rust string: `complete_many` takes it as is.
+            text = _rohas.success(value, getattr(state, "_triggered", ()), getattr(state, "_payloads", {}))
+        except Exception as error:  # noqa: BLE001 - a `to_wire` or property may raise anything
             self.calls[call.id] = call
             self.fail(call, error, note=f"{call.handler.name} returned a value that is not JSON: ")
             return

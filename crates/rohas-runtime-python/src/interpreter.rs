@@ -39,6 +39,10 @@ pub(crate) fn start(
     let wake_fd = wake_rx.into_raw_fd();
     let thread = std::thread::Builder::new()
         .name("rohas-python".into())
+        // A main thread's stack, not a spawned thread's 2 MiB: handlers run
+        // here, and so does the JSON writer, which recurses once per level
+        // of nesting (up to `json::MAX_DEPTH`).
+        .stack_size(8 << 20)
         .spawn(move || {
             let result = Python::attach(|py| -> PyResult<()> {
                 let sys = py.import("sys")?;

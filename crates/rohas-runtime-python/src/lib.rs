@@ -3,6 +3,7 @@
 //! - `interpreter.rs` starts CPython and the thread that runs its asyncio loop;
 //! - `bridge.rs` is the queue between tokio and that loop, and the `_rohas`
 //!   module Python calls back into;
+//! - `json/` writes handler results as JSON, walking the Python objects;
 //! - `host.py` (compiled into the binary) imports handlers, reads their
 //!   signatures, runs them and reports results;
 //! - this file turns engine [`Invocation`]s into jobs and replies into
@@ -14,6 +15,7 @@
 
 mod bridge;
 mod interpreter;
+mod json;
 
 use bridge::{Bridge, Job, Reply, Submitted};
 use rohas_runtime::pending::AwaitedReply;
