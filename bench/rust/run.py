@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The HTTP benchmark of issue 6: Rohas with Rust handlers beside bare axum.
+"""The HTTP benchmark of issues 6 and 19: Rohas with Rust handlers beside bare axum.
 
     python3 bench/rust/run.py                 # everything, 10 s per case
     python3 bench/rust/run.py --duration 3    # a quick run
@@ -7,25 +7,34 @@
 The same three cases as bench/http/run.py (GET /health, POST /users,
 GET /objects), served by `rohas start` on bench/rust/rohas-app (its handlers
 are a release-built cdylib) and by bench/rust/axum-app (the same handlers on
-bare axum). Each server is pinned to one core (`taskset -c 0`), wrk to the
-other (`taskset -c 1`); per case the servers are measured one after the
-other. Then the per-call cost of the C ABI boundary alone:
-`cargo run --release -p rohas-runtime-rust --example boundary`, pinned to
-the server core as well.
+bare axum). Measures, each skippable:
+
+- one core (`--no-one-core`): each server pinned to one core
+  (`taskset -c 0`), wrk to the other (`taskset -c 1`); per case the servers
+  are measured one after the other; req/s, p99, the server's CPU time per
+  request, the ratio Rohas/axum (goal ≥ 0.9×);
+- all cores (`--no-all-cores`): both unpinned, Rohas with its defaults and
+  axum on tokio's multi-thread runtime (one worker per core), the ratio
+  beside the one-core one (see bench/common.py's add_load_arguments for the
+  load generator's share on a 2-core machine);
+- latency and memory from those runs: p99 at 64 connections with Rohas p99
+  / axum p99; RSS idle and at its peak under load;
+- start-up (`--no-startup`): process start to the first answered
+  GET /health, with the cdylib already built, in the one-core setup; median
+  of `--startup-tries`;
+- the per-call cost of the C ABI boundary alone (`--skip-boundary`):
+  `cargo run --release -p rohas-runtime-rust --example boundary`, pinned to
+  the server core as well.
 
 The machinery (building rohas, finding wrk, starting and checking servers,
-the load, measuring other processes' CPU) is bench/http/run.py's, imported.
-Results go to bench/rust/results/latest.json (not committed). Standard
-library only.
+the load, /proc readings, the tables) is bench/common.py's. Results go to
+bench/rust/results/latest.json (not committed). Standard library only.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -34,29 +43,19 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import common  # noqa: E402  (bench/common.py)
+from common import Spec, Suite, die, log, pinned  # noqa: E402
+
 REPO = HERE.parent.parent
 ROHAS_APP = HERE / "rohas-app"
 AXUM_APP = HERE / "axum-app"
 RESULTS = HERE / "results"
-CACHE = Path.home() / ".cache" / "rohas-bench"
 # The user crate's and the axum crate's builds, apart from the workspace's.
-USER_TARGET = Path(os.environ.get("ROHAS_CARGO_TARGET_DIR") or CACHE / "rust-target")
-AXUM_TARGET = CACHE / "axum-target"
+USER_TARGET = Path(os.environ.get("ROHAS_CARGO_TARGET_DIR") or common.CACHE / "rust-target")
+AXUM_TARGET = common.CACHE / "axum-target"
 SERVERS = ["rohas", "axum"]
-
-
-def import_http_bench():
-    """bench/http/run.py as a module (imported by path: this file is `run.py` too)."""
-    spec = importlib.util.spec_from_file_location("http_bench", HERE.parent / "http" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["http_bench"] = module  # its dataclasses look themselves up there
-    spec.loader.exec_module(module)
-    return module
-
-
-http_bench = import_http_bench()
-http_bench.RESULTS = RESULTS  # servers' logs go to bench/rust/results/logs
-log, die, pinned = http_bench.log, http_bench.die, http_bench.pinned
+PAIRS = [("rohas", "axum")]
 
 
 # ---------------------------------------------------------------- builds
@@ -97,87 +96,30 @@ def prepare_rohas_app(rohas: Path) -> None:
 # ---------------------------------------------------------------- servers
 
 
-def start_rohas(rohas: Path, cpu: str | None) -> Any:
-    port = http_bench.free_port()
+def rohas_spec(rohas: Path) -> Spec:
     env = dict(
         os.environ,
         ROHAS_LOG_LEVEL=os.environ.get("ROHAS_LOG_LEVEL", "warn"),
         ROHAS_CARGO_TARGET_DIR=str(USER_TARGET),
     )
-    command = [str(rohas), "-C", str(ROHAS_APP), "start", "--port", str(port)]
-    return http_bench.start_server("rohas", command, cpu, ROHAS_APP, env, port)
+    return Spec("rohas", lambda port: [str(rohas), "-C", str(ROHAS_APP), "start", "--port", str(port)],
+                ROHAS_APP, env, RESULTS / "logs")
 
 
-def start_axum(binary: Path, cpu: str | None, current_thread: bool) -> Any:
-    port = http_bench.free_port()
+def axum_spec(binary: Path, current_thread: bool) -> Spec:
     env = dict(os.environ)
+    env.pop("AXUM_BENCH_CURRENT_THREAD", None)
     if current_thread:
         env["AXUM_BENCH_CURRENT_THREAD"] = "1"
-    return http_bench.start_server("axum", [str(binary), str(port)], cpu, AXUM_APP, env, port)
+    return Spec("axum", lambda port: [str(binary), str(port)], AXUM_APP, env, RESULTS / "logs")
 
 
-def bench_http(args: argparse.Namespace, rohas: Path, axum: Path, tool: str) -> dict[str, dict[str, Any]]:
-    """As bench/http/run.py's bench_http: both servers started, then case by
-    case one after the other, `--rounds` times; the median round is kept."""
-    servers = {}
-    rounds: dict[str, dict[str, list[dict[str, Any]]]] = {n: {c: [] for c in args.cases} for n in args.servers}
-    try:
-        for name in args.servers:
-            if name == "rohas":
-                server = start_rohas(rohas, args.server_cpu)
-            else:
-                server = start_axum(axum, args.server_cpu, args.axum_current_thread)
-            servers[name] = server
-            http_bench.check_cases(server)
-        for round_ in range(1, args.rounds + 1):
-            for case in args.cases:
-                for name, server in servers.items():
-                    others = http_bench.wait_quiet(args, f"{name} {case}")
-                    if args.warmup > 0:
-                        http_bench.run_load(tool, args.client_cpu, server.port, case, args.warmup, args.connections)
-                    cpu0, wall0 = process_cpu_seconds(server.pid), time.monotonic()
-                    load = http_bench.run_load(tool, args.client_cpu, server.port, case, args.duration, args.connections)
-                    cpu, wall = process_cpu_seconds(server.pid) - cpu0, time.monotonic() - wall0
-                    if server.process.poll() is not None:
-                        die(f"{name} died during {case} (exit {server.process.returncode}); see {server.log_path}")
-                    log(
-                        f"round {round_}  {name:6} {case:8} {load.rps:10.0f} req/s  p99 {load.p99_ms:7.2f} ms  "
-                        f"errors {load.errors}  server CPU {cpu / wall:.0%}, {cpu * 1e6 / max(1, load.requests):.1f} µs/req  "
-                        f"others' CPU {others:.0%}"
-                    )
-                    rounds[name][case].append(
-                        {
-                            "rps": round(load.rps, 1),
-                            "p50_ms": round(load.p50_ms, 3),
-                            "p99_ms": round(load.p99_ms, 3),
-                            "requests": load.requests,
-                            "errors": load.errors,
-                            "server_cpu_share": round(cpu / wall, 3),
-                            "cpu_us_per_request": round(cpu * 1e6 / max(1, load.requests), 2),
-                            "others_busy": round(others, 2),
-                        }
-                    )
-    finally:
-        for server in servers.values():
-            server.stop()
-    return http_bench.median_rounds(rounds)
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads) so far, from
-    /proc: divided by the requests served, it is the server's cost per
-    request whatever else the machine is doing, and over the wall time it
-    tells whether the server had its core to itself."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    # Fields 14 and 15 of stat(5) (utime, stime), counted after the ")".
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def specs(args: argparse.Namespace, rohas: Path, axum: Path, current_thread: bool) -> list[Spec]:
+    return [rohas_spec(rohas) if n == "rohas" else axum_spec(axum, current_thread) for n in args.servers]
 
 
 # ---------------------------------------------------------------- boundary
+
 
 BOUNDARY_LINE = re.compile(r"^\s*(?P<case>.+?): (?P<calls>\d+) calls in [\d.]+ s: (?P<us>[\d.]+) µs/call, (?P<rate>\d+) calls/s")
 
@@ -192,7 +134,7 @@ def bench_boundary(args: argparse.Namespace) -> dict[str, Any]:
     build = ["cargo", "build", "--release", "-p", "rohas-runtime-rust", "--example", "boundary"]
     if subprocess.run(build, cwd=REPO, env=env).returncode != 0:
         die("cargo build of the boundary example failed (see above)")
-    others = http_bench.wait_quiet(args, "boundary")
+    others = common.wait_quiet(args, "boundary")
     runs = []
     for run in range(1, args.boundary_runs + 1):
         command = pinned(args.server_cpu, [str(target / "release" / "examples" / "boundary"), str(args.boundary_calls)])
@@ -219,26 +161,18 @@ def bench_boundary(args: argparse.Namespace) -> dict[str, Any]:
 # ---------------------------------------------------------------- report
 
 
-def report(results: dict[str, dict[str, Any]], boundary: dict | None, cases: list[str]) -> str:
-    lines = [
-        "| server | case | req/s | p99 ms | errors | server CPU | CPU µs/req | others' CPU |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name, by_case in results.items():
-        for case, r in by_case.items():
-            lines.append(
-                f"| {name} | {case} | {r['rps']:,.0f} | {r['p99_ms']:.2f} | {r['errors']} | "
-                f"{r['server_cpu_share']:.0%} | {r['cpu_us_per_request']:.1f} | {r['others_busy']:.0%} |"
-            )
-    lines += ["", "| case | Rohas/axum req/s | goal ≥ 0.9× | axum/Rohas CPU per request |", "|---|---:|---|---:|"]
-    for case in cases:
-        r = http_bench.ratio(results, "rohas", "axum", case)
-        verdict = "–" if r is None else ("met" if r >= 0.9 else "not met")
-        try:
-            cost = results["axum"][case]["cpu_us_per_request"] / results["rohas"][case]["cpu_us_per_request"]
-        except (KeyError, ZeroDivisionError):
-            cost = None
-        lines.append(f"| {case} | {f'{r:.2f}×' if r else '–'} | {verdict} | {f'{cost:.2f}×' if cost else '–'} |")
+def report(one: Suite | None, cores: Suite | None, startup: dict | None, boundary: dict | None,
+           cases: list[str]) -> str:
+    lines: list[str] = []
+    if one is not None:
+        lines += ["One core:", ""] + common.throughput_table(one.http)
+        lines += ["", "| case | Rohas/axum req/s | goal ≥ 0.9× | axum/Rohas CPU per request |", "|---|---:|---|---:|"]
+        for case in cases:
+            r = common.ratio(one.http, "rohas", "axum", case)
+            verdict = "–" if r is None else ("met" if r >= 0.9 else "not met")
+            cost = common.ratio(one.http, "axum", "rohas", case, "cpu_us_per_req")
+            lines.append(f"| {case} | {common.times(r)} | {verdict} | {common.times(cost)} |")
+    lines += common.extra_report(one, cores, startup, cases, PAIRS, PAIRS)
     if boundary:
         lines += ["", f"C ABI boundary, Health handler through the runtime, no HTTP (best of {len(boundary['runs'])}, "
                       f"CPU {boundary['cpu']}, others' CPU {boundary['others_busy']:.0%}):"]
@@ -247,11 +181,20 @@ def report(results: dict[str, dict[str, Any]], boundary: dict | None, cases: lis
     return "\n".join(lines)
 
 
+def ratios(suite: Suite | None, cases: list[str]) -> dict[str, Any] | None:
+    if suite is None:
+        return None
+    return {
+        case: {
+            "rohas_over_axum_rps": common.ratio(suite.http, "rohas", "axum", case),
+            "rohas_over_axum_p99": common.ratio(suite.http, "rohas", "axum", case, "p99_ms"),
+        }
+        for case in cases
+    }
+
+
 def versions(rohas: Path, axum: Path, tool: str) -> dict[str, str]:
-    found = {"rohas": subprocess.run([str(rohas), "--version"], capture_output=True, text=True).stdout.strip()}
-    found["rohas_binary"] = f"{rohas} (built {time.strftime('%Y-%m-%d %H:%M', time.localtime(rohas.stat().st_mtime))})"
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    found["workspace_commit"] = commit.stdout.strip()
+    found = common.rohas_versions(rohas)
     found["rustc"] = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     lock = (AXUM_APP / "Cargo.lock").read_text()
     for crate in ("axum", "hyper", "tokio", "serde_json", "mimalloc"):
@@ -263,50 +206,74 @@ def versions(rohas: Path, axum: Path, tool: str) -> dict[str, str]:
     return found
 
 
+def estimate(args: argparse.Namespace) -> float:
+    n, c = len(args.servers), len(args.cases)
+    seconds = common.startup_seconds(args, n)
+    seconds += 0 if args.skip_http or args.no_one_core else common.suite_seconds(args, n, c)
+    seconds += 0 if args.skip_http or args.no_all_cores else common.suite_seconds(args, n, c)
+    seconds += 0 if args.skip_boundary else 10 + args.boundary_runs * args.boundary_calls / 200_000
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    http_bench.add_load_arguments(parser, list(SERVERS), list(http_bench.CASES), RESULTS / "latest.json")
+    common.add_load_arguments(parser, list(SERVERS), list(common.CASES), RESULTS / "latest.json")
     parser.add_argument("--axum-current-thread", action="store_true",
-                        help="axum on a current-thread tokio runtime (default: multi-thread, as rohas)")
+                        help="axum on a current-thread tokio runtime on one core (default: multi-thread, as rohas; "
+                             "all cores always multi-thread)")
     parser.add_argument("--boundary-calls", type=int, default=200_000, help="calls per boundary run (default 200000)")
     parser.add_argument("--boundary-runs", type=int, default=3, help="boundary runs, best reported (default 3)")
-    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-http", action="store_true", help="no HTTP runs (one core, all cores)")
     parser.add_argument("--skip-boundary", action="store_true")
     args = parser.parse_args()
-    http_bench.check_load_arguments(args, list(SERVERS), list(http_bench.CASES))
+    common.check_load_arguments(args, list(SERVERS), list(common.CASES))
 
-    rohas = http_bench.rohas_binary(args.skip_build)
-    tool = http_bench.load_generator()
+    rohas = common.rohas_binary(args.skip_build)
+    tool = common.load_generator()
     axum = build_axum()
     # Now, before another session's build replaces the shared binary.
     found_versions = versions(rohas, axum, tool)
-    results: dict[str, dict[str, Any]] = {}
-    if not args.skip_http:
+    if not (args.skip_http and args.no_startup):
         prepare_rohas_app(rohas)
-        results = bench_http(args, rohas, axum, tool)
+    common.announce(estimate(args))
+
+    one_core, all_cores = common.one_core(args), common.all_cores(args)
+    one = cores = None
+    if not args.skip_http and not args.no_one_core:
+        one = common.run_suite(args, tool, specs(args, rohas, axum, args.axum_current_thread), one_core,
+                               args.cases, args.connections)
+    if not args.skip_http and not args.no_all_cores:
+        cores = common.run_suite(args, tool, specs(args, rohas, axum, False), all_cores, args.cases,
+                                 args.connections)
+    startup = None if args.no_startup else common.bench_startup(
+        specs(args, rohas, axum, args.axum_current_thread), one_core.server_cpu, args.startup_tries)
     boundary = None if args.skip_boundary else bench_boundary(args)
 
-    print(report(results, boundary, args.cases))
-    output = {
+    print(report(one, cores, startup, boundary, args.cases))
+    common.write_results(args.output, {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "load_average": os.getloadavg()},
+        "machine": common.machine(),
         "settings": {
             "tool": tool,
             "duration_s": args.duration,
             "warmup_s": args.warmup,
+            "rounds": args.rounds,
             "connections": args.connections,
             "server_cpu": args.server_cpu,
             "client_cpu": args.client_cpu,
             "axum_runtime": "current_thread" if args.axum_current_thread else "multi_thread",
+            "all_cores_server_cpu": args.all_cores_server_cpu,
+            "all_cores_client_cpu": args.all_cores_client_cpu,
+            "all_cores_client_threads": args.all_cores_client_threads,
         },
         "versions": found_versions,
-        "http": results,
-        "ratios": {case: {"rohas_over_axum_rps": http_bench.ratio(results, "rohas", "axum", case)} for case in args.cases},
+        "http": one.http if one else {},
+        "ratios": ratios(one, args.cases),
+        "memory": one.memory if one else None,
+        "all_cores": {**cores.to_json(), "ratios": ratios(cores, args.cases)} if cores else None,
+        "startup": startup,
         "boundary": boundary,
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(output, indent=2) + "\n")
-    log(f"results written to {args.output}")
+    })
 
 
 if __name__ == "__main__":

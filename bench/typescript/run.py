@@ -1,31 +1,46 @@
 #!/usr/bin/env python3
-"""The HTTP benchmark of issue 5: Rohas (TypeScript handlers) beside Fastify and node:http.
+"""The HTTP benchmark of issues 5 and 19: Rohas (TypeScript handlers) beside Fastify and node:http.
 
     python3 bench/typescript/run.py                 # everything, 10 s per case
     python3 bench/typescript/run.py --duration 3    # a quick run
+    python3 bench/typescript/run.py --skip-throughput --rounds 3   # only the 1-connection runs
 
-Four servers, the same three handlers (GET /health, POST /users with a
-validated body, GET /objects building 100 objects):
+The same three handlers (GET /health, POST /users with a validated body,
+GET /objects building 100 objects) on:
 
-- rohas-1w: `rohas start` with one Node.js worker (ROHAS_RUNTIME_WORKERS=1);
+- rohas-1w: `rohas start` with one Node.js worker (ROHAS_RUNTIME_WORKERS=1,
+  the default under `taskset -c 0`);
 - rohas-2w: the same with two workers (the default pool on this 2-core
   machine; set explicitly, since under `taskset -c 0` the default would be 1);
 - fastify: Fastify 5, one process, JSON schemas for the body and responses;
 - node-http: plain node:http, one process, the floor for a Node.js server.
 
-Every server runs on CPU 0 (`taskset -c 0`, inherited by Rohas's Node.js
-workers, so engine and workers share that one core) and wrk on CPU 1. Per
-case and server: a 2 s warm-up, then `--duration` seconds with 64
-connections. Besides req/s and p99, the server's own CPU time per request
-(from /proc, engine and workers together) is recorded: on a shared machine it
-says what a request costs whatever share of the core the server got. Then the
-bridge overhead: rohas-1w and node-http (and Fastify, for reference) with a
-single connection (`wrk -c1`), where the time per request is latency alone;
-rohas-1w's minus node-http's is what the engine and its bridge to Node add to
-one call (`--skip-throughput` runs only this part).
+Measures, each skippable:
 
-The helpers (build, wrk, server start/stop, load, others' CPU) are
-bench/http/run.py's, imported. Fastify is installed with npm into
+- one core (`--no-one-core`): every server on CPU 0 (`taskset -c 0`,
+  inherited by Rohas's Node.js workers, so engine and workers share that
+  one core) and wrk on CPU 1; per case and server a 2 s warm-up, then
+  `--duration` seconds at 64 connections. Besides req/s and p99, the CPU
+  time per request of the server's whole process tree (engine and workers)
+  is recorded: on a shared machine it says what a request costs whatever
+  share of the core the server got;
+- all cores (`--no-all-cores`): `rohas` with its defaults (one Node.js
+  worker per core), Fastify and node:http under node:cluster with N workers
+  (peers/cluster.mjs), N the CPUs the server may use, nothing pinned (see
+  bench/common.py's add_load_arguments); the req/s ratios beside the
+  one-core ones of rohas-1w (Rohas's default there);
+- latency and memory from those runs: p99 at 64 connections with Rohas p99
+  / peer p99; RSS idle and at its peak under load, summed over the process
+  tree (engine + Node workers, node:cluster primary + workers);
+- start-up (`--no-startup`): process start to the first answered
+  GET /health in the one-core setup, median of `--startup-tries`;
+- bridge overhead (`--skip-overhead`): rohas-1w and node-http (and Fastify,
+  for reference) with a single connection (`wrk -c1`), where the time per
+  request is latency alone; rohas-1w's minus node-http's is what the engine
+  and its bridge to Node add to one call (`--skip-throughput` runs only
+  this part).
+
+The machinery is bench/common.py's. Fastify is installed with npm into
 ~/.cache/rohas-bench/node (or $ROHAS_BENCH_NODE). Results go to
 bench/typescript/results/latest.json (not committed). Standard library only.
 """
@@ -35,7 +50,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -44,30 +58,25 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-HTTP_BENCH = HERE.parent / "http"
-# bench/http/run.py shares this file's name: put its folder first so `import run` finds it.
-sys.path.insert(0, str(HTTP_BENCH))
-import run as http_bench  # noqa: E402
-
-if Path(http_bench.__file__).resolve().parent != HTTP_BENCH:
-    sys.exit(f"[bench] error: imported {http_bench.__file__} instead of {HTTP_BENCH / 'run.py'}")
-
-from run import Load, Server, die, log, run_load, wait_quiet  # noqa: E402
+sys.path.insert(0, str(HERE.parent))
+import common  # noqa: E402  (bench/common.py)
+from common import Spec, Suite, die, log  # noqa: E402
 
 APP = HERE / "rohas-app"
 PEERS = HERE / "peers"
 RESULTS = HERE / "results"
-NODE_DIR = Path(os.environ.get("ROHAS_BENCH_NODE", Path.home() / ".cache" / "rohas-bench" / "node"))
-PEER_FILES = ["package.json", "fastify_app.mjs", "node_http_app.mjs"]
+NODE_DIR = Path(os.environ.get("ROHAS_BENCH_NODE", common.CACHE / "node"))
+PEER_FILES = ["package.json", "fastify_app.mjs", "node_http_app.mjs", "cluster.mjs"]
+PEER_SCRIPTS = {"fastify": "fastify_app.mjs", "node-http": "node_http_app.mjs"}
 
-# The imported helpers write server logs under their RESULTS folder: ours instead.
-http_bench.RESULTS = RESULTS
-
-CASES = list(http_bench.CASES)
+CASES = list(common.CASES)
 SERVERS = ["rohas-1w", "rohas-2w", "fastify", "node-http"]
 ROHAS_WORKERS = {"rohas-1w": 1, "rohas-2w": 2}
 OVERHEAD_SERVERS = ["rohas-1w", "node-http", "fastify"]
+PAIRS = [(r, p) for p in ("fastify", "node-http") for r in ("rohas-1w", "rohas-2w")]
+CORES_PAIRS = [("rohas", "fastify"), ("rohas", "node-http")]
+# On all cores `rohas` runs its default pool; on one core that default is one worker.
+CORES_ONE_PAIRS = [("rohas-1w", "fastify"), ("rohas-1w", "node-http")]
 
 
 # ---------------------------------------------------------------- setup
@@ -101,8 +110,7 @@ def install_peers(skip_install: bool) -> None:
 
 
 def versions(rohas: Path) -> dict[str, str]:
-    found = http_bench.versions(None, rohas)
-    found["python"] = platform.python_version()
+    found = common.rohas_versions(rohas)
     found["node"] = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     fastify = NODE_DIR / "node_modules" / "fastify" / "package.json"
     if fastify.is_file():
@@ -110,130 +118,46 @@ def versions(rohas: Path) -> dict[str, str]:
     return found
 
 
-def start(name: str, rohas: Path, cpu: str | None) -> Server:
-    port = http_bench.free_port()
-    if name in ROHAS_WORKERS:
-        env = dict(
-            os.environ,
-            ROHAS_LOG_LEVEL=os.environ.get("ROHAS_LOG_LEVEL", "warn"),
-            ROHAS_RUNTIME_WORKERS=str(ROHAS_WORKERS[name]),
-        )
-        command = [str(rohas), "-C", str(APP), "start", "--port", str(port)]
-        server = http_bench.start_server(name, command, cpu, APP, env, port)
+# ---------------------------------------------------------------- servers
+
+
+def rohas_spec(name: str, rohas: Path, workers: int | None) -> Spec:
+    """`rohas start` with `workers` Node.js workers, or its default pool."""
+    env = dict(os.environ, ROHAS_LOG_LEVEL=os.environ.get("ROHAS_LOG_LEVEL", "warn"))
+    env.pop("ROHAS_RUNTIME_WORKERS", None)
+    # A queue folder each: rohas-1w and rohas-2w run side by side, and a
+    # queue takes one engine.
+    env["ROHAS_ADAPTER_PATH"] = f".rohas/queue-{name}"
+    if workers is not None:
+        env["ROHAS_RUNTIME_WORKERS"] = str(workers)
+    return Spec(name, lambda port: [str(rohas), "-C", str(APP), "start", "--port", str(port)], APP, env,
+                RESULTS / "logs")
+
+
+def peer_spec(name: str, processes: int) -> Spec:
+    """A peer alone, or under node:cluster with `processes` workers."""
+    script = PEER_SCRIPTS[name]
+    env = dict(os.environ, NODE_ENV="production")
+    if processes == 1:
+        def command(port: int) -> list[str]:
+            return ["node", script, str(port)]
     else:
-        script = "fastify_app.mjs" if name == "fastify" else "node_http_app.mjs"
-        env = dict(os.environ, NODE_ENV="production")
-        server = http_bench.start_server(name, ["node", script, str(port)], cpu, NODE_DIR, env, port)
-    if name in ROHAS_WORKERS:
-        workers = len([p for p in session_pids(server.pid) if p != server.pid])
-        if workers != ROHAS_WORKERS[name]:
-            log(f"warning: {name} runs {workers} worker process(es), expected {ROHAS_WORKERS[name]}")
-    return server
+        def command(port: int) -> list[str]:
+            return ["node", "cluster.mjs", str(processes), script, str(port)]
+    return Spec(name, command, NODE_DIR, env, RESULTS / "logs")
 
 
-# ---------------------------------------------------------------- CPU use
+def one_core_specs(rohas: Path, names: list[str]) -> list[Spec]:
+    return [rohas_spec(n, rohas, ROHAS_WORKERS[n]) if n in ROHAS_WORKERS else peer_spec(n, 1) for n in names]
 
 
-def session_pids(sid: int) -> list[int]:
-    """Every process of the session a server leads (Rohas and its Node workers)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # fields[0] is state (field 3); the session id is field 6.
-        if int(fields[3]) == sid:
-            pids.append(int(entry))
-    return pids
+def all_cores_specs(rohas: Path, names: list[str], processes: int) -> list[Spec]:
+    """`rohas` (default pool) when either Rohas server was asked for, and the peers."""
+    specs = [rohas_spec("rohas", rohas, None)] if any(n in ROHAS_WORKERS for n in names) else []
+    return specs + [peer_spec(n, processes) for n in names if n in PEER_SCRIPTS]
 
 
-def session_cpu_seconds(sid: int) -> float:
-    """User + system CPU seconds used so far by the session's live processes."""
-    total = 0
-    for pid in session_pids(sid):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def measured(server: Server, tool: str, args: argparse.Namespace, case: str, connections: int) -> dict[str, Any]:
-    """Warm up, then measure one case on one server; also how much CPU the
-    server's processes got while under load (1.0 = its whole core)."""
-    if args.warmup > 0:
-        run_load(tool, args.client_cpu, server.port, case, args.warmup, connections)
-    cpu0, t0 = session_cpu_seconds(server.pid), time.monotonic()
-    load: Load = run_load(tool, args.client_cpu, server.port, case, args.duration, connections)
-    cpu_seconds = session_cpu_seconds(server.pid) - cpu0
-    cpu = cpu_seconds / max(1e-9, time.monotonic() - t0)
-    if server.process.poll() is not None:
-        die(f"{server.name} died during {case} (exit {server.process.returncode}); see {server.log_path}")
-    return {
-        "rps": round(load.rps, 1),
-        "mean_us": round(1e6 * connections / load.rps, 1) if load.rps else None,
-        "p50_ms": round(load.p50_ms, 3),
-        "p99_ms": round(load.p99_ms, 3),
-        "requests": load.requests,
-        "errors": load.errors,
-        "server_cpu": round(cpu, 2),
-        # CPU time the server spent per request: what it costs, whatever share
-        # of its core the other processes on the machine left it.
-        "cpu_us_per_req": round(1e6 * cpu_seconds / load.requests, 1) if load.requests else None,
-    }
-
-
-# ---------------------------------------------------------------- runs
-
-
-def bench(args: argparse.Namespace, rohas: Path, tool: str) -> tuple[dict, dict]:
-    """All servers start first (idle ones cost nothing); case by case they are
-    measured one after the other, so a change in the machine's load hits them
-    alike; with --rounds the median round is kept. Then the 1-connection runs."""
-    servers: dict[str, Server] = {}
-    cases = [] if args.skip_throughput else args.cases
-    rounds: dict[str, dict[str, list[dict[str, Any]]]] = {s: {c: [] for c in cases} for s in args.servers}
-    overhead_runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    try:
-        for name in args.servers:
-            servers[name] = start(name, rohas, args.server_cpu)
-            http_bench.check_cases(servers[name])
-        for round_ in range(1, 0 if args.skip_throughput else args.rounds + 1):
-            for case in args.cases:
-                for name, server in servers.items():
-                    others = wait_quiet(args, f"{name} {case}")
-                    r = measured(server, tool, args, case, args.connections)
-                    r["others_busy"] = round(others, 2)
-                    rounds[name][case].append(r)
-                    log(
-                        f"round {round_}  {name:9} {case:8} {r['rps']:10,.0f} req/s  p99 {r['p99_ms']:7.2f} ms  "
-                        f"errors {r['errors']}  server CPU {r['server_cpu']:.0%}  others' CPU {others:.0%}"
-                    )
-        if not args.skip_overhead:
-            for round_ in range(1, args.rounds + 1):
-                for case in args.overhead_cases:
-                    for name in [s for s in OVERHEAD_SERVERS if s in servers]:
-                        others = wait_quiet(args, f"{name} {case} -c1")
-                        r = measured(servers[name], tool, args, case, 1)
-                        r["others_busy"] = round(others, 2)
-                        overhead_runs.setdefault(name, {}).setdefault(case, []).append(r)
-                        log(
-                            f"round {round_}  {name:9} {case:8} -c1 {r['mean_us']:8.1f} µs/request  "
-                            f"p50 {r['p50_ms'] * 1000:6.0f} µs  server CPU {r['server_cpu']:.0%}  "
-                            f"others' CPU {others:.0%}"
-                        )
-    finally:
-        for server in servers.values():
-            server.stop()
-    return http_bench.median_rounds(rounds), http_bench.median_rounds(overhead_runs)
-
-
+# ---------------------------------------------------------------- overhead
 
 
 def overheads(single: dict[str, dict[str, Any]], cases: list[str]) -> dict[str, dict[str, float]]:
@@ -262,98 +186,128 @@ def overheads(single: dict[str, dict[str, Any]], cases: list[str]) -> dict[str, 
 # ---------------------------------------------------------------- report
 
 
-def ratio(results: dict[str, dict[str, Any]], a: str, b: str, case: str) -> float | None:
-    return http_bench.ratio(results, a, b, case)
-
-
-def cpu_ratio(results: dict[str, dict[str, Any]], a: str, b: str, case: str) -> float | None:
+def cpu_ratio(results: common.Results, a: str, b: str, case: str) -> float | None:
     """Requests per CPU-second of `a` over `b`: b's CPU time per request over a's."""
-    try:
-        return results[b][case]["cpu_us_per_req"] / results[a][case]["cpu_us_per_req"]
-    except (KeyError, TypeError, ZeroDivisionError):
-        return None
+    return common.ratio(results, b, a, case, "cpu_us_per_req")
 
 
-def times(value: float | None) -> str:
-    return f"{value:.2f}×" if value else "–"
-
-
-def report(results: dict[str, dict[str, Any]], over: dict[str, dict[str, float]], cases: list[str]) -> str:
-    lines = [
-        "| server | case | req/s | p99 ms | errors | server CPU | CPU µs/req | others' CPU |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name, by_case in results.items():
-        for case, r in by_case.items():
-            lines.append(
-                f"| {name} | {case} | {r['rps']:,.0f} | {r['p99_ms']:.2f} | {r['errors']} "
-                f"| {r['server_cpu']:.0%} | {r['cpu_us_per_req']:.0f} | {r['others_busy']:.0%} |"
-            )
-    lines += [] if not cases else [
+def one_core_report(results: common.Results, cases: list[str]) -> list[str]:
+    lines = ["One core:", ""] + common.throughput_table(results)
+    lines += [
         "",
         "req/s ratios (and, in brackets, requests per CPU-second ratios):",
         "",
-        "| case | rohas-1w/Fastify | rohas-2w/Fastify | rohas-1w/node:http | rohas-2w/node:http |",
-        "|---|---:|---:|---:|---:|",
+        "| case | " + " | ".join(common.label(p) for p in PAIRS) + " |",
+        "|---|" + "---:|" * len(PAIRS),
     ]
     for case in cases:
-        cells = [
-            f"{times(ratio(results, r, p, case))} ({times(cpu_ratio(results, r, p, case))})"
-            for p in ("fastify", "node-http")
-            for r in ("rohas-1w", "rohas-2w")
-        ]
+        cells = [f"{common.times(common.ratio(results, *p, case))} ({common.times(cpu_ratio(results, *p, case))})"
+                 for p in PAIRS]
         lines.append(f"| {case} | {' | '.join(cells)} |")
+    return lines
+
+
+def overhead_report(over: dict[str, dict[str, float]]) -> list[str]:
+    lines = [
+        "",
+        "One connection (`wrk -c1`): time per request (1 / req/s), and the server's CPU time per request.",
+        "",
+        "| case | rohas-1w µs/req | node:http µs/req | Fastify µs/req | overhead (mean) | overhead (p50) "
+        "| rohas-1w CPU µs/req | node:http CPU µs/req | overhead (CPU) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for case, o in over.items():
+        fastify = f"{o['fastify_us']:.0f}" if "fastify_us" in o else "–"
+        lines.append(
+            f"| {case} | {o['rohas_us']:.0f} | {o['node_http_us']:.0f} | {fastify} "
+            f"| {o['overhead_mean_us']:+.0f} µs | {o['overhead_p50_us']:+.0f} µs "
+            f"| {o['rohas_cpu_us']:.0f} | {o['node_http_cpu_us']:.0f} | {o['overhead_cpu_us']:+.0f} µs |"
+        )
+    return lines
+
+
+def report(one: Suite | None, cores: Suite | None, startup: dict | None, over: dict[str, dict[str, float]],
+           cases: list[str]) -> str:
+    lines = one_core_report(one.http, cases) if one else []
+    lines += common.extra_report(one, cores, startup, cases, PAIRS, CORES_PAIRS, CORES_ONE_PAIRS)
     if over:
-        lines += [
-            "",
-            "One connection (`wrk -c1`): time per request (1 / req/s), and the server's CPU time per request.",
-            "",
-            "| case | rohas-1w µs/req | node:http µs/req | Fastify µs/req | overhead (mean) | overhead (p50) "
-            "| rohas-1w CPU µs/req | node:http CPU µs/req | overhead (CPU) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-        ]
-        for case, o in over.items():
-            fastify = f"{o['fastify_us']:.0f}" if "fastify_us" in o else "–"
-            lines.append(
-                f"| {case} | {o['rohas_us']:.0f} | {o['node_http_us']:.0f} | {fastify} "
-                f"| {o['overhead_mean_us']:+.0f} µs | {o['overhead_p50_us']:+.0f} µs "
-                f"| {o['rohas_cpu_us']:.0f} | {o['node_http_cpu_us']:.0f} | {o['overhead_cpu_us']:+.0f} µs |"
-            )
+        lines += overhead_report(over)
     return "\n".join(lines)
+
+
+def ratios(suite: Suite | None, pairs: list[tuple[str, str]], cases: list[str]) -> dict[str, Any] | None:
+    if suite is None:
+        return None
+    return {
+        case: {
+            **{f"{a}_over_{b}": common.ratio(suite.http, a, b, case) for a, b in pairs},
+            **{f"{a}_over_{b}_per_cpu_second": cpu_ratio(suite.http, a, b, case) for a, b in pairs},
+            **{f"{a}_over_{b}_p99": common.ratio(suite.http, a, b, case, "p99_ms") for a, b in pairs},
+        }
+        for case in cases
+    }
+
+
+def estimate(args: argparse.Namespace) -> float:
+    n, c = len(args.servers), len(args.cases)
+    cores = len(all_cores_specs(Path("rohas"), args.servers, 2))
+    overhead = len([s for s in OVERHEAD_SERVERS if s in args.servers])
+    seconds = common.startup_seconds(args, n)
+    seconds += 0 if args.no_one_core else common.suite_seconds(args, n, c)
+    seconds += 0 if args.no_all_cores else common.suite_seconds(args, cores, c)
+    seconds += 0 if args.skip_overhead else common.suite_seconds(args, overhead, len(args.overhead_cases))
+    return seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    http_bench.add_load_arguments(parser, list(SERVERS), list(CASES), RESULTS / "latest.json")
+    common.add_load_arguments(parser, list(SERVERS), list(CASES), RESULTS / "latest.json")
     parser.add_argument("--overhead-cases", default="health,users",
                         help="cases measured at one connection for the bridge overhead (default health,users)")
     parser.add_argument("--skip-overhead", action="store_true", help="no 1-connection runs")
-    parser.add_argument("--skip-throughput", action="store_true", help="only the 1-connection runs")
+    parser.add_argument("--skip-throughput", action="store_true",
+                        help="only the 1-connection runs (implies --no-one-core --no-all-cores --no-startup)")
     parser.add_argument("--skip-install", action="store_true", help="no npm install (fastify must be there)")
     args = parser.parse_args()
-    http_bench.check_load_arguments(args, list(SERVERS), list(CASES))
+    common.check_load_arguments(args, list(SERVERS), list(CASES))
     args.overhead_cases = [c for c in args.overhead_cases.split(",") if c]
     for c in args.overhead_cases:
         if c not in CASES:
             die(f"unknown case `{c}`; choose from {', '.join(CASES)}")
+    if args.skip_throughput:
+        args.no_one_core = args.no_all_cores = args.no_startup = True
 
     node_binary()
-    rohas = http_bench.rohas_binary(args.skip_build)
-    tool = http_bench.load_generator()
-    if any(s in ("fastify", "node-http") for s in args.servers):
+    rohas = common.rohas_binary(args.skip_build)
+    tool = common.load_generator()
+    if any(s in PEER_SCRIPTS for s in args.servers):
         install_peers(args.skip_install)
-    codegen = subprocess.run([str(rohas), "-C", str(APP), "codegen"], capture_output=True, text=True)
-    if codegen.returncode != 0:
-        die(f"rohas codegen failed:\n{codegen.stdout}{codegen.stderr}")
-
+    common.rohas_codegen(rohas, APP)
     # Read before the run: others may rebuild the shared binary meanwhile.
     found_versions = versions(rohas)
-    results, single = bench(args, rohas, tool)
+    common.announce(estimate(args))
+
+    one_core, all_cores = common.one_core(args), common.all_cores(args)
+    n = common.cpu_count(all_cores.server_cpu)
+    one = cores = None
+    if not args.no_one_core:
+        one = common.run_suite(args, tool, one_core_specs(rohas, args.servers), one_core, args.cases,
+                               args.connections)
+    if not args.no_all_cores:
+        cores = common.run_suite(args, tool, all_cores_specs(rohas, args.servers, n), all_cores, args.cases,
+                                 args.connections)
+    startup = None if args.no_startup else common.bench_startup(
+        one_core_specs(rohas, args.servers), one_core.server_cpu, args.startup_tries)
+    single: common.Results = {}
+    if not args.skip_overhead:
+        names = [s for s in OVERHEAD_SERVERS if s in args.servers]
+        single = common.run_suite(args, tool, one_core_specs(rohas, names), one_core, args.overhead_cases, 1).http
     over = overheads(single, args.overhead_cases)
-    print(report(results, over, [] if args.skip_throughput else args.cases))
-    output = {
+
+    print(report(one, cores, startup, over, args.cases))
+    common.write_results(args.output, {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "load_average": os.getloadavg()},
+        "machine": common.machine(),
         "settings": {
             "tool": tool,
             "duration_s": args.duration,
@@ -362,30 +316,20 @@ def main() -> None:
             "connections": args.connections,
             "server_cpu": args.server_cpu,
             "client_cpu": args.client_cpu,
+            "all_cores_server_cpu": args.all_cores_server_cpu,
+            "all_cores_client_cpu": args.all_cores_client_cpu,
+            "all_cores_client_threads": args.all_cores_client_threads,
+            "all_cores_processes": n,
         },
         "versions": found_versions,
-        "http": results,
-        "ratios": {
-            case: {
-                **{
-                    f"{r}_over_{p}": ratio(results, r, p, case)
-                    for r in ("rohas-1w", "rohas-2w")
-                    for p in ("fastify", "node-http")
-                },
-                **{
-                    f"{r}_over_{p}_per_cpu_second": cpu_ratio(results, r, p, case)
-                    for r in ("rohas-1w", "rohas-2w")
-                    for p in ("fastify", "node-http")
-                },
-            }
-            for case in args.cases
-        },
+        "http": one.http if one else {},
+        "ratios": ratios(one, PAIRS, args.cases),
+        "memory": one.memory if one else None,
+        "all_cores": {**cores.to_json(), "ratios": ratios(cores, CORES_PAIRS, args.cases)} if cores else None,
+        "startup": startup,
         "one_connection": single,
         "overhead_us": over,
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(output, indent=2) + "\n")
-    log(f"results written to {args.output}")
+    })
 
 
 if __name__ == "__main__":

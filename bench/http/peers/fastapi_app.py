@@ -1,6 +1,10 @@
-"""The benchmark's handlers on FastAPI, served by uvicorn (uvloop + httptools, one worker).
+"""The benchmark's handlers on FastAPI, served by uvicorn (uvloop + httptools).
 
-    python fastapi_app.py PORT
+    python fastapi_app.py PORT [--workers N]
+
+One worker by default (run.py's one-core runs); `--workers N` for its
+all-cores runs, where uvicorn forks N worker processes (it then needs the
+app as an import string, hence "fastapi_app:app").
 
 Same cases as bench/http/rohas-app: GET /health, POST /users (validated echo),
 GET /objects (100 dataclasses), POST /events/trigger + GET /events/count are
@@ -51,11 +55,12 @@ async def objects() -> list[Item]:
 
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8001
+    workers = int(sys.argv[sys.argv.index("--workers") + 1]) if "--workers" in sys.argv else 1
     uvicorn.run(
-        app,
+        "fastapi_app:app" if workers > 1 else app,
         host="127.0.0.1",
         port=port,
-        workers=1,
+        workers=workers,
         loop="uvloop",
         http="httptools",
         log_level="warning",

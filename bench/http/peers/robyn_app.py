@@ -1,6 +1,9 @@
-"""The benchmark's handlers on Robyn (one process, one worker).
+"""The benchmark's handlers on Robyn.
 
-    python robyn_app.py PORT
+    python robyn_app.py PORT --processes N --workers 1
+
+run.py passes `--processes 1 --workers 1` for its one-core runs and
+`--processes N` (N = the CPUs) for its all-cores runs.
 
 Same cases as bench/http/rohas-app: GET /health, POST /users (validated echo,
 through Robyn's pydantic body support), GET /objects (100 dataclasses).
@@ -51,6 +54,6 @@ async def objects() -> list:
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8002
     # Robyn reads --processes/--workers from the command line; run.py passes
-    # `--processes 1 --workers 1` after the port.
+    # them after the port.
     sys.argv = [sys.argv[0], *sys.argv[2:]]
     app.start(host="127.0.0.1", port=port)
