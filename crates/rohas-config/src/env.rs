@@ -76,6 +76,42 @@ pub(crate) const KEYS: &[(&str, Kind)] = &[
     ("websocket.max_queued_messages", Kind::Int),
 ];
 
+/// The config section a `ROHAS_<SECTION>_…` variable names, if Rohas has it.
+fn section_of(var: &str) -> Option<&'static str> {
+    let rest = var.strip_prefix("ROHAS_")?;
+    KEYS.iter()
+        .map(|(path, _)| path.split('.').next().unwrap_or(path))
+        .find(|section| {
+            rest.strip_prefix(&section.to_uppercase())
+                .is_some_and(|after| after.starts_with('_'))
+        })
+}
+
+/// The known variable nearest to `var` (a typo of one or two letters).
+fn closest_key(var: &str) -> Option<String> {
+    KEYS.iter()
+        .map(|(path, _)| var_name(path))
+        .map(|name| (edit_distance(&name, var), name))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, name)| name)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 fn var_name(path: &str) -> String {
     format!("ROHAS_{}", path.replace('.', "_").to_uppercase())
 }
@@ -97,10 +133,20 @@ pub(crate) fn apply(
             None => match var.strip_prefix("ROHAS_ADAPTER_") {
                 Some(rest) if !rest.is_empty() => (format!("adapter.{}", rest.to_lowercase()), Kind::Str),
                 _ => {
-                    warnings.push(ConfigWarning {
-                        location: "environment".into(),
-                        message: format!("{var} does not match any config key; it is ignored"),
-                    });
+                    // A variable of a section Rohas has (`ROHAS_SERVER_PROT`) is
+                    // a typo worth a warning; any other `ROHAS_*` name (a test
+                    // tool's, a deploy script's) is not ours to judge.
+                    if let Some(section) = section_of(&var) {
+                        let hint = closest_key(&var)
+                            .map(|k| format!(" (did you mean {k}?)"))
+                            .unwrap_or_default();
+                        warnings.push(ConfigWarning {
+                            location: "environment".into(),
+                            message: format!(
+                                "{var} looks like a `[{section}]` key but matches none; it is ignored{hint}"
+                            ),
+                        });
+                    }
                     continue;
                 }
             },

@@ -118,7 +118,21 @@ fn unknown_environment_variable_is_a_warning() {
     let env = vec![("ROHAS_SERVER_PROT".to_string(), "1".to_string())];
     let loaded = load_file(None, None, env).unwrap();
     assert_eq!(loaded.warnings.len(), 1);
-    assert!(loaded.warnings[0].message.contains("ROHAS_SERVER_PROT"));
+    let message = &loaded.warnings[0].message;
+    assert!(message.contains("ROHAS_SERVER_PROT"), "{message}");
+    assert!(message.contains("did you mean ROHAS_SERVER_PORT?"), "{message}");
+}
+
+#[test]
+fn rohas_variables_of_no_config_section_are_not_judged() {
+    // Test tools, deploy scripts: `ROHAS_*` names that are not config keys.
+    let env = vec![
+        ("ROHAS_MYPY".to_string(), "/usr/bin/mypy".to_string()),
+        ("ROHAS_TEST_PYTHON".to_string(), "/venv/bin/python".to_string()),
+        ("ROHAS_VERSION".to_string(), "1.2".to_string()),
+    ];
+    let loaded = load_file(None, None, env).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
 
 #[test]
