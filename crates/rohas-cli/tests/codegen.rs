@@ -108,6 +108,26 @@ fn python_init_project_passes_mypy_strict() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
+/// A new project ships a test per handler kind, and they pass as written
+/// (pytest when the project's Python has it, unittest otherwise).
+#[test]
+fn python_init_project_tests_pass_with_rohas_test() {
+    let (_tmp, root) = init("python");
+    assert!(root.join("tests/test_handlers.py").is_file());
+    let (code, stdout, stderr) = rohas(&["test"], &root);
+    let said = format!("{stdout}{stderr}");
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("Ran 8 tests") || said.contains("8 passed"), "{said}");
+    // And they can fail: a handler that answers wrongly is caught.
+    let health = root.join("src/handlers/api/health.py");
+    let text = std::fs::read_to_string(&health)
+        .unwrap()
+        .replace("status=\"ok\"", "status=\"down\"");
+    std::fs::write(&health, text).unwrap();
+    let (code, stdout, stderr) = rohas(&["test"], &root);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+}
+
 #[test]
 fn codegen_never_overwrites_a_handler_and_removes_stale_generated_files() {
     let (_tmp, root) = init("rust");

@@ -46,6 +46,7 @@ pub const PYTHON: &[Template] = &[
     template!("src/handlers/cron/daily_cleanup.py" => "python/src/handlers/cron/daily_cleanup.py"),
     template!("src/handlers/websockets/chat.py" => "python/src/handlers/websockets/chat.py"),
     template!("src/middlewares/auth.py" => "python/src/middlewares/auth.py"),
+    template!("tests/test_handlers.py" => "python/tests/test_handlers.py"),
 ];
 
 pub const TYPESCRIPT: &[Template] = &[
@@ -94,7 +95,7 @@ pub fn readme_parts(lang: Language) -> (&'static str, &'static str, &'static str
         Language::Python => (
             "Python",
             "python -m venv .venv && .venv/bin/pip install -r requirements.txt\n",
-            "## Check it\n\n`mypy` (strict, configured in `pyproject.toml`) checks the handlers against the\ngenerated types: `pip install mypy && mypy`.",
+            "## Check it\n\n`rohas test` runs `tests/` (a test per handler kind to start from: each calls\nthe handler as a plain function with generated types and a `State` whose host\nrecords what it logs). `mypy` (strict, configured in `pyproject.toml`) checks\nthe handlers and tests against the generated types: `pip install mypy && mypy`.",
         ),
         Language::TypeScript => (
             "TypeScript",
