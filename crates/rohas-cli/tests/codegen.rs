@@ -128,6 +128,38 @@ fn python_init_project_tests_pass_with_rohas_test() {
     assert_eq!(code, 1, "{stdout}{stderr}");
 }
 
+/// The same for a Rust project: `cargo test` on the tests in `src/tests.rs`.
+#[test]
+fn rust_init_project_tests_pass_with_rohas_test() {
+    let (_tmp, root) = init("rust");
+    let target = std::env::var_os("HOME")
+        .map(|h| std::path::PathBuf::from(h).join(".cache/rohas-user-target"))
+        .unwrap_or_else(|| std::env::temp_dir().join("rohas-user-target"));
+    let run = |root: &std::path::Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rohas"))
+            .arg("test")
+            .env("ROHAS_CARGO_TARGET_DIR", &target)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), said)
+    };
+    let (code, said) = run(&root);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("8 passed"), "{said}");
+    let health = root.join("src/handlers/api/health.rs");
+    let text = std::fs::read_to_string(&health).unwrap().replace("\"ok\"", "\"down\"");
+    std::fs::write(&health, text).unwrap();
+    let (code, said) = run(&root);
+    assert_ne!(code, Some(0), "{said}");
+    assert!(said.contains("health_answers_ok"), "{said}");
+}
+
 #[test]
 fn codegen_never_overwrites_a_handler_and_removes_stale_generated_files() {
     let (_tmp, root) = init("rust");

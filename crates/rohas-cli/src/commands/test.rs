@@ -42,7 +42,10 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
         Language::TypeScript => typescript(&root, &args.args)?,
         Language::Rust => {
             let mut c = Command::new("cargo");
-            c.arg("test").args(&args.args);
+            // The folder `rohas dev` builds in: its dependencies are built once.
+            c.arg("test")
+                .args(&args.args)
+                .env("CARGO_TARGET_DIR", rohas_runtime_rust::target_dir(&root));
             c
         }
     };

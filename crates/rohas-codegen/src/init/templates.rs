@@ -69,6 +69,7 @@ pub const RUST: &[Template] = &[
     template!("src/handlers/cron/daily_cleanup.rs" => "rust/src/handlers/cron/daily_cleanup.rs"),
     template!("src/handlers/websockets/chat.rs" => "rust/src/handlers/websockets/chat.rs"),
     template!("src/middlewares/auth.rs" => "rust/src/middlewares/auth.rs"),
+    template!("src/tests.rs" => "rust/src/tests.rs"),
 ];
 
 /// The language's own files.
@@ -105,7 +106,7 @@ pub fn readme_parts(lang: Language) -> (&'static str, &'static str, &'static str
         Language::Rust => (
             "Rust",
             "",
-            "## Check it\n\n`cargo clippy -- -D warnings` checks the handlers and the generated code.\nThe crate is a `cdylib` that `rohas dev` builds and loads; `src/lib.rs` only\ndeclares `generated`, which declares your handler files for you.",
+            "## Check it\n\n`rohas test` runs `src/tests.rs` (a test per handler kind to start from: each\ncalls the handler as a plain function with generated types and a `State` whose\nhost records what it logs). `cargo clippy -- -D warnings` checks the handlers and the generated code.\nThe crate is a `cdylib` that `rohas dev` builds and loads; `src/lib.rs` only\ndeclares `generated`, which declares your handler files for you.",
         ),
     }
 }

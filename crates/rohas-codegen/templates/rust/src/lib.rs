@@ -6,3 +6,7 @@
 //! `mod` line. Add your own modules (database access, shared helpers) below.
 
 pub mod generated;
+
+/// Tests of the handlers (`rohas test` or `cargo test`).
+#[cfg(test)]
+mod tests;
