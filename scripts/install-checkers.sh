@@ -6,8 +6,9 @@
 # Prints their paths as ROHAS_MYPY=…, ROHAS_TEST_PYTHON=… (a Python with
 # mypy, `requests`, which a reference handler example imports, and
 # hypothesis, for the property tests of the Python runtime's JSON writer),
-# ROHAS_TSC=… and ROHAS_ASYNCAPI_MODULES=… (a node_modules folder holding
-# @asyncapi/parser) lines.
+# ROHAS_TSC=…, ROHAS_ASYNCAPI_MODULES=… (a node_modules folder holding
+# @asyncapi/parser) and ROHAS_VITEST_MODULES=… (vitest, typescript and the
+# Node types) lines.
 # Also, in a virtual environment of its own, the official OpenTelemetry
 # protobuf types with a real gRPC server, for the OTLP export tests'
 # second receiver (ROHAS_OTLP_PYTHON=…), and Prometheus's own Python
@@ -38,6 +39,14 @@ if [ ! -x "$tools/node/node_modules/.bin/tsc" ]; then
   (cd "$tools/node" && npm init -y >/dev/null 2>&1 && npm install --silent --no-audit --no-fund "typescript@5.6.3" "@types/node@20" >&2)
 fi
 
+# vitest beside TypeScript and the Node types, for the test a new
+# TypeScript project ships (the project's tests link this node_modules).
+if [ ! -x "$tools/vitest/node_modules/.bin/vitest" ]; then
+  echo "installing vitest into $tools/vitest" >&2
+  mkdir -p "$tools/vitest"
+  (cd "$tools/vitest" && npm init -y >/dev/null 2>&1 && npm install --silent --no-audit --no-fund "vitest@2.1.9" "typescript@5.6.3" "@types/node@20" >&2)
+fi
+
 if ! "$tools/otlp-venv/bin/python" -c "import grpc, opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc" 2>/dev/null; then
   echo "installing opentelemetry-proto and grpcio into $tools/otlp-venv" >&2
   python3 -m venv "$tools/otlp-venv"
@@ -62,3 +71,4 @@ echo "ROHAS_TSC=$tools/node/node_modules/.bin/tsc"
 echo "ROHAS_OTLP_PYTHON=$tools/otlp-venv/bin/python"
 echo "ROHAS_PROMETHEUS_PYTHON=$tools/otlp-venv/bin/python"
 echo "ROHAS_ASYNCAPI_MODULES=$tools/asyncapi/node_modules"
+echo "ROHAS_VITEST_MODULES=$tools/vitest/node_modules"

@@ -128,6 +128,34 @@ fn python_init_project_tests_pass_with_rohas_test() {
     assert_eq!(code, 1, "{stdout}{stderr}");
 }
 
+/// The same for a TypeScript project: vitest runs `tests/handlers.test.ts`,
+/// and `tsc` strict checks it with the handlers (the project's
+/// `node_modules` is the one `scripts/install-checkers.sh` filled).
+#[test]
+fn typescript_init_project_tests_pass_with_rohas_test() {
+    let Some(modules) = std::env::var_os("ROHAS_VITEST_MODULES") else {
+        eprintln!("skipped: ROHAS_VITEST_MODULES is not set (scripts/test sets it)");
+        return;
+    };
+    let (_tmp, root) = init("typescript");
+    std::os::unix::fs::symlink(&modules, root.join("node_modules")).unwrap();
+    let (code, stdout, stderr) = rohas(&["test"], &root);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("8 passed"), "{stdout}{stderr}");
+    let tsc = std::path::Path::new(&modules).join(".bin/tsc");
+    let out = Command::new(tsc)
+        .args(["--noEmit", "-p", "."])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let health = root.join("src/handlers/api/health.ts");
+    let text = std::fs::read_to_string(&health).unwrap().replace("\"ok\"", "\"down\"");
+    std::fs::write(&health, text).unwrap();
+    let (code, stdout, stderr) = rohas(&["test"], &root);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+}
+
 /// The same for a Rust project: `cargo test` on the tests in `src/tests.rs`.
 #[test]
 fn rust_init_project_tests_pass_with_rohas_test() {

@@ -58,6 +58,7 @@ pub const TYPESCRIPT: &[Template] = &[
     template!("src/handlers/cron/daily_cleanup.ts" => "typescript/src/handlers/cron/daily_cleanup.ts"),
     template!("src/handlers/websockets/chat.ts" => "typescript/src/handlers/websockets/chat.ts"),
     template!("src/middlewares/auth.ts" => "typescript/src/middlewares/auth.ts"),
+    template!("tests/handlers.test.ts" => "typescript/tests/handlers.test.ts"),
 ];
 
 pub const RUST: &[Template] = &[
@@ -101,7 +102,7 @@ pub fn readme_parts(lang: Language) -> (&'static str, &'static str, &'static str
         Language::TypeScript => (
             "TypeScript",
             "npm install\n",
-            "## Check it\n\n`npm run typecheck` runs `tsc --noEmit` in strict mode against the generated types.\n`src/generated/` is not committed (see `.gitignore`): `rohas dev` and `rohas codegen`\nwrite it, so after a fresh clone run `rohas codegen` before type-checking.\nHandlers import generated code relative to their own file\n(`\"../../generated/api/Health\"` from `src/handlers/api/`).",
+            "## Check it\n\n`rohas test` (or `npm test`) runs `tests/` with vitest (a test per handler kind to\nstart from: each calls the handler as a plain function with generated types and a\n`State` whose host records what it logs).\n`npm run typecheck` runs `tsc --noEmit` in strict mode against the generated types.\n`src/generated/` is not committed (see `.gitignore`): `rohas dev` and `rohas codegen`\nwrite it, so after a fresh clone run `rohas codegen` before type-checking.\nHandlers import generated code relative to their own file\n(`\"../../generated/api/Health\"` from `src/handlers/api/`).",
         ),
         Language::Rust => (
             "Rust",
