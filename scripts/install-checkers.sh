@@ -39,12 +39,12 @@ if [ ! -x "$tools/node/node_modules/.bin/tsc" ]; then
   (cd "$tools/node" && npm init -y >/dev/null 2>&1 && npm install --silent --no-audit --no-fund "typescript@5.6.3" "@types/node@20" >&2)
 fi
 
-# vitest beside TypeScript and the Node types, for the test a new
-# TypeScript project ships (the project's tests link this node_modules).
-if [ ! -x "$tools/vitest/node_modules/.bin/vitest" ]; then
-  echo "installing vitest into $tools/vitest" >&2
-  mkdir -p "$tools/vitest"
-  (cd "$tools/vitest" && npm init -y >/dev/null 2>&1 && npm install --silent --no-audit --no-fund "vitest@2.1.9" "typescript@5.6.3" "@types/node@20" >&2)
+# vitest beside TypeScript and the Node types: a new TypeScript project
+# ships a vitest test, which tsc checks and the CLI test runs (linking this
+# node_modules into the project).
+if [ ! -x "$tools/node/node_modules/.bin/vitest" ]; then
+  echo "installing vitest into $tools/node" >&2
+  (cd "$tools/node" && npm install --silent --no-audit --no-fund "vitest@2.1.9" >&2)
 fi
 
 if ! "$tools/otlp-venv/bin/python" -c "import grpc, opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc" 2>/dev/null; then
@@ -71,4 +71,4 @@ echo "ROHAS_TSC=$tools/node/node_modules/.bin/tsc"
 echo "ROHAS_OTLP_PYTHON=$tools/otlp-venv/bin/python"
 echo "ROHAS_PROMETHEUS_PYTHON=$tools/otlp-venv/bin/python"
 echo "ROHAS_ASYNCAPI_MODULES=$tools/asyncapi/node_modules"
-echo "ROHAS_VITEST_MODULES=$tools/vitest/node_modules"
+echo "ROHAS_VITEST_MODULES=$tools/node/node_modules"
