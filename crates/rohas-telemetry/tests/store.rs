@@ -321,6 +321,38 @@ fn a_trace_written_over_many_batches_and_hours_comes_back_whole() {
     t.close();
 }
 
+/// Deliveries of a message published without a stored parent are each a
+/// root of the same trace: the list shows the trace once, at its earliest.
+#[test]
+fn a_trace_with_several_roots_is_listed_once_at_its_earliest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (t, _) = start(dir.path());
+    let trace = rohas_telemetry::new_trace_id();
+    let now = rohas_telemetry::now_ns();
+    let first = span(&trace, None, "A → x", SpanKind::Delivery, Some("event:A:x"), now, 5);
+    t.span(first.clone());
+    assert!(t.flush(WAIT));
+    t.span(root_now(&rohas_telemetry::new_trace_id()));
+    t.span(span(
+        &trace,
+        None,
+        "A → y",
+        SpanKind::Delivery,
+        Some("event:A:y"),
+        now + 10,
+        5,
+    ));
+    assert!(t.flush(WAIT));
+    let page = t.reader().unwrap().traces(&TraceQuery::default()).unwrap();
+    let ours: Vec<_> = page.items.iter().filter(|s| s.trace_id == trace).collect();
+    assert_eq!(ours.len(), 1, "{:?}", page.items);
+    assert_eq!(ours[0].root.span_id, first.span_id);
+    assert_eq!(ours[0].spans, 2);
+    assert_eq!(ours[0].handlers, ["event:A:x", "event:A:y"]);
+    assert_eq!(page.items.len(), 2);
+    t.close();
+}
+
 #[test]
 fn retention_deletes_what_is_older_and_keeps_the_rest() {
     let dir = tempfile::tempdir().unwrap();

@@ -79,7 +79,6 @@ pub fn list(args: ListArgs, out: &Output) -> anyhow::Result<ExitCode> {
         });
         return Ok(ExitCode::SUCCESS);
     }
-    let traces = once_each(traces);
     let lines = table(&traces);
     let paint = Paint::stdout();
     // Failed traces stand out on a terminal: the whole row, so the widths
@@ -123,21 +122,6 @@ fn connect(out: &Output) -> anyhow::Result<TelemetrySource> {
     Ok(source)
 }
 
-/// A trace whose first spans have their parent elsewhere (deliveries of a
-/// message published through the admin API) has several roots, and the
-/// list has a row per root: the table shows it once, at its earliest root,
-/// whose row spans the whole trace.
-fn once_each(traces: Vec<TraceSummary>) -> Vec<TraceSummary> {
-    let mut seen = std::collections::HashSet::new();
-    let mut kept: Vec<TraceSummary> = traces
-        .into_iter()
-        .rev()
-        .filter(|t| seen.insert(t.trace_id.clone()))
-        .collect();
-    kept.reverse();
-    kept
-}
-
 fn table(traces: &[TraceSummary]) -> Vec<String> {
     let rows: Vec<Vec<String>> = traces
         .iter()
@@ -158,30 +142,4 @@ fn table(traces: &[TraceSummary]) -> Vec<String> {
         &["TIME", "TRACE", "ROOT", "KIND", "STATUS", "DURATION", "SPANS", "ERRORS"],
         &rows,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rohas_telemetry::{Span, SpanId};
-    use std::sync::Arc;
-
-    fn row(trace: &str, start_ns: u64) -> TraceSummary {
-        let mut root = Span::new(trace, SpanId::random(), None, Arc::from("x"), SpanKind::Delivery);
-        root.start_ns = start_ns;
-        TraceSummary {
-            trace_id: trace.into(),
-            root,
-            spans: 1,
-            errors: 0,
-            duration_ns: 1,
-        }
-    }
-
-    #[test]
-    fn a_trace_with_several_roots_is_one_row_at_its_earliest() {
-        let rows = once_each(vec![row("a", 30), row("b", 20), row("a", 10)]);
-        let kept: Vec<(&str, u64)> = rows.iter().map(|t| (t.trace_id.as_str(), t.root.start_ns)).collect();
-        assert_eq!(kept, [("b", 20), ("a", 10)]);
-    }
 }
