@@ -115,7 +115,8 @@ fn adapter_error(e: rohas_events::AdapterError) -> ApiError {
 }
 
 fn body<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::new(400, format!("{what}: {e}"), ""))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::new(400, format!("{what}: {}", crate::nesting::describe(&e)), ""))
 }
 
 async fn list(engine: &Engine, query: &str) -> Answer {

@@ -303,7 +303,9 @@ async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: 
         match serde_json::from_slice(&bytes) {
             Ok(v) => v,
             Err(e) => {
-                return ApiError::new(400, format!("request body is not valid JSON: {e}"), &trace_id).into_response()
+                let problem = crate::nesting::describe(&e);
+                return ApiError::new(400, format!("request body is not valid JSON: {problem}"), &trace_id)
+                    .into_response();
             }
         }
     };

@@ -21,6 +21,7 @@ mod error;
 mod host;
 mod http;
 pub mod log;
+mod nesting;
 pub mod publishing;
 mod router;
 mod server;

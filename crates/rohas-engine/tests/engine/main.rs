@@ -12,6 +12,7 @@ mod connections;
 mod cron;
 mod dev_checks;
 mod handler_errors;
+mod json_bombs;
 mod middlewares;
 mod reload;
 mod routing;
