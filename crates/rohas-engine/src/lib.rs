@@ -22,6 +22,7 @@ mod host;
 mod http;
 pub mod log;
 mod nesting;
+mod origin;
 pub mod publishing;
 mod router;
 mod server;

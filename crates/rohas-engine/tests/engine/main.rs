@@ -9,6 +9,7 @@ mod api_events;
 mod bodies;
 mod bus;
 mod connections;
+mod cors;
 mod cron;
 mod dev_checks;
 mod handler_errors;
