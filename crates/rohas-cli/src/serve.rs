@@ -296,6 +296,7 @@ async fn start_runtime(
             .runtime
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        max_heap_mb: config.runtime.node_max_heap_mb,
         host,
     };
     match project.language {

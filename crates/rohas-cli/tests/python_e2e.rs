@@ -1,6 +1,7 @@
 //! A Python project served by the real `rohas dev`, driven over real HTTP and
 //! WebSockets: every handler kind, the reference Python examples as written,
-//! errors and status codes, timeouts, middlewares, an event chain, cron,
+//! errors and status codes, timeouts (a CPU loop and a blocking call in an
+//! `async def` included), middlewares, an event chain, cron,
 //! hot reload and graceful shutdown. No timing assertions (a delayed
 //! event's "not before its delay" is a lower bound, not a timing).
 
@@ -151,6 +152,24 @@ fn timeouts_answer_504_even_for_a_handler_that_never_yields() {
     // The CPU loop was interrupted: other handlers still run.
     assert_eq!(get(&s.url("/health")).0, 200);
     assert_eq!(get(&s.url("/version")), (200, json!({"version": 1})));
+}
+
+#[test]
+fn a_blocking_call_in_an_async_handler_times_out_and_is_stopped_when_it_returns() {
+    let s = server();
+    // One interpreter, one asyncio loop: `time.sleep` in an `async def`
+    // holds it (other Python calls wait) and cannot be interrupted, but the
+    // caller still gets its 504 on time and the handler goes no further.
+    let (status, body) = get(&s.url("/nap"));
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["error"]["message"], "handler timed out", "{body}");
+    assert_eq!(get(&s.url("/health")).0, 200);
+    assert_eq!(get(&s.url("/version")), (200, json!({"version": 1})));
+    // `/blocking` starts once the loop is free again, so the nap's own line,
+    // had it gone on, would be logged first.
+    assert_eq!(get(&s.url("/blocking")).0, 200);
+    s.wait_for_log("blocking for a while");
+    assert!(!s.log().contains("the nap went on"), "{}", s.log());
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! A TypeScript project served by the real `rohas dev` on real Node.js
 //! workers, driven over real HTTP and WebSockets: every handler kind, the
 //! reference TypeScript examples (imports written at the handler's depth),
-//! errors and status codes, a worker crash, timeouts (a synchronous loop
+//! errors and status codes, a worker crash, a worker over its heap limit,
+//! timeouts (a synchronous loop and a promise that never settles
 //! included), middlewares, an event chain, cron, hot reload under load, an
 //! npm dependency and graceful shutdown. No timing assertions (a delayed
 //! event's "not before its delay" is a lower bound, not a timing).
@@ -174,6 +175,51 @@ fn timeouts_answer_504_even_for_a_handler_that_never_yields() {
     let (status, _) = get(&s.url("/spin"));
     assert_eq!(status, 504);
     assert_eq!(get(&s.url("/health")).0, 200);
+}
+
+#[test]
+fn a_promise_that_never_settles_times_out_and_its_worker_keeps_serving() {
+    let s = server();
+    for _ in 0..3 {
+        let (status, body) = get(&s.url("/pending"));
+        assert_eq!(status, 504, "{body}");
+        assert_eq!(body["error"]["message"], "handler timed out", "{body}");
+        assert_eq!(get(&s.url("/version")), (200, json!({"version": 1})));
+    }
+    // A worker waiting on a promise acknowledges the cancel: it is not
+    // killed. The synchronous loop after it is, once; had a pending call
+    // been taken for stuck, its kill (a second earlier) would be counted too.
+    assert_eq!(get(&s.url("/spin")).0, 504);
+    s.wait_for_log("killing and replacing it");
+    assert_eq!(s.count_log("killing and replacing it"), 1, "{}", s.log());
+    assert_eq!(get(&s.url("/health")).0, 200);
+}
+
+#[test]
+fn a_worker_over_its_heap_limit_fails_its_request_and_is_replaced() {
+    let (_tmp, root) = support::project("typescript-e2e");
+    // One worker: the requests after the crash are served by its replacement.
+    let s = Server::start_with_env(
+        &root,
+        "dev",
+        &[],
+        &[("ROHAS_RUNTIME_NODE_MAX_HEAP_MB", "64"), ("ROHAS_RUNTIME_WORKERS", "1")],
+    );
+    let (status, body) = get(&s.url("/hog"));
+    assert_eq!(status, 500, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("runs out of heap") && message.contains("`[runtime] node_max_heap_mb` = 64"),
+        "{body}"
+    );
+    for _ in 0..3 {
+        assert_eq!(get(&s.url("/version")), (200, json!({"version": 1})));
+    }
+    // Node's own report went to the log.
+    assert!(s.log().contains("heap out of memory"), "{}", s.log());
+    let (_, metrics) = get(&s.url("/metrics"));
+    let metrics = metrics.as_str().unwrap_or_default().to_string();
+    assert!(metrics.contains("rohas_node_worker_restarts_total 1"), "{metrics}");
 }
 
 #[test]

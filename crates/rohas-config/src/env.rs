@@ -43,6 +43,7 @@ pub(crate) const KEYS: &[(&str, Kind)] = &[
     ("server.idle_timeout_ms", Kind::Int),
     ("server.max_connections", Kind::Int),
     ("runtime.workers", Kind::Int),
+    ("runtime.node_max_heap_mb", Kind::Int),
     ("runtime.timeouts.api", Kind::Float),
     ("runtime.timeouts.event", Kind::Float),
     ("runtime.timeouts.cron", Kind::Float),

@@ -196,6 +196,15 @@ fn check_values(
             ),
         });
     }
+    if config.runtime.node_max_heap_mb == Some(0) {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: line_of_key(text, "runtime.node_max_heap_mb"),
+            key: Some("runtime.node_max_heap_mb".into()),
+            message: "must be greater than 0 (MiB of heap per Node.js worker; remove the key to use Node's default)"
+                .into(),
+        });
+    }
     if config.runtime.workers == Some(0) {
         warnings.push(ConfigWarning {
             location: format!("{}:{}", path.display(), line_of_key(text, "runtime.workers")),

@@ -112,6 +112,11 @@ impl Default for WebSocketConfig {
 pub struct RuntimeConfig {
     /// TypeScript worker processes; `None` means one per core.
     pub workers: Option<usize>,
+    /// Heap limit of each Node.js worker in MiB (`--max-old-space-size`);
+    /// `None` leaves Node's own default. A worker that goes over it dies,
+    /// fails the calls it was running, and is replaced, instead of growing
+    /// until the machine runs out of memory.
+    pub node_max_heap_mb: Option<u64>,
     pub timeouts: Timeouts,
 }
 

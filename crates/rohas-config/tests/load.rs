@@ -262,3 +262,23 @@ fn a_ping_interval_not_below_the_idle_timeout_is_a_warning() {
     assert!(w.contains(":2:"), "{w}");
     assert!(w.contains("ping_interval_ms"), "{w}");
 }
+
+#[test]
+fn the_node_heap_limit_is_unset_by_default_read_from_environment_and_not_zero() {
+    assert_eq!(
+        load_file(None, None, no_env()).unwrap().config.runtime.node_max_heap_mb,
+        None
+    );
+    let env = vec![("ROHAS_RUNTIME_NODE_MAX_HEAP_MB".to_string(), "256".to_string())];
+    let loaded = load_file(None, None, env).unwrap();
+    assert_eq!(loaded.config.runtime.node_max_heap_mb, Some(256));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+
+    let text = "[runtime]\nworkers = 2\nnode_max_heap_mb = 0\n";
+    let msg = load_file(None, Some(text), no_env()).unwrap_err().to_string();
+    assert!(msg.contains(":3:"), "{msg}");
+    assert!(
+        msg.contains("runtime.node_max_heap_mb") && msg.contains("greater than 0"),
+        "{msg}"
+    );
+}

@@ -64,7 +64,8 @@ pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> 
 
 type Answer = Result<(StatusCode, Value), ApiError>;
 
-/// Lets loopback clients in; anyone else needs the `[workbench] api_key`
+/// Refuses requests from web pages of other origins (`origin.rs`), then
+/// lets loopback clients in; anyone else needs the `[workbench] api_key`
 /// as a bearer token (and with no key configured, nobody else gets in).
 /// `what` names the API in the refusal.
 pub(crate) fn authorize(
@@ -74,6 +75,16 @@ pub(crate) fn authorize(
     headers: &axum::http::HeaderMap,
     trace_id: &str,
 ) -> Result<(), ApiError> {
+    if let Some(origin) = crate::origin::foreign(headers) {
+        return Err(ApiError::new(
+            403,
+            format!(
+                "{what} does not answer web pages of other origins (Origin: {origin}); \
+                 use the rohas CLI, or a client that sends no Origin header"
+            ),
+            trace_id,
+        ));
+    }
     if loopback {
         return Ok(());
     }
@@ -115,7 +126,8 @@ fn adapter_error(e: rohas_events::AdapterError) -> ApiError {
 }
 
 fn body<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::new(400, format!("{what}: {e}"), ""))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::new(400, format!("{what}: {}", crate::nesting::describe(&e)), ""))
 }
 
 async fn list(engine: &Engine, query: &str) -> Answer {

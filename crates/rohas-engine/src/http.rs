@@ -59,22 +59,25 @@ impl App {
     /// layer around it would copy its whole state (kilobytes) when first
     /// polled.
     pub(crate) fn call(&self, request: Request) -> rohas_runtime::BoxFuture<'static, Response> {
+        // The engine's own APIs never carry CORS, preflights included:
+        // no web page of another origin may drive them (`origin.rs`).
+        let path = request.uri().path();
+        let telemetry = crate::telemetry_api::claims(path) && !self.user_route(&request);
+        let admin = !telemetry && path.starts_with(crate::admin::PREFIX);
         let cors = self.engine.shared.config.server.enable_cors;
-        if cors && request.method() == Method::OPTIONS {
+        if cors && request.method() == Method::OPTIONS && !telemetry && !admin {
             let response = with_cors(preflight(&request), true);
             return Box::pin(std::future::ready(response));
         }
-        if crate::telemetry_api::claims(request.uri().path()) && !self.user_route(&request) {
+        if telemetry {
             let engine = self.engine.clone();
             let loopback = self.loopback;
-            return Box::pin(
-                async move { with_cors(crate::telemetry_api::answer(engine, loopback, request).await, cors) },
-            );
+            return Box::pin(async move { crate::telemetry_api::answer(engine, loopback, request).await });
         }
-        if request.uri().path().starts_with(crate::admin::PREFIX) {
+        if admin {
             let engine = self.engine.clone();
             let loopback = self.loopback;
-            return Box::pin(async move { with_cors(crate::admin::answer(engine, loopback, request).await, cors) });
+            return Box::pin(async move { crate::admin::answer(engine, loopback, request).await });
         }
         // The in-flight guard is also the request's handle on the engine
         // (one reference count taken per request, not three).
@@ -129,6 +132,10 @@ fn preflight(request: &Request) -> Response {
     response
 }
 
+/// `Access-Control-Allow-Origin: *`, never with
+/// `Access-Control-Allow-Credentials`: browsers then send no cookies or
+/// HTTP authentication cross-origin, so a page of any origin reads only
+/// what it could read without the user's credentials.
 fn with_cors(mut response: Response, cors: bool) -> Response {
     if cors {
         response
@@ -303,7 +310,9 @@ async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: 
         match serde_json::from_slice(&bytes) {
             Ok(v) => v,
             Err(e) => {
-                return ApiError::new(400, format!("request body is not valid JSON: {e}"), &trace_id).into_response()
+                let problem = crate::nesting::describe(&e);
+                return ApiError::new(400, format!("request body is not valid JSON: {problem}"), &trace_id)
+                    .into_response();
             }
         }
     };

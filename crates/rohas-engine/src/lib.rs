@@ -21,6 +21,8 @@ mod error;
 mod host;
 mod http;
 pub mod log;
+mod nesting;
+mod origin;
 pub mod publishing;
 mod router;
 mod server;

@@ -81,6 +81,7 @@ impl NodeRuntime {
                 host_script,
                 project: options.project_dir.clone(),
                 dev: options.dev,
+                max_heap_mb: options.max_heap_mb,
                 host: options.host,
             },
             options.workers,

@@ -10,7 +10,9 @@
 //!
 //! Failure handling lives here:
 //! - a worker that exits (a `process.exit` in a handler, a crash, an
-//!   uncaught exception) fails its in-flight calls with 500 and is replaced;
+//!   uncaught exception, a heap over `--max-old-space-size`, which
+//!   `[runtime] node_max_heap_mb` sets) fails its in-flight calls with 500
+//!   and is replaced;
 //! - a call the engine stopped waiting for (timeout) is cancelled; a worker
 //!   that does not even acknowledge the cancel within [`STUCK_AFTER`] is stuck
 //!   in synchronous code: it is killed (SIGKILL) and replaced. New calls avoid
@@ -65,6 +67,8 @@ pub struct Launch {
     pub host_script: PathBuf,
     pub project: PathBuf,
     pub dev: bool,
+    /// `--max-old-space-size` for each worker, in MiB.
+    pub max_heap_mb: Option<u64>,
     pub host: Arc<dyn Host>,
 }
 
@@ -377,6 +381,9 @@ impl Pool {
         if launch.dev {
             command.arg("--enable-source-maps");
         }
+        if let Some(mb) = launch.max_heap_mb {
+            command.arg(format!("--max-old-space-size={mb}"));
+        }
         command
             .arg(&launch.host_script)
             .current_dir(&launch.project)
@@ -495,6 +502,7 @@ impl Pool {
         let w = worker.clone();
         let host = launch.host.clone();
         let pool = self.me.clone();
+        let max_heap_mb = launch.max_heap_mb;
         tokio::spawn(async move {
             read_frames(reader, &w, &*host).await;
             w.kill();
@@ -503,6 +511,11 @@ impl Pool {
                 Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
                     (Some(code), _) => format!("exited with code {code}"),
                     (None, Some(9)) => "was killed".to_string(),
+                    // What V8 does when the heap is full.
+                    (None, Some(6)) => format!(
+                        "aborted (signal 6: Node.js does this when a worker runs out of heap{})",
+                        heap_limit_hint(max_heap_mb)
+                    ),
                     (None, Some(sig)) => format!("was stopped by signal {sig}"),
                     _ => "stopped".to_string(),
                 },
@@ -533,6 +546,14 @@ impl Pool {
         for r in retiring {
             let _ = r.await;
         }
+    }
+}
+
+/// Where the heap limit of an aborted worker comes from, for its message.
+fn heap_limit_hint(max_heap_mb: Option<u64>) -> String {
+    match max_heap_mb {
+        Some(mb) => format!(", over `[runtime] node_max_heap_mb` = {mb}"),
+        None => "; `[runtime] node_max_heap_mb` sets the limit".into(),
     }
 }
 

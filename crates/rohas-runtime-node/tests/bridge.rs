@@ -62,6 +62,7 @@ fn project_with(workers: usize, host: Arc<Recorder>) -> (tempfile::TempDir, Arc<
         project_dir: tmp.path().to_path_buf(),
         dev: false,
         workers,
+        max_heap_mb: None,
         host,
     })
     .unwrap();

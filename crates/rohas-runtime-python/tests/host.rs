@@ -118,6 +118,7 @@ async fn delays_and_non_retryable_errors_cross_the_wire() {
         project_dir: root.to_path_buf(),
         dev: false,
         workers: 1,
+        max_heap_mb: None,
         host: Arc::new(Quiet),
     })
     .expect("the embedded Python starts");

@@ -65,6 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             project_dir: tmp.clone(),
             dev: false,
             workers: 1,
+            max_heap_mb: None,
             host: Arc::new(QuietHost),
         })?;
         if let Err(errors) = runtime.load(&specs).await {

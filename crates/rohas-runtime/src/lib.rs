@@ -125,5 +125,8 @@ pub struct RuntimeOptions {
     pub dev: bool,
     /// Worker processes, where the runtime has them.
     pub workers: usize,
+    /// Heap limit of each worker process in MiB, where the runtime has
+    /// them (Node.js: `--max-old-space-size`); `None`: the runtime's default.
+    pub max_heap_mb: Option<u64>,
     pub host: Arc<dyn Host>,
 }

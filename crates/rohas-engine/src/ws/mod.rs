@@ -167,8 +167,22 @@ async fn on_message(
         shared.host.sockets.send(conn, &e.body());
     };
 
-    // Text that is not JSON is a plain string message.
-    let message: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    // Text that is not JSON is a plain string message; JSON nested past
+    // the parser's limit is refused instead: handing 100,000 `[` on as a
+    // string would hide from the client why its message was not taken.
+    let message: Value = match serde_json::from_str(&text) {
+        Ok(message) => message,
+        Err(e) if crate::nesting::too_deep(&e) => {
+            let problem = crate::nesting::describe(&e);
+            reply_error(ApiError::new(
+                400,
+                format!("message is not valid JSON: {problem}"),
+                &trace_id,
+            ));
+            return;
+        }
+        Err(_) => Value::String(text),
+    };
     if let Some(ty) = &ws.message {
         let problems = live.validator.check(ty, &message, "message");
         if !problems.is_empty() {
