@@ -85,10 +85,23 @@ pub(crate) fn authorize(
             trace_id,
         ));
     }
-    if loopback {
+    // DNS rebinding: a page of evil.example whose name was made to point
+    // at 127.0.0.1 is "same origin" as far as `Origin` and `Host` go. A
+    // loopback client that names the server by another name needs the key.
+    if loopback && crate::origin::loopback_host(headers) {
         return Ok(());
     }
     let Some(key) = key.filter(|k| !k.is_empty()) else {
+        if loopback {
+            return Err(ApiError::new(
+                403,
+                format!(
+                    "{what} answers loopback clients that name it 127.0.0.1, [::1] or localhost; \
+                     use one of those, or set [workbench] api_key and send it as a bearer token"
+                ),
+                trace_id,
+            ));
+        }
         return Err(ApiError::new(
             403,
             format!("{what} answers loopback clients only; set [workbench] api_key to reach it from elsewhere"),

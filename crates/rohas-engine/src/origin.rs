@@ -26,6 +26,21 @@ pub(crate) fn foreign(headers: &HeaderMap) -> Option<String> {
     }
 }
 
+/// Whether the request names the server by a loopback name (`Host:
+/// 127.0.0.1:3000`, `localhost`, `[::1]`), or names nothing (HTTP/1.0).
+pub(crate) fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return true;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.to_ascii_lowercase().ends_with(".localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,6 +53,29 @@ mod tests {
             h.insert(header::ORIGIN, HeaderValue::from_str(o).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn only_loopback_names_are_loopback_hosts() {
+        for host in [
+            "127.0.0.1:3000",
+            "localhost",
+            "LOCALHOST:8080",
+            "[::1]:3000",
+            "127.0.0.2",
+            "app.localhost:3000",
+        ] {
+            assert!(loopback_host(&headers(None, host)), "{host}");
+        }
+        for host in [
+            "evil.example:3000",
+            "192.168.1.5:3000",
+            "[fe80::1]:3000",
+            "localhost.evil.example",
+        ] {
+            assert!(!loopback_host(&headers(None, host)), "{host}");
+        }
+        assert!(loopback_host(&HeaderMap::new()));
     }
 
     #[test]

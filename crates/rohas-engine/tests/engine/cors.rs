@@ -112,3 +112,43 @@ async fn a_page_of_another_origin_cannot_drive_the_engine_apis_from_loopback() {
     ids.sort_by_key(|v| v.as_i64());
     assert_eq!(ids, [json!(2), json!(3)], "the refused event was never published");
 }
+
+/// DNS rebinding: a page of evil.example whose name now points at
+/// 127.0.0.1 sends `Host` and `Origin` that agree. Without the key, the
+/// engine's APIs answer only a loopback name.
+#[tokio::test]
+async fn a_rebound_name_does_not_reach_the_engine_apis_without_the_key() {
+    let fake = fake();
+    let app = serve(&fixture("bus.ro"), &fake).await;
+    let port = app.url.rsplit(':').next().unwrap().trim_end_matches('/').to_string();
+    let rebound = format!("evil.example:{port}");
+    let answer = get(&app.at("/telemetry/traces"))
+        .header("host", &rebound)
+        .header("origin", &format!("http://{rebound}"))
+        .send()
+        .await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    let message = answer.error_message();
+    assert!(
+        message.contains("localhost") && message.contains("api_key"),
+        "{message}"
+    );
+    let answer = post(&app.at("/_rohas/events/OrderDone"))
+        .header("host", &rebound)
+        .json(&json!({"payload": {"id": 4}}))
+        .send()
+        .await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    // By its loopback address it answers, as before.
+    let answer = post(&app.at("/_rohas/events/OrderDone"))
+        .json(&json!({"payload": {"id": 5}}))
+        .send()
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let calls = fake.wait_calls("event:OrderDone:notify", 1).await;
+    assert_eq!(
+        calls[0].payload["id"],
+        json!(5),
+        "the rebound event was never published"
+    );
+}
