@@ -4,7 +4,7 @@
 
 use super::code::{py_str, Code};
 use super::module::Module;
-use super::types::{member_names, schema_members, Inline, Member, MemberType};
+use super::types::{member_names, schema_members, wire_shape, Inline, Member, MemberType};
 use rohas_schema::model::EnumDecl;
 use std::collections::HashSet;
 
@@ -61,7 +61,7 @@ impl<'s> Module<'s> {
             self.body.blank();
         }
         for member in members {
-            let (annotation, default, from, to, skip_none) = match &member.ty {
+            let (annotation, default, from, to, skip_none, shape) = match &member.ty {
                 MemberType::Schema {
                     ty,
                     optional,
@@ -95,14 +95,21 @@ impl<'s> Module<'s> {
                         (false, None) => None,
                     };
                     let to = self.wire_expr(ty, &format!("self.{}", member.attr), 0);
-                    (annotation, default, from, to, *optional)
+                    (annotation, default, from, to, *optional, wire_shape(ty))
                 }
                 MemberType::Raw {
                     annotation,
                     default,
                     from,
                     to,
-                } => (annotation.clone(), default.clone(), from.clone(), to.clone(), false),
+                } => (
+                    annotation.clone(),
+                    default.clone(),
+                    from.clone(),
+                    to.clone(),
+                    false,
+                    None,
+                ),
             };
             match default {
                 Some(d) => self.body.line(&format!("{}: {annotation} = {d}", member.attr)),
@@ -117,6 +124,7 @@ impl<'s> Module<'s> {
                 from,
                 to,
                 skip_none,
+                shape,
             });
         }
         wire
@@ -149,7 +157,7 @@ impl<'s> Module<'s> {
             write_dict(code, "return ", &always);
         } else {
             write_dict(code, "data: dict[str, Any] = ", &always);
-            for f in optional {
+            for f in &optional {
                 code.open(&format!("if self.{} is not None:", f.attr));
                 code.line(&format!("data[{}] = {}", py_str(&f.wire), f.to));
                 code.dedent();
@@ -157,6 +165,8 @@ impl<'s> Module<'s> {
             code.line("return data");
         }
         code.dedent();
+        let order: Vec<&WireField> = always.into_iter().chain(optional).collect();
+        write_description(code, &order);
     }
 
     /// `class Role(str, Enum)` with the schema's names as values.
@@ -194,6 +204,47 @@ pub struct WireField {
     pub to: String,
     /// Left out of the JSON when None (optional schema fields).
     pub skip_none: bool,
+    /// What `to` does, for the runtime (see [`wire_shape`]); `None` when
+    /// only `to` can say.
+    pub shape: Option<String>,
+}
+
+/// `__rohas_wire__ = (to_wire, ((attr, wire, drop_if_none, shape), …))`
+/// after `to_wire`, in its key order: the runtime writes a record's JSON
+/// from it without running `to_wire` (a Python call per object, which was
+/// about half of a list reply's time). `to_wire` is in it so that the
+/// runtime uses it only while the object's `to_wire` is this one, not a
+/// subclass's or a patched one. Left out when a field has no shape (`Json`,
+/// or a hand-written conversion) or two fields share a wire name.
+fn write_description(code: &mut Code, fields: &[&WireField]) {
+    let mut wires = HashSet::new();
+    if !fields
+        .iter()
+        .all(|f| f.shape.is_some() && wires.insert(f.wire.as_str()))
+    {
+        return;
+    }
+    code.blank();
+    code.line("# What the runtime writes as JSON instead of calling `to_wire`.");
+    if fields.is_empty() {
+        code.line("__rohas_wire__ = (to_wire, ())");
+        return;
+    }
+    code.open("__rohas_wire__ = (");
+    code.line("to_wire,");
+    code.open("(");
+    for f in fields {
+        let drop = if f.skip_none { "True" } else { "False" };
+        let shape = f.shape.as_deref().unwrap_or_default();
+        code.line(&format!(
+            "({}, {}, {drop}, {}),",
+            py_str(&f.attr),
+            py_str(&f.wire),
+            py_str(shape)
+        ));
+    }
+    code.close("),");
+    code.close(")");
 }
 
 fn write_dict(code: &mut Code, prefix: &str, fields: &[&WireField]) {

@@ -36,6 +36,7 @@ const SHADOWED: &[&str] = &[
     "utc_now",
     "parse_datetime",
     "format_datetime",
+    "__rohas_wire__",
 ];
 
 /// A Python attribute name for each wire name, escaped and unique: `userId` →
@@ -277,7 +278,37 @@ impl<'s> Module<'s> {
             }
         }
     }
+}
 
+/// How the Python runtime's JSON writer turns a value of `ty` into what
+/// [`Module::wire_expr`] would give, without calling `to_wire` (the
+/// `__rohas_wire__` description of a record; the runtime's
+/// `src/json/record.rs` reads it): `""` the value itself, `"enum"` its
+/// `.value`, `"datetime"` `format_datetime` of it, `"record"` its
+/// `.to_wire()`, a `"[]"` prefix each item of a list, a `"?"` prefix `None`
+/// kept as is. `None` for `Json`, which goes through the runtime's own
+/// `to_wire` helper, whose rules are not the JSON writer's: a record with
+/// such a field keeps only its `to_wire`.
+pub fn wire_shape(ty: &TypeRef) -> Option<String> {
+    Some(match ty {
+        TypeRef::Primitive(Primitive::DateTime) => "datetime".into(),
+        TypeRef::Primitive(Primitive::Json) => return None,
+        TypeRef::Primitive(_) => String::new(),
+        TypeRef::Named {
+            target: NamedKind::Record,
+            ..
+        }
+        | TypeRef::Object(_) => "record".into(),
+        TypeRef::Named {
+            target: NamedKind::Enum,
+            ..
+        } => "enum".into(),
+        TypeRef::Array(inner) => format!("[]{}", wire_shape(inner)?),
+        TypeRef::Optional(inner) => format!("?{}", wire_shape(inner)?),
+    })
+}
+
+impl<'s> Module<'s> {
     /// `@default(lit)` for a field of type `ty`, when the literal fits it.
     pub fn default_value(&mut self, ty: &TypeRef, lit: &Literal) -> Option<DefaultValue> {
         let same = |text: String| DefaultValue {

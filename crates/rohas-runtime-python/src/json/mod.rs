@@ -15,7 +15,10 @@
 //! - dict keys are str, or int, float, bool and None written as strings;
 //! - anything else is what `wire.rs` turns it into (the old
 //!   `wire_default`: enums, datetimes, generated classes, dataclasses,
-//!   pydantic models, sets), or a `TypeError` saying what can be returned.
+//!   pydantic models, sets), or a `TypeError` saying what can be returned;
+//! - a generated record's `to_wire()` is written by `record.rs` from the
+//!   class's description of it, without calling it, where that is sure to
+//!   give the same text.
 //!
 //! The GIL is held throughout: the caller is Python. Nesting deeper than
 //! [`MAX_DEPTH`] (a cycle, say) raises `RecursionError`, as `json` does
@@ -23,6 +26,7 @@
 
 mod escape;
 mod float;
+mod record;
 mod wire;
 
 #[cfg(test)]
@@ -48,6 +52,8 @@ pub(crate) struct Encoder<'py> {
     depth: u32,
     /// A string held a lone surrogate: the output is WTF-8, not UTF-8.
     surrogates: bool,
+    /// Generated records' descriptions met so far (`record.rs`).
+    records: record::Records<'py>,
 }
 
 impl<'py> Encoder<'py> {
@@ -57,6 +63,7 @@ impl<'py> Encoder<'py> {
             out: buffer,
             depth: 0,
             surrogates: false,
+            records: record::Records::default(),
         }
     }
 
@@ -88,9 +95,9 @@ impl<'py> Encoder<'py> {
                     if i > 0 {
                         e.out.push(b',');
                     }
-                    match item.hasattr(to_wire)? {
-                        true => e.value(&item.call_method0(to_wire)?)?,
-                        false => e.value(&item)?,
+                    match wire::attribute(&item, to_wire)? {
+                        Some(own) => e.wire_form(&item, &own)?,
+                        None => e.value(&item)?,
                     }
                 }
                 e.out.push(b']');
@@ -98,7 +105,9 @@ impl<'py> Encoder<'py> {
             });
         }
         match wire::attribute(value, to_wire)? {
-            Some(own) if !own.is_none() && !value.is_instance_of::<pyo3::types::PyType>() => self.value(&own.call0()?),
+            Some(own) if !own.is_none() && !value.is_instance_of::<pyo3::types::PyType>() => {
+                self.wire_form(value, &own)
+            }
             _ => self.value(value),
         }
     }
@@ -155,7 +164,10 @@ impl<'py> Encoder<'py> {
         if let Ok(dict) = value.cast::<PyDict>() {
             return self.nested(|e| e.dict_subclass(dict));
         }
-        self.nested(|e| e.value(&wire::convert(value)?))
+        match wire::convert(value)? {
+            wire::Converted::Value(other) => self.nested(|e| e.value(&other)),
+            wire::Converted::ToWire(own) => self.nested(|e| e.wire_form(value, &own)),
+        }
     }
 
     /// One level deeper for the duration of `write`.

@@ -25,49 +25,59 @@ pub(crate) fn attribute<'py>(
     }
 }
 
+/// What [`convert`] says to write.
+pub(crate) enum Converted<'py> {
+    /// This object instead.
+    Value(Bound<'py, PyAny>),
+    /// What this method, the value's own `to_wire`, returns (which the
+    /// encoder may write without calling it: see `record.rs`).
+    ToWire(Bound<'py, PyAny>),
+}
+
 /// What a value none of `json`'s own checks took is written as: like
 /// `json`'s `default`, it returns the object to write instead, so that
 /// this function's frame is off the stack while that object is walked.
 #[inline(never)]
-pub(crate) fn convert<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn convert<'py>(value: &Bound<'py, PyAny>) -> PyResult<Converted<'py>> {
     let py = value.py();
     static ENUM: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     if value.is_instance(ENUM.import(py, "enum", "Enum")?)? {
-        return value.getattr(intern!(py, "value"));
+        return value.getattr(intern!(py, "value")).map(Converted::Value);
     }
     if value.is_instance_of::<PyDateTime>() {
         let mut value = value.clone();
         if value.getattr(intern!(py, "tzinfo"))?.is_none() {
             value = value.call_method0(intern!(py, "astimezone"))?;
         }
-        return value.call_method0(intern!(py, "isoformat"));
+        return value.call_method0(intern!(py, "isoformat")).map(Converted::Value);
     }
     if value.is_instance_of::<PyDate>() || value.is_instance_of::<PyTime>() {
-        return value.call_method0(intern!(py, "isoformat"));
+        return value.call_method0(intern!(py, "isoformat")).map(Converted::Value);
     }
     let is_class = value.is_instance_of::<PyType>();
     if let Some(own) = attribute(value, intern!(py, "to_wire"))? {
         if own.is_callable() && !is_class {
-            return own.call0();
+            return Ok(Converted::ToWire(own));
         }
     }
     if !is_class && value.get_type().hasattr(intern!(py, "__dataclass_fields__"))? {
-        return dataclass_fields(value);
+        return dataclass_fields(value).map(Converted::Value);
     }
     if let Some(dump) = attribute(value, intern!(py, "model_dump"))? {
         if dump.is_callable() {
             let options = PyDict::new(py);
             options.set_item(intern!(py, "mode"), intern!(py, "json"))?;
-            return dump.call((), Some(&options));
+            return dump.call((), Some(&options)).map(Converted::Value);
         }
     }
     if let Some(legacy) = attribute(value, intern!(py, "dict"))? {
         if legacy.is_callable() && value.hasattr(intern!(py, "__fields__"))? {
-            return legacy.call0();
+            return legacy.call0().map(Converted::Value);
         }
     }
     if value.is_instance_of::<PySet>() || value.is_instance_of::<PyFrozenSet>() {
-        return Ok(PyList::new(py, value.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.into_any());
+        let items = value.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+        return Ok(Converted::Value(PyList::new(py, items)?.into_any()));
     }
     let class = value.get_type();
     Err(PyTypeError::new_err(format!(
