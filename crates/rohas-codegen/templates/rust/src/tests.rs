@@ -48,9 +48,14 @@ fn lines(host: &RecordingHost) -> Vec<String> {
 /// Polls a handler that finishes without waiting.
 fn run<F: Future>(handler: F) -> F::Output {
     let mut handler = std::pin::pin!(handler);
-    match handler.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    match handler
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
         Poll::Ready(out) => out,
-        Poll::Pending => panic!("the handler waited: give the test an executor (see the module docs)"),
+        Poll::Pending => {
+            panic!("the handler waited: give the test an executor (see the module docs)")
+        }
     }
 }
 
@@ -69,9 +74,16 @@ fn create_user_returns_the_user_and_logs_it() {
         email: "ada@example.com".into(),
     };
     let user = run(api::create_user::handler(input, &mut state)).unwrap();
-    assert_eq!((user.name.as_str(), user.email.as_str()), ("Ada", "ada@example.com"));
+    assert_eq!(
+        (user.name.as_str(), user.email.as_str()),
+        ("Ada", "ada@example.com")
+    );
     assert!(user.id > 0);
-    assert!(lines(&host)[0].starts_with("info created user"), "{:?}", lines(&host));
+    assert!(
+        lines(&host)[0].starts_with("info created user"),
+        "{:?}",
+        lines(&host)
+    );
 }
 
 #[test]
@@ -83,7 +95,11 @@ fn welcome_email_is_logged_for_the_user() {
         ..UserCreated::default()
     };
     run(events::send_welcome_email::handler(event, &mut state)).unwrap();
-    assert!(lines(&host)[0].contains("ada@example.com"), "{:?}", lines(&host));
+    assert!(
+        lines(&host)[0].contains("ada@example.com"),
+        "{:?}",
+        lines(&host)
+    );
 }
 
 #[test]
@@ -115,7 +131,10 @@ fn chat_connect_and_disconnect_are_logged() {
     run(websockets::chat::on_connect(context.clone(), &mut state)).unwrap();
     run(websockets::chat::on_disconnect(context, &mut state)).unwrap();
     let said = lines(&host);
-    assert!(said.len() == 2 && said.iter().all(|l| l.contains("c1")), "{said:?}");
+    assert!(
+        said.len() == 2 && said.iter().all(|l| l.contains("c1")),
+        "{said:?}"
+    );
 }
 
 fn with_headers(headers: Value) -> HandlerContext {
@@ -128,7 +147,10 @@ fn with_headers(headers: Value) -> HandlerContext {
 #[test]
 fn auth_refuses_a_request_without_a_token() {
     let (mut state, _) = state_for("auth");
-    let refused = run(middlewares::auth::handler(with_headers(json!({})), &mut state));
+    let refused = run(middlewares::auth::handler(
+        with_headers(json!({})),
+        &mut state,
+    ));
     assert!(
         matches!(refused, Err(RuntimeError::Http { status: 401, .. })),
         "{refused:?}"
@@ -139,5 +161,7 @@ fn auth_refuses_a_request_without_a_token() {
 fn auth_lets_a_request_with_a_token_through() {
     let (mut state, _) = state_for("auth");
     let context = with_headers(json!({"authorization": "Bearer secret"}));
-    assert!(run(middlewares::auth::handler(context, &mut state)).unwrap().is_none());
+    assert!(run(middlewares::auth::handler(context, &mut state))
+        .unwrap()
+        .is_none());
 }
