@@ -59,6 +59,11 @@ impl BodyError {
 
 /// The whole body, at most `limit` bytes, within `timeout`.
 pub(crate) async fn read(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, BodyError> {
+    // A `content-length` past the limit is answered from the head, without
+    // waiting for (or reading) a body that would be refused anyway.
+    if usize::try_from(axum::body::HttpBody::size_hint(&body).lower()).map_or(true, |n| n > limit) {
+        return Err(BodyError::TooLarge { limit });
+    }
     let mut collecting = std::pin::pin!(axum::body::to_bytes(body, limit));
     let first = std::future::poll_fn(|cx| Poll::Ready(collecting.as_mut().poll(cx))).await;
     let result = match first {
