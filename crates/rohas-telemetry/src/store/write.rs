@@ -17,10 +17,8 @@ const CHUNK: i64 = 5000;
 pub(crate) struct StoreFile {
     conn: Connection,
     path: PathBuf,
-    /// The last block's `bound_ns` (blocks' bounds only grow).
+    /// The last committed block's `bound_ns` (blocks' bounds only grow).
     bound_ns: u64,
-    /// The bound of a block whose transaction is not committed yet.
-    pending_bound: Option<u64>,
     /// The block being written, kept for the next.
     buffer: Vec<u8>,
 }
@@ -75,7 +73,6 @@ impl StoreFile {
             conn,
             path: path.to_path_buf(),
             bound_ns: bound as u64,
-            pending_bound: None,
             buffer: Vec::new(),
         })
     }
@@ -95,6 +92,8 @@ impl StoreFile {
             return Ok(());
         }
         let tx = self.conn.transaction()?;
+        // Kept only once the block is committed.
+        let mut bound_ns = self.bound_ns;
         {
             if !spans.is_empty() {
                 let block = Block::of(spans, self.bound_ns);
@@ -120,7 +119,7 @@ impl StoreFile {
                 for trace in block.late {
                     late.execute(params![trace, id])?;
                 }
-                self.pending_bound = Some(block.bound_ns);
+                bound_ns = block.bound_ns;
             }
             let mut insert = tx.prepare_cached(
                 "INSERT INTO logs (time_ns, level, source, trace_id, span_id, message, fields, truncated)
@@ -141,9 +140,7 @@ impl StoreFile {
             }
         }
         tx.commit()?;
-        if let Some(bound) = self.pending_bound.take() {
-            self.bound_ns = bound;
-        }
+        self.bound_ns = bound_ns;
         Ok(())
     }
 
@@ -163,8 +160,8 @@ impl StoreFile {
         Ok(())
     }
 
-    /// Deletes what is older than `cutoff_ns` (in chunks, oldest first),
-    /// metric points older than `points_cutoff_s`, then, while the live
+    /// Deletes what is older than `cutoff_ns` (span blocks whose spans are
+    /// all older, logs in chunks, oldest first), metric points older than `points_cutoff_s`, then, while the live
     /// data is larger than `max_bytes`, the oldest tenth. Returns the spans
     /// and rows deleted.
     pub fn upkeep(&mut self, cutoff_ns: u64, points_cutoff_s: i64, max_bytes: u64) -> Result<u64, Trouble> {
@@ -194,45 +191,37 @@ impl StoreFile {
     }
 }
 
-/// Deletes the blocks whose spans all started before `cutoff_ns`, and
-/// what `late_spans` says of blocks no longer there. (Blocks are few: one
-/// per written batch, so a scan of them is cheap.)
+/// Deletes the blocks whose spans all started before `cutoff_ns`.
+/// (Blocks are few: one per written batch, so a scan of them is cheap.)
 fn delete_old_spans(conn: &Connection, cutoff_ns: u64) -> Result<u64, Trouble> {
-    let deleted: u64 = conn.query_row(
-        "SELECT coalesce(sum(spans), 0) FROM span_blocks WHERE max_start_ns < ?1",
-        [cutoff_ns as i64],
-        |r| r.get::<_, i64>(0),
-    )? as u64;
-    if deleted > 0 {
-        conn.execute("DELETE FROM span_blocks WHERE max_start_ns < ?1", [cutoff_ns as i64])?;
-        forget_late(conn)?;
-    }
-    Ok(deleted)
+    delete_blocks(conn, "max_start_ns < ?1", cutoff_ns as i64)
 }
 
 /// The oldest tenth of the blocks.
 fn delete_oldest_spans(conn: &Connection) -> Result<u64, Trouble> {
     let count: i64 = conn.query_row("SELECT count(*) FROM span_blocks", [], |r| r.get(0))?;
-    let n = (count / 10).max(1);
-    let deleted: i64 = conn.query_row(
-        "SELECT coalesce(sum(spans), 0) FROM (SELECT spans FROM span_blocks ORDER BY id LIMIT ?1)",
-        [n],
-        |r| r.get(0),
-    )?;
-    conn.execute(
-        "DELETE FROM span_blocks WHERE id IN (SELECT id FROM span_blocks ORDER BY id LIMIT ?1)",
-        [n],
-    )?;
-    forget_late(conn)?;
-    Ok(deleted as u64)
+    delete_blocks(
+        conn,
+        "id IN (SELECT id FROM span_blocks ORDER BY id LIMIT ?1)",
+        (count / 10).max(1),
+    )
 }
 
-fn forget_late(conn: &Connection) -> Result<(), Trouble> {
-    conn.execute(
-        "DELETE FROM late_spans WHERE NOT EXISTS (SELECT 1 FROM span_blocks b WHERE b.id = late_spans.block)",
-        [],
-    )?;
-    Ok(())
+/// Deletes the blocks `condition` (with `?1` = `arg`) picks, and what
+/// `late_spans` says of them. Returns the spans they held.
+fn delete_blocks(conn: &Connection, condition: &str, arg: i64) -> Result<u64, Trouble> {
+    let mut delete = conn.prepare(&format!("DELETE FROM span_blocks WHERE {condition} RETURNING spans"))?;
+    let mut deleted = 0u64;
+    for spans in delete.query_map([arg], |r| r.get::<_, i64>(0))? {
+        deleted += spans? as u64;
+    }
+    if deleted > 0 {
+        conn.execute(
+            "DELETE FROM late_spans WHERE NOT EXISTS (SELECT 1 FROM span_blocks b WHERE b.id = late_spans.block)",
+            [],
+        )?;
+    }
+    Ok(deleted)
 }
 
 /// Deletes, oldest rowid first, the rows before the first one at or after
