@@ -278,9 +278,37 @@ def nesting() -> list[str]:
 # ---------------------------------------------------------------- generated values
 
 
+def first_mismatch(values: Any, examples: int) -> str | None:
+    """Runs `mismatch` over `examples` values of hypothesis strategy
+    `values` (seeded: the same values every run): the first difference,
+    shrunk, or None."""
+    from hypothesis import HealthCheck, given, settings
+
+    found: list[str] = []
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(values)
+    def same(value: Any) -> None:
+        problem = mismatch(value)
+        if problem is not None:
+            found[:] = [problem]
+            raise AssertionError(problem)
+
+    try:
+        same()
+    except AssertionError:
+        return found[0] if found else "hypothesis failed"
+    return None
+
+
 def property_mismatch(examples: int) -> str | None:
     """Generated values (hypothesis): the first difference, shrunk."""
-    from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     offsets = st.timedeltas(min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23, minutes=59))
@@ -325,27 +353,7 @@ def property_mismatch(examples: int) -> str | None:
         )
 
     value = st.recursive(scalars | items, containers, max_leaves=25)
-    found: list[str] = []
-
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(value)
-    def same(value: Any) -> None:
-        problem = mismatch(value)
-        if problem is not None:
-            found[:] = [problem]
-            raise AssertionError(problem)
-
-    try:
-        same()
-    except AssertionError:
-        return found[0] if found else "hypothesis failed"
-    return None
+    return first_mismatch(value, examples)
 
 
 # ---------------------------------------------------------------- generated records
@@ -558,7 +566,6 @@ def generated_property_mismatch(src: str, examples: int) -> str | None:
     """Generated orders and lines (hypothesis), optional fields set or not,
     now and then holding what their annotations do not allow: the first
     difference, shrunk."""
-    from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     g = generated(src)
@@ -610,27 +617,7 @@ def generated_property_mismatch(src: str, examples: int) -> str | None:
         class_=maybe() | text,
     )
     value = st.one_of(orders, line, st.lists(orders | line, max_size=3), st.dictionaries(text, orders, max_size=2))
-    found: list[str] = []
-
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(value)
-    def same(value: Any) -> None:
-        problem = mismatch(value)
-        if problem is not None:
-            found[:] = [problem]
-            raise AssertionError(problem)
-
-    try:
-        same()
-    except AssertionError:
-        return found[0] if found else "hypothesis failed"
-    return None
+    return first_mismatch(value, examples)
 
 
 # ---------------------------------------------------------------- measuring
