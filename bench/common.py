@@ -316,20 +316,25 @@ class Server:
     def stop(self) -> None:
         """SIGTERM the server's process group, SIGKILL it when it lingers
         (Robyn ignores SIGTERM)."""
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-            except ProcessLookupError:
-                pass
-        # Children left in the group (a Robyn worker) go too.
+        stop_group(self.process, grace=5)
+
+
+def stop_group(process: subprocess.Popen, grace: float) -> None:
+    """SIGTERM `process`'s group, SIGKILL it after `grace` seconds; then
+    whatever is left in the group (a worker) goes too."""
+    if process.poll() is None:
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        except ProcessLookupError:
             pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def launch(spec: Spec, cpu: str | None, poll: float = 0.1, timeout: float = 60) -> Server:

@@ -56,6 +56,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import common  # noqa: E402  (bench/common.py)
+
 REPO = HERE.parent.parent
 PEERS = HERE / "peers"
 RESULTS = HERE / "results"
@@ -270,21 +273,8 @@ class System:
             return ""
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-            except ProcessLookupError:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if self.process is not None:
+            common.stop_group(self.process, grace=10)
 
 
 def spawn(system: System, command: list[str], cwd: Path, env: dict[str, str], cpu: str | None) -> None:
