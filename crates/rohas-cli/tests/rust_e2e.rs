@@ -58,6 +58,7 @@ fn rust_handlers_end_to_end() {
     events_and_cron(&s);
     websockets(&s);
     hot_reload(&s);
+    a_cpu_loop_before_the_first_await(&s);
     graceful_shutdown(&mut s);
 }
 
@@ -276,6 +277,24 @@ fn hot_reload(s: &Server) {
     );
     wait_for(s, "reloaded Cargo.toml", 1);
     assert_eq!(get(&s.url("/version")), (200, json!({"version": 4, "loud": true})));
+}
+
+/// An `async fn` looping before its first `.await` gets its 504 on time,
+/// is named, and the engine answers meanwhile and afterwards. Last, because
+/// from then on first steps run on the blocking pool.
+fn a_cpu_loop_before_the_first_await(s: &Server) {
+    let (status, body) = get(&s.url("/spin"));
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(get(&s.url("/health")).0, 200, "answered while the loop runs");
+    s.wait_for_log("without reaching an `.await`");
+    assert!(tagged(s, "Spin", "without reaching an `.await`"), "{}", s.log());
+    s.wait_for_log("spun ");
+    assert_eq!(get(&s.url("/health")).0, 200);
+    assert_eq!(
+        get(&s.url("/spawned")),
+        (200, json!({"answer": 42, "multi_thread": true}))
+    );
+    assert_eq!(s.count_log("without reaching an `.await`"), 1, "{}", s.log());
 }
 
 fn graceful_shutdown(s: &mut Server) {

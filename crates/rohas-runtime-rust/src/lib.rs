@@ -30,6 +30,7 @@
 
 mod abi;
 mod cargo;
+mod first_step;
 mod library;
 mod progress;
 
@@ -46,7 +47,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use tokio::sync::oneshot;
+use tokio::sync::oneshot::{self, Sender};
 
 pub use cargo::target_dir;
 
@@ -63,6 +64,8 @@ pub struct RustRuntime {
     loading: tokio::sync::Mutex<()>,
     next_call: AtomicU64,
     next_copy: AtomicU64,
+    /// Where first steps run; shared with the watchdog.
+    steps: Arc<first_step::Steps>,
 }
 
 impl RustRuntime {
@@ -71,6 +74,7 @@ impl RustRuntime {
     pub fn start(options: RuntimeOptions) -> Result<Arc<RustRuntime>, String> {
         let runtime = RustRuntime {
             release: !options.dev,
+            steps: first_step::Steps::new(Arc::clone(&options.host)),
             shared: Arc::new(Shared {
                 host: options.host,
                 pending: Mutex::new(HashMap::default()),
@@ -101,11 +105,9 @@ impl RustRuntime {
         let mut pending = lock(&self.shared.pending);
         if let Some(Slot::Waiting(_)) = pending.remove(&id) {
             drop(pending);
-            // Already finished: its completion is coming, and is dropped then.
-            if !library.cancel(id) {
-                lock(&self.shared.pending).insert(id, Slot::Abandoned);
-            }
+            cancel(&self.shared, library, id);
         }
+        // Not waiting yet: its first step sees the closed channel.
     }
 
     /// Regenerate the glue and report handlers without a file or function.
@@ -236,6 +238,40 @@ pub fn encode_call(call: &Invocation, needs: Needs) -> Vec<u8> {
     out
 }
 
+/// Stop call `id` in the library. Already finished, its completion is
+/// coming, and is dropped then.
+fn cancel(shared: &Shared, library: &Library, id: u64) {
+    if !library.cancel(id) {
+        lock(&shared.pending).insert(id, Slot::Abandoned);
+    }
+}
+
+/// A call's first step (see `first_step.rs` for where it runs): start it
+/// in the library and hand its reply to `tx`, or leave `tx` in the pending
+/// map for the library's threads when the handler waits.
+fn first_step(shared: &Shared, library: &Library, id: u64, handler: &str, request: &[u8], tx: Sender<Reply>) {
+    let reply = match library::start_call(id, || library.invoke(id, handler, request)) {
+        Some(reply) => reply,
+        None => {
+            let mut pending = lock(&shared.pending);
+            match pending.remove(&id) {
+                Some(Slot::Arrived(reply)) => reply,
+                _ if tx.is_closed() => {
+                    // The engine stopped waiting while this step ran.
+                    drop(pending);
+                    cancel(shared, library, id);
+                    return;
+                }
+                _ => {
+                    pending.insert(id, Slot::Waiting(tx));
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tx.send(reply);
+}
+
 fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
     let bad = |error: String| HandlerError::Failed {
         message: format!("bad completion from the Rust library: {error}"),
@@ -329,18 +365,14 @@ impl Runtime for RustRuntime {
             };
             let request = encode_call(&call, needs);
             let id = self.next_call.fetch_add(1, Ordering::Relaxed);
-            if let Some(reply) = library::start_call(id, || library.invoke(id, &call.handler, &request)) {
-                return outcome(reply);
-            }
-            let rx = {
-                let mut pending = lock(&self.shared.pending);
-                if let Some(Slot::Arrived(reply)) = pending.remove(&id) {
-                    return outcome(reply);
-                }
-                let (tx, rx) = oneshot::channel();
-                pending.insert(id, Slot::Waiting(tx));
-                rx
+            let (tx, rx) = oneshot::channel();
+            let step = {
+                let library = Arc::clone(&library);
+                let shared = Arc::clone(&self.shared);
+                let handler = call.handler.clone();
+                move || first_step(&shared, &library, id, handler.as_str(), &request, tx)
             };
+            first_step::run(&self.steps, &call.handler, &call.trace_id, call.deadline, step);
             // Dropped early, it cancels the call.
             let reply = AwaitedReply::new(rx, || self.abandon(&library, id)).wait().await;
             match reply {
