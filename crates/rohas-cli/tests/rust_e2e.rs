@@ -279,22 +279,30 @@ fn hot_reload(s: &Server) {
     assert_eq!(get(&s.url("/version")), (200, json!({"version": 4, "loud": true})));
 }
 
-/// An `async fn` looping before its first `.await` gets its 504 on time,
-/// is named, and the engine answers meanwhile and afterwards. Last, because
-/// from then on first steps run on the blocking pool.
+/// An `async fn` looping before its first `.await`: named in an error once
+/// past its timeout while the engine keeps answering; its own call cannot
+/// be interrupted, but from then on first steps leave the engine's workers,
+/// so the next such call gets its 504 on time. Last, because of that.
 fn a_cpu_loop_before_the_first_await(s: &Server) {
+    let url = s.url("/spin");
+    let first = std::thread::spawn(move || get(&url));
+    s.wait_for_log("without reaching an `.await`");
+    assert_eq!(get(&s.url("/health")).0, 200, "answered while the loop runs");
+    assert!(tagged(s, "Spin", "without reaching an `.await`"), "{}", s.log());
+    assert_eq!(first.join().unwrap().0, 200, "the loop ends, and answers");
+
     let (status, body) = get(&s.url("/spin"));
     assert_eq!(status, 504, "{body}");
-    assert_eq!(get(&s.url("/health")).0, 200, "answered while the loop runs");
-    s.wait_for_log("without reaching an `.await`");
-    assert!(tagged(s, "Spin", "without reaching an `.await`"), "{}", s.log());
-    s.wait_for_log("spun ");
     assert_eq!(get(&s.url("/health")).0, 200);
     assert_eq!(
         get(&s.url("/spawned")),
         (200, json!({"answer": 42, "multi_thread": true}))
     );
-    assert_eq!(s.count_log("without reaching an `.await`"), 1, "{}", s.log());
+    // Both loops end before the shutdown test; each was named, as what it is.
+    s.wait_for_log_count("spun ", 2);
+    assert_eq!(s.count_log("so its caller waits"), 1, "{}", s.log());
+    assert_eq!(s.count_log("its caller got its timeout"), 1, "{}", s.log());
+    assert_eq!(s.count_log("From now on"), 1, "{}", s.log());
 }
 
 fn graceful_shutdown(s: &mut Server) {

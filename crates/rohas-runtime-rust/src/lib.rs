@@ -246,10 +246,11 @@ fn cancel(shared: &Shared, library: &Library, id: u64) {
     }
 }
 
-/// A call's first step (see `first_step.rs` for where it runs): start it
-/// in the library and hand its reply to `tx`, or leave `tx` in the pending
-/// map for the library's threads when the handler waits.
-fn first_step(shared: &Shared, library: &Library, id: u64, handler: &str, request: &[u8], tx: Sender<Reply>) {
+/// A call's first step on a thread of the blocking pool (see
+/// `first_step.rs`): start it in the library and hand its reply to `tx`,
+/// or leave `tx` in the pending map for the library's threads when the
+/// handler waits.
+fn start_off_thread(shared: &Shared, library: &Library, id: u64, handler: &str, request: &[u8], tx: Sender<Reply>) {
     let reply = match library::start_call(id, || library.invoke(id, handler, request)) {
         Some(reply) => reply,
         None => {
@@ -365,14 +366,31 @@ impl Runtime for RustRuntime {
             };
             let request = encode_call(&call, needs);
             let id = self.next_call.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = oneshot::channel();
-            let step = {
-                let library = Arc::clone(&library);
-                let shared = Arc::clone(&self.shared);
-                let handler = call.handler.clone();
-                move || first_step(&shared, &library, id, handler.as_str(), &request, tx)
+            let rx = if self.steps.offloading() {
+                let (tx, rx) = oneshot::channel();
+                let step = {
+                    let library = Arc::clone(&library);
+                    let shared = Arc::clone(&self.shared);
+                    let handler = call.handler.clone();
+                    move || start_off_thread(&shared, &library, id, handler.as_str(), &request, tx)
+                };
+                first_step::offloaded(&self.steps, call.handler, call.trace_id, call.deadline, step);
+                rx
+            } else {
+                let start = || library::start_call(id, || library.invoke(id, &call.handler, &request));
+                if let Some(reply) =
+                    first_step::inline(&self.steps, &call.handler, &call.trace_id, call.deadline, start)
+                {
+                    return outcome(reply);
+                }
+                let mut pending = lock(&self.shared.pending);
+                if let Some(Slot::Arrived(reply)) = pending.remove(&id) {
+                    return outcome(reply);
+                }
+                let (tx, rx) = oneshot::channel();
+                pending.insert(id, Slot::Waiting(tx));
+                rx
             };
-            first_step::run(&self.steps, &call.handler, &call.trace_id, call.deadline, step);
             // Dropped early, it cancels the call.
             let reply = AwaitedReply::new(rx, || self.abandon(&library, id)).wait().await;
             match reply {
