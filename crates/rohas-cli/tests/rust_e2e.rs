@@ -370,4 +370,28 @@ fn the_init_project_runs_under_rohas_dev() {
     let reply = scenarios::read_json(&mut client);
     assert_eq!(reply["text"], "hi", "{reply}");
     assert!(reply["sentAt"].as_str().is_some(), "{reply}");
+    drop(client);
+    let mut s = s;
+    s.terminate();
+    a_start_with_nothing_changed_does_not_run_cargo(&root);
+}
+
+/// The first build made `Cargo.lock`; the next start records what it built
+/// from, the one after loads that without cargo, and a changed handler
+/// builds again.
+fn a_start_with_nothing_changed_does_not_run_cargo(root: &std::path::Path) {
+    let serve = |expect_build: bool| {
+        let mut s = Server::start_in(root, "dev", &[]);
+        assert_eq!(get(&s.url("/health")).0, 200);
+        let built = s.count_log("cargo building") > 0;
+        let fresh = s.count_log("is up to date: not rebuilt") > 0;
+        assert_eq!((built, fresh), (expect_build, !expect_build), "{}", s.log());
+        s.terminate();
+    };
+    serve(true);
+    serve(false);
+    let handler = root.join("src/handlers/api/health.rs");
+    let text = std::fs::read_to_string(&handler).unwrap();
+    std::fs::write(&handler, format!("{text}\n// changed\n")).unwrap();
+    serve(true);
 }

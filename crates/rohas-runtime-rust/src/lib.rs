@@ -31,6 +31,7 @@
 mod abi;
 mod cargo;
 mod first_step;
+mod fresh;
 mod library;
 mod progress;
 
@@ -39,8 +40,8 @@ use rohas_runtime::pending::AwaitedReply;
 use rohas_runtime::reply::{WireFailure, WireSuccess};
 use rohas_runtime::sync::{lock, read, write};
 use rohas_runtime::{
-    BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Needs, NeedsByHandler, Outcome, Runtime,
-    RuntimeOptions,
+    BoxFuture, HandlerError, HandlerSpec, Host, Invocation, LoadError, LogLevel, Needs, NeedsByHandler, Outcome,
+    Runtime, RuntimeOptions,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -157,7 +158,7 @@ impl RustRuntime {
         let project = self.project_dir.clone();
         let release = self.release;
         let host = Arc::clone(&self.shared.host);
-        let built = tokio::task::spawn_blocking(move || cargo::build(&project, release, &host))
+        let built = tokio::task::spawn_blocking(move || build(&project, release, &host))
             .await
             .map_err(|e| format!("the build task failed: {e}"))??;
         let stem = built
@@ -174,6 +175,29 @@ impl RustRuntime {
         tokio::task::spawn_blocking(move || Library::open(&built, &copy, &shared))
             .await
             .map_err(|e| format!("loading the library failed: {e}"))?
+    }
+}
+
+/// The project's library: the one built last, when nothing it was built
+/// from changed since (`fresh.rs`), else what `cargo build` makes.
+fn build(project: &Path, release: bool, host: &Arc<dyn Host>) -> Result<PathBuf, String> {
+    let inputs = fresh::fingerprint(project);
+    if let Some(library) = inputs.and_then(|inputs| fresh::fresh_library(project, release, inputs)) {
+        let message = format!("{} is up to date: not rebuilt", library.display());
+        cargo::log(host, LogLevel::Info, &message);
+        return Ok(library);
+    }
+    match cargo::build(project, release, host) {
+        Ok(library) => {
+            if let Some(inputs) = inputs {
+                fresh::record(project, release, inputs, &library);
+            }
+            Ok(library)
+        }
+        Err(error) => {
+            fresh::forget(project, release);
+            Err(error)
+        }
     }
 }
 
