@@ -452,7 +452,12 @@ impl TestEngine {
         call.metadata
             .insert("trace_id".into(), json!(call.trace_id));
         call.metadata.insert("handler_kind".into(), json!(kind));
-        let data = CallData::read(&call.encode(entry.needs)).map_err(HarnessError::Type)?;
+        // The engine trims only an api call to what its parameters read.
+        let reads = match kind {
+            "api" => entry.needs,
+            _ => super::call::needs::ALL,
+        };
+        let data = CallData::read(&call.encode(reads)).map_err(HarnessError::Type)?;
         let recorder = Arc::new(Recorder {
             clock: self.clock.clone(),
             lines: Mutex::new(Vec::new()),
