@@ -67,6 +67,10 @@ const RUNTIME_TESTING_RS: &[(&str, &str)] = &[
         "testing/results.rs",
         include_str!("../../templates/rust/runtime/testing/results.rs"),
     ),
+    (
+        "testing/shapes.rs",
+        include_str!("../../templates/rust/runtime/testing/shapes.rs"),
+    ),
 ];
 
 /// Lints the schema's naming trips in generated modules (module `Health`,

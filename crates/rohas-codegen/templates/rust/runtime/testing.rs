@@ -13,13 +13,15 @@
 //! (plain `fn` handlers on its blocking pool, as in production), with a
 //! [`Host`] that records log lines and WebSocket messages and answers
 //! [`Host::now`] from a fake [`Clock`]. The rules around a call (request
-//! shapes, which events a success publishes) are in `testing/engine.rs`.
+//! shapes, which events a success publishes) are in `testing/engine.rs` and
+//! `testing/shapes.rs` (the engine's own).
 //! Not simulated: timeouts, retries, the HTTP layer (body validation,
 //! middlewares in front of an api: call them with [`TestEngine::middleware`]).
 
 mod clock;
 mod engine;
 mod results;
+pub mod shapes;
 
 pub use clock::{rfc3339, Clock};
 pub use results::{
@@ -299,7 +301,7 @@ impl TestEngine {
                 metadata.insert("source".into(), json!("test"));
                 let trace_id = self.trace_id();
                 let call = Invocation {
-                    request: engine::event_request(
+                    request: shapes::event_request(
                         spec.name,
                         &message.payload,
                         &published_at,
@@ -408,7 +410,7 @@ impl TestEngine {
         let logs = ran.recorder.logs();
         let result = match ran.completion {
             Completion::Ok { value, .. } => {
-                engine::apply_middleware_answer(&mut context, value);
+                shapes::apply_middleware_answer(&mut context, value);
                 let object = |value: &mut Value| match value.take() {
                     Value::Object(map) => map,
                     _ => Map::new(),
@@ -550,7 +552,7 @@ impl TestEngine {
             else {
                 continue;
             };
-            let object = engine::event_request(
+            let object = shapes::event_request(
                 &emitted.event,
                 &emitted.payload,
                 &self.clock.rfc3339(),

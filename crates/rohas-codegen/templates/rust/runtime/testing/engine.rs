@@ -6,8 +6,9 @@
 //! reply with `IntoReply`, collecting effects in `State`, the completion
 //! JSON) is the library's own code, run as is. These rules live in the
 //! engine (`rohas-engine`: `dispatch.rs`, `http.rs`, `bus.rs`, `ws/`), which
-//! is not part of a project: they are restated here, small, in the engine's
-//! order, with the engine's function names.
+//! is not part of a project. The shapes a handler sees (the event object, a
+//! middleware's changes) are the engine's own code (`shapes.rs`); the order
+//! of events is restated here, small, with the engine's function names.
 
 use super::super::call::{needs, Failure, Outcome, Success};
 use super::super::HttpError;
@@ -166,48 +167,4 @@ pub(crate) fn events_to_publish(
         .collect();
     out.extend(triggered);
     out
-}
-
-/// The event object an event handler receives (`event_request`): the
-/// payload's fields at top level, plus `payload`, `name`, `timestamp` and
-/// `trace_id` unless the payload has fields of those names.
-pub(crate) fn event_request(
-    event: &str,
-    payload: &Value,
-    published_at: &str,
-    trace_id: &str,
-) -> Value {
-    let mut object = match payload {
-        Value::Object(fields) => fields.clone(),
-        _ => Map::new(),
-    };
-    for (key, value) in [
-        ("name", Value::String(event.to_string())),
-        ("timestamp", Value::String(published_at.to_string())),
-        ("trace_id", Value::String(trace_id.to_string())),
-    ] {
-        object.entry(key).or_insert(value);
-    }
-    object.insert("payload".into(), payload.clone());
-    Value::Object(object)
-}
-
-/// A middleware's answer applied to the context (`run_middlewares`): a
-/// returned object replaces `payload`, `query_params` and `headers` (a
-/// `HandlerContext` carries its headers in `metadata`); anything else
-/// leaves the context as it was.
-pub(crate) fn apply_middleware_answer(context: &mut Value, answer: Value) {
-    let Value::Object(mut changes) = answer else {
-        return;
-    };
-    if let Some(Value::Object(mut metadata)) = changes.remove("metadata") {
-        if let Some(headers) = metadata.remove("headers") {
-            changes.entry("headers").or_insert(headers);
-        }
-    }
-    for (key, value) in changes {
-        if matches!(key.as_str(), "payload" | "query_params" | "headers") {
-            context[key.as_str()] = value;
-        }
-    }
 }
