@@ -3,14 +3,15 @@
 //! The harness itself is `rohas_runtime::testing::TestEngine` (a template
 //! of the runtime crate); what is written here is the schema's side of it,
 //! as a static `Blueprint` (each event's handler ids and triggers, each
-//! ws's hooks …, the same ids the engine calls), and a typed method per api
-//! (`call_create_user(body) -> ApiResult<User>`), so a renamed api or a
-//! changed body type breaks the test at compile time.
+//! ws's hooks …, the same ids the engine calls), a typed method per api
+//! (`call_create_user(body) -> ApiResult<User>`) and per event
+//! (`publish_user_created(payload)`), so a renamed api or a changed body
+//! type breaks the test at compile time.
 
 use super::code::Code;
 use crate::naming::snake_case;
 use rohas_runtime::{HandlerId, HandlerKind};
-use rohas_schema::model::{Api, NameRef, Schema, TypeRef};
+use rohas_schema::model::{Api, Event, NameRef, Schema, TypeRef};
 
 /// The contents of `src/generated/testing.rs`.
 pub fn module(schema: &Schema) -> String {
@@ -146,6 +147,9 @@ fn harness(code: &mut Code, schema: &Schema) {
     for api in &schema.apis {
         typed_api(code, api);
     }
+    for event in &schema.events {
+        typed_publish(code, event);
+    }
     code.close("}");
     code.blank();
     code.open("impl Default for Harness {");
@@ -227,5 +231,28 @@ fn typed_api(code: &mut Code, api: &Api) {
         all.join(", ")
     ));
     code.line(&call);
+    code.close("}");
+}
+
+/// `publish_<event>(payload)`, for an event whose payload type has a path
+/// (a declared type, an inline object, a primitive); `publish` takes any.
+fn typed_publish(code: &mut Code, event: &Event) {
+    let ty = match &event.payload {
+        Some(TypeRef::Named { name, .. }) => super::types::named_path(name),
+        Some(TypeRef::Object(_)) => format!("crate::generated::events::{0}::{0}Payload", event.name),
+        Some(TypeRef::Primitive(p)) => super::types::primitive(*p).to_string(),
+        _ => return,
+    };
+    code.blank();
+    code.line(&format!(
+        "/// Publishes event `{}`: its handlers run, then what they trigger.",
+        event.name
+    ));
+    code.line("#[rustfmt::skip]");
+    code.open(&format!(
+        "pub fn publish_{}(&self, payload: {ty}) -> Result<EventRun, HarnessError> {{",
+        snake_case(&event.name)
+    ));
+    code.line(&format!("self.0.publish({:?}, payload)", event.name));
     code.close("}");
 }
