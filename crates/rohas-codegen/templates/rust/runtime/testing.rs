@@ -6,7 +6,7 @@
 //!
 //! The project's `src/generated/testing.rs` holds the schema's side (which
 //! handlers each event has, what each api triggers …) as a [`Blueprint`]
-//! and wraps [`TestEngine`] in a `Harness` with a typed method per api.
+//! and wraps [`TestEngine`] in a `Harness` with typed methods per api and event.
 //!
 //! What stands in for the engine: each call is encoded into the bytes
 //! `rohas_invoke` receives and run on a tokio runtime of the harness's own

@@ -1,5 +1,5 @@
 //! What the engine does around a handler call, for the harness: the bytes
-//! of a call (the ABI's seven parts, only those the handler reads), and the
+//! of a call (the ABI's seven parts; for an api only those it reads), and the
 //! rules that turn a completion into events.
 //!
 //! The handler side of a call (building parameters with `FromCall`, the
