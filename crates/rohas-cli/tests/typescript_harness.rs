@@ -28,6 +28,19 @@ fn the_harness_runs_under_node_test() {
         "node's runner ran every case: {said}"
     );
     assert!(root.join("src/generated/testing.ts").is_file());
+    // Run without `rohas test` (no handler table), the harness says what to do.
+    std::fs::remove_file(root.join(".rohas/test/handlers.json")).unwrap();
+    let out = Command::new("node")
+        .args(["--test", ".rohas/test/tests/harness.test.js"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    let said_by_node = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said_by_node}");
+    assert!(
+        said_by_node.contains("run the tests with `rohas test`"),
+        "{said_by_node}"
+    );
     // A handler that stops delaying its event is caught.
     let welcome = root.join("src/handlers/events/send_welcome.ts");
     let text = std::fs::read_to_string(&welcome)
