@@ -25,7 +25,10 @@ fn render(files: &[GeneratedFile]) -> String {
     let mut out = String::new();
     for f in files {
         let path = f.path.to_string_lossy().replace('\\', "/");
-        if path.ends_with("generated/runtime.ts") || path.ends_with("generated/state.ts") {
+        if path.ends_with("generated/runtime.ts")
+            || path.ends_with("generated/state.ts")
+            || path.ends_with("generated/harness.ts")
+        {
             continue;
         }
         out.push_str(&format!("==> {path} <==\n{}\n", f.contents));
@@ -144,6 +147,7 @@ fn every_declaration_has_its_module() {
         assert!(has(&format!("src/generated/websockets/{}.ts", ws.name)));
     }
     assert!(has("src/generated/runtime.ts") && has("src/generated/state.ts"));
+    assert!(has("src/generated/harness.ts") && has("src/generated/testing.ts"));
     // The imports the reference examples use.
     let create_user = file(&files, "src/generated/api/CreateUser.ts");
     assert!(
@@ -155,10 +159,14 @@ fn every_declaration_has_its_module() {
     assert!(health.contains("export type { HealthResponse };"), "{health}");
     let chat = file(&files, "src/generated/websockets/Chat.ts");
     assert!(chat.contains("export type WebSocketMessage = ChatMessage;"), "{chat}");
-    // Schema modules are types only: nothing of theirs runs.
+    // Schema modules are types only: nothing of theirs runs. (The support
+    // modules, and the harness that tests import, are code.)
     for f in &files {
         let path = f.path.to_string_lossy();
-        if path.ends_with("runtime.ts") || path.ends_with("state.ts") {
+        if ["runtime.ts", "state.ts", "harness.ts", "testing.ts"]
+            .iter()
+            .any(|support| path.ends_with(&format!("generated/{support}")))
+        {
             continue;
         }
         for line in f.contents.lines() {

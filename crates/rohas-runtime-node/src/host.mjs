@@ -13,11 +13,14 @@
 // modules are the ES modules the engine compiled into `.rohas/build/`,
 // loaded with `import()`. Each call runs inside an AsyncLocalStorage scope so
 // `console.log` lines are tagged with the handler and trace id wherever they
-// come from.
+// come from. How a handler is called (its arguments, what its result or
+// failure becomes) is `rohas-dispatch.mjs`, which the testing harness of a
+// project shares; this file is the transport around it.
 
 import net from "node:net";
 import util from "node:util";
 import { AsyncLocalStorage } from "node:async_hooks";
+import * as dispatch from "./rohas-dispatch.mjs";
 
 const scope = new AsyncLocalStorage();
 // `onread`: every read lands in one buffer allocated once and comes straight
@@ -133,7 +136,7 @@ function received(chunk) {
     const id = buffer.readUInt32LE(at + 5) + buffer.readUInt32LE(at + 9) * TWO_32;
     const body = end > at + HEADER ? buffer.toString("utf8", at + HEADER, end) : "";
     at = end;
-    dispatch(kind, id, body);
+    onFrame(kind, id, body);
   }
   if (at < buffer.length) {
     // Copied: the read buffer is reused by the next read.
@@ -180,174 +183,42 @@ process.on("unhandledRejection", (reason) => {
     call.cancelled = true;
     return;
   }
-  logLine("error", `unhandled promise rejection: ${describeThrown(reason)}`);
+  logLine("error", `unhandled promise rejection: ${dispatch.describeThrown(reason)}`);
 });
 process.on("uncaughtException", (error) => {
   // Node's state may be unsafe now: report, and let the engine replace this worker.
-  logLine("error", `uncaught exception, restarting the worker: ${describeThrown(error)}`);
+  logLine("error", `uncaught exception, restarting the worker: ${dispatch.describeThrown(error)}`);
   flush();
   socket.end(() => process.exit(70));
   setTimeout(() => process.exit(70), 200).unref();
 });
 
-function describeThrown(value) {
-  if (value instanceof Error) {
-    return cleanStack(value.stack) || `${value.name}: ${value.message}`;
-  }
-  return util.inspect(value);
-}
-
-/** The stack without this module's and Node's own frames. */
-function cleanStack(stack) {
-  if (typeof stack !== "string") {
-    return "";
-  }
-  return stack
-    .split("\n")
-    .filter((line) => !line.includes("rohas-host.mjs") && !line.includes("(node:") && !line.includes("at node:"))
-    .join("\n");
-}
-
 // ------------------------------------------------------------------ loading
 
-let handlers = new Map();
-let recursive = {};
-let dev = false;
-let StateClass = null;
-let ConnectionClass = null;
+// The handler table the last successful load built (`rohas-dispatch.mjs`).
+let table = null;
 let loading = Promise.resolve();
 // Loads started and not finished; calls wait for them, else start at once.
 let loadsRunning = 0;
 
-/** Used when `src/generated/state.ts` is missing (codegen never ran). */
-class FallbackState {
-  constructor(handlerName, traceId, host, endpoint) {
-    this.handlerName = handlerName;
-    this.traceId = traceId;
-    this.endpoint = endpoint;
-    this.host = host;
-    this._triggered = [];
-    this._payloads = {};
-    const line = (level) => (message, fields) => host.log(level, String(message), wire(fields ?? {}));
-    this.logger = {
-      trace: line("trace"),
-      debug: line("debug"),
-      info: line("info"),
-      warn: line("warn"),
-      warning: line("warn"),
-      error: line("error"),
-      log: (level, message, fields) => line(level === "warning" ? "warn" : level)(message, fields),
-    };
-  }
-  triggerEvent(name, payload, options) {
-    const delay = options?.delay;
-    if (delay === undefined) {
-      this._triggered.push({ event: name, payload: wire(payload ?? null) });
-      return;
-    }
-    if (typeof delay !== "number" || !Number.isFinite(delay) || delay < 0) {
-      throw new RangeError(
-        `the delay of event \`${name}\` must be a finite, non-negative number of milliseconds, not ${String(delay)}`,
-      );
-    }
-    this._triggered.push({ event: name, payload: wire(payload ?? null), delay: Math.ceil(delay) });
-  }
-  setPayload(event, payload) {
-    this._payloads[event] = wire(payload);
-  }
-  broadcast(message, endpoint) {
-    const target = endpoint ?? this.endpoint;
-    if (target === undefined) {
-      throw new Error(`${this.handlerName} is not a WebSocket handler: name the endpoint, as in state.broadcast(message, "Chat")`);
-    }
-    this.host.broadcast(target, wire(message));
-  }
-}
-
-class FallbackConnection {
-  constructor(id, host) {
-    this.id = id;
-    this.host = host;
-  }
-  send(message) {
-    this.host.send(this.id, wire(message));
-  }
-}
-
-function wire(value) {
-  const text = JSON.stringify(value);
-  return text === undefined ? null : JSON.parse(text);
-}
-
-async function importOptional(url) {
-  if (!url) {
-    return null;
-  }
-  try {
-    return await import(url);
-  } catch {
-    return null;
-  }
-}
-
 async function load(id, message) {
-  const errors = [];
-  const next = new Map();
-  const state = await importOptional(message.state_url);
-  const runtime = await importOptional(message.runtime_url);
-  const modules = new Map();
-  for (const spec of message.handlers) {
-    let module = modules.get(spec.url);
-    if (module === undefined) {
-      // Flushed while the loader reads the file, before the module runs.
-      sendFrame(IMPORTING, id, spec.file);
-      try {
-        module = await import(spec.url);
-      } catch (error) {
-        module = null;
-        errors.push(importError(spec, error));
-      }
-      modules.set(spec.url, module);
-    }
-    if (module === null) {
-      continue;
-    }
-    const fn = module[spec.export];
-    if (typeof fn !== "function") {
-      errors.push(`${spec.file}: \`${spec.export}\` is not a function`);
-      continue;
-    }
-    next.set(spec.id, { ...spec, fn });
+  const loaded = await dispatch.loadTable(
+    message,
+    (url) => import(url),
+    // Flushed while the loader reads the file, before the module runs.
+    (file) => sendFrame(IMPORTING, id, file),
+  );
+  if (loaded.table !== null) {
+    table = loaded.table;
   }
-  if (errors.length === 0) {
-    handlers = next;
-    recursive = message.recursive ?? {};
-    dev = Boolean(message.dev);
-    StateClass = state?.State ?? FallbackState;
-    ConnectionClass = runtime?.Connection ?? FallbackConnection;
-  }
-  sendFrame(LOADED, id, JSON.stringify({ errors }));
-}
-
-function importError(spec, error) {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : util.inspect(error);
-  let hint = "";
-  if (error && error.code === "ERR_MODULE_NOT_FOUND") {
-    if (/Cannot find package/.test(String(error.message))) {
-      hint = "\n    install it with `npm install` in the project";
-    } else if (/[\\/]generated[\\/]/.test(String(error.message))) {
-      hint = "\n    src/generated/ is missing or stale: run `rohas codegen`";
-    }
-  }
-  const stack = error instanceof Error ? cleanStack(error.stack).split("\n").slice(1).join("\n") : "";
-  return `${spec.file}: raised on import: ${text}${hint}${stack ? `\n${stack}` : ""}`;
+  sendFrame(LOADED, id, JSON.stringify({ errors: loaded.errors }));
 }
 
 // ------------------------------------------------------------------ calls
 
 const calls = new Map();
 
-function dispatch(kind, id, body) {
+function onFrame(kind, id, body) {
   switch (kind) {
     case CALL: {
       const message = JSON.parse(body);
@@ -364,7 +235,7 @@ function dispatch(kind, id, body) {
       loading = loading
         .then(() => load(id, message))
         .catch((error) =>
-          sendFrame(LOADED, id, JSON.stringify({ errors: [`cannot load handlers: ${describeThrown(error)}`] })),
+          sendFrame(LOADED, id, JSON.stringify({ errors: [`cannot load handlers: ${dispatch.describeThrown(error)}`] })),
         )
         .finally(() => loadsRunning--);
       break;
@@ -402,7 +273,7 @@ function failWith(id, body) {
 }
 
 function start(id, message) {
-  const handler = handlers.get(message.h);
+  const handler = table?.handlers.get(message.h);
   if (handler === undefined) {
     failWith(id, { message: `handler \`${message.h}\` is not loaded` });
     return;
@@ -412,89 +283,14 @@ function start(id, message) {
   scope.run(call, run, call, message);
 }
 
-/** Turn RFC 3339 strings into `Date`s where the schema types say `DateTime`. */
-function revive(value, plan) {
-  if (plan === undefined || plan === null || value === null || value === undefined) {
-    return value;
-  }
-  if (plan === "d") {
-    if (typeof value === "string") {
-      const date = new Date(value);
-      return Number.isNaN(date.getTime()) ? value : date;
-    }
-    return value;
-  }
-  if (plan.r !== undefined) {
-    return revive(value, recursive[plan.r]);
-  }
-  if (plan.a !== undefined) {
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        value[i] = revive(value[i], plan.a);
-      }
-    }
-    return value;
-  }
-  if (plan.o !== undefined && typeof value === "object" && !Array.isArray(value)) {
-    for (const key of Object.keys(plan.o)) {
-      if (key in value) {
-        value[key] = revive(value[key], plan.o[key]);
-      }
-    }
-  }
-  return value;
-}
-
-function argumentsFor(call, data) {
-  const handler = call.handler;
-  const plans = handler.plans;
-  let request = data.request;
-  if (handler.kind === "api") {
-    if (request && typeof request === "object") {
-      if (plans.body) {
-        request.body = revive(request.body, plans.body);
-      }
-      request.queryParams = request.query_params ?? {};
-      delete request.query_params;
-    }
-  } else if (handler.kind === "event") {
-    request = revive(request, plans.event);
-  } else if (handler.kind === "ws_message") {
-    request = revive(request, plans.message);
-  }
-  const args = [];
-  for (const role of handler.roles) {
-    switch (role) {
-      case "state":
-        if (call.state === null) {
-          call.state = new StateClass(handler.name, call.traceId, hostFor(call), data.endpoint ?? undefined);
-        }
-        args.push(call.state);
-        break;
-      case "context":
-        args.push(data.context);
-        break;
-      case "connection":
-        args.push(new ConnectionClass(data.connection_id ?? "", hostFor(call)));
-        break;
-      case "body":
-        args.push(handler.kind === "api" ? request?.body : revive(data.context.payload, plans.body));
-        break;
-      default:
-        args.push(request);
-    }
-  }
-  return args;
-}
-
 /** Run a call's handler (inside its AsyncLocalStorage scope). */
 function run(call, data) {
   let result;
   try {
-    result = call.handler.fn(...argumentsFor(call, data));
+    result = call.handler.fn(...dispatch.argumentsFor(table, call, data, hostFor));
     // What `await` would do, minus its promises for a handler that answers
     // synchronously: every promise costs an AsyncLocalStorage hook call.
-    if (isThenable(result)) {
+    if (dispatch.isThenable(result)) {
       Promise.resolve(result).then(
         (value) => succeed(call, value),
         (error) => fail(call, error),
@@ -508,74 +304,17 @@ function run(call, data) {
   succeed(call, result);
 }
 
-function isThenable(value) {
-  return (
-    value instanceof Promise ||
-    (value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function")
-  );
-}
-
 function succeed(call, value) {
   if (call.cancelled) {
     return;
   }
   calls.delete(call.id);
-  const handler = call.handler;
-  if (value === undefined) {
-    if (handler.answers) {
-      failWith(call.id, {
-        message: `handler \`${handler.name}\` (${handler.file}) returned undefined, but api ${handler.name} has a response type: return the response`,
-      });
-      return;
-    }
-    value = null;
-  }
-  const state = call.state;
-  let text;
-  try {
-    // Inside the `try`: a throwing getter on the returned object fails this
-    // call, not the worker.
-    if (handler.kind === "middleware" && value !== null && typeof value === "object") {
-      value = {
-        payload: value.payload,
-        query_params: value.query_params,
-        headers: value.metadata?.headers,
-      };
-    }
-    // `undefined` for a function or symbol: "nothing", as when omitted.
-    text = JSON.stringify(value) ?? "null";
-    if (state !== null) {
-      const triggered = JSON.stringify(state._triggered.map(triggeredWire));
-      const payloads = JSON.stringify(state._payloads) ?? "{}";
-      text = `{"value":${text},"triggered":${triggered},"payloads":${payloads}}`;
-    }
-  } catch (error) {
-    failWith(call.id, {
-      message: `handler \`${handler.name}\` returned a value that is not JSON (${error.message}): return plain objects, arrays, strings, numbers, booleans, null or Dates`,
-    });
+  const reply = dispatch.settle(call, value);
+  if (reply.frame === "fail") {
+    failWith(call.id, reply.body);
     return;
   }
-  sendFrame(state !== null ? DONE : VALUE, call.id, text);
-}
-
-/** One `triggerEvent` call on the wire: `[event, payload]`, or
- * `[event, payload, delay_ms]` for a delayed one. */
-function triggeredWire(t) {
-  return typeof t.delay === "number" ? [t.event, t.payload, t.delay] : [t.event, t.payload];
-}
-
-/**
- * A `NonRetryableError` from the generated runtime, or a subclass: by name,
- * as `HttpError` is recognised, so a copy loaded from another path counts
- * (the error's own `name` may be a subclass's).
- */
-function isNonRetryable(error) {
-  for (let proto = error; proto !== null && proto !== undefined; proto = Object.getPrototypeOf(proto)) {
-    if (proto.constructor?.name === "NonRetryableError") {
-      return true;
-    }
-  }
-  return error?.name === "NonRetryableError";
+  sendFrame(reply.frame === "done" ? DONE : VALUE, call.id, reply.text);
 }
 
 function fail(call, error) {
@@ -583,22 +322,5 @@ function fail(call, error) {
     return;
   }
   calls.delete(call.id);
-  let body;
-  if (error && error.name === "HttpError" && typeof error.status === "number") {
-    let details = null;
-    try {
-      details = error.details === undefined ? null : wire(error.details);
-    } catch {
-      details = null;
-    }
-    body = { status: error.status, message: String(error.message ?? ""), details };
-  } else if (error instanceof Error) {
-    body = { message: `${error.name}: ${error.message}`, stack: dev ? cleanStack(error.stack) : null };
-    if (isNonRetryable(error)) {
-      body.retryable = false;
-    }
-  } else {
-    body = { message: `threw a non-Error value: ${util.inspect(error)}` };
-  }
-  failWith(call.id, body);
+  failWith(call.id, dispatch.failure(error, table?.dev ?? false));
 }

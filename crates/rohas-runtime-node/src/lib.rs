@@ -13,7 +13,10 @@
 //! - `frame.rs` is the wire format to the workers: call frames built from
 //!   engine [`Invocation`]s, replies decoded into [`Outcome`]s;
 //! - `pool.rs` runs the workers (`host.mjs`, compiled into the binary) and
-//!   contains their failures;
+//!   contains their failures; `dispatch.mjs`, beside it, is how a worker
+//!   calls one handler, shared with the project's testing harness;
+//! - `testing.rs` prepares a project for `rohas test`: the same build and
+//!   handler table the engine loads, for the harness to call handlers with;
 //! - this file ties them together behind the [`Runtime`] trait.
 //!
 //! Failures: an `HttpError` answers its status; anything else thrown is a
@@ -36,6 +39,7 @@ mod node;
 mod pool;
 mod signature;
 mod table;
+pub mod testing;
 mod types;
 
 use pool::{Pool, Reply};
@@ -48,6 +52,21 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 const HOST_SCRIPT: &str = include_str!("host.mjs");
+const DISPATCH_SCRIPT: &str = include_str!("dispatch.mjs");
+
+/// Write the worker's modules into `.rohas/` (only when they changed, so a
+/// running worker's files are not rewritten for nothing); the host's path.
+fn write_worker_modules(project_dir: &std::path::Path) -> Result<PathBuf, String> {
+    let dir = project_dir.join(".rohas");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    for (name, text) in [("rohas-dispatch.mjs", DISPATCH_SCRIPT), ("rohas-host.mjs", HOST_SCRIPT)] {
+        let path = dir.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+    }
+    Ok(dir.join("rohas-host.mjs"))
+}
 
 pub use node::MIN_MAJOR as MIN_NODE_MAJOR;
 
@@ -68,13 +87,7 @@ impl NodeRuntime {
     /// first [`Runtime::load`]. Must be called inside a tokio runtime.
     pub fn start(options: RuntimeOptions) -> Result<Arc<NodeRuntime>, String> {
         let (node, _version) = node::find()?;
-        let dir = options.project_dir.join(".rohas");
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let host_script = dir.join("rohas-host.mjs");
-        if std::fs::read_to_string(&host_script).ok().as_deref() != Some(HOST_SCRIPT) {
-            std::fs::write(&host_script, HOST_SCRIPT)
-                .map_err(|e| format!("cannot write {}: {e}", host_script.display()))?;
-        }
+        let host_script = write_worker_modules(&options.project_dir)?;
         let pool = Pool::new(
             pool::Launch {
                 node,

@@ -5,9 +5,12 @@
 //! - Python: pytest when the project's Python has it, else `unittest`
 //!   discovery; `src/` is on `PYTHONPATH` as it is for the engine, and the
 //!   project's `.venv` (or `venv`, or the active `VIRTUAL_ENV`) is used.
-//! - TypeScript: vitest when `package.json` lists it (`npx vitest run`);
-//!   Node's own runner cannot load `.ts` files on Node 20, so without vitest
-//!   the command says how to add it.
+//! - TypeScript: the handlers are built and their table written as the
+//!   engine would load them (`rohas_runtime_node::testing`), for the
+//!   harness in `src/generated/testing.ts`; then vitest when `package.json`
+//!   lists it (`npx vitest run`), else Node's own runner on the tests
+//!   compiled by the engine's compiler (`node --test`: Node 20 cannot load
+//!   `.ts` files itself).
 //! - Rust: `cargo test` in the project.
 //!
 //! The exit code is the runner's (pytest's 5 for "no tests collected"
@@ -39,7 +42,7 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<ExitCode> {
     rohas_codegen::write(&root, &root.join("src"), &code.generated, &code.stubs, &code.specs)?;
     let mut command = match lang {
         Language::Python => python(&root, &args.args, out)?,
-        Language::TypeScript => typescript(&root, &args.args)?,
+        Language::TypeScript => typescript(&root, &code.specs, &args.args)?,
         Language::Rust => {
             let mut c = Command::new("cargo");
             // The folder `rohas dev` builds in: its dependencies are built once.
@@ -110,14 +113,26 @@ fn project_python(root: &Path) -> PathBuf {
     PathBuf::from("python3")
 }
 
-fn typescript(root: &Path, args: &[String]) -> anyhow::Result<Command> {
+fn typescript(root: &Path, specs: &[rohas_runtime::HandlerSpec], args: &[String]) -> anyhow::Result<Command> {
     let manifest = std::fs::read_to_string(root.join("package.json")).unwrap_or_default();
-    if !manifest.contains("\"vitest\"") {
+    let vitest = manifest.contains("\"vitest\"");
+    let tests = rohas_runtime_node::testing::prepare(root, specs, !vitest)
+        .map_err(|errors| anyhow::anyhow!("cannot prepare the handlers for the tests:\n  {}", errors.join("\n  ")))?;
+    if vitest {
+        let mut command = Command::new("npx");
+        command.args(["vitest", "run"]).args(args);
+        return Ok(command);
+    }
+    if tests.is_empty() {
         anyhow::bail!(
-            "no TypeScript test runner in this project: Node.js 20 cannot run .ts test files by itself\n  help: npm install --save-dev vitest, then write tests as tests/*.test.ts and run rohas test again"
+            "no tests: this project has no tests/*.test.ts files\n  help: write tests with `node:test` (or npm install --save-dev vitest) in tests/*.test.ts and run rohas test again"
         );
     }
-    let mut command = Command::new("npx");
-    command.args(["vitest", "run"]).args(args);
+    let node = rohas_config::ProcessVar::Node
+        .get_os()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("node"));
+    let mut command = Command::new(node);
+    command.args(["--enable-source-maps", "--test"]).args(args).args(tests);
     Ok(command)
 }

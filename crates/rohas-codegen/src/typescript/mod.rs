@@ -9,12 +9,14 @@
 //! src/generated/websockets/<Name>.ts    message type (also as WebSocketMessage), Connection
 //! src/generated/state.ts                State (logger, triggerEvent, setPayload, broadcast)
 //! src/generated/runtime.ts              HandlerContext, HttpError, NonRetryableError, Connection, Logger, Host, toWire
+//! src/generated/harness.ts              the testing harness's machinery (fixed)
+//! src/generated/testing.ts              Harness, typed with the schema's names (for tests)
 //! ```
 //!
 //! Schema modules hold interfaces and string unions only, so they cost
-//! nothing at run time; `runtime.ts` and `state.ts` are fixed files
-//! (`support/`) whose header comments are the contract with the engine's
-//! TypeScript runtime. Everything passes `tsc --noEmit --strict` with
+//! nothing at run time; `runtime.ts`, `state.ts` and `harness.ts` are fixed
+//! files (`support/`) whose header comments are the contract with the
+//! engine's TypeScript runtime. Everything passes `tsc --noEmit --strict` with
 //! `isolatedModules`, and uses only syntax that type stripping removes.
 
 mod code;
@@ -22,6 +24,7 @@ mod declarations;
 mod events;
 mod module;
 mod stubs;
+mod testing;
 mod types;
 
 pub use stubs::stubs;
@@ -32,6 +35,7 @@ use std::path::Path;
 
 const RUNTIME_TS: &str = include_str!("support/runtime.ts");
 const STATE_TS: &str = include_str!("support/state.ts");
+const HARNESS_TS: &str = include_str!("support/harness.ts");
 
 /// Everything under `src/generated/`.
 pub fn generate(schema: &Schema) -> Vec<GeneratedFile> {
@@ -66,5 +70,7 @@ pub fn generate(schema: &Schema) -> Vec<GeneratedFile> {
     }
     add("runtime.ts".into(), RUNTIME_TS.to_string());
     add("state.ts".into(), STATE_TS.to_string());
+    add("harness.ts".into(), HARNESS_TS.to_string());
+    add("testing.ts".into(), testing::testing_module(schema));
     files
 }

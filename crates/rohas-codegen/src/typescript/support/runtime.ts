@@ -24,8 +24,9 @@
  *   A context a middleware returns goes back to the engine as `{payload,
  *   query_params, headers: metadata.headers}`.
  * - `host` is any object with `log(level, message, fields)`,
- *   `broadcast(endpoint, message)` and `send(connectionId, message)` (`Host`
- *   below); what it receives is JSON-ready (`toWire`).
+ *   `broadcast(endpoint, message)` and `send(connectionId, message)`, and
+ *   optionally `now()` (`Host` below); what it receives is JSON-ready
+ *   (`toWire`).
  * - `new State(handlerName, traceId, host, endpoint)` per call (state.ts);
  *   `new Connection(id, host)` for a WebSocket client.
  * - A handler fails by throwing. An `HttpError` answers its `status` with its
@@ -62,6 +63,12 @@ export interface Host {
   broadcast(endpoint: string, message: unknown): void;
   /** Send `message` to one WebSocket connection. */
   send(connectionId: string, message: unknown): void;
+  /**
+   * The current time in milliseconds since the epoch, as `state.now()`
+   * reports it. The engine's host has none (the system clock is used); the
+   * testing harness's host answers with its fake clock.
+   */
+  now?(): number;
 }
 
 /** A host for handlers run outside the engine (unit tests): writes to stderr. */

@@ -5,7 +5,8 @@
  *
  * The engine's worker builds one `new State(handlerName, traceId, host,
  * endpoint)` per call (`endpoint` is the WebSocket endpoint of ws handlers;
- * `host` is described in `runtime.ts`). Log lines, broadcasts and sends go to
+ * `host` is described in `runtime.ts`). `now()` is the handler's clock, the
+ * host's when it has one. Log lines, broadcasts and sends go to
  * `host` at once. Events are only collected, already JSON-ready, in
  * `_triggered` (every `triggerEvent` call, in order, with its `delay` in
  * whole milliseconds when it has one) and `_payloads` (the last `setPayload`
@@ -59,6 +60,15 @@ export class State {
     this.host = host;
     this.endpoint = endpoint;
     this.logger = new Logger(host);
+  }
+
+  /**
+   * The current time. Read it here rather than with `new Date()` where a
+   * test should control it: it is the system clock under the engine and the
+   * fake clock under the testing harness (`src/generated/testing.ts`).
+   */
+  now(): Date {
+    return new Date(this.host.now ? this.host.now() : Date.now());
   }
 
   /**

@@ -1,100 +1,94 @@
-// Tests of the handlers, called as plain functions: no engine, no server.
-// Run them with `rohas test` (vitest; `npm install` first) or `npx vitest run`.
-//
-// Each test builds what the engine would pass (generated types, a `State`
-// whose host records what the handler logs) and checks what comes back.
-import { describe, expect, it } from "vitest";
-import { HandlerContext, Host, HttpError, LogFields, LogLevel } from "../src/generated/runtime";
-import { State } from "../src/generated/state";
-import { handler as createUser } from "../src/handlers/api/create_user";
-import { handler as health } from "../src/handlers/api/health";
-import { handler as dailyCleanup } from "../src/handlers/cron/daily_cleanup";
-import { handler as sendWelcomeEmail } from "../src/handlers/events/send_welcome_email";
-import { onConnect, onDisconnect, onMessage } from "../src/handlers/websockets/chat";
-import { handler as auth } from "../src/middlewares/auth";
+// Tests of the handlers through the testing harness: each call goes through
+// the engine's own code for calling a handler (its arguments, its result or
+// `HttpError`, the events it causes), with no server running.
+// Run them with `rohas test` (vitest; `npm install` first): it builds the
+// handlers as the engine does, which the harness needs.
+import { beforeEach, describe, expect, it } from "vitest";
+import { Harness } from "../src/generated/testing";
 
-/** Stands in for the engine: keeps what a handler logs and sends. */
-class RecordingHost implements Host {
-  logs: { level: LogLevel; message: string; fields: LogFields }[] = [];
-  sent: unknown[] = [];
-  log(level: LogLevel, message: string, fields: LogFields): void {
-    this.logs.push({ level, message, fields });
-  }
-  broadcast(_endpoint: string, message: unknown): void {
-    this.sent.push(message);
-  }
-  send(_connectionId: string, message: unknown): void {
-    this.sent.push(message);
-  }
-}
+let harness: Harness;
 
-function stateFor(handler: string): [State, RecordingHost] {
-  const host = new RecordingHost();
-  return [new State(handler, "test-trace", host), host];
-}
-
-function context(metadata: HandlerContext["metadata"]): HandlerContext {
-  return { handler_name: "test", payload: null, query_params: {}, metadata };
-}
+beforeEach(() => {
+  // A fake clock: handlers read it with `state.now()`.
+  harness = new Harness({ now: "2026-01-01T09:00:00Z" });
+});
 
 describe("api", () => {
   it("health answers ok", async () => {
-    const answer = await health();
-    expect(answer.status).toBe("ok");
-    expect(Number.isNaN(Date.parse(answer.timestamp))).toBe(false);
+    const health = await harness.callApi("Health");
+    expect(health.value.status).toBe("ok");
+    expect(Number.isNaN(Date.parse(health.value.timestamp))).toBe(false);
   });
 
-  it("create_user returns the user and logs it", async () => {
-    const [state, host] = stateFor("CreateUser");
-    const user = await createUser({ name: "Ada", email: "ada@example.com" }, state);
+  it("create_user returns the user, logs it and publishes UserCreated", async () => {
+    const created = await harness.callApi("CreateUser", { body: { name: "Ada", email: "ada@example.com" } });
+    const user = created.value;
     expect([user.name, user.email]).toEqual(["Ada", "ada@example.com"]);
-    expect(user.id).toBeGreaterThan(0);
-    expect(host.logs[0].level).toBe("info");
-    expect(host.logs[0].fields.email).toBe("ada@example.com");
+    expect(user.createdAt).toEqual(harness.clock.now());
+    expect(created.logs[0].level).toBe("info");
+    expect(created.logs[0].fields.email).toBe("ada@example.com");
+    expect(created.events.map((e) => e.event)).toEqual(["UserCreated"]);
   });
 });
 
 describe("events and cron", () => {
-  it("a welcome email is logged for the user", async () => {
-    const [state, host] = stateFor("send_welcome_email");
-    const user = { id: 7, name: "Ada", email: "ada@example.com" };
-    await sendWelcomeEmail({ ...user, payload: user, timestamp: new Date(), trace_id: "t" }, state);
-    expect(host.logs[0].message).toContain("ada@example.com");
+  it("a new user gets a welcome email", async () => {
+    await harness.callApi("CreateUser", { body: { name: "Ada", email: "ada@example.com" } });
+    // Deliver what the call published, and what that causes, to any depth.
+    const run = await harness.runDue();
+    expect(run.handlers).toEqual(["send_welcome_email"]);
+    expect(run.runs[0].logs[0].message).toContain("ada@example.com");
+  });
+
+  it("publishing UserCreated runs every handler of it", async () => {
+    const run = await harness.publish("UserCreated", {
+      id: 7,
+      name: "Ada",
+      email: "ada@example.com",
+      createdAt: new Date(),
+    });
+    expect(run.ok).toBe(true);
+    expect(run.of("send_welcome_email")).toHaveLength(1);
   });
 
   it("the daily cleanup runs", async () => {
-    const [state, host] = stateFor("DailyCleanup");
-    await dailyCleanup(state);
-    expect(host.logs).toHaveLength(1);
+    harness.clock.advance({ hours: 15 });
+    const cleanup = await harness.runCron("DailyCleanup");
+    expect(cleanup.ok).toBe(true);
+    expect(cleanup.logs).toHaveLength(1);
   });
 });
 
 describe("websockets", () => {
-  it("a message comes back stamped", async () => {
-    const [state] = stateFor("Chat");
-    const reply = await onMessage({ user: "ada", text: "hi" }, state);
-    expect([reply.user, reply.text]).toEqual(["ada", "hi"]);
-    expect(reply.sentAt).toBeInstanceOf(Date);
+  it("a message goes to every client, stamped", async () => {
+    const client = harness.ws("Chat");
+    await client.connect();
+    const sent = await client.message({ user: "ada", text: "hi" });
+    expect(sent.broadcasts).toEqual([
+      { endpoint: "Chat", message: { user: "ada", text: "hi", sentAt: "2026-01-01T09:00:00.000Z" } },
+    ]);
   });
 
   it("connect and disconnect are logged", async () => {
-    const [state, host] = stateFor("Chat");
-    await onConnect(context({ connection_id: "c1" }), state);
-    await onDisconnect(context({ connection_id: "c1" }), state);
-    expect(host.logs.map((l) => l.fields.connection)).toEqual(["c1", "c1"]);
+    const client = harness.ws("Chat");
+    const connected = await client.connect();
+    const disconnected = await client.disconnect();
+    expect([...connected.logs, ...disconnected.logs].map((l) => l.fields.connection)).toEqual([
+      client.connection,
+      client.connection,
+    ]);
   });
 });
 
 describe("middleware", () => {
   it("refuses a request without a token", async () => {
-    const [state] = stateFor("auth");
-    const refused = auth(context({ headers: {} }), state);
-    await expect(refused).rejects.toBeInstanceOf(HttpError);
-    await expect(refused).rejects.toMatchObject({ status: 401 });
+    const refused = await harness.middleware("auth", { headers: {} });
+    expect(refused.allowed).toBe(false);
+    expect(refused.error?.status).toBe(401);
   });
 
   it("lets a request with a token through", async () => {
-    const [state] = stateFor("auth");
-    await expect(auth(context({ headers: { authorization: "Bearer secret" } }), state)).resolves.toBeUndefined();
+    const passed = await harness.middleware("auth", { headers: { authorization: "Bearer secret" } });
+    expect(passed.allowed).toBe(true);
   });
 });

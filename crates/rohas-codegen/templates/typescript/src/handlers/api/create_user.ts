@@ -1,6 +1,7 @@
 // POST /users: register a user. The returned user is the response, and also
 // the payload of `UserCreated` (listed in the api's `triggers`), published
-// once this handler succeeds.
+// once this handler succeeds. `state.now()` is the clock a test controls
+// (the testing harness's fake clock; the system clock under the engine).
 import { CreateUserInput, User } from "../../generated/api/CreateUser";
 import { State } from "../../generated/state";
 
@@ -11,7 +12,7 @@ export async function handler(input: CreateUserInput, state: State): Promise<Use
     id: nextId++,
     name: input.name,
     email: input.email,
-    createdAt: new Date(),
+    createdAt: state.now(),
   };
   state.logger.info(`created user ${user.id}`, { email: user.email });
   return user;

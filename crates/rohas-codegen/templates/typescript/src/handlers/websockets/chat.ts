@@ -9,7 +9,7 @@ export async function onConnect(context: HandlerContext, state: State): Promise<
 }
 
 export async function onMessage(message: WebSocketMessage, state: State): Promise<WebSocketMessage> {
-  return { ...message, sentAt: new Date() };
+  return { ...message, sentAt: state.now() };
 }
 
 export async function onDisconnect(context: HandlerContext, state: State): Promise<void> {
