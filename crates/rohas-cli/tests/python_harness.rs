@@ -72,3 +72,48 @@ fn mypy_checks_the_names_and_types_the_harness_takes() {
     assert!(!out.status.success(), "a misspelt api name type-checks: {said}");
     assert!(said.contains("test_typo.py:5"), "{said}");
 }
+
+/// What the fixture's tests assert through the harness is what the server
+/// does with the same handlers: the statuses, the middleware, the response
+/// body, and the event chain's handlers.
+#[test]
+fn the_server_does_what_the_harness_said() {
+    let server = support::Server::start("python-harness", &[]);
+    let (status, body) = support::get(&server.url("/orders/9"));
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["message"], "no order 9", "{body}");
+
+    let order = r#"{"item": "tea", "qty": 2}"#;
+    let (status, body) = support::post(&server.url("/orders"), order);
+    assert_eq!(status, 401, "the middleware refuses first: {body}");
+    let token = [("authorization", "Bearer t")];
+    let (status, body, _) = support::request("POST", &server.url("/orders"), Some(order), &token);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((&body["item"], &body["qty"]), (&"tea".into(), &2.into()), "{body}");
+    assert!(body["placedAt"].is_string(), "{body}");
+    let (status, body, _) = support::request(
+        "POST",
+        &server.url("/orders"),
+        Some(r#"{"item": "tea", "qty": 0}"#),
+        &token,
+    );
+    assert_eq!(
+        (status, &body["error"]["details"]),
+        (422, &serde_json::json!({"qty": 0})),
+        "{body}"
+    );
+    // reserve_stock → StockReserved → confirm_order, and OrderAudited → audit
+    // once both handlers of OrderPlaced succeeded.
+    server.wait_for_log("confirmed");
+    server.wait_for_log("audited");
+
+    let (status, body) = support::post(&server.url("/crash"), "{}");
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("ValueError: boom"),
+        "{body}"
+    );
+}

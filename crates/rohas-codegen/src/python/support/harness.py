@@ -680,6 +680,11 @@ class HarnessBase:
         try:
             arguments = context.run(dispatch.arguments, call, _Host)
             if call.handler.is_async:
+                if _loop_running():
+                    raise HarnessError(
+                        "the harness is synchronous and runs async handlers on its own event loop: "
+                        "call it from a plain (not async) test function"
+                    )
                 if self._loop is None:
                     self._loop = asyncio.new_event_loop()
                 coroutine = context.run(call.handler.function, *arguments)
@@ -838,6 +843,14 @@ def _event_request(message: PendingEvent) -> dict[str, Any]:
         request.setdefault(key, value)
     request["payload"] = message.payload
     return request
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _trace_id() -> str:
