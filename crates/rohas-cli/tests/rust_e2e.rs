@@ -58,6 +58,7 @@ fn rust_handlers_end_to_end() {
     events_and_cron(&s);
     websockets(&s);
     hot_reload(&s);
+    a_cpu_loop_before_the_first_await(&s);
     graceful_shutdown(&mut s);
 }
 
@@ -278,6 +279,32 @@ fn hot_reload(s: &Server) {
     assert_eq!(get(&s.url("/version")), (200, json!({"version": 4, "loud": true})));
 }
 
+/// An `async fn` looping before its first `.await`: named in an error once
+/// past its timeout while the engine keeps answering; its own call cannot
+/// be interrupted, but from then on first steps leave the engine's workers,
+/// so the next such call gets its 504 on time. Last, because of that.
+fn a_cpu_loop_before_the_first_await(s: &Server) {
+    let url = s.url("/spin");
+    let first = std::thread::spawn(move || get(&url));
+    s.wait_for_log("without reaching an `.await`");
+    assert_eq!(get(&s.url("/health")).0, 200, "answered while the loop runs");
+    assert!(tagged(s, "Spin", "without reaching an `.await`"), "{}", s.log());
+    assert_eq!(first.join().unwrap().0, 200, "the loop ends, and answers");
+
+    let (status, body) = get(&s.url("/spin"));
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(get(&s.url("/health")).0, 200);
+    assert_eq!(
+        get(&s.url("/spawned")),
+        (200, json!({"answer": 42, "multi_thread": true}))
+    );
+    // Both loops end before the shutdown test; each was named, as what it is.
+    s.wait_for_log_count("spun ", 2);
+    assert_eq!(s.count_log("so its caller waits"), 1, "{}", s.log());
+    assert_eq!(s.count_log("its caller got its timeout"), 1, "{}", s.log());
+    assert_eq!(s.count_log("From now on"), 1, "{}", s.log());
+}
+
 fn graceful_shutdown(s: &mut Server) {
     scenarios::shutdown_finishes_a_request_in_flight(s, "/blocking", "blocking for a while", json!({"slept": true}));
 }
@@ -343,4 +370,28 @@ fn the_init_project_runs_under_rohas_dev() {
     let reply = scenarios::read_json(&mut client);
     assert_eq!(reply["text"], "hi", "{reply}");
     assert!(reply["sentAt"].as_str().is_some(), "{reply}");
+    drop(client);
+    let mut s = s;
+    s.terminate();
+    a_start_with_nothing_changed_does_not_run_cargo(&root);
+}
+
+/// The first build made `Cargo.lock`; the next start records what it built
+/// from, the one after loads that without cargo, and a changed handler
+/// builds again.
+fn a_start_with_nothing_changed_does_not_run_cargo(root: &std::path::Path) {
+    let serve = |expect_build: bool| {
+        let mut s = Server::start_in(root, "dev", &[]);
+        assert_eq!(get(&s.url("/health")).0, 200);
+        let built = s.count_log("cargo building") > 0;
+        let fresh = s.count_log("is up to date: not rebuilt") > 0;
+        assert_eq!((built, fresh), (expect_build, !expect_build), "{}", s.log());
+        s.terminate();
+    };
+    serve(true);
+    serve(false);
+    let handler = root.join("src/handlers/api/health.rs");
+    let text = std::fs::read_to_string(&handler).unwrap();
+    std::fs::write(&handler, format!("{text}\n// changed\n")).unwrap();
+    serve(true);
 }

@@ -147,19 +147,12 @@ impl Shared {
 /// The event object a handler receives: the payload's fields at top level
 /// (`event.user_id`), plus `payload`, `name`, `timestamp` and `trace_id`
 /// unless the payload has fields of those names.
+/// One definition with the Rust test harness (`rohas_runtime::shapes`).
 pub(crate) fn event_request(message: &Message) -> Value {
-    let mut object = match &message.payload {
-        Value::Object(fields) => fields.clone(),
-        _ => Map::new(),
-    };
-    for (key, value) in [
-        ("payload", message.payload.clone()),
-        ("name", Value::String(message.event.clone())),
-        ("timestamp", Value::String(message.published_at.rfc3339())),
-        ("trace_id", Value::String(message.trace_id.clone())),
-    ] {
-        object.entry(key).or_insert(value);
-    }
-    object.insert("payload".into(), message.payload.clone());
-    Value::Object(object)
+    rohas_runtime::shapes::event_request(
+        &message.event,
+        &message.payload,
+        &message.published_at.rfc3339(),
+        &message.trace_id,
+    )
 }

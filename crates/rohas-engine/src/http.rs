@@ -530,22 +530,9 @@ pub(crate) async fn run_middlewares(
         call.metadata.insert("headers".into(), context["headers"].clone());
         let timeout = shared.timeout(HandlerKind::Middleware, None);
         match shared.call(call, timeout, parent).await {
-            Ok(outcome) => {
-                if let Value::Object(mut changes) = outcome.value.to_value() {
-                    // A returned context replaces the keys it has; a
-                    // `HandlerContext` carries its headers in `metadata`.
-                    if let Some(Value::Object(mut metadata)) = changes.remove("metadata") {
-                        if let Some(headers) = metadata.remove("headers") {
-                            changes.entry("headers").or_insert(headers);
-                        }
-                    }
-                    for (k, v) in changes {
-                        if matches!(k.as_str(), "payload" | "query_params" | "headers") {
-                            context[k.as_str()] = v;
-                        }
-                    }
-                }
-            }
+            // A returned context replaces the keys it has (one definition
+            // with the Rust test harness).
+            Ok(outcome) => rohas_runtime::shapes::apply_middleware_answer(&mut context, outcome.value.to_value()),
             Err(e) => return Err(handler_error(shared, e, trace_id).with_source(&id, shared)),
         }
     }

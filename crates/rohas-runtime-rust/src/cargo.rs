@@ -78,7 +78,7 @@ fn progress(host: &Arc<dyn Host>, message: &str) {
     log(host, LogLevel::Info, message);
 }
 
-fn log(host: &Arc<dyn Host>, level: LogLevel, message: &str) {
+pub(crate) fn log(host: &Arc<dyn Host>, level: LogLevel, message: &str) {
     host.log(LogRecord {
         level: level.as_str(),
         message: message.to_string(),

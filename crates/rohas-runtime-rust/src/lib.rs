@@ -30,6 +30,8 @@
 
 mod abi;
 mod cargo;
+mod first_step;
+mod fresh;
 mod library;
 mod progress;
 
@@ -38,15 +40,15 @@ use rohas_runtime::pending::AwaitedReply;
 use rohas_runtime::reply::{WireFailure, WireSuccess};
 use rohas_runtime::sync::{lock, read, write};
 use rohas_runtime::{
-    BoxFuture, HandlerError, HandlerSpec, Invocation, LoadError, Needs, NeedsByHandler, Outcome, Runtime,
-    RuntimeOptions,
+    BoxFuture, HandlerError, HandlerSpec, Host, Invocation, LoadError, LogLevel, Needs, NeedsByHandler, Outcome,
+    Runtime, RuntimeOptions,
 };
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use tokio::sync::oneshot;
+use tokio::sync::oneshot::{self, Sender};
 
 pub use cargo::target_dir;
 
@@ -63,6 +65,8 @@ pub struct RustRuntime {
     loading: tokio::sync::Mutex<()>,
     next_call: AtomicU64,
     next_copy: AtomicU64,
+    /// Where first steps run; shared with the watchdog.
+    steps: Arc<first_step::Steps>,
 }
 
 impl RustRuntime {
@@ -71,6 +75,7 @@ impl RustRuntime {
     pub fn start(options: RuntimeOptions) -> Result<Arc<RustRuntime>, String> {
         let runtime = RustRuntime {
             release: !options.dev,
+            steps: first_step::Steps::new(Arc::clone(&options.host)),
             shared: Arc::new(Shared {
                 host: options.host,
                 pending: Mutex::new(HashMap::default()),
@@ -101,11 +106,9 @@ impl RustRuntime {
         let mut pending = lock(&self.shared.pending);
         if let Some(Slot::Waiting(_)) = pending.remove(&id) {
             drop(pending);
-            // Already finished: its completion is coming, and is dropped then.
-            if !library.cancel(id) {
-                lock(&self.shared.pending).insert(id, Slot::Abandoned);
-            }
+            cancel(&self.shared, library, id);
         }
+        // Not waiting yet: its first step sees the closed channel.
     }
 
     /// Regenerate the glue and report handlers without a file or function.
@@ -155,7 +158,7 @@ impl RustRuntime {
         let project = self.project_dir.clone();
         let release = self.release;
         let host = Arc::clone(&self.shared.host);
-        let built = tokio::task::spawn_blocking(move || cargo::build(&project, release, &host))
+        let built = tokio::task::spawn_blocking(move || build(&project, release, &host))
             .await
             .map_err(|e| format!("the build task failed: {e}"))??;
         let stem = built
@@ -172,6 +175,29 @@ impl RustRuntime {
         tokio::task::spawn_blocking(move || Library::open(&built, &copy, &shared))
             .await
             .map_err(|e| format!("loading the library failed: {e}"))?
+    }
+}
+
+/// The project's library: the one built last, when nothing it was built
+/// from changed since (`fresh.rs`), else what `cargo build` makes.
+fn build(project: &Path, release: bool, host: &Arc<dyn Host>) -> Result<PathBuf, String> {
+    let inputs = fresh::fingerprint(project);
+    if let Some(library) = inputs.and_then(|inputs| fresh::fresh_library(project, release, inputs)) {
+        let message = format!("{} is up to date: not rebuilt", library.display());
+        cargo::log(host, LogLevel::Info, &message);
+        return Ok(library);
+    }
+    match cargo::build(project, release, host) {
+        Ok(library) => {
+            if let Some(inputs) = inputs {
+                fresh::record(project, release, inputs, &library);
+            }
+            Ok(library)
+        }
+        Err(error) => {
+            fresh::forget(project, release);
+            Err(error)
+        }
     }
 }
 
@@ -234,6 +260,41 @@ pub fn encode_call(call: &Invocation, needs: Needs) -> Vec<u8> {
     bytes(&mut out, call.endpoint.as_deref().map(str::as_bytes));
     bytes(&mut out, call.connection_id.as_deref().map(str::as_bytes));
     out
+}
+
+/// Stop call `id` in the library. Already finished, its completion is
+/// coming, and is dropped then.
+fn cancel(shared: &Shared, library: &Library, id: u64) {
+    if !library.cancel(id) {
+        lock(&shared.pending).insert(id, Slot::Abandoned);
+    }
+}
+
+/// A call's first step on a thread of the blocking pool (see
+/// `first_step.rs`): start it in the library and hand its reply to `tx`,
+/// or leave `tx` in the pending map for the library's threads when the
+/// handler waits.
+fn start_off_thread(shared: &Shared, library: &Library, id: u64, handler: &str, request: &[u8], tx: Sender<Reply>) {
+    let reply = match library::start_call(id, || library.invoke(id, handler, request)) {
+        Some(reply) => reply,
+        None => {
+            let mut pending = lock(&shared.pending);
+            match pending.remove(&id) {
+                Some(Slot::Arrived(reply)) => reply,
+                _ if tx.is_closed() => {
+                    // The engine stopped waiting while this step ran.
+                    drop(pending);
+                    cancel(shared, library, id);
+                    return;
+                }
+                _ => {
+                    pending.insert(id, Slot::Waiting(tx));
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tx.send(reply);
 }
 
 fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
@@ -329,10 +390,23 @@ impl Runtime for RustRuntime {
             };
             let request = encode_call(&call, needs);
             let id = self.next_call.fetch_add(1, Ordering::Relaxed);
-            if let Some(reply) = library::start_call(id, || library.invoke(id, &call.handler, &request)) {
-                return outcome(reply);
-            }
-            let rx = {
+            let rx = if self.steps.offloading() {
+                let (tx, rx) = oneshot::channel();
+                let step = {
+                    let library = Arc::clone(&library);
+                    let shared = Arc::clone(&self.shared);
+                    let handler = call.handler.clone();
+                    move || start_off_thread(&shared, &library, id, handler.as_str(), &request, tx)
+                };
+                first_step::offloaded(&self.steps, call.handler, call.trace_id, call.deadline, step);
+                rx
+            } else {
+                let start = || library::start_call(id, || library.invoke(id, &call.handler, &request));
+                if let Some(reply) =
+                    first_step::inline(&self.steps, &call.handler, &call.trace_id, call.deadline, start)
+                {
+                    return outcome(reply);
+                }
                 let mut pending = lock(&self.shared.pending);
                 if let Some(Slot::Arrived(reply)) = pending.remove(&id) {
                     return outcome(reply);

@@ -16,6 +16,10 @@ mod lookup;
 pub mod pending;
 pub mod reply;
 mod roles;
+/// The event object and a middleware's changes: one file, also written into
+/// every Rust project for its test harness.
+#[path = "../../rohas-codegen/templates/rust/runtime/testing/shapes.rs"]
+pub mod shapes;
 pub mod sync;
 
 pub use handler::{HandlerKind, HandlerSpec, Language};

@@ -142,7 +142,9 @@ impl<R, F: FnOnce()> AwaitedReply<R, F> {
 
 impl<R, F: FnOnce()> Drop for AwaitedReply<R, F> {
     fn drop(&mut self) {
-        if self.rx.is_some() {
+        // The channel is closed first, so whoever would hand the call over
+        // later sees that nobody waits.
+        if self.rx.take().is_some() {
             if let Some(on_abandon) = self.on_abandon.take() {
                 on_abandon();
             }

@@ -133,8 +133,29 @@ pub fn w3c_trace_id(trace_id: &str) -> String {
 }
 
 /// 32 lowercase hex digits, not all zero.
+/// 32 lowercase hex digits, not all zero (one pass).
 fn is_w3c(trace_id: &str) -> bool {
-    trace_id.len() == 32 && is_lower_hex(trace_id) && trace_id.bytes().any(|b| b != b'0')
+    if trace_id.len() != 32 {
+        return false;
+    }
+    let mut nonzero = false;
+    for b in trace_id.bytes() {
+        match b {
+            b'0' => {}
+            b'1'..=b'9' | b'a'..=b'f' => nonzero = true,
+            _ => return false,
+        }
+    }
+    nonzero
+}
+
+/// Two lowercase hex digits per byte of `bytes` into `out`.
+fn hex_into(out: &mut [u8], bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0xf)];
+    }
 }
 
 /// The parsed `traceparent` header: `00-<trace id>-<parent span>-<flags>`.
@@ -187,18 +208,21 @@ impl TraceParent {
     }
 
     /// The header value for a span of `trace_id`.
+    /// Written into a fixed buffer, a byte pair per input byte: it answers
+    /// every request.
     pub fn format(trace_id: &str, span: SpanId, sampled: bool) -> String {
-        let mut out = String::with_capacity(55);
-        out.push_str("00-");
+        let mut out = [0u8; 55];
+        out[..3].copy_from_slice(b"00-");
         if is_w3c(trace_id) {
-            out.push_str(trace_id);
+            out[3..35].copy_from_slice(trace_id.as_bytes());
         } else {
-            push_hex(&mut out, u128::from_be_bytes(trace_id_bytes(trace_id)), 32);
+            hex_into(&mut out[3..35], &trace_id_bytes(trace_id));
         }
-        out.push('-');
-        push_hex(&mut out, u128::from(span.0), 16);
-        out.push_str(if sampled { "-01" } else { "-00" });
-        out
+        out[35] = b'-';
+        hex_into(&mut out[36..52], &span.0.to_be_bytes());
+        out[52..].copy_from_slice(if sampled { b"-01" } else { b"-00" });
+        // Only ASCII was written.
+        String::from_utf8(out.to_vec()).unwrap_or_default()
     }
 }
 

@@ -17,7 +17,8 @@
 //!                                         plus the C ABI exports (`glue.rs`)
 //! src/generated/extract.rs                `FromCall` for every generated type (`extract.rs`)
 //! src/generated/capture.rs                `println!` & co. shadowed to log through the engine
-//! src/generated/rohas-runtime/{Cargo.toml,src/{lib,abi,call,capture}.rs}
+//! src/generated/testing.rs                the test harness's schema side and typed calls (`testing.rs`)
+//! src/generated/rohas-runtime/{Cargo.toml,src/{lib,abi,call,capture,testing}.rs, src/testing/}
 //!                                         the thin runtime crate the project depends on by path
 //! ```
 //!
@@ -32,6 +33,7 @@ mod extract;
 pub mod glue;
 mod handler_modules;
 mod stubs;
+mod testing;
 mod types;
 
 pub use stubs::stubs;
@@ -50,6 +52,26 @@ const RUNTIME_LIB_RS: &str = include_str!("../../templates/rust/runtime/lib.rs")
 const RUNTIME_ABI_RS: &str = include_str!("../../templates/rust/runtime/abi.rs");
 const RUNTIME_CALL_RS: &str = include_str!("../../templates/rust/runtime/call.rs");
 const RUNTIME_CAPTURE_RS: &str = include_str!("../../templates/rust/runtime/capture.rs");
+/// The runtime crate's test harness: `src/testing.rs` and its modules.
+const RUNTIME_TESTING_RS: &[(&str, &str)] = &[
+    ("testing.rs", include_str!("../../templates/rust/runtime/testing.rs")),
+    (
+        "testing/clock.rs",
+        include_str!("../../templates/rust/runtime/testing/clock.rs"),
+    ),
+    (
+        "testing/engine.rs",
+        include_str!("../../templates/rust/runtime/testing/engine.rs"),
+    ),
+    (
+        "testing/results.rs",
+        include_str!("../../templates/rust/runtime/testing/results.rs"),
+    ),
+    (
+        "testing/shapes.rs",
+        include_str!("../../templates/rust/runtime/testing/shapes.rs"),
+    ),
+];
 
 /// Lints the schema's naming trips in generated modules (module `Health`,
 /// variant names, docs written for people rather than rustdoc). Set as inner
@@ -277,7 +299,14 @@ fn generate_with(
         base.join("rohas-runtime/src/capture.rs"),
         RUNTIME_CAPTURE_RS,
     ));
+    for (path, contents) in RUNTIME_TESTING_RS {
+        files.push(GeneratedFile::new(base.join("rohas-runtime/src").join(path), *contents));
+    }
     files.push(GeneratedFile::new(base.join("capture.rs"), CAPTURE_MODULE));
+    files.push(GeneratedFile::new(
+        base.join("testing.rs"),
+        with_newline(testing::module(schema)),
+    ));
     files
 }
 
@@ -302,6 +331,9 @@ fn root_module() -> String {
     code.line("pub mod registry;");
     code.line("pub mod runtime;");
     code.line("pub mod state;");
+    code.line("/// The test harness (`Harness`): your handlers run as the engine runs them.");
+    code.line("#[cfg(test)]");
+    code.line("pub mod testing;");
     code.line("pub mod websockets;");
     code.finish()
 }

@@ -81,8 +81,9 @@ pub struct HandlerStats {
 /// Everything counted since the recorder started.
 #[derive(Debug, Clone, Default)]
 pub struct Totals {
-    /// By (handler id, handler kind: `api`, `event`, `cron`, `ws`, `middleware`).
-    pub handlers: BTreeMap<(Arc<str>, Arc<str>), HandlerStats>,
+    /// By handler id (its kind, `api`, `event`, `cron`, `ws`, `middleware`,
+    /// is [`handler_kind`] of it).
+    pub handlers: BTreeMap<Arc<str>, HandlerStats>,
     pub published: BTreeMap<Arc<str>, u64>,
     /// By (event, handler id).
     pub delivered: BTreeMap<(Arc<str>, Arc<str>), u64>,
@@ -101,8 +102,14 @@ impl Totals {
         match span.kind {
             SpanKind::Handler => {
                 let Some(handler) = &span.handler else { return };
-                let kind = handler_kind(handler);
-                let stats = self.handlers.entry((Arc::clone(handler), kind)).or_default();
+                // Looked up by text first: a span's `Arc` is often not the
+                // one the map holds, and cloning it for `entry` costs more.
+                if !self.handlers.contains_key(&**handler) {
+                    self.handlers.insert(Arc::clone(handler), HandlerStats::default());
+                }
+                let Some(stats) = self.handlers.get_mut(&**handler) else {
+                    return;
+                };
                 match span.status {
                     SpanStatus::Ok => stats.ok += 1,
                     SpanStatus::Error => stats.errors += 1,
@@ -133,8 +140,8 @@ impl Totals {
 }
 
 /// `api:CreateUser` → `api`; `event:UserCreated:sendWelcome` → `event`.
-pub fn handler_kind(handler: &str) -> Arc<str> {
-    Arc::from(handler.split(':').next().unwrap_or(handler))
+pub fn handler_kind(handler: &str) -> &str {
+    handler.split_once(':').map_or(handler, |(kind, _)| kind)
 }
 
 /// A value the engine reports at a moment (queue depth, open WebSockets).
@@ -184,13 +191,14 @@ pub fn window_points(
             value,
         });
     };
-    for ((handler, kind), stats) in &now.handlers {
-        let before = earlier.handlers.get(&(Arc::clone(handler), Arc::clone(kind)));
+    for (handler, stats) in &now.handlers {
+        let kind = handler_kind(handler);
+        let before = earlier.handlers.get(handler);
         let calls = stats.ok + stats.errors - before.map_or(0, |b| b.ok + b.errors);
         if calls == 0 {
             continue;
         }
-        let labels = [("handler", &**handler), ("kind", &**kind)];
+        let labels = [("handler", &**handler), ("kind", kind)];
         push("calls", &labels, calls as f64);
         push(
             "errors",
@@ -281,7 +289,9 @@ mod tests {
         delivery.failed("no");
         delivery.dead_lettered = true;
         t.add(&delivery);
-        let stats = &t.handlers[&(Arc::from("api:A"), Arc::from("api"))];
+        let stats = &t.handlers["api:A"];
+        assert_eq!(handler_kind("api:A"), "api");
+        assert_eq!(handler_kind("event:E:h"), "event");
         assert_eq!((stats.ok, stats.errors, stats.duration.count), (1, 1, 2));
         let key = (Arc::from("E"), Arc::from("event:E:h"));
         assert_eq!(t.failed[&key], 1);

@@ -15,7 +15,8 @@ pub fn render(totals: &Totals, gauges: &[Gauge], process: Option<&ProcessStats>)
         "counter",
         "Handler calls, by handler, kind and status.",
     );
-    for ((handler, kind), s) in &totals.handlers {
+    for (handler, s) in &totals.handlers {
+        let kind = super::handler_kind(handler);
         for (status, n) in [("ok", s.ok), ("error", s.errors)] {
             sample(
                 &mut out,
@@ -31,7 +32,8 @@ pub fn render(totals: &Totals, gauges: &[Gauge], process: Option<&ProcessStats>)
         "histogram",
         "How long handler calls took.",
     );
-    for ((handler, kind), s) in &totals.handlers {
+    for (handler, s) in &totals.handlers {
+        let kind = super::handler_kind(handler);
         let mut cumulative = 0;
         for (i, n) in s.duration.counts.iter().enumerate() {
             cumulative += n;

@@ -17,6 +17,8 @@
 //!
 //! The engine loads the project as a dynamic library through the small C ABI
 //! in [`abi`]; [`call`] turns each call into the handler's parameters.
+//! [`testing`] runs the same calls in the project's own tests, with a fake
+//! clock that handlers read through [`now`] (the system clock in production).
 //!
 //! `RuntimeError` deliberately does not implement `std::error::Error`: that is
 //! what lets it convert from *every* error type (`?` on `reqwest`, `serde_json`,
@@ -25,6 +27,7 @@
 pub mod abi;
 pub mod call;
 pub mod capture;
+pub mod testing;
 
 pub use call::{Call, FromCall, IntoReply, Registry};
 
@@ -32,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// What every handler returns: `Ok(value)` is the response (or nothing), an
 /// `Err` becomes an error response.
@@ -265,6 +268,20 @@ pub trait Host: Send + Sync {
     fn broadcast(&self, endpoint: &str, message: Value);
     /// Send `message` to one WebSocket connection.
     fn send(&self, connection_id: &str, message: Value);
+    /// The time handlers see ([`State::now`], [`now`]): the system clock,
+    /// except under the test harness, whose clock is fake ([`testing`]).
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// The current time as handlers should read it: the system clock when the
+/// engine runs the handler, the harness's fake clock in tests ([`testing`]).
+/// Outside a handler call, the system clock.
+///
+/// `let now: chrono::DateTime<chrono::Utc> = rohas_runtime::now().into();`
+pub fn now() -> SystemTime {
+    capture::current().map_or_else(SystemTime::now, |call| call.host.now())
 }
 
 /// Prints log lines to stderr and drops WebSocket messages (after printing
@@ -436,6 +453,12 @@ impl State {
 
     pub fn trace_id(&self) -> &str {
         &self.trace_id
+    }
+
+    /// The current time ([`Host::now`]): the system clock in production,
+    /// the harness's fake clock in tests. Same as [`now`].
+    pub fn now(&self) -> SystemTime {
+        self.host.now()
     }
 
     /// `state.logger().info("…")`.

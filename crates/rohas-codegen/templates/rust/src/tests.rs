@@ -1,167 +1,101 @@
-//! Tests of the handlers, called as plain functions: no engine, no server.
-//! `rohas test` (or `cargo test`) runs them.
+//! Tests of the handlers with the generated harness: each handler runs as
+//! the engine runs it (its parameters built from the call, its events
+//! collected, its log lines kept), with no server. `rohas test` (or `cargo
+//! test`) runs them.
 //!
-//! Each test builds what the engine would pass (generated types, a `State`
-//! whose host records what the handler logs) and checks what comes back.
-//! These handlers never wait on anything, so `run` polls each once; a
-//! handler that awaits I/O needs an executor (add `tokio` as a
-//! dev-dependency and use `#[tokio::test]`).
+//! `Harness::new()` knows the schema: `call_<api>` calls an api with a typed
+//! body, `publish` runs every handler of an event and what they trigger,
+//! `run_cron`, `middleware` and `ws` run the others. Its clock is fake and
+//! starts at 2025-01-01T00:00:00Z: handlers that read the time with
+//! `rohas_runtime::now()` see it, and `h.clock().advance(..)` moves it.
 
-use crate::generated::api::CreateUser::CreateUserInput;
-use crate::generated::events::UserCreated::UserCreated;
-use crate::generated::handlers::{api, cron, events, middlewares, websockets};
-use crate::generated::runtime::{HandlerContext, RuntimeError};
-use crate::generated::state::State;
+use crate::generated::api::CreateUser::{CreateUserInput, User};
+use crate::generated::testing::{Harness, Request};
 use crate::generated::websockets::Chat::WebSocketMessage;
-use rohas_runtime::{Host, LogRecord};
-use serde_json::{json, Value};
-use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 
-/// Stands in for the engine: keeps the lines a handler logs.
-#[derive(Default)]
-struct RecordingHost {
-    lines: Mutex<Vec<String>>,
-}
-
-impl Host for RecordingHost {
-    fn log(&self, record: LogRecord<'_>) {
-        let line = format!("{} {}", record.level.as_str(), record.message);
-        self.lines.lock().unwrap().push(line);
-    }
-
-    fn broadcast(&self, _endpoint: &str, _message: Value) {}
-
-    fn send(&self, _connection_id: &str, _message: Value) {}
-}
-
-fn state_for(handler: &str) -> (State, Arc<RecordingHost>) {
-    let host = Arc::new(RecordingHost::default());
-    (State::new(handler, "test-trace", host.clone()), host)
-}
-
-fn lines(host: &RecordingHost) -> Vec<String> {
-    host.lines.lock().unwrap().clone()
-}
-
-/// Polls a handler that finishes without waiting.
-fn run<F: Future>(handler: F) -> F::Output {
-    let mut handler = std::pin::pin!(handler);
-    match handler
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(out) => out,
-        Poll::Pending => {
-            panic!("the handler waited: give the test an executor (see the module docs)")
-        }
-    }
+#[test]
+fn health_answers_ok_at_the_harness_time() {
+    let h = Harness::new();
+    let answer = h.call_health().unwrap();
+    assert_eq!(answer.value().status, "ok");
+    assert_eq!(answer.value().timestamp, "2025-01-01T00:00:00+00:00");
 }
 
 #[test]
-fn health_answers_ok() {
-    let answer = run(api::health::handler()).unwrap();
-    assert_eq!(answer.status, "ok");
-    assert!(chrono::DateTime::parse_from_rfc3339(&answer.timestamp).is_ok());
-}
-
-#[test]
-fn create_user_returns_the_user_and_logs_it() {
-    let (mut state, host) = state_for("CreateUser");
+fn create_user_returns_the_user_and_publishes_user_created() {
+    let h = Harness::new();
     let input = CreateUserInput {
         name: "Ada".into(),
         email: "ada@example.com".into(),
     };
-    let user = run(api::create_user::handler(input, &mut state)).unwrap();
-    assert_eq!(
-        (user.name.as_str(), user.email.as_str()),
-        ("Ada", "ada@example.com")
-    );
-    assert!(user.id > 0);
-    assert!(
-        lines(&host)[0].starts_with("info created user"),
-        "{:?}",
-        lines(&host)
-    );
+    let created = h.call_create_user(input).unwrap();
+    let user = created.value();
+    assert_eq!(user.email, "ada@example.com");
+    // `triggers: [UserCreated]`: the returned user is the payload.
+    assert_eq!(created.events[0].event, "UserCreated");
+    assert_eq!(created.events[0].payload_as::<User>(), *user);
+    assert!(created.logs[0].message.starts_with("created user"));
 }
 
 #[test]
-fn welcome_email_is_logged_for_the_user() {
-    let (mut state, host) = state_for("send_welcome_email");
-    let event = UserCreated {
+fn user_created_sends_the_welcome_email() {
+    let h = Harness::new();
+    let user = User {
         id: 7,
         email: "ada@example.com".into(),
-        ..UserCreated::default()
+        ..User::default()
     };
-    run(events::send_welcome_email::handler(event, &mut state)).unwrap();
-    assert!(
-        lines(&host)[0].contains("ada@example.com"),
-        "{:?}",
-        lines(&host)
-    );
+    let run = h.publish("UserCreated", &user).unwrap();
+    assert_eq!(run.handlers(), ["event:UserCreated:send_welcome_email"]);
+    assert!(run.all_ok());
+    assert!(run.runs[0].logs[0].message.contains("ada@example.com"));
 }
 
 #[test]
 fn daily_cleanup_runs() {
-    let (mut state, host) = state_for("DailyCleanup");
-    run(cron::daily_cleanup::handler(&mut state)).unwrap();
-    assert_eq!(lines(&host).len(), 1);
+    let h = Harness::new();
+    let run = h.run_cron("DailyCleanup").unwrap();
+    assert!(run.is_ok(), "{:?}", run.result);
+    assert_eq!(run.logs.len(), 1);
 }
 
 #[test]
-fn a_chat_message_comes_back_stamped() {
+fn a_chat_message_is_broadcast_stamped_with_the_time() {
+    let h = Harness::new();
+    let chat = h.ws("Chat").unwrap();
     let message = WebSocketMessage {
         user: "ada".into(),
         text: "hi".into(),
         sent_at: None,
     };
-    let reply = run(websockets::chat::on_message(message)).unwrap();
-    assert_eq!((reply.user.as_str(), reply.text.as_str()), ("ada", "hi"));
-    assert!(reply.sent_at.is_some());
+    let step = chat.message(&message).unwrap();
+    // `broadcast: true`: the reply goes to every client.
+    let reply: WebSocketMessage = serde_json::from_value(step.broadcast[0].clone()).unwrap();
+    assert_eq!(reply.text, "hi");
+    assert_eq!(reply.sent_at, Some(h.clock().now().into()));
 }
 
 #[test]
 fn chat_connect_and_disconnect_are_logged() {
-    let (mut state, host) = state_for("Chat");
-    let context = HandlerContext {
-        metadata: json!({"connection_id": "c1"}).as_object().unwrap().clone(),
-        ..HandlerContext::default()
-    };
-    run(websockets::chat::on_connect(context.clone(), &mut state)).unwrap();
-    run(websockets::chat::on_disconnect(context, &mut state)).unwrap();
-    let said = lines(&host);
-    assert!(
-        said.len() == 2 && said.iter().all(|l| l.contains("c1")),
-        "{said:?}"
-    );
-}
-
-fn with_headers(headers: Value) -> HandlerContext {
-    HandlerContext {
-        metadata: json!({ "headers": headers }).as_object().unwrap().clone(),
-        ..HandlerContext::default()
-    }
+    let h = Harness::new();
+    let chat = h.ws("Chat").unwrap();
+    let connected = chat.connect().unwrap();
+    let disconnected = chat.disconnect().unwrap();
+    let id = chat.connection_id();
+    assert!(connected.logs[0].message.contains(id));
+    assert!(disconnected.logs[0].message.contains(id));
 }
 
 #[test]
 fn auth_refuses_a_request_without_a_token() {
-    let (mut state, _) = state_for("auth");
-    let refused = run(middlewares::auth::handler(
-        with_headers(json!({})),
-        &mut state,
-    ));
-    assert!(
-        matches!(refused, Err(RuntimeError::Http { status: 401, .. })),
-        "{refused:?}"
-    );
+    let h = Harness::new();
+    let run = h.middleware("auth", Request::new()).unwrap();
+    assert_eq!(run.refused().map(|e| e.status), Some(401));
 }
 
 #[test]
 fn auth_lets_a_request_with_a_token_through() {
-    let (mut state, _) = state_for("auth");
-    let context = with_headers(json!({"authorization": "Bearer secret"}));
-    assert!(run(middlewares::auth::handler(context, &mut state))
-        .unwrap()
-        .is_none());
+    let h = Harness::new();
+    let request = Request::new().header("authorization", "Bearer secret");
+    assert!(h.middleware("auth", request).unwrap().allowed());
 }

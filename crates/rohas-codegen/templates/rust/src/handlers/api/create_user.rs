@@ -15,7 +15,7 @@ pub async fn handler(input: CreateUserInput, state: &mut State) -> Result<User> 
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         name: input.name,
         email: input.email,
-        created_at: chrono::Utc::now(),
+        created_at: rohas_runtime::now().into(),
     };
     state
         .logger()

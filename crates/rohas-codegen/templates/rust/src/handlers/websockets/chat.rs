@@ -16,7 +16,7 @@ pub async fn on_connect(context: HandlerContext, state: &mut State) -> Result<()
 
 pub async fn on_message(message: WebSocketMessage) -> Result<WebSocketMessage> {
     Ok(WebSocketMessage {
-        sent_at: Some(chrono::Utc::now()),
+        sent_at: Some(rohas_runtime::now().into()),
         ..message
     })
 }
