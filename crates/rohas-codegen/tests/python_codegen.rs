@@ -17,13 +17,20 @@ use rohas_schema::Schema;
 use std::path::Path;
 use std::process::Command;
 
-/// All files in one text; the fixed runtime/state modules are left out
-/// unless `support` (they do not depend on the schema).
+/// The modules of `support/`, the same in every project.
+const SUPPORT: &[&str] = &["runtime.py", "state.py", "dispatch.py", "harness.py"];
+
+fn is_support(path: &str) -> bool {
+    SUPPORT.iter().any(|name| path.ends_with(&format!("generated/{name}")))
+}
+
+/// All files in one text; the fixed support modules are left out unless
+/// `support` (they do not depend on the schema).
 fn render(files: &[GeneratedFile], support: bool) -> String {
     let mut out = String::new();
     for f in files {
         let path = f.path.to_string_lossy().replace('\\', "/");
-        if !support && (path.ends_with("generated/runtime.py") || path.ends_with("generated/state.py")) {
+        if !support && is_support(&path) {
             continue;
         }
         out.push_str(&format!("==> {path} <==\n{}\n", f.contents));
@@ -57,9 +64,9 @@ fn support_modules() {
     let files = python::generate(&schema);
     let support: Vec<GeneratedFile> = files
         .into_iter()
-        .filter(|f| f.path.ends_with("runtime.py") || f.path.ends_with("state.py"))
+        .filter(|f| is_support(&f.path.to_string_lossy()))
         .collect();
-    assert_eq!(support.len(), 2);
+    assert_eq!(support.len(), SUPPORT.len());
     insta::assert_snapshot!(render(&support, true));
 }
 

@@ -8,9 +8,10 @@ starts one task per call and reports the results of each loop iteration
 together with `_rohas.complete_many`.
 Plain `def` handlers run in a thread pool so they cannot stall the loop.
 
-Handler modules are compiled with `from __future__ import annotations`, so
-annotations naming types a handler never imported (`-> Response`,
-`context: HandlerContext` without an import) are never evaluated: signatures are read from the annotation *text*.
+How a handler is loaded, what its parameters get and how a failure is
+reported is `rohas_dispatch`: the generated `dispatch.py`, compiled into the
+binary too, which the project's test harness (`generated.testing`) runs
+handlers through as well.
 
 A second thread, the watchdog, waits for calls the engine gave up on (timeout):
 it cancels their task and, when the handler never yields (a CPU loop), raises
@@ -19,15 +20,12 @@ it cancels their task and, when the handler never yields (a CPU loop), raises
 
 from __future__ import annotations
 
-import __future__
 import asyncio
 import concurrent.futures
 import contextvars
 import ctypes
 import gc
-import importlib.util
-import inspect
-import io
+import importlib
 import json
 import logging
 import os
@@ -35,17 +33,15 @@ import site
 import sys
 import threading
 import time
-import traceback
 import types
 from typing import Any
 
 import _rohas
+import rohas_dispatch as dispatch
+from rohas_dispatch import CALL, Handler
 
-HOST_FILE = "rohas_host.py"
-ANNOTATIONS_FLAG = __future__.annotations.compiler_flag
 # Seconds between two ticks of the loop-lag measure (`Host.tick`).
 TICK = 0.5
-CALL: contextvars.ContextVar[Call | None] = contextvars.ContextVar("rohas_call", default=None)
 
 
 class HandlerTimeout(BaseException):
@@ -94,68 +90,6 @@ class Call:
             text = dumps({str(k): repr(v) for k, v in (fields or {}).items()})
         _rohas.log(self.handler.name, self.trace_id, level, message, text)
 
-    def flush(self) -> None:
-        for level, rest in self.buffers.items():
-            if rest:
-                self.log(level, rest)
-        self.buffers.clear()
-
-
-class CapturedStream(io.TextIOBase):
-    """`sys.stdout`/`sys.stderr`: inside a handler, each line becomes a log
-    record tagged with the handler and trace id; elsewhere, the real stream."""
-
-    def __init__(self, original: Any, level: str) -> None:
-        self.original = original
-        self.level = level
-
-    def write(self, text: str) -> int:
-        call = CALL.get()
-        if call is None:
-            return self.original.write(text)
-        pending = call.buffers.get(self.level, "") + text
-        *lines, rest = pending.split("\n")
-        call.buffers[self.level] = rest
-        for line in lines:
-            call.log(self.level, line)
-        return len(text)
-
-    def flush(self) -> None:
-        if CALL.get() is None:
-            self.original.flush()
-
-    def writable(self) -> bool:
-        return True
-
-    def isatty(self) -> bool:
-        return False
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return "utf-8"
-
-
-LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warn", "ERROR": "error", "CRITICAL": "error"}
-
-
-class EngineLogHandler(logging.Handler):
-    """`logging` records go to the engine's log stream, tagged like `print`."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-            if record.exc_info:
-                message += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
-            level = LEVELS.get(record.levelname, "info")
-            fields = {"logger": record.name}
-            call = CALL.get()
-            if call is None:
-                _rohas.log("", "", level, message, dumps(fields))
-            else:
-                call.log(level, message, fields)
-        except Exception:  # never let logging break a handler
-            self.handleError(record)
-
 
 class CallHost:
     """The `host` that generated `State` and `Connection` talk to."""
@@ -192,95 +126,6 @@ NOTHING = '{"value":null,"triggered":[],"payloads":{}}'
 
 
 # ---------------------------------------------------------------- handlers
-
-
-class Handler:
-    """A loaded handler: its function and how to build each argument."""
-
-    __slots__ = ("id", "name", "kind", "function", "binders", "makers", "is_async", "spec", "file")
-
-    def __init__(self, spec: dict[str, Any], function: Any, file: str) -> None:
-        self.id: str = spec["id"]
-        self.name: str = spec["name"]
-        self.kind: str = spec["kind"]
-        self.spec = spec
-        self.function = function
-        self.file = file
-        self.is_async = inspect.iscoroutinefunction(function)
-        self.binders = signature_binders(spec, function)
-        self.makers: list[tuple[str, Any]] | None = None
-        """(role, generated class) per parameter, resolved at the first call."""
-
-
-def annotation_name(annotation: Any) -> str | None:
-    """`State` from `State`, `"generated.state.State"`, `Optional[State]`, a class …"""
-    if annotation is inspect.Parameter.empty:
-        return None
-    if isinstance(annotation, type):
-        return annotation.__name__
-    text = str(annotation).strip().strip("'\"")
-    for wrapper in ("Optional[", "typing.Optional["):
-        if text.startswith(wrapper) and text.endswith("]"):
-            text = text[len(wrapper) : -1]
-    text = text.split("|")[0].strip()
-    return text.rsplit(".", 1)[-1] or None
-
-
-PRIMARY = {
-    "api": "request",
-    "event": "event",
-    "cron": "context",
-    "ws_connect": "context",
-    "ws_message": "message",
-    "ws_disconnect": "context",
-    "middleware": "context",
-}
-BY_PARAMETER_NAME = {
-    "state": "state",
-    "context": "context",
-    "ctx": "context",
-    "connection": "connection",
-    "conn": "connection",
-    "websocket": "connection",
-    "ws": "connection",
-    "event": "event",
-    "message": "message",
-    "msg": "message",
-    "req": "request",
-    "request": "request",
-    "input": "body",
-    "body": "body",
-    "payload": "body",
-}
-
-
-def signature_binders(spec: dict[str, Any], function: Any) -> list[str]:
-    """What each parameter asks for, from its annotation, then its name, then
-    its position (`(request, state)` when nothing says otherwise)."""
-    by_type = {"State": "state", "HandlerContext": "context", "Connection": "connection"}
-    for key, role in (
-        ("request_type", "request"),
-        ("body_type", "body"),
-        ("event_type", "event"),
-        ("message_type", "message"),
-    ):
-        if spec.get(key):
-            by_type.setdefault(spec[key], role)
-    if spec["kind"].startswith("ws_"):
-        by_type.setdefault("WebSocketMessage", "message")
-    parameters = [
-        p
-        for p in inspect.signature(function).parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is p.empty
-    ]
-    roles: list[str] = []
-    for index, p in enumerate(parameters):
-        name = annotation_name(p.annotation)
-        role = by_type.get(name or "") or BY_PARAMETER_NAME.get(p.name)
-        if role is None:
-            role = PRIMARY[spec["kind"]] if index == 0 else "state"
-        roles.append(role)
-    return roles
 
 
 # ---------------------------------------------------------------- the runtime
@@ -415,38 +260,7 @@ class Runtime:
         reply lists the problems, and each loaded handler's parameter roles
         (the engine builds only what they read)."""
         self.prepare_paths()
-        handlers: dict[str, Handler] = {}
-        errors: list[dict[str, Any]] = []
-        for spec in specs:
-            files = [os.path.join(self.project, f) for f in spec["files"]]
-            file = next((f for f in files if os.path.isfile(f)), None)
-            if file is None:
-                if spec.get("optional"):
-                    continue
-                errors.append({"kind": "missing", "handler": spec["id"], "looked_for": spec["files"]})
-                continue
-            try:
-                module = self.import_file(file)
-            except BaseException as e:  # noqa: BLE001 - user code may raise anything at import
-                errors.append({"kind": "failed", "message": self.describe_import_error(file, e)})
-                continue
-            function = next((getattr(module, n) for n in spec["functions"] if callable(getattr(module, n, None))), None)
-            if function is None:
-                if spec.get("optional"):
-                    continue
-                errors.append(
-                    {
-                        "kind": "no_function",
-                        "handler": spec["id"],
-                        "file": os.path.relpath(file, self.project),
-                        "expected": " or ".join(f"`{n}`" for n in spec["functions"]),
-                    }
-                )
-                continue
-            try:
-                handlers[spec["id"]] = Handler(spec, function, file)
-            except (ValueError, TypeError) as e:
-                errors.append({"kind": "failed", "message": f"{os.path.relpath(file, self.project)}: {e}"})
+        handlers, errors = dispatch.load(specs, self.project, self.modules)
         if not errors:
             self.handlers = handlers
             # What is loaded now lives as long as the process: keep it out of
@@ -455,39 +269,6 @@ class Runtime:
             gc.freeze()
             gc.set_threshold(20_000, 20, 20)
         return {"problems": errors, "roles": {id: h.binders for id, h in handlers.items()} if not errors else {}}
-
-    def describe_import_error(self, file: str, error: BaseException) -> str:
-        relative = os.path.relpath(file, self.project)
-        if isinstance(error, SyntaxError):
-            where = f"{relative}:{error.lineno}:{error.offset or 0}"
-            return f"{where}: syntax error: {error.msg}\n    {(error.text or '').rstrip()}"
-        if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] == "generated":
-            return f"{relative}: cannot import `{error.name}`: src/generated/ is missing or stale; run `rohas codegen`"
-        return f"{relative}: raised on import: {type(error).__name__}: {error}\n" + user_traceback(error).rstrip()
-
-    def import_file(self, file: str) -> Any:
-        cached = self.modules.get(file)
-        if cached is not None:
-            return cached
-        relative = os.path.relpath(file, self.src)
-        name = relative[:-3].replace(os.sep, ".") if not relative.startswith("..") else "rohas_handler_" + str(len(self.modules))
-        with open(file, "rb") as f:
-            source = f.read()
-        code = compile(source, file, "exec", flags=ANNOTATIONS_FLAG, dont_inherit=True)
-        spec = importlib.util.spec_from_file_location(name, file)
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        previous = sys.modules.get(name)
-        sys.modules[name] = module
-        try:
-            exec(code, module.__dict__)
-        except BaseException:
-            if previous is not None:
-                sys.modules[name] = previous
-            else:
-                sys.modules.pop(name, None)
-            raise
-        self.modules[file] = module
-        return module
 
     def invalidate(self, paths: list[str]) -> None:
         """Forget every module loaded from the project's `src/`: handlers
@@ -502,76 +283,6 @@ class Runtime:
         importlib.invalidate_caches()
 
     # -- calling
-
-    def arguments(self, call: Call) -> list[Any]:
-        """What the handler's parameters ask for, built from the call's JSON,
-        which is parsed only when a parameter needs it."""
-        handler = call.handler
-        makers = handler.makers
-        if makers is None:
-            makers = handler.makers = [(role, self.class_for(handler, role)) for role in handler.binders]
-        if not makers:
-            return []
-        request: Any = None
-        built: list[Any] = []
-        for role, cls in makers:
-            if role == "state":
-                if call.state is None:
-                    call.state = cls(handler.name, call.trace_id, CallHost(call), call.endpoint)
-                built.append(call.state)
-                continue
-            if role == "context":
-                built.append(cls.from_wire(json.loads(call.context)))
-                continue
-            if role == "connection":
-                built.append(cls(call.connection or "", CallHost(call)))
-                continue
-            if request is None:
-                request = json.loads(call.request)
-            value = request
-            if role == "body":
-                value = request.get("body" if handler.kind == "api" else "payload") if isinstance(request, dict) else None
-            if cls is not None and isinstance(value, dict):
-                value = cls.from_wire(value)
-            built.append(value)
-        return built
-
-    def class_for(self, handler: Handler, role: str) -> Any:
-        """The generated class a role is built with (None: the plain JSON)."""
-        spec = handler.spec
-        if role == "state":
-            return self.generated_class("generated.state", "State")
-        if role == "context":
-            return self.generated_class("generated.runtime", "HandlerContext")
-        if role == "connection":
-            return self.generated_class("generated.runtime", "Connection")
-        if role == "request" and handler.kind == "api":
-            cls = self.generated_class(f"generated.api.{spec['name']}", spec["request_type"], optional=True)
-        elif role == "body" and spec.get("body_type"):
-            cls = self.find_type(spec["body_type"], f"generated.api.{spec['name']}")
-        elif role == "event" and spec.get("event_type"):
-            cls = self.generated_class(f"generated.events.{spec['event_type']}", spec["event_type"], optional=True)
-        elif role == "message" and spec.get("message_type"):
-            ws = spec["id"].split(":")[1]
-            cls = self.find_type(spec["message_type"], f"generated.websockets.{ws}")
-        else:
-            cls = None
-        return cls if cls is not None and hasattr(cls, "from_wire") else None
-
-    def find_type(self, name: str, first_module: str) -> Any:
-        for module in (first_module, "generated.models", "generated.types"):
-            cls = self.generated_class(module, name, optional=True)
-            if cls is not None:
-                return cls
-        return None
-
-    def generated_class(self, module: str, name: str, optional: bool = False) -> Any:
-        try:
-            return getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            if not optional:
-                raise RuntimeError(f"`{module}.{name}` is missing: src/generated/ is stale; run `rohas codegen`")
-            return None
 
     def start_async(self, call: Call, context: contextvars.Context) -> None:
         """Run the handler's first step right here; only a handler that
@@ -590,7 +301,7 @@ class Runtime:
 
     async def invoke(self, call: Call) -> None:
         try:
-            arguments = self.arguments(call)
+            arguments = dispatch.arguments(call, CallHost)
             value = await call.handler.function(*arguments)
             self.succeed(call, value)
         except BaseException as error:  # noqa: BLE001 - every failure becomes an answer
@@ -601,7 +312,7 @@ class Runtime:
     def invoke_sync(self, call: Call) -> Any:
         call.thread = threading.get_ident()
         try:
-            return call.handler.function(*self.arguments(call))
+            return call.handler.function(*dispatch.arguments(call, CallHost))
         finally:
             call.thread = None
 
@@ -618,7 +329,7 @@ class Runtime:
     def succeed(self, call: Call, value: Any) -> None:
         if self.calls.pop(call.id, None) is None:
             return
-        call.flush()
+        dispatch.flush(call)
         state = call.state
         if value is None and (state is None or not (getattr(state, "_triggered", None) or getattr(state, "_payloads", None))):
             self.answer(call.id, True, NOTHING)
@@ -635,21 +346,9 @@ class Runtime:
     def fail(self, call: Call, error: BaseException, note: str = "") -> None:
         if self.calls.pop(call.id, None) is None:
             return
-        call.flush()
-        status = getattr(error, "status", None)
-        if type(error).__name__ == "HttpError" and isinstance(status, int):
-            body = {
-                "status": status,
-                "message": str(getattr(error, "message", "") or error),
-                "details": getattr(error, "details", None),
-            }
-        elif isinstance(error, (HandlerTimeout, asyncio.CancelledError)):
-            body = {"timeout": True, "message": "handler timed out"}
-        else:
-            stack = user_traceback(error) if self.dev and not note else None
-            body = {"message": f"{note}{type(error).__name__}: {error}", "stack": stack}
-            if is_non_retryable(error):
-                body["retryable"] = False
+        dispatch.flush(call)
+        timed_out = isinstance(error, (HandlerTimeout, asyncio.CancelledError))
+        body = dispatch.failure(error, stack=self.dev, note=note, timed_out=timed_out)
         try:
             text = dumps(body)
         except (TypeError, ValueError) as e:
@@ -704,22 +403,13 @@ def resume(coroutine: Any, pending: Any) -> Any:
             return stop.value
 
 
-def is_non_retryable(error: BaseException) -> bool:
-    """A `generated.runtime.NonRetryableError`, or a subclass: by class name,
-    as `HttpError` is recognised, so a copy imported from another path (an
-    old `src/generated/`, a vendored one) still counts."""
-    return any(cls.__name__ == "NonRetryableError" for cls in type(error).__mro__)
-
-
-def user_traceback(error: BaseException) -> str:
-    """The traceback without this module's frames: the user's code only."""
-    summary = traceback.TracebackException.from_exception(error)
-    summary.stack = traceback.StackSummary.from_list([f for f in summary.stack if f.filename != HOST_FILE])
-    return "".join(summary.format())
-
-
 def interrupt(thread_id: int) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(HandlerTimeout))
+
+
+def outside_call(level: str, message: str, fields: dict[str, Any]) -> None:
+    """A `logging` record from no handler (a module's import, a thread)."""
+    _rohas.log("", "", level, message, dumps(fields))
 
 
 RUNTIME: Runtime | None = None
@@ -729,10 +419,10 @@ def main(project: str, dev: bool, wake_fd: int) -> None:
     """Entry point the Rust side calls on the loop thread."""
     global RUNTIME
     sys.argv = ["rohas"]
-    sys.stdout = CapturedStream(sys.__stdout__, "info")
-    sys.stderr = CapturedStream(sys.__stderr__, "warn")
+    sys.stdout = dispatch.CapturedStream(sys.__stdout__, "info")
+    sys.stderr = dispatch.CapturedStream(sys.__stderr__, "warn")
     root = logging.getLogger()
-    root.handlers = [EngineLogHandler()]
+    root.handlers = [dispatch.LogHandler(outside_call)]
     root.setLevel(logging.INFO)
     RUNTIME = Runtime(project, dev)
     RUNTIME.prepare_paths()

@@ -3,6 +3,9 @@
 //! CPython is initialised once, without its signal handlers (Ctrl-C belongs to
 //! the engine). The loop thread imports the host module (`host.py`, compiled
 //! into the binary) and stays inside `host.main` for the life of the process.
+//! The host calls handlers through `rohas_dispatch`: the `dispatch.py` that
+//! codegen also writes into every project as `generated.dispatch`, so the
+//! project's test harness runs handlers through the code the engine runs.
 
 use crate::bridge::{self, Bridge};
 use pyo3::prelude::*;
@@ -14,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const HOST_SOURCE: &str = include_str!("host.py");
+const DISPATCH_SOURCE: &str = rohas_codegen::python::DISPATCH_PY;
 
 pub(crate) struct Started {
     pub bridge: Arc<Bridge>,
@@ -47,6 +51,9 @@ pub(crate) fn start(
             let result = Python::attach(|py| -> PyResult<()> {
                 let sys = py.import("sys")?;
                 sys.getattr("modules")?.set_item("_rohas", bridge::module(py)?)?;
+                let dispatch = CString::new(DISPATCH_SOURCE).expect("dispatch.py has no NUL byte");
+                let dispatch = PyModule::from_code(py, &dispatch, c"rohas_dispatch.py", c"rohas_dispatch")?;
+                sys.getattr("modules")?.set_item("rohas_dispatch", dispatch)?;
                 let source = CString::new(HOST_SOURCE).expect("host.py has no NUL byte");
                 let host = PyModule::from_code(py, &source, c"rohas_host.py", c"rohas_host")?;
                 host.call_method1("main", (project, dev, wake_fd))?;

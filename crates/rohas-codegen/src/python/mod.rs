@@ -12,12 +12,16 @@
 //! src/generated/dto/<snake_name>/           every `input`, under upstream's `generated.dto`
 //! src/generated/state.py                    State and Logger
 //! src/generated/runtime.py                  HandlerContext, HttpError, NonRetryableError, Connection, Host, to_wire …
+//! src/generated/dispatch.py                 how handlers are loaded, bound and answered (also in the engine)
+//! src/generated/harness.py                  the test harness's machinery
+//! src/generated/testing.py                  `Harness`: the schema's tables and typed methods
 //! ```
 //!
 //! Generated code uses the standard library only, targets Python 3.10+
 //! (`kw_only` dataclasses, `X | None`), and passes `mypy --strict`.
-//! `runtime.py` and `state.py` are fixed files (`support/`); their module
-//! docstrings are the contract with the engine's Python runtime.
+//! `runtime.py`, `state.py`, `dispatch.py` and `harness.py` are fixed files
+//! (`support/`); the module docstrings of the first three are the contract
+//! with the engine's Python runtime, which compiles `dispatch.py` in.
 
 mod classes;
 mod code;
@@ -25,6 +29,7 @@ mod declarations;
 mod events;
 mod module;
 mod stubs;
+mod testing;
 mod types;
 mod upstream;
 
@@ -37,6 +42,10 @@ use upstream::Canonical;
 
 const RUNTIME_PY: &str = include_str!("support/runtime.py");
 const STATE_PY: &str = include_str!("support/state.py");
+/// How handlers are loaded, bound and answered: written into every project
+/// as `generated/dispatch.py` and compiled into the engine's Python host.
+pub const DISPATCH_PY: &str = include_str!("support/dispatch.py");
+const HARNESS_PY: &str = include_str!("support/harness.py");
 
 /// Everything under `src/generated/`.
 pub fn generate(schema: &Schema) -> Vec<GeneratedFile> {
@@ -102,6 +111,9 @@ pub fn generate(schema: &Schema) -> Vec<GeneratedFile> {
     }
     add("runtime.py".into(), RUNTIME_PY.to_string());
     add("state.py".into(), STATE_PY.to_string());
+    add("dispatch.py".into(), DISPATCH_PY.to_string());
+    add("harness.py".into(), HARNESS_PY.to_string());
+    add("testing.py".into(), testing::testing_module(schema));
     files
 }
 

@@ -9,15 +9,18 @@ broadcasts and sends go to `host` at once. Events are only collected, in
 after the handler succeeds, and drops them when it fails. A `_triggered`
 entry is `(event, payload)`, or `(event, payload, delay_ms)` for a delayed
 `trigger_event`: the host sends each as that list.
+
+`State.now()` is the time handlers should read: the current UTC time under
+the engine, the harness's fake clock in tests (a host with a `now()`).
 """
 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from generated.runtime import Connection, Host, PrintHost, to_wire
+from generated.runtime import Connection, Host, PrintHost, to_wire, utc_now
 
 __all__ = ["Connection", "Logger", "State"]
 
@@ -71,6 +74,15 @@ class State:
         self.logger = Logger(self._host)
         self._triggered: list[tuple[str, Any] | tuple[str, Any, int]] = []
         self._payloads: dict[str, Any] = {}
+
+    def now(self) -> datetime:
+        """The current time (aware, UTC). Read it here rather than from
+        `datetime.now()`: tests move it with the harness's clock."""
+        clock = getattr(self._host, "now", None)
+        if callable(clock):
+            now: datetime = clock()
+            return now
+        return utc_now()
 
     def trigger_event(
         self, name: str, payload: Any = None, delay: timedelta | float | None = None

@@ -1,108 +1,92 @@
-"""Tests of the handlers, called as plain functions: no engine, no server.
+"""Tests of the handlers, run as the engine runs them: no server needed.
 
-Run them with `rohas test` (it brings src/generated/ up to date and puts
-src/ on the import path), or `python -m unittest discover -s tests` with
-`PYTHONPATH=src`. pytest runs them too.
+`generated.testing.Harness` calls each handler by its schema name through
+the engine's own dispatch code (the same parameter binding, `HttpError`
+handling and event rules), and records what it returned, logged, sent and
+triggered. Time is the harness's clock, which handlers read with
+`state.now()`.
 
-Each test builds what the engine would pass (generated types, a `State`
-whose host records what the handler logs) and checks what comes back.
+Run them with `rohas test` (it brings src/generated/ up to date first), or
+`python -m pytest` / `python -m unittest discover -s tests` with `src/` on
+the import path (`PYTHONPATH=src`; pytest reads it from pyproject.toml).
 """
 
 import unittest
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta, timezone
 
 from generated.api.CreateUser import CreateUserInput, User
-from generated.events.UserCreated import UserCreated
-from generated.runtime import HandlerContext, HttpError
-from generated.state import State
+from generated.testing import Harness
 from generated.websockets.Chat import WebSocketMessage
-from handlers.api import create_user, health
-from handlers.cron import daily_cleanup
-from handlers.events import send_welcome_email
-from handlers.websockets import chat
-from middlewares import auth
+
+START = datetime(2030, 1, 1, 9, 0, tzinfo=timezone.utc)
+TOKEN = {"authorization": "Bearer secret"}
 
 
-class RecordingHost:
-    """Stands in for the engine: keeps what a handler logs and sends."""
-
-    def __init__(self) -> None:
-        self.logs: list[tuple[str, str, dict[str, Any]]] = []
-        self.sent: list[tuple[str, Any]] = []
-
-    def log(self, level: str, message: str, fields: dict[str, Any]) -> None:
-        self.logs.append((level, message, fields))
-
-    def broadcast(self, endpoint: str, message: Any) -> None:
-        self.sent.append((endpoint, message))
-
-    def send(self, connection_id: str, message: Any) -> None:
-        self.sent.append((connection_id, message))
+class HarnessTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.harness = Harness(now=START)
+        self.addCleanup(self.harness.close)
 
 
-def state_for(handler: str) -> tuple[State, RecordingHost]:
-    host = RecordingHost()
-    return State(handler, trace_id="test-trace", host=host), host
-
-
-class ApiTests(unittest.IsolatedAsyncioTestCase):
-    async def test_health_answers_ok(self) -> None:
-        answer = await health.handler()
+class ApiTests(HarnessTest):
+    def test_health_answers_ok(self) -> None:
+        answer = self.harness.call_api("Health").unwrap()
         self.assertEqual(answer.status, "ok")
-        datetime.fromisoformat(answer.timestamp)
 
-    async def test_create_user_returns_the_user_and_logs_it(self) -> None:
-        state, host = state_for("CreateUser")
-        user = await create_user.handler(CreateUserInput(name="Ada", email="ada@example.com"), state)
-        self.assertEqual((user.name, user.email), ("Ada", "ada@example.com"))
-        self.assertGreater(user.id, 0)
-        self.assertEqual(host.logs[0][0], "info")
-        self.assertEqual(host.logs[0][2]["email"], "ada@example.com")
+    def test_create_user_returns_the_user_and_publishes_user_created(self) -> None:
+        ada = CreateUserInput(name="Ada", email="ada@example.com")
+        result = self.harness.call_api("CreateUser", ada, headers=TOKEN)
+        user = result.unwrap()
+        self.assertEqual((user.name, user.email, user.created_at), ("Ada", "ada@example.com", START))
+        self.assertEqual([event.name for event in result.events], ["UserCreated"])
+        self.assertEqual(result.logs[0].fields["email"], "ada@example.com")
 
-
-class EventTests(unittest.IsolatedAsyncioTestCase):
-    async def test_welcome_email_is_logged_for_the_user(self) -> None:
-        state, host = state_for("send_welcome_email")
-        event = UserCreated.from_payload(User(id=7, name="Ada", email="ada@example.com"))
-        await send_welcome_email.handler(event, state)
-        self.assertIn("ada@example.com", host.logs[0][1])
-        self.assertEqual(host.logs[0][2]["user_id"], 7)
+    def test_create_user_without_a_token_is_refused(self) -> None:
+        result = self.harness.call_api("CreateUser", {"name": "Ada", "email": "ada@example.com"})
+        self.assertEqual(result.status, 401)
+        self.assertEqual(result.events, [])
 
 
-class CronTests(unittest.IsolatedAsyncioTestCase):
-    async def test_daily_cleanup_runs(self) -> None:
-        state, host = state_for("DailyCleanup")
-        await daily_cleanup.handler(state)
-        self.assertEqual(len(host.logs), 1)
+class EventTests(HarnessTest):
+    def test_a_new_user_gets_a_welcome_email(self) -> None:
+        self.harness.call_api("CreateUser", CreateUserInput(name="Ada", email="ada@example.com"), headers=TOKEN)
+        run = self.harness.run_due()
+        self.assertEqual(run.handlers, ["send_welcome_email"])
+        self.assertIn("ada@example.com", run.runs[0].logs[0].message)
+
+    def test_publishing_user_created_runs_its_handlers(self) -> None:
+        run = self.harness.publish("UserCreated", User(id=7, name="Bo", email="bo@example.com", created_at=START))
+        self.assertTrue(run.ok, run.failures)
+        self.assertEqual(run.run_of("send_welcome_email").logs[0].fields["user_id"], 7)
 
 
-class WebSocketTests(unittest.IsolatedAsyncioTestCase):
-    async def test_a_message_comes_back_stamped(self) -> None:
-        state, _ = state_for("Chat")
-        reply = await chat.on_message(WebSocketMessage(user="ada", text="hi"), state)
-        self.assertEqual((reply.user, reply.text), ("ada", "hi"))
-        self.assertIsNotNone(reply.sent_at)
-
-    async def test_connect_and_disconnect_are_logged(self) -> None:
-        state, host = state_for("Chat")
-        context = HandlerContext(handler_name="Chat", metadata={"connection_id": "c1"})
-        await chat.on_connect(context, state)
-        await chat.on_disconnect(context, state)
-        self.assertEqual([fields["connection"] for _, _, fields in host.logs], ["c1", "c1"])
+class CronTests(HarnessTest):
+    def test_daily_cleanup_runs(self) -> None:
+        self.harness.clock.advance(timedelta(hours=15))  # midnight
+        run = self.harness.run_cron("DailyCleanup")
+        self.assertTrue(run.ok, run.error)
+        self.assertEqual(len(run.logs), 1)
 
 
-class MiddlewareTests(unittest.IsolatedAsyncioTestCase):
-    async def test_a_request_without_a_token_is_refused(self) -> None:
-        state, _ = state_for("auth")
-        with self.assertRaises(HttpError) as refused:
-            await auth.handler(HandlerContext(metadata={"headers": {}}), state)
-        self.assertEqual(refused.exception.status, 401)
+class WebSocketTests(HarnessTest):
+    def test_a_message_is_broadcast_stamped(self) -> None:
+        chat = self.harness.ws("Chat")
+        self.assertTrue(chat.connect().ok)
+        step = chat.message(WebSocketMessage(user="ada", text="hi"))
+        self.assertEqual([sent.kind for sent in step.sent], ["broadcast"])
+        self.assertEqual(step.replies[0]["text"], "hi")
+        self.assertEqual(step.replies[0]["sentAt"], START.isoformat())
+        self.assertTrue(chat.disconnect().ok)
 
-    async def test_a_request_with_a_token_goes_through(self) -> None:
-        state, _ = state_for("auth")
-        context = HandlerContext(metadata={"headers": {"authorization": "Bearer secret"}})
-        await auth.handler(context, state)  # raises HttpError when it refuses
+
+class MiddlewareTests(HarnessTest):
+    def test_a_request_without_a_token_is_refused(self) -> None:
+        refused = self.harness.middleware("auth", {"headers": {}})
+        self.assertFalse(refused.allowed)
+        self.assertEqual(refused.error.status if refused.error else None, 401)
+
+    def test_a_request_with_a_token_goes_through(self) -> None:
+        self.assertTrue(self.harness.middleware("auth", {"headers": TOKEN}).allowed)
 
 
 if __name__ == "__main__":

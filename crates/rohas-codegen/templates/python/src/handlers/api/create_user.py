@@ -5,7 +5,6 @@ The returned user is the response, and also the payload of `UserCreated`
 """
 
 import itertools
-from datetime import datetime, timezone
 
 from generated.api.CreateUser import CreateUserInput, User
 from generated.state import State
@@ -18,7 +17,7 @@ async def handler(input: CreateUserInput, state: State) -> User:
         id=next(_next_id),
         name=input.name,
         email=input.email,
-        created_at=datetime.now(timezone.utc),
+        created_at=state.now(),
     )
     state.logger.info(f"created user {user.id}", email=user.email)
     return user

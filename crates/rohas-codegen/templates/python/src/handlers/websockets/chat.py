@@ -2,7 +2,6 @@
 message `on_message` returns goes to every connected client."""
 
 import dataclasses
-from datetime import datetime, timezone
 
 from generated.runtime import HandlerContext
 from generated.state import State
@@ -14,7 +13,7 @@ async def on_connect(context: HandlerContext, state: State) -> None:
 
 
 async def on_message(message: WebSocketMessage, state: State) -> WebSocketMessage:
-    return dataclasses.replace(message, sent_at=datetime.now(timezone.utc))
+    return dataclasses.replace(message, sent_at=state.now())
 
 
 async def on_disconnect(context: HandlerContext, state: State) -> None:
