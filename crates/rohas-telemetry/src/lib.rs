@@ -13,6 +13,7 @@
 //! trace lists, a trace's span tree with its logs, logs, metric series,
 //! and the Prometheus text.
 
+mod clock;
 mod ids;
 mod limits;
 mod log;
@@ -23,6 +24,7 @@ mod recorder;
 mod span;
 mod store;
 
+pub use clock::ns_at;
 pub use ids::{new_trace_id, trace_id_bytes, w3c_trace_id, SpanId, TraceParent};
 pub use limits::{cut, MAX_MESSAGE, MAX_VALUE};
 pub use log::{Level, LogEntry};
@@ -32,9 +34,8 @@ pub use query::{LogQuery, MetricsQuery, Page, QueryError, SpanNode, TraceQuery, 
 pub use recorder::{Notice, Options, Reader, Sink, Telemetry};
 pub use span::{Span, SpanKind, SpanStatus, Timer};
 
-/// Nanoseconds since the Unix epoch, now.
+/// Nanoseconds since the Unix epoch, now, on the clock every span and log
+/// line of this process uses (`clock.rs`).
 pub fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    clock::ns_at(std::time::Instant::now())
 }

@@ -394,6 +394,8 @@ impl Writer {
                 let wait = next_point.saturating_duration_since(Instant::now());
                 std::thread::park_timeout(TICK.min(wait));
             }
+            // Between batches: a step of the wall clock is taken here.
+            crate::clock::follow_wall_clock();
             // Each record is moved once, into vectors kept from batch to
             // batch (a span is a few hundred bytes: growing fresh vectors
             // copied each several times and faulted in new pages).

@@ -177,8 +177,9 @@ impl Span {
     }
 }
 
-/// When a span started: a wall-clock time for the record and a monotonic
-/// instant for its duration (the wall clock may jump).
+/// When a span started: a monotonic instant for its duration, and the
+/// wall-clock time of that instant on the process's one clock (`clock.rs`),
+/// so a child started later never appears to start earlier.
 #[derive(Debug, Clone, Copy)]
 pub struct Timer {
     start_ns: u64,
@@ -187,9 +188,10 @@ pub struct Timer {
 
 impl Timer {
     pub fn start() -> Timer {
+        let started = std::time::Instant::now();
         Timer {
-            start_ns: crate::now_ns(),
-            started: std::time::Instant::now(),
+            start_ns: crate::ns_at(started),
+            started,
         }
     }
 
