@@ -8,10 +8,19 @@ every second sends one normal request on a fresh connection. It prints
 what the normal requests got and when the server closed the attacking
 connections (after `[server] header_read_timeout_ms`, 10 s by default).
 
+With --attack-from and --normal-from the attacking connections and the
+normal requests come from two loopback addresses, which the server sees
+as two clients: `[server] max_connections_per_client` then caps the
+attacker while the normal requests keep being answered. Linux routes all
+of 127.0.0.0/8 to loopback; macOS needs `sudo ifconfig lo0 alias
+127.0.0.2 up` (and 127.0.0.3) first.
+
     rohas dev                                  # in the project, port 3000
     python3 bench/attack/slowloris.py          # 500 + 500 connections, 15 s
     python3 bench/attack/slowloris.py --url http://127.0.0.1:3000/health \\
         --half 2000 --idle 2000 --hold 20
+    python3 bench/attack/slowloris.py --half 1000 --idle 1000 \\
+        --attack-from 127.0.0.2 --normal-from 127.0.0.3
 
 Python 3 standard library only. Bounded: at most 5000 connections of each
 kind and 120 s of holding; the target must be a loopback address. Exit
@@ -32,6 +41,9 @@ import urllib.parse
 MAX_EACH = 5000
 MAX_HOLD = 120.0
 HALF_HEADER = b"GET / HTTP/1.1\r\nHost: slowloris\r\nX-Slow: "
+# What the refusal over `max_connections_per_client` says, as opposed to
+# the one over `max_connections`.
+PER_CLIENT = b"this client has too many open connections"
 
 
 def parse_args():
@@ -40,7 +52,26 @@ def parse_args():
     p.add_argument("--half", type=int, default=500, help="connections that send half a header")
     p.add_argument("--idle", type=int, default=500, help="connections that send nothing")
     p.add_argument("--hold", type=float, default=15.0, help="seconds to hold them")
+    p.add_argument("--attack-from", help="loopback address the attacking connections come from (e.g. 127.0.0.2)")
+    p.add_argument("--normal-from", help="loopback address the normal requests come from (e.g. 127.0.0.3)")
     args = p.parse_args()
+    for name in ("attack_from", "normal_from"):
+        value = getattr(args, name)
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        try:
+            if not ipaddress.ip_address(value).is_loopback:
+                p.error(f"{flag} must be a loopback address, got {value}")
+        except ValueError:
+            p.error(f"{flag} must be an IP address, got {value!r}")
+        try:
+            socket.create_server((value, 0)).close()
+        except OSError as e:
+            p.error(
+                f"cannot use {value} as a source address ({e}); on macOS add it first: "
+                f"sudo ifconfig lo0 alias {value} up"
+            )
     for name in ("half", "idle"):
         if not 0 <= getattr(args, name) <= MAX_EACH:
             p.error(f"--{name} must be between 0 and {MAX_EACH}")
@@ -78,10 +109,15 @@ def raise_file_limit(needed):
         print(f"note: the open file limit is {soft}; fewer connections than asked will open")
 
 
-def normal_request(host, port, path):
+def source(address):
+    """`source_address` for a connection from `address` (None: the system picks)."""
+    return (address, 0) if address else None
+
+
+def normal_request(host, port, path, source_address=None):
     """(status or error text, seconds)."""
     started = time.monotonic()
-    conn = http.client.HTTPConnection(host, port, timeout=5)
+    conn = http.client.HTTPConnection(host, port, timeout=5, source_address=source_address)
     try:
         conn.request("GET", path)
         response = conn.getresponse()
@@ -96,17 +132,19 @@ def normal_request(host, port, path):
 class Attackers:
     """Connections of one kind, and when the server closed each."""
 
-    def __init__(self, kind):
+    def __init__(self, kind, source_address):
         self.kind = kind
+        self.source_address = source_address
         self.open = {}  # fd -> socket
         self.closed_at = []  # seconds since the attack began
         self.answers = {}  # first line the server sent -> count
         self.failed = 0
         self.refused = 0
+        self.refused_per_client = 0
 
     def connect(self, host, port, first_bytes):
         try:
-            s = socket.create_connection((host, port), timeout=5)
+            s = socket.create_connection((host, port), timeout=5, source_address=self.source_address)
             if first_bytes:
                 s.sendall(first_bytes)
             s.setblocking(False)
@@ -132,8 +170,11 @@ class Attackers:
                 line = data.split(b"\r\n", 1)[0].decode("latin-1")
                 self.answers[line] = self.answers.get(line, 0) + 1
                 if " 503 " in line:
-                    # Refused over the connection cap, not timed out.
-                    self.refused += 1
+                    # Refused over a connection cap, not timed out.
+                    if PER_CLIENT in data:
+                        self.refused_per_client += 1
+                    else:
+                        self.refused += 1
                     del self.open[fd]
                     s.close()
                 continue
@@ -146,6 +187,8 @@ class Attackers:
         text = f"{self.kind}: {opened}/{asked} opened"
         if self.refused:
             text += f", {self.refused} refused at once with 503 (over max_connections)"
+        if self.refused_per_client:
+            text += f", {self.refused_per_client} refused at once with 503 (over max_connections_per_client)"
         text += f", {len(self.closed_at)} closed by the server"
         if self.closed_at:
             text += f" (first seen after {min(self.closed_at):.1f} s, last after {max(self.closed_at):.1f} s)"
@@ -165,15 +208,22 @@ def main():
     host, port, path = loopback_target(args.url)
     raise_file_limit(args.half + args.idle + 64)
 
+    attack_from = source(args.attack_from)
+    normal_from = source(args.normal_from)
     print(f"target: {host}:{port}, normal request GET {path}")
-    status, took = normal_request(host, port, path)
+    if attack_from or normal_from:
+        print(
+            f"attacking from {args.attack_from or 'the default address'}, "
+            f"normal requests from {args.normal_from or 'the default address'}"
+        )
+    status, took = normal_request(host, port, path, normal_from)
     print(f"before the attack: {status} in {took * 1000:.1f} ms")
     if not isinstance(status, int):
         sys.exit("the server does not answer; start it first (rohas dev)")
 
     began = time.monotonic()
-    half = Attackers("half-header connections")
-    idle = Attackers("idle connections")
+    half = Attackers("half-header connections", attack_from)
+    idle = Attackers("idle connections", attack_from)
     for _ in range(args.half):
         half.connect(host, port, HALF_HEADER)
     for _ in range(args.idle):
@@ -189,7 +239,7 @@ def main():
     try:
         while time.monotonic() - holding < args.hold:
             tick = time.monotonic()
-            status, took = normal_request(host, port, path)
+            status, took = normal_request(host, port, path, normal_from)
             results.append((status, took))
             half.notice_closes(began)
             idle.notice_closes(began)

@@ -42,6 +42,7 @@ pub(crate) const KEYS: &[(&str, Kind)] = &[
     ("server.body_read_timeout_ms", Kind::Int),
     ("server.idle_timeout_ms", Kind::Int),
     ("server.max_connections", Kind::Int),
+    ("server.max_connections_per_client", Kind::Int),
     ("runtime.workers", Kind::Int),
     ("runtime.node_max_heap_mb", Kind::Int),
     ("runtime.timeouts.api", Kind::Float),

@@ -174,6 +174,22 @@ fn check_values(
             ),
         });
     }
+    // Not an error: a limit that never bites is harmless, and the two keys
+    // are often set in different places (file and environment).
+    if let Some(per_client) = s.max_connections_per_client.filter(|&n| n >= s.max_connections) {
+        warnings.push(ConfigWarning {
+            location: format!(
+                "{}:{}",
+                path.display(),
+                line_of_key(text, "server.max_connections_per_client")
+            ),
+            message: format!(
+                "`server.max_connections_per_client` ({per_client}) is not below `server.max_connections` ({}): \
+                 one client can take every connection. Lower it, or set it to 0 to say there is no per-client limit",
+                s.max_connections
+            ),
+        });
+    }
     let ratio = config.telemetry.sample_ratio;
     if !(0.0..=1.0).contains(&ratio) {
         return Err(ConfigError::Invalid {

@@ -61,7 +61,25 @@ pub struct ServerConfig {
     /// Connections open at once (WebSockets included); one more is
     /// answered 503 and closed, and the others keep being served.
     pub max_connections: usize,
+    /// Connections one client (an IPv4 address, an IPv6 /64) may hold open
+    /// at once; its next one is answered 503 and closed while other
+    /// clients are served. `None`: [`DEFAULT_SHARE`] of `max_connections`,
+    /// `Some(0)`: no per-client limit. Read it through
+    /// [`ServerConfig::connections_per_client`].
+    pub max_connections_per_client: Option<usize>,
 }
+
+/// The default per-client limit is `max_connections` divided by this: one
+/// client can hold an eighth of the slots, so however many connections it
+/// opens, seven eighths stay for everyone else, and a reverse proxy or a
+/// busy office behind one NAT address (which look like one client) still
+/// gets 1250 connections with the default `max_connections`.
+pub const DEFAULT_SHARE: usize = 8;
+
+/// The default per-client limit is never below this many connections, so
+/// a small `max_connections` does not cut off a browser (which opens up to
+/// six connections to one host) or a small pool.
+pub const DEFAULT_PER_CLIENT_FLOOR: usize = 8;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -74,7 +92,20 @@ impl Default for ServerConfig {
             body_read_timeout_ms: 30_000,
             idle_timeout_ms: 60_000,
             max_connections: 10_000,
+            max_connections_per_client: None,
         }
+    }
+}
+
+impl ServerConfig {
+    /// The per-client connection limit in effect, or `None` when there is
+    /// none: turned off with 0, or not below `max_connections` (the global
+    /// cap then refuses first).
+    pub fn connections_per_client(&self) -> Option<usize> {
+        let limit = self
+            .max_connections_per_client
+            .unwrap_or((self.max_connections / DEFAULT_SHARE).max(DEFAULT_PER_CLIENT_FLOOR));
+        (limit > 0 && limit < self.max_connections).then_some(limit)
     }
 }
 

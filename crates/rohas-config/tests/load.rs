@@ -254,6 +254,67 @@ fn a_zero_connection_limit_is_an_error_naming_the_key() {
 }
 
 #[test]
+fn the_per_client_limit_defaults_to_an_eighth_of_max_connections() {
+    let c = load_file(None, None, no_env()).unwrap().config;
+    assert_eq!(c.server.max_connections_per_client, None);
+    assert_eq!(c.server.connections_per_client(), Some(1250));
+    // Never below 8 by default; with so few connections that 8 is the
+    // whole cap, there is no separate per-client limit.
+    let c = load_file(None, Some("[server]\nmax_connections = 40\n"), no_env())
+        .unwrap()
+        .config;
+    assert_eq!(c.server.connections_per_client(), Some(8));
+    let c = load_file(None, Some("[server]\nmax_connections = 8\n"), no_env())
+        .unwrap()
+        .config;
+    assert_eq!(c.server.connections_per_client(), None);
+}
+
+#[test]
+fn the_per_client_limit_is_read_from_file_and_environment_and_zero_turns_it_off() {
+    let text = "[server]\nmax_connections_per_client = 100\n";
+    let loaded = load_file(None, Some(text), no_env()).unwrap();
+    assert_eq!(loaded.config.server.connections_per_client(), Some(100));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let env = vec![("ROHAS_SERVER_MAX_CONNECTIONS_PER_CLIENT".to_string(), "0".to_string())];
+    let loaded = load_file(None, Some(text), env).unwrap();
+    assert_eq!(loaded.config.server.max_connections_per_client, Some(0));
+    assert_eq!(loaded.config.server.connections_per_client(), None);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn a_bad_per_client_limit_is_an_error_naming_the_key() {
+    let text = "[server]\nport = 3000\nmax_connections_per_client = -5\n";
+    let msg = load_file(None, Some(text), no_env()).unwrap_err().to_string();
+    assert!(msg.contains(":3"), "{msg}");
+    assert!(msg.contains("server.max_connections_per_client"), "{msg}");
+    let text = "[server]\nmax_connections_per_client = \"lots\"\n";
+    let msg = load_file(None, Some(text), no_env()).unwrap_err().to_string();
+    assert!(msg.contains("server.max_connections_per_client"), "{msg}");
+    let env = vec![(
+        "ROHAS_SERVER_MAX_CONNECTIONS_PER_CLIENT".to_string(),
+        "many".to_string(),
+    )];
+    let msg = load_file(None, None, env).unwrap_err().to_string();
+    assert!(msg.contains("ROHAS_SERVER_MAX_CONNECTIONS_PER_CLIENT"), "{msg}");
+    let env = vec![("ROHAS_SERVER_MAX_CONNECTIONS_PER_CLIENT".to_string(), "-1".to_string())];
+    let msg = load_file(None, None, env).unwrap_err().to_string();
+    assert!(msg.contains("max_connections_per_client"), "{msg}");
+}
+
+#[test]
+fn a_per_client_limit_not_below_max_connections_is_a_warning() {
+    let text = "[server]\nmax_connections = 100\nmax_connections_per_client = 100\n";
+    let loaded = load_file(None, Some(text), no_env()).unwrap();
+    assert_eq!(loaded.config.server.connections_per_client(), None);
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    let w = loaded.warnings[0].to_string();
+    assert!(w.contains(":3"), "{w}");
+    assert!(w.contains("server.max_connections_per_client"), "{w}");
+}
+
+#[test]
 fn a_ping_interval_not_below_the_idle_timeout_is_a_warning() {
     let text = "[websocket]\nping_interval_ms = 60000\nidle_timeout_ms = 30000\n";
     let loaded = load_file(None, Some(text), no_env()).unwrap();

@@ -240,9 +240,9 @@ impl Engine {
     /// let in-flight requests and due events finish (up to `drain`), and
     /// stop the runtime.
     ///
-    /// Connections are bounded by `[server] max_connections` and closed
-    /// when they are too slow to send a request or idle too long
-    /// (`server.rs`); accept errors (out of file descriptors) are waited
+    /// Connections are bounded by `[server] max_connections` (and
+    /// `max_connections_per_client` per client) and closed when they are
+    /// too slow to send a request or idle too long (`server/`); accept errors (out of file descriptors) are waited
     /// out, never fatal.
     pub async fn serve(
         &self,
@@ -258,7 +258,7 @@ impl Engine {
                 _ = signalled.cancelled() => {}
             }
         });
-        let connections = crate::server::Connections::new(self.shared.config.server.max_connections);
+        let connections = crate::server::Connections::new(&self.shared.config.server);
         crate::server::accept(self, listener, &connections, &stop).await;
         // The drain deadline counts from the signal: connections finish
         // their requests until then, and the ones still open after it are

@@ -32,9 +32,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
 
-use super::Limits;
+use super::{Limits, Slot};
 
 /// The phase, in the low two bits of the state; the rest is when it began,
 /// in microseconds since the accept.
@@ -102,13 +101,13 @@ pub(crate) enum Overdue {
 }
 
 /// The accepted socket, which tells the clock when a request's first bytes
-/// arrive and holds the connection's slot (`[server] max_connections`)
-/// until it is dropped: after a WebSocket upgrade it lives on inside the
+/// arrive and holds the connection's slot (`[server] max_connections`,
+/// and its client's count) until it is dropped: after a WebSocket upgrade it lives on inside the
 /// WebSocket, which keeps the slot taken.
 pub(crate) struct Watched {
     pub(crate) stream: TcpStream,
     pub(crate) clock: std::sync::Arc<Clock>,
-    pub(crate) _slot: OwnedSemaphorePermit,
+    pub(crate) _slot: Slot,
 }
 
 impl AsyncRead for Watched {

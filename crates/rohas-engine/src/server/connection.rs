@@ -7,7 +7,7 @@
 //! timeout. [`Clock`] tells the two apart.
 
 use super::clock::{Clock, Overdue, Watched};
-use super::Limits;
+use super::{Limits, Slot};
 use crate::http::App;
 use axum::body::Body;
 use axum::response::Response;
@@ -19,7 +19,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 /// What one connection task needs besides its socket.
@@ -33,7 +32,7 @@ pub(crate) struct Serving {
 }
 
 /// Serve `stream` until the client or the server ends the connection.
-pub(crate) async fn serve(serving: Serving, stream: TcpStream, slot: OwnedSemaphorePermit) {
+pub(crate) async fn serve(serving: Serving, stream: TcpStream, slot: Slot) {
     let Serving {
         app,
         limits,

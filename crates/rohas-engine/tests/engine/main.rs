@@ -9,6 +9,7 @@ mod api_events;
 mod bodies;
 mod bus;
 mod connections;
+mod connections_per_client;
 mod cors;
 mod cron;
 mod dev_checks;

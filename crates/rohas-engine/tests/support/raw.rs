@@ -7,9 +7,9 @@
 //! fails the test instead of hanging it.
 
 use super::PATIENCE;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// One connection.
 pub struct Raw {
@@ -44,6 +44,28 @@ pub enum Outcome {
 impl Raw {
     pub async fn connect(addr: SocketAddr) -> Raw {
         let stream = tokio::time::timeout(PATIENCE, TcpStream::connect(addr))
+            .await
+            .expect("connecting within the patience")
+            .expect("connecting");
+        Raw {
+            stream,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Connect from `source` (a local address such as `127.0.0.2`: Linux
+    /// routes all of 127.0.0.0/8 to the loopback interface), so the server
+    /// sees another client than `127.0.0.1`.
+    pub async fn connect_from(source: IpAddr, addr: SocketAddr) -> Raw {
+        let socket = match source {
+            IpAddr::V4(_) => TcpSocket::new_v4(),
+            IpAddr::V6(_) => TcpSocket::new_v6(),
+        }
+        .expect("a socket");
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .unwrap_or_else(|e| panic!("binding {source}: {e}"));
+        let stream = tokio::time::timeout(PATIENCE, socket.connect(addr))
             .await
             .expect("connecting within the patience")
             .expect("connecting");
