@@ -27,7 +27,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -47,6 +47,9 @@ const PHASE: u64 = 0b11;
 pub(crate) struct Clock {
     accepted: Instant,
     state: AtomicU64,
+    /// The last answer refused a request whose body may not all have been
+    /// read: close this connection lingering (`linger.rs`).
+    unread_body: AtomicBool,
 }
 
 impl Clock {
@@ -54,6 +57,7 @@ impl Clock {
         Clock {
             accepted: Instant::now(),
             state: AtomicU64::new(FRESH),
+            unread_body: AtomicBool::new(false),
         }
     }
 
@@ -69,6 +73,17 @@ impl Clock {
 
     /// The answer's future ended (answered, or dropped because the client
     /// went away).
+    /// A request was answered: `refused_with_body` when the answer is an
+    /// error and the request came with a body, which the server may have
+    /// left unread.
+    pub(crate) fn answered(&self, refused_with_body: bool) {
+        self.unread_body.store(refused_with_body, Ordering::Relaxed);
+    }
+
+    fn body_may_be_coming(&self) -> bool {
+        self.unread_body.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn request_ended(&self) {
         self.set(WAITING);
     }
@@ -104,16 +119,42 @@ pub(crate) enum Overdue {
 /// arrive and holds the connection's slot (`[server] max_connections`,
 /// and its client's count) until it is dropped: after a WebSocket upgrade it lives on inside the
 /// WebSocket, which keeps the slot taken.
+///
+/// Dropped after an error answer to a request whose body may still be
+/// coming, it hands the socket to a lingering close (`linger.rs`).
 pub(crate) struct Watched {
-    pub(crate) stream: TcpStream,
-    pub(crate) clock: std::sync::Arc<Clock>,
-    pub(crate) _slot: Slot,
+    /// Taken only when it is dropped.
+    held: Option<(TcpStream, Slot)>,
+    clock: std::sync::Arc<Clock>,
+}
+
+impl Watched {
+    pub(crate) fn new(stream: TcpStream, clock: std::sync::Arc<Clock>, slot: Slot) -> Watched {
+        Watched {
+            held: Some((stream, slot)),
+            clock,
+        }
+    }
+
+    fn stream(&mut self) -> &mut TcpStream {
+        &mut self.held.as_mut().expect("the socket is taken only when dropped").0
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if self.clock.body_may_be_coming() {
+            if let Some((stream, slot)) = self.held.take() {
+                super::linger::close_later(stream, slot);
+            }
+        }
+    }
 }
 
 impl AsyncRead for Watched {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
+        let polled = Pin::new(self.stream()).poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
             self.clock.bytes_read();
         }
@@ -123,7 +164,7 @@ impl AsyncRead for Watched {
 
 impl AsyncWrite for Watched {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, data)
+        Pin::new(self.stream()).poll_write(cx, data)
     }
 
     fn poll_write_vectored(
@@ -131,18 +172,18 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         data: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, data)
+        Pin::new(self.stream()).poll_write_vectored(cx, data)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        self.held.as_ref().is_some_and(|(stream, _)| stream.is_write_vectored())
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        Pin::new(self.stream()).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        Pin::new(self.stream()).poll_shutdown(cx)
     }
 }

@@ -41,11 +41,7 @@ pub(crate) async fn serve(serving: Serving, stream: TcpStream, slot: Slot) {
     } = serving;
     let log = app.log().clone();
     let clock = Arc::new(Clock::new());
-    let io = TokioIo::new(Watched {
-        stream,
-        clock: Arc::clone(&clock),
-        _slot: slot,
-    });
+    let io = TokioIo::new(Watched::new(stream, Arc::clone(&clock), slot));
     let service = PerConnection {
         app,
         clock: Arc::clone(&clock),
@@ -118,9 +114,11 @@ impl hyper::service::Service<hyper::Request<Incoming>> for PerConnection {
 
     fn call(&self, request: hyper::Request<Incoming>) -> Answering {
         self.clock.request_started();
+        let with_body = !hyper::body::Body::is_end_stream(request.body());
         Answering {
             answer: self.app.call(request.map(Body::new)),
             clock: Arc::clone(&self.clock),
+            with_body,
         }
     }
 }
@@ -130,13 +128,22 @@ impl hyper::service::Service<hyper::Request<Incoming>> for PerConnection {
 struct Answering {
     answer: rohas_runtime::BoxFuture<'static, Response>,
     clock: Arc<Clock>,
+    /// The request came with a body (which an error answer may have left
+    /// unread).
+    with_body: bool,
 }
 
 impl Future for Answering {
     type Output = Result<Response, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.answer.as_mut().poll(cx).map(Ok)
+        let answered = self.answer.as_mut().poll(cx);
+        if let Poll::Ready(response) = &answered {
+            let status = response.status();
+            self.clock
+                .answered(self.with_body && (status.is_client_error() || status.is_server_error()));
+        }
+        answered.map(Ok)
     }
 }
 

@@ -19,6 +19,7 @@
 
 mod clock;
 mod connection;
+mod linger;
 mod per_client;
 
 use crate::engine::Engine;

@@ -2,6 +2,7 @@
 //! the field path), a missing body, and what reaches the handler.
 
 use crate::support::http::post;
+use crate::support::raw::{Outcome, Raw};
 use crate::support::{fixture, serve, serve_with, FakeRuntime, Options};
 use rohas_runtime::Needs;
 use serde_json::json;
@@ -118,6 +119,41 @@ async fn a_body_over_max_body_bytes_is_413() {
     assert!(fake.calls().is_empty());
     // A small body still goes through.
     assert_eq!(post(&app.at("/ping")).body("{}").send().await.status, 200);
+}
+
+/// A client that writes its whole body before reading (as most do) still
+/// gets the 413 the head earned: the server reads and discards what is
+/// still coming instead of closing on it, which would reset the connection
+/// and lose the answer (the client saw "broken pipe" or "connection reset").
+#[tokio::test]
+async fn a_413_from_the_head_reaches_a_client_still_writing_its_body() {
+    let fake = users();
+    let mut options = Options::default();
+    options.config.server.max_body_bytes = 64;
+    let app = serve_with(&fixture("bodies.ro"), &fake, options).await;
+    let body = format!(r#"{{"name":"{}"}}"#, "x".repeat(20_000));
+    for round in 0..3 {
+        let mut raw = Raw::connect(app.addr).await;
+        let head = format!(
+            "POST /users HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        raw.send(head.as_bytes()).await;
+        // The answer is sent from the head; the body arrives after it.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        // In two writes, as a buffered client writes: had the server closed,
+        // the first would draw a reset and the second fail.
+        let (first, second) = body.as_bytes().split_at(body.len() / 2);
+        for part in [first, second] {
+            assert!(raw.try_send(part).await, "round {round}: the server closed on the body");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        match raw.outcome().await {
+            Outcome::Answer(answer) => assert_eq!(answer.status, 413, "round {round}: {}", answer.body),
+            Outcome::Closed => panic!("round {round}: the connection was closed before the 413 was read"),
+        }
+    }
+    assert!(fake.calls().is_empty());
 }
 
 /// A handler that reads its body alone gets the bytes that came, not a
