@@ -16,6 +16,7 @@ mod dev_checks;
 mod handler_errors;
 mod json_bombs;
 mod middlewares;
+mod off_loopback;
 mod reload;
 mod routing;
 mod shutdown;

@@ -151,3 +151,38 @@ async fn without_cors_there_are_no_cors_headers_and_options_is_a_method_like_any
     assert_eq!(answer.header("allow"), Some("GET"));
     assert_eq!(answer.header("access-control-allow-origin"), None);
 }
+
+/// The engine serves no files, and a path that climbs out of a folder
+/// (plain or percent-encoded, through a built-in prefix or not) reaches no
+/// file and no handler: 404, never a file's contents. A future static
+/// folder (the workbench) inherits this test.
+#[tokio::test]
+async fn paths_that_climb_out_reach_no_file() {
+    use crate::support::raw::Raw;
+    let fake = routes();
+    let app = serve(&fixture("routes.ro"), &fake).await;
+    for path in [
+        "/workbench/../../etc/passwd",
+        "/workbench/%2e%2e/%2e%2e/etc/passwd",
+        "/workbench/..%2f..%2fetc%2fpasswd",
+        "/workbench/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/../../../../etc/passwd",
+        "/telemetry/..%2f..%2fetc%2fpasswd",
+        "/_rohas/..%2f..%2fetc%2fpasswd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/workbench/....//....//etc/passwd",
+    ] {
+        let mut raw = Raw::connect(app.addr).await;
+        raw.send(format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").as_bytes())
+            .await;
+        let answer = raw.answer().await;
+        assert!(
+            matches!(answer.status, 400 | 404),
+            "{path}: {} {}",
+            answer.status,
+            answer.body
+        );
+        assert!(!answer.body.contains("root:"), "{path}: {}", answer.body);
+    }
+    assert!(fake.calls().is_empty(), "no handler ran");
+}

@@ -28,6 +28,8 @@ pub struct Options {
     pub adapter: Option<Arc<dyn Adapter>>,
     /// What the engine records spans, logs and metrics into (off by default).
     pub telemetry: Telemetry,
+    /// The address to listen on (port 0); `127.0.0.1` by default.
+    pub bind: std::net::IpAddr,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
             drain: Duration::from_secs(10),
             adapter: None,
             telemetry: Telemetry::off(),
+            bind: std::net::Ipv4Addr::LOCALHOST.into(),
         }
     }
 }
@@ -45,7 +48,7 @@ impl Default for Options {
 /// A running engine. Dropping it leaves the server to the test's tokio
 /// runtime, which ends with the test.
 pub struct Served {
-    /// `http://127.0.0.1:<port>`.
+    /// `http://<address>:<port>`.
     pub url: String,
     pub addr: SocketAddr,
     pub engine: Engine,
@@ -62,7 +65,7 @@ pub async fn serve(schema: &str, fake: &Arc<FakeRuntime>) -> Served {
 }
 
 /// Parse `schema`, start the engine on `fake` and serve it on
-/// `127.0.0.1:0` until [`Served::shutdown`].
+/// `127.0.0.1:0` (or `options.bind`) until [`Served::shutdown`].
 pub async fn serve_with(schema: &str, fake: &Arc<FakeRuntime>, options: Options) -> Served {
     let (log, captured) = Log::captured();
     let host = EngineHost::new(log.with_telemetry(options.telemetry));
@@ -82,9 +85,9 @@ pub async fn serve_with(schema: &str, fake: &Arc<FakeRuntime>, options: Options)
         host,
     )
     .await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let listener = tokio::net::TcpListener::bind((options.bind, 0))
         .await
-        .expect("bind 127.0.0.1:0");
+        .unwrap_or_else(|e| panic!("bind {}:0: {e}", options.bind));
     let addr = listener.local_addr().expect("local address");
     let (stop, stopped) = oneshot::channel::<()>();
     let serving = engine.clone();
