@@ -259,15 +259,15 @@ fn otlp_exporter(
         .map_err(|e| anyhow::anyhow!("[telemetry] otlp_protocol: {e}"))?;
     let mut options = OtlpOptions::new(endpoint, protocol, project.name.clone());
     options.service_version = Some(project.version.clone());
-    options.headers = t.otlp_headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    options.headers = t.otlp_headers.clone().into_iter().collect();
     // The table has no environment form of its own: one string, written
     // as OpenTelemetry's OTEL_EXPORTER_OTLP_HEADERS is.
     if let Some(text) = rohas_config::ProcessVar::OtlpHeaders.get() {
         let more = otlp::parse_headers(&text).map_err(|e| anyhow::anyhow!("ROHAS_TELEMETRY_OTLP_HEADERS: {e}"))?;
         options.headers.extend(more);
     }
-    OtlpExporter::start(options, Arc::new(move |m| warn.warn(m)))
-        .map_err(|e| anyhow::anyhow!("[telemetry] otlp_endpoint = {endpoint:?}: {e}"))
+    // The error names the endpoint itself, with any password masked.
+    OtlpExporter::start(options, Arc::new(move |m| warn.warn(m))).map_err(|e| anyhow::anyhow!("[telemetry] {e}"))
 }
 
 /// Where the CLI on this machine reaches the engine: a wildcard listen

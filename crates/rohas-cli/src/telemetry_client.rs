@@ -6,7 +6,7 @@
 //! engine's API or by the store's own parser for the file.
 
 use anyhow::{anyhow, bail};
-use rohas_config::Config;
+use rohas_config::{Config, Secret};
 use rohas_engine::rohas_events::QueueLock;
 use rohas_telemetry::{LogEntry, LogQuery, QueryError, Reader, Span, TraceQuery};
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ const FILE: &str = "telemetry.db";
 pub enum TelemetrySource {
     Engine {
         url: String,
-        key: Option<String>,
+        key: Option<Secret>,
         file: PathBuf,
     },
     File {
@@ -96,7 +96,8 @@ impl TelemetrySource {
     /// The API's JSON answer; `None` for a trace that is not stored.
     pub fn ask(&self, ask: &Ask<'_>) -> anyhow::Result<Option<Value>> {
         match self {
-            TelemetrySource::Engine { url, key, file } => match get(url, key.as_deref(), &ask.path()) {
+            TelemetrySource::Engine { url, key, file } => match get(url, key.as_ref().map(Secret::expose), &ask.path())
+            {
                 // Announced but gone (killed, crashed): the file still
                 // holds everything it wrote.
                 Err(Unreached(_)) if file.exists() => from_file(file, ask),
@@ -121,7 +122,7 @@ impl TelemetrySource {
         // a broken stream.
         let mut request = ureq::get(&format!("{url}/telemetry/logs/stream?{query}"));
         if let Some(key) = key {
-            request = request.set("Authorization", &format!("Bearer {key}"));
+            request = request.set("Authorization", &format!("Bearer {}", key.expose()));
         }
         match request.call() {
             Ok(response) => Ok(LogStream {

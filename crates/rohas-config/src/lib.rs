@@ -12,9 +12,11 @@ mod fuzz;
 mod load;
 mod model;
 mod process;
+mod secret;
 
 pub use error::{ConfigError, ConfigWarning};
 pub use fuzz::fuzz_one;
 pub use load::{load, load_file, Loaded};
 pub use model::*;
 pub use process::ProcessVar;
+pub use secret::{is_secret_key, without_credentials, BrokerOptions, Secret, HIDDEN};

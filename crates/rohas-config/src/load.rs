@@ -233,12 +233,37 @@ fn check_values(
 fn invalid(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
     let offset = err.span().map_or(0, |s| s.start);
     let line = text[..offset.min(text.len())].matches('\n').count() + 1;
+    let key = key_at_line(text, line);
+    let mut message = err.message().trim().to_string();
+    // toml quotes the value it found (`invalid type: integer `4242``):
+    // not when the value is a secret.
+    if key.as_deref().is_some_and(holds_secret) {
+        message = without_quoted(&message);
+    }
     ConfigError::Invalid {
         path: path.to_path_buf(),
         line,
-        key: key_at_line(text, line),
-        message: err.message().trim().to_string(),
+        key,
+        message,
     }
+}
+
+/// Whether the value at a dotted key is a secret: the workbench key, OTLP
+/// headers, a broker's password or token.
+fn holds_secret(key: &str) -> bool {
+    key == "workbench.api_key"
+        || key.starts_with("telemetry.otlp_headers")
+        || key.strip_prefix("adapter.").is_some_and(crate::is_secret_key)
+}
+
+/// `message` with every `quoted` part replaced by `***`.
+fn without_quoted(message: &str) -> String {
+    message
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| if i % 2 == 1 { crate::HIDDEN } else { part })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
 /// The dotted key defined on `line` (1-based), with its `[section]` prefix.

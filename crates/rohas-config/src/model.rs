@@ -1,6 +1,7 @@
 //! The typed configuration with its defaults (every key is described in
 //! docs/configuration.md).
 
+use crate::secret::{BrokerOptions, Secret};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -191,9 +192,10 @@ pub struct AdapterConfig {
     pub publish_timeout_ms: u64,
     /// `local`: how long acknowledged messages are kept, in hours.
     pub retention_hours: f64,
-    /// Each broker's own keys (`url`, `stream`, …), kept as written.
+    /// Each broker's own keys (`url`, `stream`, …), kept as written;
+    /// printed with passwords hidden.
     #[serde(flatten)]
-    pub options: BTreeMap<String, toml::Value>,
+    pub options: BrokerOptions,
 }
 
 impl Default for AdapterConfig {
@@ -205,7 +207,7 @@ impl Default for AdapterConfig {
             path: ".rohas/queue".into(),
             publish_timeout_ms: 5_000,
             retention_hours: 24.0,
-            options: BTreeMap::new(),
+            options: BrokerOptions::default(),
         }
     }
 }
@@ -281,8 +283,9 @@ pub struct TelemetryConfig {
     pub otlp_endpoint: Option<String>,
     /// `http/protobuf` (default) or `grpc`.
     pub otlp_protocol: String,
-    /// Extra headers sent with every export (an API key of a hosted backend).
-    pub otlp_headers: BTreeMap<String, String>,
+    /// Extra headers sent with every export (an API key of a hosted
+    /// backend): secrets, never printed.
+    pub otlp_headers: BTreeMap<String, Secret>,
 }
 
 impl Default for TelemetryConfig {
@@ -307,7 +310,9 @@ impl Default for TelemetryConfig {
 #[serde(default)]
 pub struct WorkbenchConfig {
     pub allowed_origins: Vec<String>,
-    pub api_key: Option<String>,
+    /// The bearer token the admin, telemetry and workbench APIs ask of
+    /// clients off loopback.
+    pub api_key: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

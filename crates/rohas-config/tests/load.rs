@@ -45,7 +45,10 @@ fn full_file_is_read() {
     assert_eq!(c.runtime.timeouts.cron, 30.0, "unset keys keep defaults");
     assert_eq!(c.adapter.kind, "nats");
     assert_eq!(c.adapter.options["url"].as_str(), Some("nats://127.0.0.1:4222"));
-    assert_eq!(c.workbench.api_key.as_deref(), Some("secret"));
+    assert_eq!(
+        c.workbench.api_key.as_ref().map(rohas_config::Secret::expose),
+        Some("secret")
+    );
     assert_eq!(c.cron.timezone.as_deref(), Some("Europe/Berlin"));
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
@@ -341,5 +344,53 @@ fn the_node_heap_limit_is_unset_by_default_read_from_environment_and_not_zero() 
     assert!(
         msg.contains("runtime.node_max_heap_mb") && msg.contains("greater than 0"),
         "{msg}"
+    );
+}
+
+#[test]
+fn a_secret_of_the_wrong_type_is_refused_without_repeating_it() {
+    for (text, line, key) in [
+        ("[workbench]\napi_key = 4242424242\n", ":2:", "workbench.api_key"),
+        (
+            "[telemetry]\notlp_headers = { authorization = 4242424242 }\n",
+            ":2:",
+            "telemetry.otlp_headers",
+        ),
+        (
+            "[telemetry.otlp_headers]\nx-tenant = \"acme\"\nauthorization = 4242424242\n",
+            ":3:",
+            "telemetry.otlp_headers.authorization",
+        ),
+    ] {
+        let msg = load_file(None, Some(text), no_env()).unwrap_err().to_string();
+        assert!(!msg.contains("4242424242"), "{msg}");
+        assert!(msg.contains(line) && msg.contains(key), "{msg}");
+        assert!(msg.contains("string"), "it still says what is expected: {msg}");
+    }
+    // Other keys keep the value in the message: it helps, and is no secret.
+    let msg = load_file(None, Some("[server]\nport = \"eighty\"\n"), no_env())
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("eighty"), "{msg}");
+}
+
+#[test]
+fn printing_a_configuration_shows_no_secret() {
+    let text = "[adapter]\ntype = \"rabbitmq\"\nurl = \"amqp://guest:hunter2@127.0.0.1:5672/%2f\"\n\
+                password = \"hunter3\"\n\n[telemetry.otlp_headers]\nauthorization = \"Bearer hunter4\"\n\n\
+                [workbench]\napi_key = \"hunter5\"\n";
+    let loaded = load_file(None, Some(text), no_env()).unwrap();
+    let shown = format!("{:?} {:#?}", loaded, loaded.config);
+    assert!(!shown.contains("hunter"), "{shown}");
+    assert!(shown.contains("amqp://***@127.0.0.1:5672"), "{shown}");
+    let c = &loaded.config;
+    assert_eq!(
+        c.workbench.api_key.as_ref().map(rohas_config::Secret::expose),
+        Some("hunter5")
+    );
+    assert_eq!(c.telemetry.otlp_headers["authorization"].expose(), "Bearer hunter4");
+    assert_eq!(
+        c.adapter.options["url"].as_str(),
+        Some("amqp://guest:hunter2@127.0.0.1:5672/%2f")
     );
 }

@@ -22,7 +22,13 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 
 pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> Response {
     let trace_id = crate::log::new_trace_id();
-    let key = engine.shared.config.workbench.api_key.as_deref();
+    let key = engine
+        .shared
+        .config
+        .workbench
+        .api_key
+        .as_ref()
+        .map(rohas_config::Secret::expose);
     if let Err(e) = authorize("the admin API", key, loopback, request.headers(), &trace_id) {
         return e.into_response();
     }

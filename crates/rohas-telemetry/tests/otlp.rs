@@ -544,7 +544,7 @@ fn wait_until(done: impl Fn() -> bool) {
 #[test]
 fn bad_settings_are_refused_at_start() {
     let (notice, _) = notices();
-    let start = |endpoint: &str, headers: Vec<(String, String)>| {
+    let start = |endpoint: &str, headers: Vec<(String, rohas_telemetry::otlp::Secret)>| {
         let mut o = options(endpoint.into(), OtlpProtocol::Http, "shop");
         o.headers = headers;
         OtlpExporter::start(o, notice.clone())

@@ -114,7 +114,7 @@ async fn serve_on(host: Ipv4Addr, key: Option<&str>, metrics_public: bool) -> Se
         bind: IpAddr::V4(host),
         ..Options::default()
     };
-    options.config.workbench.api_key = key.map(str::to_string);
+    options.config.workbench.api_key = key.map(rohas_config::Secret::from);
     options.config.telemetry.metrics_public = metrics_public;
     serve_with(&fixture("bodies.ro"), &fake, options).await
 }

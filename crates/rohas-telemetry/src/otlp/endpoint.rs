@@ -25,8 +25,10 @@ pub enum Signal {
 impl Endpoint {
     pub fn parse(endpoint: &str, protocol: OtlpProtocol) -> Result<Endpoint, OtlpError> {
         let written = endpoint.trim();
+        // What errors repeat: never a password written into the URL.
+        let shown = rohas_config::without_credentials(written);
         let bad = |reason: &str| OtlpError::BadEndpoint {
-            endpoint: written.to_string(),
+            endpoint: shown.clone(),
             reason: reason.to_string(),
         };
         if written.is_empty() {
@@ -37,10 +39,10 @@ impl Endpoint {
             .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
         match uri.scheme_str() {
             Some("http") => {}
-            Some("https") => return Err(OtlpError::Https(written.to_string())),
+            Some("https") => return Err(OtlpError::Https(shown.clone())),
             Some(other) => {
                 return Err(OtlpError::Scheme {
-                    endpoint: written.to_string(),
+                    endpoint: shown.clone(),
                     scheme: other.to_string(),
                 })
             }
@@ -101,6 +103,20 @@ mod tests {
 
     fn http(s: &str) -> Result<Endpoint, OtlpError> {
         Endpoint::parse(s, OtlpProtocol::Http)
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_refused_without_repeating_it() {
+        for written in [
+            "http://user:hunter2-secret@collector:4318",
+            "https://user:hunter2-secret@collector:4318/v1/traces",
+            "ftp://user:hunter2-secret@collector",
+            "http://user:hunter2-secret@collector:4318/a b",
+        ] {
+            let message = http(written).unwrap_err().to_string();
+            assert!(!message.contains("hunter2-secret"), "{message}");
+            assert!(message.contains("***@collector"), "{message}");
+        }
     }
 
     #[test]

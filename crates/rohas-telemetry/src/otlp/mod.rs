@@ -40,6 +40,7 @@ mod transport;
 pub use endpoint::Endpoint;
 pub use exporter::{OtlpCounts, OtlpExporter, OtlpStats};
 
+pub use rohas_config::Secret;
 use std::time::Duration;
 
 /// How the exporter talks to the receiver.
@@ -87,8 +88,9 @@ pub struct OtlpOptions {
     /// The resource's `service.version`, left out when `None`.
     pub service_version: Option<String>,
     /// Sent with every request (an `authorization` header, a tenant id).
-    /// For gRPC they are the call's metadata.
-    pub headers: Vec<(String, String)>,
+    /// For gRPC they are the call's metadata. Values are secrets: never
+    /// printed.
+    pub headers: Vec<(String, Secret)>,
     /// How long one request may take, connecting included.
     pub timeout: Duration,
 }
@@ -111,18 +113,19 @@ impl OtlpOptions {
 /// writes them (for a setting given as one string, like an environment
 /// variable): `name=value` pairs separated by commas, a value
 /// percent-encoded where it holds a comma (`authorization=Bearer%20abc,x-tenant=acme`).
-pub fn parse_headers(text: &str) -> Result<Vec<(String, String)>, OtlpError> {
+pub fn parse_headers(text: &str) -> Result<Vec<(String, Secret)>, OtlpError> {
     let mut headers = Vec::new();
-    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for (n, pair) in text.split(',').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
         let Some((name, value)) = pair.split_once('=') else {
+            // Not repeated: without its `=` it may be a value, a secret.
             return Err(OtlpError::BadHeader {
-                name: pair.to_string(),
-                reason: "write it as name=value".into(),
+                name: format!("entry {}", n + 1),
+                reason: "it has no `=`; write each header as name=value".into(),
             });
         };
         headers.push((
             name.trim().to_string(),
-            transport::percent_decode(value.trim().as_bytes()),
+            Secret::new(transport::percent_decode(value.trim().as_bytes())),
         ));
     }
     Ok(headers)
@@ -160,12 +163,16 @@ mod tests {
         assert_eq!(
             headers,
             [
-                ("authorization".into(), "Bearer abc".into()),
-                ("x-tenant".into(), "acme".into())
+                ("authorization".into(), Secret::new("Bearer abc")),
+                ("x-tenant".into(), Secret::new("acme"))
             ]
         );
         assert_eq!(parse_headers("").unwrap(), []);
-        assert!(parse_headers("token").unwrap_err().to_string().contains("`token`"));
+        let said = parse_headers("x-tenant=acme, Bearer sk-live-42")
+            .unwrap_err()
+            .to_string();
+        assert!(said.contains("entry 2") && said.contains("name=value"), "{said}");
+        assert!(!said.contains("sk-live-42"), "{said}");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! trailers-only answer). OTLP needs no streaming, so no gRPC library.
 
 use super::endpoint::{Endpoint, Signal};
-use super::{OtlpError, OtlpProtocol};
+use super::{OtlpError, OtlpProtocol, Secret};
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, HOST, RETRY_AFTER, USER_AGENT};
 use http::{Request, Response, StatusCode};
@@ -95,7 +95,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(endpoint: Endpoint, protocol: OtlpProtocol, headers: &[(String, String)]) -> Result<Client, OtlpError> {
+    pub fn new(endpoint: Endpoint, protocol: OtlpProtocol, headers: &[(String, Secret)]) -> Result<Client, OtlpError> {
         Ok(Client {
             endpoint,
             protocol,
@@ -215,7 +215,7 @@ impl Client {
     }
 }
 
-fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, OtlpError> {
+fn header_map(headers: &[(String, Secret)]) -> Result<HeaderMap, OtlpError> {
     let mut map = HeaderMap::new();
     for (name, value) in headers {
         let bad = |reason: String| OtlpError::BadHeader {
@@ -229,7 +229,7 @@ fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, OtlpError> {
         ) {
             return Err(bad("the exporter sets it".into()));
         }
-        let mut value = HeaderValue::from_str(value.trim()).map_err(|e| bad(e.to_string()))?;
+        let mut value = HeaderValue::from_str(value.expose().trim()).map_err(|e| bad(e.to_string()))?;
         value.set_sensitive(true);
         map.append(header, value);
     }
