@@ -44,35 +44,6 @@ use rohas_runtime::{HandlerSpec, Language};
 use rohas_schema::model::Schema;
 use std::path::{Path, PathBuf};
 
-/// Version written into the thin runtime crate's `Cargo.toml`.
-pub const RUNTIME_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-const RUNTIME_CARGO_TOML: &str = include_str!("../../templates/rust/runtime/Cargo.toml.tmpl");
-const RUNTIME_LIB_RS: &str = include_str!("../../templates/rust/runtime/lib.rs");
-const RUNTIME_ABI_RS: &str = include_str!("../../templates/rust/runtime/abi.rs");
-const RUNTIME_CALL_RS: &str = include_str!("../../templates/rust/runtime/call.rs");
-const RUNTIME_CAPTURE_RS: &str = include_str!("../../templates/rust/runtime/capture.rs");
-/// The runtime crate's test harness: `src/testing.rs` and its modules.
-const RUNTIME_TESTING_RS: &[(&str, &str)] = &[
-    ("testing.rs", include_str!("../../templates/rust/runtime/testing.rs")),
-    (
-        "testing/clock.rs",
-        include_str!("../../templates/rust/runtime/testing/clock.rs"),
-    ),
-    (
-        "testing/engine.rs",
-        include_str!("../../templates/rust/runtime/testing/engine.rs"),
-    ),
-    (
-        "testing/results.rs",
-        include_str!("../../templates/rust/runtime/testing/results.rs"),
-    ),
-    (
-        "testing/shapes.rs",
-        include_str!("../../templates/rust/runtime/testing/shapes.rs"),
-    ),
-];
-
 /// Lints the schema's naming trips in generated modules (module `Health`,
 /// variant names, docs written for people rather than rustdoc). Set as inner
 /// attributes of the generated groups only: handler modules stay linted.
@@ -279,28 +250,14 @@ fn generate_with(
     let extractors = extract::module(&files);
     files.push(GeneratedFile::new(base.join("extract.rs"), with_newline(extractors)));
 
+    // The runtime crate, as the SDK crate builds and tests it.
+    let runtime = base.join("rohas-runtime");
     files.push(GeneratedFile::new(
-        base.join("rohas-runtime/Cargo.toml"),
-        RUNTIME_CARGO_TOML.replace("{{version}}", RUNTIME_VERSION),
+        runtime.join("Cargo.toml"),
+        rohas_rust_sdk::sources::manifest(),
     ));
-    files.push(GeneratedFile::new(
-        base.join("rohas-runtime/src/lib.rs"),
-        RUNTIME_LIB_RS,
-    ));
-    files.push(GeneratedFile::new(
-        base.join("rohas-runtime/src/abi.rs"),
-        RUNTIME_ABI_RS,
-    ));
-    files.push(GeneratedFile::new(
-        base.join("rohas-runtime/src/call.rs"),
-        RUNTIME_CALL_RS,
-    ));
-    files.push(GeneratedFile::new(
-        base.join("rohas-runtime/src/capture.rs"),
-        RUNTIME_CAPTURE_RS,
-    ));
-    for (path, contents) in RUNTIME_TESTING_RS {
-        files.push(GeneratedFile::new(base.join("rohas-runtime/src").join(path), *contents));
+    for file in rohas_rust_sdk::sources::FILES {
+        files.push(GeneratedFile::new(runtime.join(file.path), file.text));
     }
     files.push(GeneratedFile::new(base.join("capture.rs"), CAPTURE_MODULE));
     files.push(GeneratedFile::new(
