@@ -9,7 +9,7 @@
 //!   into ABI calls.
 //!
 //! Loading, in order: regenerate the handler glue from the handler files
-//! (`rohas_codegen::rust::handler_glue`: a renamed function or a new
+//! (`rohas_rust_glue::handler_glue`: a renamed function or a new
 //! parameter needs new glue, and `rohas dev` only reruns codegen for schema
 //! changes), report missing files and functions, build, load the new library,
 //! then swap it in. New calls go to the new library; calls in flight keep
@@ -114,7 +114,7 @@ impl RustRuntime {
     /// Regenerate the glue and report handlers without a file or function.
     fn prepare(&self, specs: &[HandlerSpec]) -> Result<bool, Vec<LoadError>> {
         let mut errors = Vec::new();
-        let glue = rohas_codegen::rust::handler_glue(specs, &self.project_dir);
+        let glue = rohas_rust_glue::handler_glue(specs, &self.project_dir);
         for spec in specs.iter().filter(|s| !s.optional) {
             let file = match spec.source_file(&self.project_dir) {
                 Ok(file) => file,
