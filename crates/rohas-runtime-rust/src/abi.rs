@@ -54,6 +54,35 @@ pub const COMPLETE_FAILED: u8 = 0;
 pub const COMPLETE_WITH_EFFECTS: u8 = 1;
 /// `complete`'s `ok`: the return value's JSON alone (no events).
 pub const COMPLETE_VALUE: u8 = 2;
+
+/// What a completion's JSON is: `complete`'s `ok`, read once where the
+/// callback receives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// [`COMPLETE_FAILED`]: a failure (`{"status", "message", …}`).
+    Failed,
+    /// [`COMPLETE_WITH_EFFECTS`]: `{"value", "triggered", "payloads"}`.
+    WithEffects,
+    /// [`COMPLETE_VALUE`]: the return value's JSON alone.
+    Value,
+}
+
+/// An `ok` no version of this ABI defines: the call fails with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownCompletion(pub u8);
+
+impl TryFrom<u8> for Completion {
+    type Error = UnknownCompletion;
+
+    fn try_from(ok: u8) -> Result<Completion, UnknownCompletion> {
+        match ok {
+            COMPLETE_FAILED => Ok(Completion::Failed),
+            COMPLETE_WITH_EFFECTS => Ok(Completion::WithEffects),
+            COMPLETE_VALUE => Ok(Completion::Value),
+            other => Err(UnknownCompletion(other)),
+        }
+    }
+}
 pub type CancelFn = unsafe extern "C" fn(call_id: u64) -> u8;
 pub type FreeFn = unsafe extern "C" fn(ptr: *mut u8, len: usize);
 pub type ShutdownFn = unsafe extern "C" fn();
@@ -105,6 +134,18 @@ mod tests {
         for code in [library::INIT_NULL_HOST, library::INIT_TWICE, library::INIT_NO_RUNTIME] {
             assert_ne!(init_error(code), "unknown error", "rohas_init result {code}");
         }
+    }
+
+    #[test]
+    fn completion_kinds_are_read_once_and_unknown_ones_refused() {
+        assert_eq!(Completion::try_from(library::COMPLETE_FAILED), Ok(Completion::Failed));
+        assert_eq!(
+            Completion::try_from(library::COMPLETE_WITH_EFFECTS),
+            Ok(Completion::WithEffects)
+        );
+        assert_eq!(Completion::try_from(library::COMPLETE_VALUE), Ok(Completion::Value));
+        assert_eq!(Completion::try_from(3), Err(UnknownCompletion(3)));
+        assert_eq!(Completion::try_from(u8::MAX), Err(UnknownCompletion(u8::MAX)));
     }
 
     #[test]
