@@ -238,37 +238,39 @@ pub struct Loaded {
     pub errors: Vec<String>,
 }
 
-/// The body of a [`LOG`] frame.
+/// The body of a [`LOG`] frame. The wire names are one or two letters:
+/// `host.mjs` writes one of these per `console.*` line.
 #[derive(Deserialize)]
 pub struct Log {
-    #[serde(default)]
-    pub h: String,
-    #[serde(default)]
-    pub tr: String,
-    #[serde(default)]
-    pub l: String,
-    #[serde(default)]
-    pub m: String,
-    #[serde(default)]
-    pub f: Option<Map<String, Value>>,
+    #[serde(rename = "h", default)]
+    pub handler: String,
+    #[serde(rename = "tr", default)]
+    pub trace_id: String,
+    #[serde(rename = "l", default)]
+    pub level: String,
+    #[serde(rename = "m", default)]
+    pub message: String,
+    #[serde(rename = "f", default)]
+    pub fields: Option<Map<String, Value>>,
 }
 
-/// The body of a [`BROADCAST`] frame.
+/// The body of a [`BROADCAST`] frame: `message` to every client of a
+/// WebSocket endpoint.
 #[derive(Deserialize)]
 pub struct Broadcast {
-    #[serde(default)]
-    pub e: String,
-    #[serde(default)]
-    pub m: Value,
+    #[serde(rename = "e", default)]
+    pub endpoint: String,
+    #[serde(rename = "m", default)]
+    pub message: Value,
 }
 
-/// The body of a [`SEND`] frame.
+/// The body of a [`SEND`] frame: `message` to one WebSocket connection.
 #[derive(Deserialize)]
-pub struct Send {
-    #[serde(default)]
-    pub c: String,
-    #[serde(default)]
-    pub m: Value,
+pub struct SendToConnection {
+    #[serde(rename = "c", default)]
+    pub connection_id: String,
+    #[serde(rename = "m", default)]
+    pub message: Value,
 }
 
 #[cfg(test)]
@@ -400,5 +402,30 @@ mod tests {
             body: b"{",
         };
         assert!(matches!(outcome(broken), Err(HandlerError::Failed { .. })));
+    }
+
+    /// The bodies exactly as `host.mjs` writes them.
+    #[test]
+    fn live_call_frames_read_their_short_wire_names() {
+        let log: Log = serde_json::from_str(r#"{"h":"api:A","tr":"t1","l":"warn","m":"hi","f":{"k":1}}"#).unwrap();
+        assert_eq!(
+            (
+                log.handler.as_str(),
+                log.trace_id.as_str(),
+                log.level.as_str(),
+                log.message.as_str()
+            ),
+            ("api:A", "t1", "warn", "hi")
+        );
+        assert_eq!(log.fields.unwrap()["k"], 1);
+        let broadcast: Broadcast = serde_json::from_str(r#"{"e":"Chat","m":{"text":"x"}}"#).unwrap();
+        assert_eq!(
+            (broadcast.endpoint.as_str(), broadcast.message),
+            ("Chat", json!({"text": "x"}))
+        );
+        let send: SendToConnection = serde_json::from_str(r#"{"c":"c-1","m":[1]}"#).unwrap();
+        assert_eq!((send.connection_id.as_str(), send.message), ("c-1", json!([1])));
+        let empty: SendToConnection = serde_json::from_str("{}").unwrap();
+        assert_eq!((empty.connection_id.as_str(), empty.message), ("", Value::Null));
     }
 }

@@ -648,22 +648,22 @@ fn handle(w: &Worker, host: &dyn Host, frame: Frame<'_>) {
         frame::LOG => {
             if let Ok(log) = serde_json::from_slice::<frame::Log>(frame.body) {
                 host.log(LogRecord {
-                    level: LogLevel::parse(&log.l).as_str(),
-                    message: log.m,
-                    handler: log.h,
-                    trace_id: log.tr,
-                    fields: log.f.unwrap_or_default(),
+                    level: LogLevel::parse(&log.level).as_str(),
+                    message: log.message,
+                    handler: log.handler,
+                    trace_id: log.trace_id,
+                    fields: log.fields.unwrap_or_default(),
                 });
             }
         }
         frame::BROADCAST => {
             if let Ok(b) = serde_json::from_slice::<frame::Broadcast>(frame.body) {
-                host.broadcast(&b.e, b.m);
+                host.broadcast(&b.endpoint, b.message);
             }
         }
         frame::SEND => {
-            if let Ok(s) = serde_json::from_slice::<frame::Send>(frame.body) {
-                host.send(&s.c, s.m);
+            if let Ok(s) = serde_json::from_slice::<frame::SendToConnection>(frame.body) {
+                host.send(&s.connection_id, s.message);
             }
         }
         _ => {}

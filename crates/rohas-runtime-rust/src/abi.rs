@@ -1,10 +1,12 @@
 //! The engine's mirror of the C ABI between Rohas and a handler library.
 //!
 //! The definition, with the meaning of every symbol, callback and buffer, is
-//! the library side: `crates/rohas-codegen/templates/rust/runtime/abi.rs`,
-//! which codegen writes into each project as
-//! `src/generated/rohas-runtime/src/abi.rs`. Change both together and bump
-//! [`ABI_VERSION`]; a unit test below checks the two agree on it.
+//! the library side: `rohas_rust_sdk::abi`
+//! (`crates/rohas-rust-sdk/rohas-runtime/src/abi.rs`), which codegen writes
+//! into each project as `src/generated/rohas-runtime/src/abi.rs`. Change
+//! both together and bump [`ABI_VERSION`]; the unit tests below compare the
+//! two: version, constants, the host table's layout, and the exports'
+//! names and signatures.
 //!
 //! In short (version 2): the library exports `rohas_abi_version`,
 //! `rohas_init(host)`, `rohas_handlers(&len) -> JSON [{"id", "needs"}]`,
@@ -52,6 +54,35 @@ pub const COMPLETE_FAILED: u8 = 0;
 pub const COMPLETE_WITH_EFFECTS: u8 = 1;
 /// `complete`'s `ok`: the return value's JSON alone (no events).
 pub const COMPLETE_VALUE: u8 = 2;
+
+/// What a completion's JSON is: `complete`'s `ok`, read once where the
+/// callback receives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// [`COMPLETE_FAILED`]: a failure (`{"status", "message", …}`).
+    Failed,
+    /// [`COMPLETE_WITH_EFFECTS`]: `{"value", "triggered", "payloads"}`.
+    WithEffects,
+    /// [`COMPLETE_VALUE`]: the return value's JSON alone.
+    Value,
+}
+
+/// An `ok` no version of this ABI defines: the call fails with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownCompletion(pub u8);
+
+impl TryFrom<u8> for Completion {
+    type Error = UnknownCompletion;
+
+    fn try_from(ok: u8) -> Result<Completion, UnknownCompletion> {
+        match ok {
+            COMPLETE_FAILED => Ok(Completion::Failed),
+            COMPLETE_WITH_EFFECTS => Ok(Completion::WithEffects),
+            COMPLETE_VALUE => Ok(Completion::Value),
+            other => Err(UnknownCompletion(other)),
+        }
+    }
+}
 pub type CancelFn = unsafe extern "C" fn(call_id: u64) -> u8;
 pub type FreeFn = unsafe extern "C" fn(ptr: *mut u8, len: usize);
 pub type ShutdownFn = unsafe extern "C" fn();
@@ -76,43 +107,103 @@ pub fn init_error(code: i32) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    const LIBRARY_SIDE: &str = include_str!("../../rohas-codegen/templates/rust/runtime/abi.rs");
+    use super::*;
+    use rohas_rust_sdk::abi as library;
+    use std::mem::{align_of, offset_of, size_of};
 
-    #[test]
-    fn the_library_side_speaks_the_same_version() {
-        let line = format!("pub const ABI_VERSION: u32 = {};", super::ABI_VERSION);
-        assert!(
-            LIBRARY_SIDE.contains(&line),
-            "templates/rust/runtime/abi.rs must say `{line}`"
-        );
+    /// The exports exactly as a project's `registry.rs` expands them.
+    mod exported {
+        rohas_rust_sdk::export_handlers!(register);
+
+        fn register(_: &mut rohas_rust_sdk::Registry) {}
     }
 
     #[test]
-    fn the_library_side_declares_the_same_symbols_and_callbacks() {
-        for symbol in [
-            super::SYM_ABI_VERSION,
-            super::SYM_INIT,
-            super::SYM_HANDLERS,
-            super::SYM_INVOKE,
-            super::SYM_CANCEL,
-            super::SYM_FREE,
-            super::SYM_SHUTDOWN,
-        ] {
-            assert!(LIBRARY_SIDE.contains(&format!("fn {symbol}(")), "{symbol}");
+    fn both_sides_speak_the_same_version_and_constants() {
+        assert_eq!(ABI_VERSION, library::ABI_VERSION);
+        assert_eq!(exported::rohas_abi_version(), ABI_VERSION);
+        assert_eq!(
+            [COMPLETE_FAILED, COMPLETE_WITH_EFFECTS, COMPLETE_VALUE],
+            [
+                library::COMPLETE_FAILED,
+                library::COMPLETE_WITH_EFFECTS,
+                library::COMPLETE_VALUE
+            ]
+        );
+        assert_eq!(library::INIT_OK, 0);
+        for code in [library::INIT_NULL_HOST, library::INIT_TWICE, library::INIT_NO_RUNTIME] {
+            assert_ne!(init_error(code), "unknown error", "rohas_init result {code}");
         }
-        for field in ["pub ctx:", "pub complete:", "pub log:", "pub broadcast:", "pub send:"] {
-            assert!(LIBRARY_SIDE.contains(field), "{field}");
+    }
+
+    #[test]
+    fn completion_kinds_are_read_once_and_unknown_ones_refused() {
+        assert_eq!(Completion::try_from(library::COMPLETE_FAILED), Ok(Completion::Failed));
+        assert_eq!(
+            Completion::try_from(library::COMPLETE_WITH_EFFECTS),
+            Ok(Completion::WithEffects)
+        );
+        assert_eq!(Completion::try_from(library::COMPLETE_VALUE), Ok(Completion::Value));
+        assert_eq!(Completion::try_from(3), Err(UnknownCompletion(3)));
+        assert_eq!(Completion::try_from(u8::MAX), Err(UnknownCompletion(u8::MAX)));
+    }
+
+    #[test]
+    fn the_host_table_has_the_library_layout() {
+        assert_eq!(size_of::<HostVTable>(), size_of::<library::HostVTable>());
+        assert_eq!(align_of::<HostVTable>(), align_of::<library::HostVTable>());
+        let engine = [
+            offset_of!(HostVTable, ctx),
+            offset_of!(HostVTable, complete),
+            offset_of!(HostVTable, log),
+            offset_of!(HostVTable, broadcast),
+            offset_of!(HostVTable, send),
+        ];
+        let library = [
+            offset_of!(library::HostVTable, ctx),
+            offset_of!(library::HostVTable, complete),
+            offset_of!(library::HostVTable, log),
+            offset_of!(library::HostVTable, broadcast),
+            offset_of!(library::HostVTable, send),
+        ];
+        assert_eq!(engine, library);
+    }
+
+    /// Compiles only while every callback of the library's table has the
+    /// type of the engine's.
+    #[allow(dead_code)]
+    fn same_callbacks(engine: HostVTable) -> library::HostVTable {
+        library::HostVTable {
+            ctx: engine.ctx,
+            complete: engine.complete,
+            log: engine.log,
+            broadcast: engine.broadcast,
+            send: engine.send,
         }
-        for (name, value) in [
-            ("COMPLETE_FAILED", super::COMPLETE_FAILED),
-            ("COMPLETE_WITH_EFFECTS", super::COMPLETE_WITH_EFFECTS),
-            ("COMPLETE_VALUE", super::COMPLETE_VALUE),
-        ] {
-            let line = format!("pub const {name}: u8 = {value};");
-            assert!(
-                LIBRARY_SIDE.contains(&line),
-                "templates/rust/runtime/abi.rs must say `{line}`"
-            );
-        }
+    }
+
+    /// Each export has the name the engine looks up and (a compile-time
+    /// check) the type it calls it as.
+    macro_rules! export {
+        ($name:ident, $symbol:expr, $type:ty) => {{
+            let _: $type = exported::$name;
+            assert_eq!(stringify!($name), $symbol);
+        }};
+    }
+
+    #[test]
+    fn the_exports_have_the_names_and_signatures_the_engine_loads() {
+        export!(rohas_abi_version, SYM_ABI_VERSION, AbiVersionFn);
+        // The same function but for its host table's type, whose layout is checked above.
+        export!(
+            rohas_init,
+            SYM_INIT,
+            unsafe extern "C" fn(host: *const library::HostVTable) -> i32
+        );
+        export!(rohas_handlers, SYM_HANDLERS, HandlersFn);
+        export!(rohas_invoke, SYM_INVOKE, InvokeFn);
+        export!(rohas_cancel, SYM_CANCEL, CancelFn);
+        export!(rohas_free, SYM_FREE, FreeFn);
+        export!(rohas_shutdown, SYM_SHUTDOWN, ShutdownFn);
     }
 }

@@ -9,7 +9,7 @@
 //!   into ABI calls.
 //!
 //! Loading, in order: regenerate the handler glue from the handler files
-//! (`rohas_codegen::rust::handler_glue`: a renamed function or a new
+//! (`rohas_rust_glue::handler_glue`: a renamed function or a new
 //! parameter needs new glue, and `rohas dev` only reruns codegen for schema
 //! changes), report missing files and functions, build, load the new library,
 //! then swap it in. New calls go to the new library; calls in flight keep
@@ -35,6 +35,7 @@ mod fresh;
 mod library;
 mod progress;
 
+use abi::{Completion, UnknownCompletion};
 use library::{Library, Reply, Shared, Slot};
 use rohas_runtime::pending::AwaitedReply;
 use rohas_runtime::reply::{WireFailure, WireSuccess};
@@ -114,7 +115,7 @@ impl RustRuntime {
     /// Regenerate the glue and report handlers without a file or function.
     fn prepare(&self, specs: &[HandlerSpec]) -> Result<bool, Vec<LoadError>> {
         let mut errors = Vec::new();
-        let glue = rohas_codegen::rust::handler_glue(specs, &self.project_dir);
+        let glue = rohas_rust_glue::handler_glue(specs, &self.project_dir);
         for spec in specs.iter().filter(|s| !s.optional) {
             let file = match spec.source_file(&self.project_dir) {
                 Ok(file) => file,
@@ -302,8 +303,8 @@ fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
         message: format!("bad completion from the Rust library: {error}"),
         stack: None,
     };
-    match reply.ok {
-        abi::COMPLETE_VALUE => {
+    match reply.kind {
+        Ok(Completion::Value) => {
             // Written by serde_json in the library's runtime crate.
             let json = String::from_utf8(reply.body).map_err(|e| bad(e.to_string()))?;
             Ok(Outcome {
@@ -311,15 +312,15 @@ fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
                 effects: Default::default(),
             })
         }
-        abi::COMPLETE_WITH_EFFECTS => {
+        Ok(Completion::WithEffects) => {
             let s: WireSuccess = serde_json::from_slice(&reply.body).map_err(|e| bad(e.to_string()))?;
             Ok(s.into_outcome())
         }
-        abi::COMPLETE_FAILED => {
+        Ok(Completion::Failed) => {
             let f: WireFailure = serde_json::from_slice(&reply.body).map_err(|e| bad(e.to_string()))?;
             Err(f.into_error())
         }
-        other => Err(bad(format!("unknown completion kind {other}"))),
+        Err(UnknownCompletion(ok)) => Err(bad(format!("unknown completion kind {ok}"))),
     }
 }
 
@@ -524,9 +525,9 @@ mod tests {
         );
     }
 
-    fn reply(ok: u8, body: Value) -> Reply {
+    fn reply(kind: Completion, body: Value) -> Reply {
         Reply {
-            ok,
+            kind: Ok(kind),
             body: body.to_string().into_bytes(),
         }
     }
@@ -534,7 +535,7 @@ mod tests {
     #[test]
     fn completions_become_outcomes_and_errors() {
         let done = outcome(reply(
-            abi::COMPLETE_WITH_EFFECTS,
+            Completion::WithEffects,
             json!({"value": 1, "triggered": [["E", {"a": 1}]], "payloads": {"P": 2}}),
         ))
         .unwrap();
@@ -546,14 +547,14 @@ mod tests {
         assert_eq!(done.effects.payloads[0].event, "P");
 
         let value = outcome(Reply {
-            ok: abi::COMPLETE_VALUE,
+            kind: Ok(Completion::Value),
             body: br#"{"b":1,"a":[2]}"#.to_vec(),
         })
         .unwrap();
         assert_eq!(value.value.json(), r#"{"b":1,"a":[2]}"#);
         assert!(value.effects.triggered.is_empty() && value.effects.payloads.is_empty());
 
-        match outcome(reply(abi::COMPLETE_FAILED, json!({"status": 418, "message": "tea"}))) {
+        match outcome(reply(Completion::Failed, json!({"status": 418, "message": "tea"}))) {
             Err(HandlerError::Http {
                 status: 418,
                 message,
@@ -562,7 +563,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match outcome(reply(
-            abi::COMPLETE_FAILED,
+            Completion::Failed,
             json!({"message": "boom", "stack": "at x.rs:1:1"}),
         )) {
             Err(HandlerError::Failed { message, stack }) => {
@@ -572,25 +573,35 @@ mod tests {
         }
         assert!(matches!(
             outcome(Reply {
-                ok: abi::COMPLETE_WITH_EFFECTS,
+                kind: Ok(Completion::WithEffects),
                 body: b"not json".to_vec()
             }),
             Err(HandlerError::Failed { .. })
         ));
+        // A kind this engine does not know fails the call, naming it.
+        match outcome(Reply {
+            kind: Err(UnknownCompletion(7)),
+            body: b"{}".to_vec(),
+        }) {
+            Err(HandlerError::Failed { message, .. }) => {
+                assert!(message.contains("unknown completion kind 7"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     /// What `trigger_event_after` and `RuntimeError::NonRetryable` complete with.
     #[test]
     fn completions_carry_delays_and_non_retryable_failures() {
         let done = outcome(reply(
-            abi::COMPLETE_WITH_EFFECTS,
+            Completion::WithEffects,
             json!({"value": null, "triggered": [["E", 1], ["L", 2, 1000]], "payloads": {}}),
         ))
         .unwrap();
         let delays: Vec<_> = done.effects.triggered.iter().map(|t| t.delay).collect();
         assert_eq!(delays, [None, Some(std::time::Duration::from_secs(1))]);
         match outcome(reply(
-            abi::COMPLETE_FAILED,
+            Completion::Failed,
             json!({"message": "no lines", "retryable": false}),
         )) {
             Err(HandlerError::NonRetryable { message, stack: None }) => assert_eq!(message, "no lines"),

@@ -16,7 +16,7 @@
 //! the engine down. The cost is the library's code pages for each rebuild in
 //! one `rohas dev` session (a few MB each); `rohas start` never reloads.
 
-use crate::abi::{self, HostVTable};
+use crate::abi::{self, Completion, HostVTable, UnknownCompletion};
 use rohas_runtime::sync::lock;
 use rohas_runtime::{Host, LogLevel, LogRecord, Needs};
 use rustc_hash::FxHashMap;
@@ -31,10 +31,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
-/// A call's completion: `complete`'s `ok` ([`abi::COMPLETE_VALUE`] …) and
-/// its JSON.
+/// A call's completion: what its JSON is (`complete`'s `ok`, or the
+/// unknown value the library sent) and the JSON.
 pub(crate) struct Reply {
-    pub ok: u8,
+    pub kind: Result<Completion, UnknownCompletion>,
     pub body: Vec<u8>,
 }
 
@@ -106,7 +106,7 @@ unsafe fn shared<'a>(ctx: *const c_void) -> &'a Shared {
 unsafe extern "C" fn on_complete(ctx: *const c_void, call_id: u64, ok: u8, json: *const u8, len: usize) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         let reply = Reply {
-            ok,
+            kind: Completion::try_from(ok),
             body: bytes(json, len).to_vec(),
         };
         if STARTING.get() == call_id {

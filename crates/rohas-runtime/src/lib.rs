@@ -16,11 +16,12 @@ mod lookup;
 pub mod pending;
 pub mod reply;
 mod roles;
-/// The event object and a middleware's changes: one file, also written into
-/// every Rust project for its test harness.
-#[path = "../../rohas-codegen/templates/rust/runtime/testing/shapes.rs"]
-pub mod shapes;
 pub mod sync;
+
+/// The event object and a middleware's changes: one definition, which the
+/// Rust runtime crate written into every project also compiles for its
+/// test harness.
+pub use rohas_rust_sdk::shapes;
 
 pub use handler::{HandlerKind, HandlerSpec, Language};
 pub use handler_id::{HandlerId, NotAHandlerId};

@@ -14,12 +14,13 @@
 //! src/generated/handlers/{mod,api,events,cron,websockets,middlewares}.rs
 //!                                         `#[path]` declarations of the user's handler files
 //! src/generated/registry.rs               the handlers found (syn) and the glue calling them,
-//!                                         plus the C ABI exports (`glue.rs`)
-//! src/generated/extract.rs                `FromCall` for every generated type (`extract.rs`)
+//!                                         plus the C ABI exports (`rohas-rust-glue`)
+//! src/generated/extract.rs                `FromCall` for every generated type (`rohas-rust-glue`)
 //! src/generated/capture.rs                `println!` & co. shadowed to log through the engine
 //! src/generated/testing.rs                the test harness's schema side and typed calls (`testing.rs`)
 //! src/generated/rohas-runtime/{Cargo.toml,src/{lib,abi,call,capture,testing}.rs, src/testing/}
 //!                                         the thin runtime crate the project depends on by path
+//!                                         (`rohas-rust-sdk`, written as it is)
 //! ```
 //!
 //! Modules are named exactly like the declarations (`generated::api::Health`),
@@ -29,9 +30,6 @@
 
 mod code;
 mod declarations;
-mod extract;
-pub mod glue;
-mod handler_modules;
 mod stubs;
 mod testing;
 mod types;
@@ -41,37 +39,9 @@ pub use stubs::stubs;
 use crate::GeneratedFile;
 use code::Code;
 use rohas_runtime::{HandlerSpec, Language};
+use rohas_rust_glue::resolve_existing;
 use rohas_schema::model::Schema;
 use std::path::{Path, PathBuf};
-
-/// Version written into the thin runtime crate's `Cargo.toml`.
-pub const RUNTIME_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-const RUNTIME_CARGO_TOML: &str = include_str!("../../templates/rust/runtime/Cargo.toml.tmpl");
-const RUNTIME_LIB_RS: &str = include_str!("../../templates/rust/runtime/lib.rs");
-const RUNTIME_ABI_RS: &str = include_str!("../../templates/rust/runtime/abi.rs");
-const RUNTIME_CALL_RS: &str = include_str!("../../templates/rust/runtime/call.rs");
-const RUNTIME_CAPTURE_RS: &str = include_str!("../../templates/rust/runtime/capture.rs");
-/// The runtime crate's test harness: `src/testing.rs` and its modules.
-const RUNTIME_TESTING_RS: &[(&str, &str)] = &[
-    ("testing.rs", include_str!("../../templates/rust/runtime/testing.rs")),
-    (
-        "testing/clock.rs",
-        include_str!("../../templates/rust/runtime/testing/clock.rs"),
-    ),
-    (
-        "testing/engine.rs",
-        include_str!("../../templates/rust/runtime/testing/engine.rs"),
-    ),
-    (
-        "testing/results.rs",
-        include_str!("../../templates/rust/runtime/testing/results.rs"),
-    ),
-    (
-        "testing/shapes.rs",
-        include_str!("../../templates/rust/runtime/testing/shapes.rs"),
-    ),
-];
 
 /// Lints the schema's naming trips in generated modules (module `Health`,
 /// variant names, docs written for people rather than rustdoc). Set as inner
@@ -112,81 +82,11 @@ pub fn generate_in(schema: &Schema, project_root: &Path) -> Vec<GeneratedFile> {
     generate_with(schema, &specs, &move |spec| resolve_existing(&root, spec), &read)
 }
 
-/// What the Rust runtime regenerates before each build, from the handler
-/// files on disk: `src/generated/handlers/*.rs` (which files are compiled)
-/// and `src/generated/registry.rs` (which functions are called, and how).
-pub struct HandlerGlue {
-    pub files: Vec<GeneratedFile>,
-    /// The handlers found, one per spec whose file defines a function it names.
-    pub found: Vec<glue::Found>,
-    /// Handler files that do not parse: cargo reports why when it builds.
-    pub unparsable: Vec<PathBuf>,
-}
-
-/// [`HandlerGlue`] for the project at `project_root`.
-pub fn handler_glue(specs: &[HandlerSpec], project_root: &Path) -> HandlerGlue {
-    let root = project_root.to_path_buf();
-    let resolve = move |spec: &HandlerSpec| resolve_existing(&root, spec);
-    let read = |path: &Path| std::fs::read_to_string(project_root.join(path)).ok();
-    let base = Path::new("src/generated");
-    let mut files: Vec<GeneratedFile> = handler_modules::files(specs, &resolve)
-        .into_iter()
-        .map(|(name, contents)| GeneratedFile::new(base.join("handlers").join(name), with_newline(contents)))
-        .collect();
-    let found = find_handlers(specs, &resolve, &read);
-    let layout = handler_modules::layout(specs, &resolve);
-    files.push(GeneratedFile::new(
-        base.join("registry.rs"),
-        with_newline(glue::registry(&found, &layout)),
-    ));
-    let mut unparsable: Vec<PathBuf> = specs
-        .iter()
-        .filter_map(&resolve)
-        .filter(|path| read(path).is_some_and(|text| syn::parse_file(&text).is_err()))
-        .collect();
-    unparsable.sort();
-    unparsable.dedup();
-    HandlerGlue {
-        files,
-        found,
-        unparsable,
-    }
-}
-
 fn with_newline(mut contents: String) -> String {
     if !contents.ends_with('\n') {
         contents.push('\n');
     }
     contents
-}
-
-fn find_handlers(
-    specs: &[HandlerSpec],
-    resolve: &dyn Fn(&HandlerSpec) -> Option<PathBuf>,
-    read: &dyn Fn(&Path) -> Option<String>,
-) -> Vec<glue::Found> {
-    specs
-        .iter()
-        .filter_map(|spec| {
-            let path = resolve(spec)?;
-            let text = read(&path)?;
-            glue::find(
-                spec,
-                &glue::Source {
-                    path: &path,
-                    text: &text,
-                },
-            )
-        })
-        .collect()
-}
-
-fn resolve_existing(root: &Path, spec: &HandlerSpec) -> Option<PathBuf> {
-    spec.files
-        .iter()
-        .find(|f| root.join(f).is_file())
-        .or_else(|| spec.files.first())
-        .cloned()
 }
 
 fn generate_with(
@@ -268,39 +168,22 @@ fn generate_with(
     add("state.rs".into(), STATE_MODULE.trim_end().to_string());
     add("runtime.rs".into(), RUNTIME_MODULE.trim_end().to_string());
 
-    for (name, contents) in handler_modules::files(specs, resolve) {
-        add(format!("handlers/{name}"), contents);
-    }
-    let found = find_handlers(specs, resolve, read);
-    add(
-        "registry.rs".into(),
-        glue::registry(&found, &handler_modules::layout(specs, resolve)),
+    let (glue, _) = rohas_rust_glue::glue(specs, resolve, read);
+    files.extend(
+        glue.into_iter()
+            .map(|file| GeneratedFile::new(file.path, file.contents)),
     );
-    let extractors = extract::module(&files);
-    files.push(GeneratedFile::new(base.join("extract.rs"), with_newline(extractors)));
+    let extractors = rohas_rust_glue::extractors(files.iter().map(|f| (f.path.as_path(), f.contents.as_str())));
+    files.push(GeneratedFile::new(base.join("extract.rs"), extractors));
 
+    // The runtime crate, as the SDK crate builds and tests it.
+    let runtime = base.join("rohas-runtime");
     files.push(GeneratedFile::new(
-        base.join("rohas-runtime/Cargo.toml"),
-        RUNTIME_CARGO_TOML.replace("{{version}}", RUNTIME_VERSION),
+        runtime.join("Cargo.toml"),
+        rohas_rust_sdk::sources::manifest(),
     ));
-    files.push(GeneratedFile::new(
-        base.join("rohas-runtime/src/lib.rs"),
-        RUNTIME_LIB_RS,
-    ));
-    files.push(GeneratedFile::new(
-        base.join("rohas-runtime/src/abi.rs"),
-        RUNTIME_ABI_RS,
-    ));
-    files.push(GeneratedFile::new(
-        base.join("rohas-runtime/src/call.rs"),
-        RUNTIME_CALL_RS,
-    ));
-    files.push(GeneratedFile::new(
-        base.join("rohas-runtime/src/capture.rs"),
-        RUNTIME_CAPTURE_RS,
-    ));
-    for (path, contents) in RUNTIME_TESTING_RS {
-        files.push(GeneratedFile::new(base.join("rohas-runtime/src").join(path), *contents));
+    for file in rohas_rust_sdk::sources::FILES {
+        files.push(GeneratedFile::new(runtime.join(file.path), file.text));
     }
     files.push(GeneratedFile::new(base.join("capture.rs"), CAPTURE_MODULE));
     files.push(GeneratedFile::new(

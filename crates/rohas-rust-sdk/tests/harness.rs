@@ -1,22 +1,16 @@
-//! The Rust test harness (`rohas_runtime::testing`), compiled here straight
-//! from the runtime crate's template and driven through handlers written as
-//! the generated glue writes them (`fn(Call) -> HandlerFuture`), so event
-//! fan-out, cycles, the fake clock, WebSockets and middlewares are checked
-//! without building a project. `crates/rohas-cli/tests/rust_harness_e2e.rs`
+//! The Rust test harness (`rohas_runtime::testing`), driven through handlers
+//! written as the generated glue writes them (`fn(Call) -> HandlerFuture`),
+//! so event fan-out, cycles, the fake clock, WebSockets and middlewares are
+//! checked without building a project. `crates/rohas-cli/tests/rust_harness_e2e.rs`
 //! runs it on a real project's generated glue.
 
-#[path = "../templates/rust/runtime/lib.rs"]
-#[allow(dead_code, unused_imports)]
-#[rustfmt::skip]
-mod template_runtime;
-
-use serde_json::{json, Value};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use template_runtime::call::{Call, HandlerFuture, Registry};
-use template_runtime::testing::{
+use rohas_rust_sdk::call::{Call, HandlerFuture, Registry};
+use rohas_rust_sdk::testing::{
     rfc3339, ApiSpec, Blueprint, CronSpec, EventSpec, HarnessError, Request, TestEngine, WsSpec,
 };
-use template_runtime::{Connection, Level, RuntimeError};
+use rohas_rust_sdk::{Connection, Level, RuntimeError};
+use serde_json::{json, Value};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn create_user(call: Call) -> HandlerFuture {
     Box::pin(async move {
@@ -24,7 +18,11 @@ fn create_user(call: Call) -> HandlerFuture {
         let body: Value = call.extract("body")?;
         state.logger().info(&format!("creating {}", body["name"]));
         let returned = state
-            .trigger_event_after("Reminder", json!({"name": body["name"]}), Duration::from_secs(3600))
+            .trigger_event_after(
+                "Reminder",
+                json!({"name": body["name"]}),
+                Duration::from_secs(3600),
+            )
             .map(|()| json!({"id": 7, "name": body["name"]}));
         call.finish(returned, state)
     })
@@ -62,9 +60,10 @@ fn audit(call: Call) -> HandlerFuture {
         // Reads the event object: payload fields, `payload`, `name`, `timestamp`.
         let state = call.state();
         let event = call.request().clone();
-        state
-            .logger()
-            .info(&format!("audit {} at {}", event["name"], event["timestamp"]));
+        state.logger().info(&format!(
+            "audit {} at {}",
+            event["name"], event["timestamp"]
+        ));
         call.finish(Ok::<(), RuntimeError>(()), state)
     })
 }
@@ -88,7 +87,9 @@ fn ping(call: Call) -> HandlerFuture {
 fn remind(call: Call) -> HandlerFuture {
     Box::pin(async move {
         let state = call.state();
-        state.logger().info(&format!("reminded at {}", rfc3339(state.now())));
+        state
+            .logger()
+            .info(&format!("reminded at {}", rfc3339(state.now())));
         call.finish(Ok::<(), RuntimeError>(()), state)
     })
 }
@@ -97,7 +98,7 @@ fn nightly(call: Call) -> HandlerFuture {
     Box::pin(async move {
         let request = call.request().clone();
         // The free function reads the same clock as `State::now`.
-        let now = rfc3339(template_runtime::now());
+        let now = rfc3339(rohas_rust_sdk::now());
         call.reply(Ok::<_, RuntimeError>(
             json!({"scheduled_at": request["scheduled_at"], "now": now}),
         ))
@@ -106,7 +107,7 @@ fn nightly(call: Call) -> HandlerFuture {
 
 fn auth(call: Call) -> HandlerFuture {
     Box::pin(async move {
-        let context: template_runtime::HandlerContext = call.extract("context")?;
+        let context: rohas_rust_sdk::HandlerContext = call.extract("context")?;
         let returned = match context.header("authorization") {
             Some(_) => Ok(Some(json!({"headers": {"x-user": "ada"}}))),
             None => Err(RuntimeError::http(401, "no token")),
@@ -235,14 +236,23 @@ fn harness() -> TestEngine {
 #[test]
 fn an_api_call_gives_the_typed_value_its_events_and_its_logs() {
     let h = harness();
-    let result = h.call_api::<Value>("CreateUser", json!({"name": "ada"})).unwrap();
+    let result = h
+        .call_api::<Value>("CreateUser", json!({"name": "ada"}))
+        .unwrap();
     assert_eq!(result.value(), &json!({"id": 7, "name": "ada"}));
     // The api's `triggers` first, with the return value as payload, then the
     // delayed `trigger_event_after`.
-    let events: Vec<(&str, Option<Duration>)> = result.events.iter().map(|e| (e.event.as_str(), e.delay)).collect();
+    let events: Vec<(&str, Option<Duration>)> = result
+        .events
+        .iter()
+        .map(|e| (e.event.as_str(), e.delay))
+        .collect();
     assert_eq!(
         events,
-        [("UserCreated", None), ("Reminder", Some(Duration::from_secs(3600)))]
+        [
+            ("UserCreated", None),
+            ("Reminder", Some(Duration::from_secs(3600)))
+        ]
     );
     assert_eq!(result.events[0].payload, json!({"id": 7, "name": "ada"}));
     assert_eq!(result.logs.len(), 1);
@@ -261,7 +271,10 @@ fn failures_are_http_errors_and_publish_nothing() {
     let boom = h.call_api::<Value>("Boom", ()).unwrap();
     let error = boom.error().expect("failed");
     assert_eq!(error.status, 500);
-    assert!(error.message.contains("handler panicked: kaboom"), "{error:?}");
+    assert!(
+        error.message.contains("handler panicked: kaboom"),
+        "{error:?}"
+    );
     assert!(boom.events.is_empty());
 }
 
@@ -274,12 +287,18 @@ fn unknown_names_list_the_known_ones() {
         "no api `CreateUsr` in the schema; known: CreateUser, Taken, Boom, NoId, Unserved"
     );
     let error = h.publish("UserCreatd", json!({})).unwrap_err();
-    assert!(error.to_string().contains("no event `UserCreatd`"), "{error}");
+    assert!(
+        error.to_string().contains("no event `UserCreatd`"),
+        "{error}"
+    );
     assert!(matches!(
         h.run_cron("Daily"),
         Err(HarnessError::Unknown { kind: "cron", .. })
     ));
-    assert!(matches!(h.ws("Chatt"), Err(HarnessError::Unknown { kind: "ws", .. })));
+    assert!(matches!(
+        h.ws("Chatt"),
+        Err(HarnessError::Unknown { kind: "ws", .. })
+    ));
     let missing = h.call_api::<Value>("Unserved", ()).unwrap_err();
     assert!(
         missing
@@ -292,7 +311,9 @@ fn unknown_names_list_the_known_ones() {
 #[test]
 fn publish_runs_every_subscriber_then_what_they_triggered() {
     let h = harness();
-    let run = h.publish("UserCreated", json!({"id": 1, "name": "ada"})).unwrap();
+    let run = h
+        .publish("UserCreated", json!({"id": 1, "name": "ada"}))
+        .unwrap();
     assert_eq!(
         run.handlers(),
         [
@@ -304,7 +325,10 @@ fn publish_runs_every_subscriber_then_what_they_triggered() {
     );
     assert_eq!(run.events(), ["UserCreated", "EmailSent", "Audited"]);
     assert!(run.all_ok());
-    assert_eq!(run.run("welcome").unwrap().triggered[0].payload, json!({"to": "ada"}));
+    assert_eq!(
+        run.run("welcome").unwrap().triggered[0].payload,
+        json!({"to": "ada"})
+    );
     // The event's own trigger carries its payload.
     assert_eq!(run.published[2].payload, json!({"id": 1, "name": "ada"}));
     // The event object: a payload field (`name`) wins over the event's name.
@@ -330,7 +354,10 @@ fn a_payload_that_does_not_fit_its_event_fails_the_publisher() {
     let error = result.error().expect("the engine refuses to publish it");
     assert_eq!(
         (error.status, error.message.as_str()),
-        (500, "invalid payload for event `UserCreated`: missing field `id`")
+        (
+            500,
+            "invalid payload for event `UserCreated`: missing field `id`"
+        )
     );
     assert!(result.events.is_empty());
 }
@@ -342,14 +369,18 @@ fn a_cycle_is_reported_with_its_chain() {
     let HarnessError::TooDeep { chain } = &error else {
         panic!("{error}");
     };
-    assert!(chain.len() > 32 && chain.iter().all(|e| e == "Ping"), "{chain:?}");
+    assert!(
+        chain.len() > 32 && chain.iter().all(|e| e == "Ping"),
+        "{chain:?}"
+    );
     assert!(error.to_string().contains("Ping -> Ping"), "{error}");
 }
 
 #[test]
 fn delayed_events_wait_for_the_clock() {
     let h = harness();
-    h.call_api::<Value>("CreateUser", json!({"name": "ada"})).unwrap();
+    h.call_api::<Value>("CreateUser", json!({"name": "ada"}))
+        .unwrap();
     assert_eq!(h.scheduled().len(), 1);
     assert!(h.run_due().unwrap().runs.is_empty(), "not due yet");
     h.clock().advance(Duration::from_secs(3599));
@@ -357,7 +388,10 @@ fn delayed_events_wait_for_the_clock() {
     h.clock().advance(Duration::from_secs(1));
     let run = h.run_due().unwrap();
     assert_eq!(run.handlers(), ["event:Reminder:remind"]);
-    assert_eq!(run.runs[0].logs[0].message, "reminded at 2025-01-01T01:00:00.000Z");
+    assert_eq!(
+        run.runs[0].logs[0].message,
+        "reminded at 2025-01-01T01:00:00.000Z"
+    );
     assert!(h.scheduled().is_empty());
 }
 

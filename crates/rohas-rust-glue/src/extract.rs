@@ -7,16 +7,16 @@
 //! the call's request; every other struct or enum (models, inputs, inline
 //! bodies, ws messages, payloads) from the body or payload.
 
-use super::code::Code;
-use crate::GeneratedFile;
+use crate::text::Text;
 use std::path::Path;
 
-/// The extractor module for the generated `files` (paths under `src/generated/`).
-pub fn module(files: &[GeneratedFile]) -> String {
+/// The extractor module for the generated files (each a path relative to
+/// the project root, `src/generated/…`, and its text).
+pub fn module<'a>(files: impl IntoIterator<Item = (&'a Path, &'a str)>) -> String {
     let mut request = Vec::new();
     let mut payload = Vec::new();
-    for file in files {
-        let Ok(rel) = file.path.strip_prefix("src/generated") else {
+    for (path, contents) in files {
+        let Ok(rel) = path.strip_prefix("src/generated") else {
             continue;
         };
         let parts: Vec<&str> = rel.iter().filter_map(|p| p.to_str()).collect();
@@ -29,7 +29,7 @@ pub fn module(files: &[GeneratedFile]) -> String {
         let Some(stem) = Path::new(name).file_stem().and_then(|s| s.to_str()) else {
             continue;
         };
-        let Ok(parsed) = syn::parse_file(&file.contents) else {
+        let Ok(parsed) = syn::parse_file(contents) else {
             continue;
         };
         for item in parsed.items {
@@ -55,7 +55,7 @@ pub fn module(files: &[GeneratedFile]) -> String {
     request.sort();
     payload.sort();
 
-    let mut code = Code::rust();
+    let mut code = Text::default();
     code.line("//! Handler parameters of the schema's types (`FromCall`): request and event");
     code.line("//! types are read from the request, the others from the body or payload.");
     code.line("// Written by `rohas codegen`. Do not edit: every run rewrites src/generated/.");

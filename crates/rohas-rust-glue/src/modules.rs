@@ -10,9 +10,9 @@
 //! runtime's registration glue will find it). The user's `src/lib.rs` only
 //! says `pub mod generated;`.
 
-use super::code::Code;
-use crate::naming::{rust_ident, snake_case};
+use crate::text::Text;
 use rohas_runtime::HandlerSpec;
+use rohas_schema::naming::{rust_ident, snake_case};
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
@@ -59,7 +59,7 @@ pub fn layout(specs: &[HandlerSpec], resolve: &dyn Fn(&HandlerSpec) -> Option<Pa
 pub fn files(specs: &[HandlerSpec], resolve: &dyn Fn(&HandlerSpec) -> Option<PathBuf>) -> Vec<(String, String)> {
     let groups = layout(specs, resolve);
     let mut out = Vec::new();
-    let mut root = Code::rust();
+    let mut root = Text::default();
     root.line("//! Your handler files, declared here so you never list them by hand:");
     root.line("//! each file the schema names under `src/handlers/` or `src/middlewares/`");
     root.line("//! is a module below (`crate::generated::handlers::api::health`).");
@@ -71,7 +71,7 @@ pub fn files(specs: &[HandlerSpec], resolve: &dyn Fn(&HandlerSpec) -> Option<Pat
     out.push(("mod.rs".to_string(), root.finish()));
 
     for group in GROUPS {
-        let mut code = Code::rust();
+        let mut code = Text::default();
         let folder = if *group == "middlewares" {
             "src/middlewares/".to_string()
         } else {
