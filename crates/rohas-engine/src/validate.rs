@@ -137,7 +137,11 @@ impl Validator {
         for field in fields {
             let field_path = At::Field(&path, &field.name);
             match map.get(&field.name) {
-                None | Some(Value::Null) if may_be_left_out(field) => {}
+                None if may_be_left_out(field) => {}
+                // `null` is a value of an optional field only: a `@default`
+                // lets the field be left out, as the OpenAPI document says,
+                // and the generated Python and Rust types cannot hold `null`.
+                Some(Value::Null) if field.optional => {}
                 None => out.push(Problem {
                     path: field_path.render(),
                     problem: "required field is missing".into(),
@@ -202,7 +206,8 @@ impl Validator {
     }
 }
 
-/// A field that may be missing or `null`: optional, or with a `@default`.
+/// A field that may be missing: optional, or with a `@default` (only an
+/// optional one may also be `null`).
 pub(crate) fn may_be_left_out(field: &Field) -> bool {
     field.optional || field.attribute("default").is_some()
 }

@@ -52,7 +52,8 @@ impl Expect<'_> {
     /// The type with `T?` layers removed, and whether `null` is allowed.
     fn resolved(&self) -> (&TypeRef, bool) {
         let mut ty = self.ty;
-        let mut nullable = self.field.is_some_and(may_be_left_out);
+        // As in `validate.rs`: a `@default` field may be left out, not `null`.
+        let mut nullable = self.field.is_some_and(|f| f.optional);
         while let TypeRef::Optional(inner) = ty {
             ty = inner;
             nullable = true;
