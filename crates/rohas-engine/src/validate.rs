@@ -77,7 +77,9 @@ impl Validator {
                         .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok()),
                     Primitive::Json => true,
                 };
-                if !ok {
+                if !ok && *p == Primitive::Int && out_of_range_integer(value) {
+                    bad("expected an integer, found one outside the signed 64-bit range".into());
+                } else if !ok {
                     let expected = match p {
                         Primitive::String => "a string",
                         Primitive::Int => "an integer",
@@ -273,6 +275,18 @@ impl Validator {
     }
 }
 
+/// A whole JSON number that `i64` cannot hold. serde_json reads an integer
+/// past `i64` and `u64` as a float, which may round to exactly -2^63: a
+/// float of that size is counted out of range too.
+fn out_of_range_integer(value: &Value) -> bool {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    match value {
+        Value::Number(n) if n.is_u64() => !n.is_i64(),
+        Value::Number(n) => n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() >= LIMIT),
+        _ => false,
+    }
+}
+
 fn describe(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -295,6 +309,35 @@ mod tests {
         sources.add("t.ro", text);
         let checked = rohas_schema::check_sources(sources);
         std::sync::Arc::new(checked.schema.expect("valid"))
+    }
+
+    /// A TypeScript handler that echoes an `Int` past 2^53 answers a
+    /// different, rounded number, which can fall outside `i64`: the dev
+    /// response check said "expected an integer, found an integer".
+    #[test]
+    fn an_integer_out_of_range_is_named_as_such() {
+        let v = Validator::new(schema("type T { n: Int }"));
+        let ty = TypeRef::Named {
+            name: "T".into(),
+            target: NamedKind::Record,
+        };
+        let out_of_range = "expected an integer, found one outside the signed 64-bit range";
+        for text in [
+            r#"{"n": 9223372036854776000}"#,
+            r#"{"n": -9223372036854776000}"#,
+            r#"{"n": 1e300}"#,
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let problems = v.check(&ty, &value, "response");
+            assert_eq!(problems.len(), 1, "{text}");
+            assert_eq!(problems[0].problem, out_of_range, "{text}");
+        }
+        for fraction in [json!({"n": 1.5}), json!({"n": 1.0})] {
+            let problems = v.check(&ty, &fraction, "response");
+            assert_eq!(problems[0].problem, "expected an integer, found a number", "{fraction}");
+        }
+        assert!(v.check(&ty, &json!({"n": i64::MIN}), "response").is_empty());
+        assert!(v.check(&ty, &json!({"n": i64::MAX}), "response").is_empty());
     }
 
     #[test]
