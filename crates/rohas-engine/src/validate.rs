@@ -72,9 +72,7 @@ impl Validator {
                     Primitive::Int => value.is_i64() || value.as_u64().is_some_and(|u| u <= i64::MAX as u64),
                     Primitive::Float => value.is_number(),
                     Primitive::Boolean => value.is_boolean(),
-                    Primitive::DateTime => value
-                        .as_str()
-                        .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok()),
+                    Primitive::DateTime => value.as_str().is_some_and(datetime_ok),
                     Primitive::Json => true,
                 };
                 if !ok && *p == Primitive::Int && out_of_range_integer(value) {
@@ -85,7 +83,9 @@ impl Validator {
                         Primitive::Int => "an integer",
                         Primitive::Float => "a number",
                         Primitive::Boolean => "true or false",
-                        Primitive::DateTime => "an RFC 3339 date-time string",
+                        Primitive::DateTime => {
+                            "an RFC 3339 date-time string from year 0001 to 9999, without a leap second"
+                        }
                         Primitive::Json => "JSON",
                     };
                     bad(format!("expected {expected}, found {}", describe(value)));
@@ -273,6 +273,19 @@ impl Validator {
             .enum_decl(name)
             .is_some_and(|e| e.variants.iter().any(|v| v.name == s))
     }
+}
+
+/// An RFC 3339 date-time every handler language can hold and write back
+/// as RFC 3339: Python's `datetime` has no year 0 and no leap second
+/// (`:60`), and a year past 9999 in UTC (`9999-12-31T23:59:59-05:00`) is
+/// written `+010000-…` by TypeScript and Rust, which is not RFC 3339.
+pub(crate) fn datetime_ok(text: &str) -> bool {
+    use chrono::{Datelike, Timelike};
+    let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) else {
+        return false;
+    };
+    let years = 1..=9999;
+    years.contains(&at.year()) && years.contains(&at.naive_utc().year()) && at.nanosecond() < 1_000_000_000
 }
 
 /// A whole JSON number that `i64` cannot hold. serde_json reads an integer

@@ -159,7 +159,7 @@ impl<'de> Visitor<'de> for Expect<'_> {
     fn visit_str<E: Error>(self, s: &str) -> Result<(), E> {
         let ok = match self.resolved().0 {
             TypeRef::Primitive(Primitive::String | Primitive::Json) => true,
-            TypeRef::Primitive(Primitive::DateTime) => chrono::DateTime::parse_from_rfc3339(s).is_ok(),
+            TypeRef::Primitive(Primitive::DateTime) => crate::validate::datetime_ok(s),
             TypeRef::Named {
                 name,
                 target: NamedKind::Enum,
