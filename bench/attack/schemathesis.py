@@ -165,7 +165,8 @@ class Server:
         )
         self.ready = threading.Event()
         self.base = None
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         if not self.ready.wait(startup_timeout) or self.base is None:
             self.stop()
             tail = "\n".join(self.lines[-30:])
@@ -196,6 +197,8 @@ class Server:
                 self.process.wait()
             except ProcessLookupError:
                 pass
+        # The reader writes the last lines (the drain) into the log first.
+        self.reader.join(10)
         self.log.close()
 
 
@@ -268,9 +271,14 @@ def run_project(name, project, rohas, st, args, out_dir):
         row.update(passed=False, problem=str(e))
         return row
     try:
-        operations = wait_for_openapi(server.base)
-        print(f"   serving {operations} path(s) on {server.base}; running schemathesis", flush=True)
-        tested = time.monotonic()
+        paths = wait_for_openapi(server.base)
+    except (OSError, ValueError) as e:
+        server.stop()
+        row.update(passed=False, problem=f"{server.base}/openapi.json does not load: {e}")
+        return row
+    print(f"   serving {paths} path(s) on {server.base}; running schemathesis", flush=True)
+    tested = time.monotonic()
+    try:
         code, report = run_schemathesis(st, server.base, args, out_dir)
         row["seconds"] = round(time.monotonic() - tested, 1)
     finally:
