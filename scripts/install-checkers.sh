@@ -14,6 +14,9 @@
 # second receiver (ROHAS_OTLP_PYTHON=…), and Prometheus's own Python
 # client, whose text parser the telemetry tests read `/metrics` with
 # (ROHAS_PROMETHEUS_PYTHON=…, the same interpreter).
+# And schemathesis, pinned in bench/attack/schemathesis.py, which installs
+# it into $tools/schemathesis, for the OpenAPI conformance test
+# (ROHAS_SCHEMATHESIS=…).
 set -euo pipefail
 
 tools="${ROHAS_TOOLS_DIR:-$HOME/.cache/rohas-tools}"
@@ -65,6 +68,10 @@ if [ ! -d "$tools/asyncapi/node_modules/@asyncapi/parser" ]; then
   (cd "$tools/asyncapi" && npm init -y >/dev/null 2>&1 && npm install --silent --no-audit --no-fund "@asyncapi/parser@3.6.6" >&2)
 fi
 
+# The script keeps the pin and prints `ROHAS_SCHEMATHESIS=<st>`; it
+# installs only when the venv lacks that version.
+schemathesis=$(ROHAS_TOOLS_DIR="$tools" python3 "$(dirname "$0")/../bench/attack/schemathesis.py" --install-only)
+
 echo "ROHAS_MYPY=$tools/venv/bin/mypy"
 echo "ROHAS_TEST_PYTHON=$tools/venv/bin/python"
 echo "ROHAS_TSC=$tools/node/node_modules/.bin/tsc"
@@ -72,3 +79,4 @@ echo "ROHAS_OTLP_PYTHON=$tools/otlp-venv/bin/python"
 echo "ROHAS_PROMETHEUS_PYTHON=$tools/otlp-venv/bin/python"
 echo "ROHAS_ASYNCAPI_MODULES=$tools/asyncapi/node_modules"
 echo "ROHAS_VITEST_MODULES=$tools/node/node_modules"
+echo "$schemathesis"

@@ -72,18 +72,20 @@ impl Validator {
                     Primitive::Int => value.is_i64() || value.as_u64().is_some_and(|u| u <= i64::MAX as u64),
                     Primitive::Float => value.is_number(),
                     Primitive::Boolean => value.is_boolean(),
-                    Primitive::DateTime => value
-                        .as_str()
-                        .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok()),
+                    Primitive::DateTime => value.as_str().is_some_and(datetime_ok),
                     Primitive::Json => true,
                 };
-                if !ok {
+                if !ok && *p == Primitive::Int && out_of_range_integer(value) {
+                    bad("expected an integer, found one outside the signed 64-bit range".into());
+                } else if !ok {
                     let expected = match p {
                         Primitive::String => "a string",
                         Primitive::Int => "an integer",
                         Primitive::Float => "a number",
                         Primitive::Boolean => "true or false",
-                        Primitive::DateTime => "an RFC 3339 date-time string",
+                        Primitive::DateTime => {
+                            "an RFC 3339 date-time string from year 0001 to 9999, without a leap second"
+                        }
                         Primitive::Json => "JSON",
                     };
                     bad(format!("expected {expected}, found {}", describe(value)));
@@ -137,7 +139,11 @@ impl Validator {
         for field in fields {
             let field_path = At::Field(&path, &field.name);
             match map.get(&field.name) {
-                None | Some(Value::Null) if may_be_left_out(field) => {}
+                None if may_be_left_out(field) => {}
+                // `null` is a value of an optional field only: a `@default`
+                // lets the field be left out, as the OpenAPI document says,
+                // and the generated Python and Rust types cannot hold `null`.
+                Some(Value::Null) if field.optional => {}
                 None => out.push(Problem {
                     path: field_path.render(),
                     problem: "required field is missing".into(),
@@ -202,7 +208,8 @@ impl Validator {
     }
 }
 
-/// A field that may be missing or `null`: optional, or with a `@default`.
+/// A field that may be missing: optional, or with a `@default` (only an
+/// optional one may also be `null`).
 pub(crate) fn may_be_left_out(field: &Field) -> bool {
     field.optional || field.attribute("default").is_some()
 }
@@ -268,6 +275,31 @@ impl Validator {
     }
 }
 
+/// An RFC 3339 date-time every handler language can hold and write back
+/// as RFC 3339: Python's `datetime` has no year 0 and no leap second
+/// (`:60`), and a year past 9999 in UTC (`9999-12-31T23:59:59-05:00`) is
+/// written `+010000-…` by TypeScript and Rust, which is not RFC 3339.
+pub(crate) fn datetime_ok(text: &str) -> bool {
+    use chrono::{Datelike, Timelike};
+    let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) else {
+        return false;
+    };
+    let years = 1..=9999;
+    years.contains(&at.year()) && years.contains(&at.naive_utc().year()) && at.nanosecond() < 1_000_000_000
+}
+
+/// A whole JSON number that `i64` cannot hold. serde_json reads an integer
+/// past `i64` and `u64` as a float, which may round to exactly -2^63: a
+/// float of that size is counted out of range too.
+fn out_of_range_integer(value: &Value) -> bool {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    match value {
+        Value::Number(n) if n.is_u64() => !n.is_i64(),
+        Value::Number(n) => n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() >= LIMIT),
+        _ => false,
+    }
+}
+
 fn describe(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -290,6 +322,35 @@ mod tests {
         sources.add("t.ro", text);
         let checked = rohas_schema::check_sources(sources);
         std::sync::Arc::new(checked.schema.expect("valid"))
+    }
+
+    /// A TypeScript handler that echoes an `Int` past 2^53 answers a
+    /// different, rounded number, which can fall outside `i64`: the dev
+    /// response check said "expected an integer, found an integer".
+    #[test]
+    fn an_integer_out_of_range_is_named_as_such() {
+        let v = Validator::new(schema("type T { n: Int }"));
+        let ty = TypeRef::Named {
+            name: "T".into(),
+            target: NamedKind::Record,
+        };
+        let out_of_range = "expected an integer, found one outside the signed 64-bit range";
+        for text in [
+            r#"{"n": 9223372036854776000}"#,
+            r#"{"n": -9223372036854776000}"#,
+            r#"{"n": 1e300}"#,
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let problems = v.check(&ty, &value, "response");
+            assert_eq!(problems.len(), 1, "{text}");
+            assert_eq!(problems[0].problem, out_of_range, "{text}");
+        }
+        for fraction in [json!({"n": 1.5}), json!({"n": 1.0})] {
+            let problems = v.check(&ty, &fraction, "response");
+            assert_eq!(problems[0].problem, "expected an integer, found a number", "{fraction}");
+        }
+        assert!(v.check(&ty, &json!({"n": i64::MIN}), "response").is_empty());
+        assert!(v.check(&ty, &json!({"n": i64::MAX}), "response").is_empty());
     }
 
     #[test]

@@ -52,7 +52,8 @@ impl Expect<'_> {
     /// The type with `T?` layers removed, and whether `null` is allowed.
     fn resolved(&self) -> (&TypeRef, bool) {
         let mut ty = self.ty;
-        let mut nullable = self.field.is_some_and(may_be_left_out);
+        // As in `validate.rs`: a `@default` field may be left out, not `null`.
+        let mut nullable = self.field.is_some_and(|f| f.optional);
         while let TypeRef::Optional(inner) = ty {
             ty = inner;
             nullable = true;
@@ -158,7 +159,7 @@ impl<'de> Visitor<'de> for Expect<'_> {
     fn visit_str<E: Error>(self, s: &str) -> Result<(), E> {
         let ok = match self.resolved().0 {
             TypeRef::Primitive(Primitive::String | Primitive::Json) => true,
-            TypeRef::Primitive(Primitive::DateTime) => chrono::DateTime::parse_from_rfc3339(s).is_ok(),
+            TypeRef::Primitive(Primitive::DateTime) => crate::validate::datetime_ok(s),
             TypeRef::Named {
                 name,
                 target: NamedKind::Enum,

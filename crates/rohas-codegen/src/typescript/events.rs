@@ -8,7 +8,7 @@
 
 use super::declarations::reexport;
 use super::module::Module;
-use super::types::{inline_name, property, type_name};
+use super::types::{field_property, inline_name, type_name};
 use rohas_schema::model::{Event, Field, NamedKind, Schema, TypeRef};
 use std::collections::HashSet;
 
@@ -66,8 +66,7 @@ pub fn event_module(schema: &Schema, event: &Event) -> String {
                 let local = module.use_type(owner_module, &context);
                 ty = ty.replacen(&context, &local, 1);
             }
-            let optional = field.optional || field.attribute("default").is_some();
-            members.push((field.doc.clone(), property(&field.name, &ty, optional)));
+            members.push((field.doc.clone(), field_property(field, &ty)));
         }
     }
     let taken: HashSet<&str> = fields

@@ -2,10 +2,11 @@
 //! interfaces for records and inline objects, string unions for enums.
 //!
 //! Property names are the schema's names, the only names on the wire
-//! (`createdAt`, `class`; quoted only when not an identifier). `T?` and
-//! fields with `@default(..)` are optional properties that may also be
-//! `null`: the engine accepts both a missing key and `null` for them, and
-//! passes the data on as it came. `DateTime` is `Date`: the runtime turns
+//! (`createdAt`, `class`; quoted only when not an identifier). `T?` fields
+//! are optional properties that may also be `null`; fields with
+//! `@default(..)` are optional properties only: the engine accepts a
+//! missing key for them but refuses `null`, as the OpenAPI document says,
+//! and passes the data on as it came. `DateTime` is `Date`: the runtime turns
 //! incoming RFC 3339 strings into `Date`s before a handler sees them, and
 //! `JSON.stringify` writes them back as RFC 3339 (see `runtime.ts`).
 
@@ -123,8 +124,7 @@ impl<'s> Module<'s> {
                 docs.push(default_doc(&field.ty, lit));
             }
             self.body.jsdoc(&docs.join("\n\n"));
-            self.body
-                .line(&property(&field.name, &ty, field.optional || default.is_some()));
+            self.body.line(&field_property(field, &ty));
         }
         self.body.close("}");
     }
@@ -179,11 +179,22 @@ pub fn property(wire: &str, ty: &str, optional: bool) -> String {
     }
 }
 
+/// A record field's property: `name?: T | null;` when it is optional,
+/// `name?: T;` when it has a `@default` (it may be left out, never `null`),
+/// else `name: T;`.
+pub fn field_property(field: &Field, ty: &str) -> String {
+    if !field.optional && field.attribute("default").is_some() {
+        format!("{}?: {ty};", prop_name(&field.name))
+    } else {
+        property(&field.name, ty, field.optional)
+    }
+}
+
 /// The doc line telling what `@default(lit)` means for a field of type `ty`.
 fn default_doc(ty: &TypeRef, lit: &Literal) -> String {
     let shown = match (ty, lit) {
         (TypeRef::Primitive(Primitive::DateTime), Literal::Ident(i)) if i == "now" => {
-            return "Missing or `null` means the current time (`@default(now)`).".into()
+            return "Missing means the current time (`@default(now)`).".into()
         }
         (_, Literal::String(s)) => ts_str(s),
         (_, Literal::Int(i)) => i.to_string(),
@@ -191,7 +202,7 @@ fn default_doc(ty: &TypeRef, lit: &Literal) -> String {
         (_, Literal::Bool(b)) => b.to_string(),
         (_, Literal::Ident(i)) => ts_str(i),
     };
-    format!("Missing or `null` means `{shown}` (`@default`).")
+    format!("Missing means `{shown}` (`@default`).")
 }
 
 #[cfg(test)]
@@ -211,5 +222,18 @@ mod tests {
         assert_eq!(property("nickname", "string", true), "nickname?: string | null;");
         assert_eq!(property("class", "string", false), "class: string;");
         assert_eq!(property("x-y", "number", false), "\"x-y\": number;");
+    }
+
+    #[test]
+    fn a_field_with_a_default_may_be_left_out_but_not_null() {
+        let mut sources = rohas_schema::SourceMap::new();
+        sources.add(
+            "t.ro",
+            "enum Role { A B }\ntype T { role: Role @default(A)\n nick: String?\n name: String }",
+        );
+        let schema = rohas_schema::check_sources(sources).schema.expect("valid");
+        let fields = &schema.type_decl("T").expect("declared").fields;
+        let written: Vec<String> = fields.iter().map(|f| field_property(f, "X")).collect();
+        assert_eq!(written, ["role?: X;", "nick?: X | null;", "name: X;"]);
     }
 }

@@ -17,6 +17,7 @@ mod handler_errors;
 mod json_bombs;
 mod middlewares;
 mod off_loopback;
+mod openapi_conformance;
 mod reload;
 mod routing;
 mod shutdown;
