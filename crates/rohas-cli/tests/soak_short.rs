@@ -38,7 +38,10 @@ fn a_short_soak_in_python_and_typescript_passes() {
         assert_eq!(result["passed"], true, "{lang}: {}", result["checks"]);
         let kinds = &result["requests_by_kind"];
         for kind in ["health", "create", "unauthorized", "invalid", "missing"] {
-            assert!(kinds[kind].as_u64().unwrap_or(0) > 0, "{lang}: no {kind} request was made: {kinds}");
+            assert!(
+                kinds[kind].as_u64().unwrap_or(0) > 0,
+                "{lang}: no {kind} request was made: {kinds}"
+            );
         }
         assert!(
             result["drained"]["delivered"].as_u64().unwrap_or(0) > 0,
