@@ -138,6 +138,7 @@ fn check_module_name(
     at: Span,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    types::check_file_name_length(name, at, diagnostics);
     let snake = crate::naming::snake_case(name);
     match modules.get(&snake) {
         Some((other, first)) => diagnostics.push(
