@@ -225,18 +225,9 @@ impl Plan {
         let all = distinct(pool.iter(), usize::MAX);
         let decl_all = distinct(decl_pool.iter(), usize::MAX);
         // Declarations share one namespace: each name is used once.
-        let mut decls = decl_all
-            .iter()
-            .filter(|n| is_declarable(n))
-            .cycle()
-            .enumerate()
-            .map(|(i, n)| {
-                if i < decl_all.len() {
-                    n.clone()
-                } else {
-                    format!("{n}{i}")
-                }
-            });
+        let declarable: Vec<&String> = decl_all.iter().filter(|n| is_declarable(n)).collect();
+        assert!(declarable.len() >= 110, "the table needs 110 declaration names");
+        let mut decls = declarable.into_iter().cloned();
         let mut take = |n: usize| decls.by_ref().take(n).collect::<Vec<_>>();
         let types = take(40);
         let apis = take(25);
