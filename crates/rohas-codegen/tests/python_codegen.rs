@@ -90,6 +90,19 @@ fn reserved_words() {
     assert!(text.contains("    class_ = \"class\"\n"));
     assert!(text.contains("    value_ = \"value\"\n"));
     assert!(text.contains("    None_ = \"None\"\n"));
+    // A model named like the handler's `State` is imported under another name.
+    let stubs = stubs_of(&schema);
+    let status = &stubs
+        .iter()
+        .find(|f| f.path == Path::new("src/handlers/api/status.py"))
+        .unwrap()
+        .contents;
+    assert!(
+        status.contains("from generated.models.State import State as State_\n"),
+        "{status}"
+    );
+    assert!(status.contains("from generated.state import State\n"), "{status}");
+    assert!(status.contains("    return State_(id=0)\n"), "{status}");
     insta::assert_snapshot!(text);
 }
 
