@@ -520,9 +520,9 @@ fn seeded_mixes_type_check_in_all_three_languages() {
 /// names (`model class`, `model Self`, `model State`, `api const`):
 /// accepted by the schema, but the generators do not escape them yet.
 /// Python writes `class class:` and `from generated.models.class import
-/// class`, a model `Any`, `TypeAlias` or `State` hides the name the
-/// generated module imports, and Rust cannot name a struct or module
-/// `Self`. Run with `--ignored` to see where.
+/// class`, a model `Any` or `TypeAlias` hides the name the generated
+/// module imports, and Rust cannot name a struct or module `Self`. Run
+/// with `--run-ignored only` to see where.
 #[test]
 #[ignore = "declaration names that are keywords or imported names are not escaped yet"]
 fn bare_keywords_as_declaration_names_type_check() {
