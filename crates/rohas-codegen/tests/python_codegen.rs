@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::checkers::{mypy_strict, python, python_can, python_codegen, write};
 use common::{fixture, load};
 use rohas_codegen::init::init_project;
 use rohas_codegen::{handler_specs, python, GeneratedFile};
@@ -89,6 +90,19 @@ fn reserved_words() {
     assert!(text.contains("    class_ = \"class\"\n"));
     assert!(text.contains("    value_ = \"value\"\n"));
     assert!(text.contains("    None_ = \"None\"\n"));
+    // A model named like the handler's `State` is imported under another name.
+    let stubs = stubs_of(&schema);
+    let status = &stubs
+        .iter()
+        .find(|f| f.path == Path::new("src/handlers/api/status.py"))
+        .unwrap()
+        .contents;
+    assert!(
+        status.contains("from generated.models.State import State as State_\n"),
+        "{status}"
+    );
+    assert!(status.contains("from generated.state import State\n"), "{status}");
+    assert!(status.contains("    return State_(id=0)\n"), "{status}");
     insta::assert_snapshot!(text);
 }
 
@@ -131,42 +145,6 @@ fn every_declaration_has_its_module() {
 
 // ---- running Python -------------------------------------------------------
 
-fn python() -> String {
-    std::env::var("ROHAS_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// True when `python -c code` succeeds.
-fn python_can(code: &str) -> bool {
-    Command::new(python())
-        .args(["-c", code])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn write(root: &Path, rel: &Path, contents: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, contents).unwrap();
-}
-
-/// `src/generated/` of `schema` in `root`, and a stub for every handler
-/// whose files do not exist yet (as `rohas codegen` does).
-fn codegen(root: &Path, schema: &Schema) {
-    for file in python::generate(schema) {
-        write(root, &file.path, &file.contents);
-    }
-    let specs = handler_specs(schema, Language::Python);
-    for stub in python::stubs(schema, &specs) {
-        let exists = specs
-            .iter()
-            .filter(|s| s.files.first() == Some(&stub.path))
-            .any(|s| s.files.iter().any(|f| root.join(f).exists()));
-        if !exists {
-            write(root, &stub.path, &stub.contents);
-        }
-    }
-}
-
 /// A project with `schema` (a fixture file), the given handler files, and codegen.
 fn project(schema: &str, handlers: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -176,41 +154,8 @@ fn project(schema: &str, handlers: &[(&str, &str)]) -> tempfile::TempDir {
         write(dir.path(), Path::new(path), contents);
     }
     let schema = load(&dir.path().join("schema"));
-    codegen(dir.path(), &schema);
+    python_codegen(dir.path(), &schema);
     dir
-}
-
-/// `mypy --strict` on `src/` of `root`, or false (with the reason printed)
-/// when mypy is not installed.
-fn mypy_strict(root: &Path) -> bool {
-    if !python_can("import mypy") {
-        eprintln!(
-            "skipped: `{} -m mypy` is not available (pip install mypy, or set ROHAS_TEST_PYTHON)",
-            python()
-        );
-        return false;
-    }
-    let output = Command::new(python())
-        .args([
-            "-m",
-            "mypy",
-            "--strict",
-            "--explicit-package-bases",
-            "--no-error-summary",
-            "src",
-        ])
-        .env("MYPYPATH", root.join("src"))
-        .current_dir(root)
-        .output()
-        .expect("mypy runs");
-    assert!(
-        output.status.success(),
-        "mypy --strict failed in {}:\n{}{}",
-        root.display(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    true
 }
 
 #[test]
@@ -379,7 +324,7 @@ fn mypy_strict_passes_on_the_init_project() {
     let root = dir.path().join("app");
     init_project(&root, "app", Language::Python, None).unwrap();
     let schema = load(&root.join("schema"));
-    codegen(&root, &schema);
+    python_codegen(&root, &schema);
     mypy_strict(&root);
 }
 

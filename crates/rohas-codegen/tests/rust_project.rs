@@ -6,18 +6,11 @@
 
 mod common;
 
+use common::checkers::{cargo, rust_codegen, write};
 use common::{fixture, load};
 use rohas_codegen::init::init_project;
-use rohas_codegen::{handler_specs, rust};
 use rohas_runtime::Language;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn write(root: &Path, rel: &Path, contents: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, contents).unwrap();
-}
+use std::path::Path;
 
 /// A Rust project from `rohas init`, with its schema replaced by `schema`
 /// (a fixture file) when given, then codegen: `src/generated/` in full, and
@@ -39,41 +32,8 @@ fn project(name: &str, schema: Option<&str>, handlers: &[(&str, &str)]) -> tempf
         write(dir.path(), Path::new(path), contents);
     }
     let schema = load(&dir.path().join("schema"));
-    for file in rust::generate_in(&schema, dir.path()) {
-        write(dir.path(), &file.path, &file.contents);
-    }
-    let specs = handler_specs(&schema, Language::Rust);
-    for stub in rust::stubs(&schema, &specs) {
-        let spec_has_file = specs
-            .iter()
-            .filter(|s| s.files.first() == Some(&stub.path))
-            .any(|s| s.files.iter().any(|f| dir.path().join(f).exists()));
-        if !spec_has_file {
-            write(dir.path(), &stub.path, &stub.contents);
-        }
-    }
+    rust_codegen(dir.path(), &schema);
     dir
-}
-
-fn cargo(dir: &Path, args: &[&str]) {
-    let target = std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cache/rohas-user-target"))
-        .unwrap_or_else(|| std::env::temp_dir().join("rohas-user-target"));
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "cargo {} failed in {}:\n{}",
-        args.join(" "),
-        dir.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// `src/tests.rs` for a fixture schema: the generated harness compiles and starts.

@@ -11,6 +11,7 @@
 
 mod common;
 
+use common::checkers::{node_modules, tsc, tsc_strict, typescript_codegen, write, TSCONFIG};
 use common::{fixture, load};
 use rohas_codegen::init::init_project;
 use rohas_codegen::{handler_specs, typescript, GeneratedFile};
@@ -253,62 +254,6 @@ fn init_project_files() {
 
 // ---- running tsc -----------------------------------------------------------
 
-/// `$ROHAS_TSC`, or None with the reason printed.
-fn tsc() -> Option<PathBuf> {
-    match std::env::var_os("ROHAS_TSC") {
-        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
-        _ => {
-            eprintln!(
-                "skipped: ROHAS_TSC is not set (run `eval \"$(scripts/install-checkers.sh | sed 's/^/export /')\"`)"
-            );
-            None
-        }
-    }
-}
-
-/// The `node_modules` folder that holds `tsc` and `@types/node`.
-fn node_modules(tsc: &Path) -> PathBuf {
-    let real = std::fs::canonicalize(tsc).unwrap_or_else(|e| panic!("ROHAS_TSC={}: {e}", tsc.display()));
-    tsc.ancestors()
-        .chain(real.ancestors())
-        .find(|dir| dir.file_name().is_some_and(|n| n == "node_modules") && dir.join("@types/node").is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "ROHAS_TSC={} is not inside a node_modules that has @types/node; \
-                 use the tsc scripts/install-checkers.sh installs",
-                tsc.display()
-            )
-        })
-        .to_path_buf()
-}
-
-fn write(root: &Path, rel: &Path, contents: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, contents).unwrap();
-}
-
-/// `src/generated/` of `schema` in `root`, and a stub for every handler
-/// whose files do not exist yet (as `rohas codegen` does).
-fn codegen(root: &Path, schema: &Schema) {
-    for file in typescript::generate(schema) {
-        write(root, &file.path, &file.contents);
-    }
-    let specs = handler_specs(schema, Language::TypeScript);
-    for stub in typescript::stubs(schema, &specs) {
-        let exists = specs
-            .iter()
-            .filter(|s| s.files.first() == Some(&stub.path))
-            .any(|s| s.files.iter().any(|f| root.join(f).exists()));
-        if !exists {
-            write(root, &stub.path, &stub.contents);
-        }
-    }
-}
-
-/// The tsconfig.json `rohas init` writes.
-const TSCONFIG: &str = include_str!("../templates/typescript/tsconfig.json");
-
 /// A project with `schema` (a fixture file), the init template's
 /// tsconfig.json, the given handler files, and codegen.
 fn project(schema: &str, handlers: &[(&str, &str)]) -> tempfile::TempDir {
@@ -320,35 +265,8 @@ fn project(schema: &str, handlers: &[(&str, &str)]) -> tempfile::TempDir {
         write(dir.path(), Path::new(path), contents);
     }
     let schema = load(&dir.path().join("schema"));
-    codegen(dir.path(), &schema);
+    typescript_codegen(dir.path(), &schema);
     dir
-}
-
-/// `tsc --noEmit --strict -p <config>` in `root` (which gets a
-/// `node_modules` link), plus `extra` options; false when tsc is not set.
-fn tsc_strict(root: &Path, config: &str, extra: &[&str]) -> bool {
-    let Some(tsc) = tsc() else { return false };
-    let modules = node_modules(&tsc);
-    if !root.join("node_modules").exists() {
-        #[cfg(unix)]
-        std::os::unix::fs::symlink(&modules, root.join("node_modules")).unwrap();
-        #[cfg(windows)]
-        std::os::windows::fs::symlink_dir(&modules, root.join("node_modules")).unwrap();
-    }
-    let output = Command::new(&tsc)
-        .args(["--noEmit", "--strict", "--pretty", "false", "-p", config])
-        .args(extra)
-        .current_dir(root)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", tsc.display()));
-    assert!(
-        output.status.success(),
-        "tsc --noEmit --strict -p {config} failed in {}:\n{}{}",
-        root.display(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    true
 }
 
 #[test]
@@ -534,7 +452,7 @@ fn tsc_strict_passes_on_the_init_project() {
     let root = dir.path().join("app");
     init_project(&root, "app", Language::TypeScript, None).unwrap();
     let schema = load(&root.join("schema"));
-    codegen(&root, &schema);
+    typescript_codegen(&root, &schema);
     // The template's handlers are all there: codegen wrote no stub.
     for spec in handler_specs(&schema, Language::TypeScript) {
         let path = root.join(&spec.files[0]);

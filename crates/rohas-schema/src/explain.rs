@@ -117,7 +117,12 @@ impl Code {
                 "Generated code converts names to each language's convention (snake_case in \
                  Python and Rust, camelCase in TypeScript). Two names that become the same \
                  (`userId` and `user_id`) would overwrite each other, as would two handlers \
-                 sharing a file. A name made only of `_` has no usable form at all.",
+                 sharing a file, or two declarations sharing a module (`User` and `user`: \
+                 Python also imports every declaration under its snake_case name, and a \
+                 case-insensitive disk holds one file for both). Middleware files keep \
+                 the name as written, so two middlewares differing only in case collide. \
+                 A name made only of `_` has no usable form at all, and a declaration, \
+                 handler or middleware name over 200 bytes is too long for a file name.",
                 "model User {\n  userId  Int\n  user_id Int\n}",
                 "Rename one of them so they differ after conversion, and give every name at \
                  least one letter.",

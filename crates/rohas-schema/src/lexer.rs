@@ -115,11 +115,17 @@ impl Lexer<'_> {
                 _ => {
                     let ch = self.text[start..].chars().next().unwrap_or('\u{fffd}');
                     let end = start + ch.len_utf8();
-                    self.push(
-                        TokenKind::Error(format!("unexpected character `{}`", ch.escape_debug())),
-                        start,
-                        end,
-                    );
+                    // A letter is most likely part of a name: say what a
+                    // name may hold, since the wire keeps it in every language.
+                    let message = if ch.is_alphabetic() {
+                        format!(
+                            "`{ch}` cannot be part of a name: names are ASCII letters, digits and `_`, \
+                             which every generated language can spell"
+                        )
+                    } else {
+                        format!("unexpected character `{}`", ch.escape_debug())
+                    };
+                    self.push(TokenKind::Error(message), start, end);
                 }
             }
         }
@@ -300,5 +306,23 @@ mod tests {
         assert!(matches!(&k[1], TokenKind::Error(m) if m.contains("unterminated `/*`")));
         assert!(matches!(kinds("é")[0], TokenKind::Error(_)));
         assert!(matches!(kinds("99999999999999999999")[0], TokenKind::Error(_)));
+    }
+
+    /// `café` is a name the schema cannot take (the wire uses it as it is
+    /// in every language, and TypeScript and Rust spell identifiers
+    /// differently outside ASCII): the error says what a name may hold.
+    #[test]
+    fn a_letter_outside_ascii_says_what_names_may_hold() {
+        for text in ["café", "名前", "Ünïcode"] {
+            let k = kinds(text);
+            let message = k
+                .iter()
+                .find_map(|t| match t {
+                    TokenKind::Error(m) => Some(m.clone()),
+                    _ => None,
+                })
+                .unwrap();
+            assert!(message.contains("ASCII letters, digits and `_`"), "{text}: {message}");
+        }
     }
 }

@@ -94,11 +94,22 @@ impl Parser {
         if let TokenKind::Error(message) = &token.kind {
             return Diagnostic::error(Code::E0001, message.clone()).with_primary(token.span, "cannot read this");
         }
-        Diagnostic::error(
+        let diagnostic = Diagnostic::error(
             Code::E0001,
             format!("expected {expected}, found {}", token.kind.describe()),
         )
-        .with_primary(token.span, format!("expected {expected}"))
+        .with_primary(token.span, format!("expected {expected}"));
+        // `1st` lexes as a number (or `5s` as a duration) where a name was
+        // wanted: the fix is in where a name may start.
+        let numeric = matches!(
+            token.kind,
+            TokenKind::Int(_) | TokenKind::Float(_) | TokenKind::Duration { .. }
+        );
+        if numeric && expected.contains("name") {
+            diagnostic.with_help("a name starts with an ASCII letter or `_`, like `first` or `_1st`")
+        } else {
+            diagnostic
+        }
     }
 
     fn expect(&mut self, kind: TokenKind, expected: &str) -> PResult<Span> {

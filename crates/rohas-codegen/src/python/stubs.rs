@@ -31,6 +31,7 @@ fn stub(schema: &Schema, spec: &HandlerSpec, sharing: &[&HandlerSpec]) -> String
         doc: String::new(),
         std: BTreeMap::new(),
         generated: BTreeMap::new(),
+        bound: BTreeMap::new(),
         body: Code::python(),
     };
     match spec.kind {
@@ -52,22 +53,56 @@ struct StubFile {
     doc: String,
     std: BTreeMap<String, BTreeSet<String>>,
     generated: BTreeMap<String, BTreeSet<String>>,
+    /// Each name bound by an import: the imported name and where it is from.
+    bound: BTreeMap<String, (String, String)>,
     body: Code,
 }
 
+/// Where an imported name lives: the modules generated for the schema's
+/// declarations all hand out the same classes, any other module its own.
+fn origin(module: &str) -> String {
+    let schema = [
+        "generated.api.",
+        "generated.models.",
+        "generated.events.",
+        "generated.websockets.",
+    ];
+    if schema.iter().any(|p| module.starts_with(p)) {
+        "schema".into()
+    } else {
+        module.into()
+    }
+}
+
 impl StubFile {
-    fn import(&mut self, module: &str, name: &str) {
-        // An api module re-exports the types it uses: one import per name.
-        let known = self.std.values().chain(self.generated.values());
-        if known.into_iter().any(|names| names.contains(name)) {
-            return;
+    /// Imports `name` from `module` and returns the name to use for it here.
+    /// A module generated for the schema re-exports the declarations it
+    /// uses, so a declaration is imported once, from whichever module came
+    /// first. A declaration named like a runtime name (a model `State`
+    /// beside the handler's `State`) is another object: it is imported
+    /// under another name (`State as State_`).
+    fn import(&mut self, module: &str, name: &str) -> String {
+        let origin = origin(module);
+        if let Some((local, _)) = self.bound.iter().find(|(_, (n, o))| n == name && *o == origin) {
+            return local.clone();
         }
+        let mut local = name.to_string();
+        while self.bound.contains_key(&local) {
+            local.push('_');
+        }
+        let entry = if local == name {
+            local.clone()
+        } else {
+            format!("{name} as {local}")
+        };
+        self.bound.insert(local.clone(), (name.to_string(), origin));
         let group = if module.starts_with("generated") {
             &mut self.generated
         } else {
             &mut self.std
         };
-        group.entry(module.to_string()).or_default().insert(name.to_string());
+        group.entry(module.to_string()).or_default().insert(entry);
+        local
     }
 
     /// `async def name(params) -> ret:`, wrapped one parameter per line when long.
@@ -128,7 +163,7 @@ fn api_stub(file: &mut StubFile, schema: &Schema, spec: &HandlerSpec, function: 
         return;
     };
     // Imports the placeholder needs count only if a placeholder exists.
-    let imports_before = (file.std.clone(), file.generated.clone());
+    let imports_before = (file.std.clone(), file.generated.clone(), file.bound.clone());
     let mut placeholders = Placeholders {
         schema,
         file,
@@ -147,7 +182,7 @@ fn api_stub(file: &mut StubFile, schema: &Schema, spec: &HandlerSpec, function: 
             file.body.line(&format!("return {value}"));
         }
         None => {
-            (file.std, file.generated) = imports_before;
+            (file.std, file.generated, file.bound) = imports_before;
             file.import("generated.runtime", "HttpError");
             file.body.line(&format!(
                 "raise HttpError(501, {})",
@@ -188,8 +223,8 @@ impl Placeholders<'_, '_> {
             } => {
                 let decl = self.schema.enum_decl(name)?;
                 let first = member_names(decl).into_iter().next()?;
-                self.file.import(&format!("generated.models.{name}"), name);
-                format!("{name}.{first}")
+                let local = self.file.import(&format!("generated.models.{name}"), name);
+                format!("{local}.{first}")
             }
             TypeRef::Named {
                 name,
@@ -211,7 +246,7 @@ impl Placeholders<'_, '_> {
 
     /// `Class(required=…, …)`, one argument per line when it is long.
     fn object(&mut self, class: &str, module: &str, fields: &[Field], depth: usize) -> Option<String> {
-        self.file.import(module, class);
+        let local = self.file.import(module, class);
         let mut scratch = Module::new(self.schema, "stub");
         let mut args = Vec::new();
         for field in fields {
@@ -236,14 +271,14 @@ impl Placeholders<'_, '_> {
             .map(|(a, _)| a)?;
             args.push(format!("{attr}={value}"));
         }
-        let one_line = format!("{class}({})", args.join(", "));
+        let one_line = format!("{local}({})", args.join(", "));
         if one_line.len() + depth * 4 <= 80 || args.is_empty() {
             return Some(one_line);
         }
         let indent = "    ".repeat(depth + 1);
         let close = "    ".repeat(depth);
         let lines: Vec<String> = args.iter().map(|a| format!("{indent}{a},")).collect();
-        Some(format!("{class}(\n{}\n{close})", lines.join("\n")))
+        Some(format!("{local}(\n{}\n{close})", lines.join("\n")))
     }
 }
 
@@ -254,8 +289,8 @@ fn event_stub(file: &mut StubFile, spec: &HandlerSpec, sharing: &[&HandlerSpec],
     match (spec.event_type.as_deref(), single) {
         (Some(event), true) => {
             file.doc = format!("Event handler `{}` for `{event}`.", spec.name);
-            file.import(&format!("generated.events.{event}"), event);
-            file.signature(function, &[format!("event: {event}"), "state: State".into()], "None");
+            let local = file.import(&format!("generated.events.{event}"), event);
+            file.signature(function, &[format!("event: {local}"), "state: State".into()], "None");
             file.body.line(&format!(
                 "state.logger.info({}, event=event.to_wire())",
                 py_str(&format!("{event} received"))

@@ -40,7 +40,8 @@ const SHADOWED: &[&str] = &[
 ];
 
 /// A Python attribute name for each wire name, escaped and unique: `userId` →
-/// `user_id`, `class` → `class_`, a second `user_id` → `user_id_2`. `taken`
+/// `user_id`, `class` → `class_`, `__init__` → `f__init__`, a second `user_id` →
+/// `user_id_2`. `taken`
 /// holds names already used in the class.
 pub fn attr_names<'a>(
     schema: &Schema,
@@ -53,6 +54,11 @@ pub fn attr_names<'a>(
             let mut ident = python_ident(&snake_case(wire));
             if SHADOWED.contains(&ident.as_str()) || is_declared(schema, &ident) {
                 ident.push('_');
+            }
+            // Inside a class body `__x` is mangled and `__x__` may replace
+            // a method Python gives every object (`__init__`, `__class__`).
+            if ident.starts_with("__") {
+                ident.insert(0, 'f');
             }
             let mut candidate = ident.clone();
             let mut n = 2;
@@ -413,6 +419,17 @@ mod tests {
             names,
             ["created_at", "class_", "str_", "user_id", "user_id_2", "to_wire_"]
         );
+    }
+
+    /// A dataclass attribute named `__init__` replaces the class's own
+    /// constructor, and `__secret` is mangled to `_Owner__secret` inside the
+    /// class body: neither may keep its name.
+    #[test]
+    fn dunder_and_mangled_names_are_escaped() {
+        let schema = Schema::default();
+        let mut taken = HashSet::new();
+        let names = attr_names(&schema, ["__init__", "__class__", "__secret", "_private"], &mut taken);
+        assert_eq!(names, ["f__init__", "f__class__", "f__secret", "_private"]);
     }
 
     #[test]

@@ -20,3 +20,4 @@ pub fn load(path: &Path) -> Schema {
         .schema
         .unwrap_or_else(|| panic!("{} is invalid:\n{rendered}", path.display()))
 }
+pub mod checkers;

@@ -93,6 +93,7 @@ pub fn lower(
 
 fn collect_names(decls: &[Decl], diagnostics: &mut Vec<Diagnostic>) -> Names {
     let mut table: HashMap<String, (DeclKind, Span)> = HashMap::new();
+    let mut modules: HashMap<String, (String, Span)> = HashMap::new();
     for decl in decls {
         let kind = match decl {
             Decl::Record(_) => DeclKind::Record,
@@ -119,9 +120,38 @@ fn collect_names(decls: &[Decl], diagnostics: &mut Vec<Diagnostic>) -> Names {
                     .with_help("all .ro files of a schema folder share one namespace: rename or remove one of them"),
             ),
             None => {
+                check_module_name(&mut modules, &name.name, name.span, diagnostics);
                 table.insert(name.name.clone(), (kind, name.span));
             }
         }
     }
     Names { table }
+}
+
+/// A declaration's module is its name, and Python also imports it under its
+/// snake_case name (`generated.models.user` for `User`): two names with one
+/// snake_case form (`User` and `user`, `CreateUser` and `create_user`) would
+/// be one module there, and one file on a case-insensitive disk.
+fn check_module_name(
+    modules: &mut HashMap<String, (String, Span)>,
+    name: &str,
+    at: Span,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    types::check_file_name_length(name, at, diagnostics);
+    let snake = crate::naming::snake_case(name);
+    match modules.get(&snake) {
+        Some((other, first)) => diagnostics.push(
+            Diagnostic::error(
+                Code::E0011,
+                format!("declarations `{other}` and `{name}` would share the module `{snake}`"),
+            )
+            .with_primary(at, format!("becomes `{snake}`"))
+            .with_secondary(*first, format!("also becomes `{snake}`"))
+            .with_help("rename one of them"),
+        ),
+        None => {
+            modules.insert(snake, (name.to_string(), at));
+        }
+    }
 }

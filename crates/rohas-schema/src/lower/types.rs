@@ -278,8 +278,63 @@ pub(super) fn check_handler_names(schema: &Schema, diags: &mut Vec<Diagnostic>) 
             ),
             Some(_) => {}
             None => {
+                check_file_name_length(&r.name, r.span, diags);
                 by_file.insert(snake, (&r.name, r.span));
             }
         }
+    }
+    // A middleware's file keeps its name as written (`src/middlewares/rateLimit.ts`),
+    // so only names equal but for case share one: on a case-insensitive
+    // disk, and for tsc, which refuses two such files in one program.
+    let mut by_lowercase: HashMap<String, (&str, Span)> = HashMap::new();
+    let middleware_refs = schema
+        .apis
+        .iter()
+        .flat_map(|a| &a.middlewares)
+        .chain(schema.websockets.iter().flat_map(|w| &w.middlewares));
+    for r in middleware_refs {
+        let lower = r.name.to_lowercase();
+        match by_lowercase.get(&lower) {
+            Some((other, span)) if *other != r.name => diags.push(
+                Diagnostic::error(
+                    Code::E0011,
+                    format!(
+                        "middlewares `{other}` and `{}` differ only in case, and share one file",
+                        r.name
+                    ),
+                )
+                .with_primary(r.span, "differs only in case")
+                .with_secondary(*span, format!("from `{other}` here"))
+                .with_help("use one spelling everywhere, or rename one of them"),
+            ),
+            Some(_) => {}
+            None => {
+                check_file_name_length(&r.name, r.span, diags);
+                by_lowercase.insert(lower, (&r.name, r.span));
+            }
+        }
+    }
+}
+
+/// The longest name that becomes a file: generated files add a folder-free
+/// suffix of a few bytes (`_test.py`, `.ts`), and file names stop at 255
+/// bytes on every common file system.
+pub(super) const MAX_FILE_NAME: usize = 200;
+
+/// Declarations, handlers and middlewares are files named after them.
+pub(super) fn check_file_name_length(name: &str, at: Span, diags: &mut Vec<Diagnostic>) {
+    if name.len() > MAX_FILE_NAME {
+        diags.push(
+            Diagnostic::error(
+                Code::E0011,
+                format!(
+                    "`{}…` is {} bytes long, too long for a file name",
+                    name.chars().take(16).collect::<String>(),
+                    name.len()
+                ),
+            )
+            .with_primary(at, format!("becomes a file name; at most {MAX_FILE_NAME} bytes"))
+            .with_help("use a shorter name"),
+        );
     }
 }
