@@ -7,52 +7,35 @@
 //! through [`Log::record`], tagged with its handler and trace id. Level from
 //! `ROHAS_LOG_LEVEL` (default `info`).
 
-use rohas_runtime::LogRecord;
+use rohas_runtime::{LogLevel, LogRecord};
 use rohas_telemetry::{LogEntry, Telemetry};
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Trace,
-    Debug,
-    Info,
-    Warn,
-    Error,
-}
+/// The engine's levels are the stored ones: a line and its telemetry
+/// record never disagree.
+pub use rohas_telemetry::Level;
 
-impl Level {
-    pub fn parse(s: &str) -> Option<Level> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "trace" => Level::Trace,
-            "debug" => Level::Debug,
-            "info" => Level::Info,
-            "warn" | "warning" => Level::Warn,
-            "error" => Level::Error,
-            _ => return None,
-        })
-    }
-    fn label(self) -> &'static str {
-        match self {
-            Level::Trace => "TRACE",
-            Level::Debug => "DEBUG",
-            Level::Info => "INFO ",
-            Level::Warn => "WARN ",
-            Level::Error => "ERROR",
-        }
+/// The level as the line shows it, five characters wide.
+fn label(level: Level) -> &'static str {
+    match level {
+        Level::Trace => "TRACE",
+        Level::Debug => "DEBUG",
+        Level::Info => "INFO ",
+        Level::Warn => "WARN ",
+        Level::Error => "ERROR",
     }
 }
 
-impl From<Level> for rohas_telemetry::Level {
-    fn from(l: Level) -> Self {
-        match l {
-            Level::Trace => rohas_telemetry::Level::Trace,
-            Level::Debug => rohas_telemetry::Level::Debug,
-            Level::Info => rohas_telemetry::Level::Info,
-            Level::Warn => rohas_telemetry::Level::Warn,
-            Level::Error => rohas_telemetry::Level::Error,
-        }
+/// What a handler's log line is stored as.
+fn from_host(level: LogLevel) -> Level {
+    match level {
+        LogLevel::Trace => Level::Trace,
+        LogLevel::Debug => Level::Debug,
+        LogLevel::Info => Level::Info,
+        LogLevel::Warn => Level::Warn,
+        LogLevel::Error => Level::Error,
     }
 }
 
@@ -135,7 +118,7 @@ impl Log {
         let mut line = format!(
             "{} {} {source}",
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
-            level.label()
+            label(level)
         );
         if let Some(trace) = trace_id.filter(|t| !t.is_empty()) {
             line.push_str(&format!(" trace={trace}"));
@@ -152,7 +135,7 @@ impl Log {
         if self.telemetry.logs_on() {
             self.telemetry.log(LogEntry {
                 time_ns: rohas_telemetry::now_ns(),
-                level: level.into(),
+                level,
                 source: Arc::from(source),
                 trace_id: trace_id.filter(|t| !t.is_empty()).map(str::to_string),
                 span_id: None,
@@ -185,9 +168,8 @@ impl Log {
     }
 
     pub fn record(&self, record: &LogRecord) {
-        let level = Level::parse(record.level).unwrap_or(Level::Info);
         self.line(
-            level,
+            from_host(record.level),
             &record.handler,
             Some(&record.trace_id),
             &record.message,

@@ -250,7 +250,7 @@ impl Pool {
             let stuck = lock(&w.abandoned).values().any(|since| since.elapsed() > STUCK_AFTER);
             if stuck && !w.is_dead() {
                 self.launch.host.log(LogRecord {
-                    level: LogLevel::Warn.as_str(),
+                    level: LogLevel::Warn,
                     message: format!(
                         "Node.js worker {} did not stop a timed-out handler (synchronous code?): killing and replacing it",
                         w.index
@@ -364,7 +364,7 @@ impl Pool {
                 self.changed.notify_waiters();
             }
             Err(e) => self.launch.host.log(LogRecord {
-                level: LogLevel::Error.as_str(),
+                level: LogLevel::Error,
                 message: format!("cannot restart Node.js worker {}: {e}", dead.index),
                 handler: "typescript".into(),
                 trace_id: String::new(),
@@ -470,14 +470,14 @@ impl Pool {
                     .stdout
                     .take()
                     .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-                "info",
+                LogLevel::Info,
             ),
             (
                 child
                     .stderr
                     .take()
                     .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-                "warn",
+                LogLevel::Warn,
             ),
         ] {
             let Some(stream) = stream else { continue };
@@ -648,7 +648,7 @@ fn handle(w: &Worker, host: &dyn Host, frame: Frame<'_>) {
         frame::LOG => {
             if let Ok(log) = serde_json::from_slice::<frame::Log>(frame.body) {
                 host.log(LogRecord {
-                    level: LogLevel::parse(&log.level).as_str(),
+                    level: LogLevel::parse(&log.level),
                     message: log.message,
                     handler: log.handler,
                     trace_id: log.trace_id,

@@ -326,7 +326,7 @@ fn log(handler: &str, trace_id: &str, level: &str, message: String, fields: &str
         _ => Map::new(),
     };
     bridge().host.log(LogRecord {
-        level: LogLevel::parse(level).as_str(),
+        level: LogLevel::parse(level),
         message,
         handler: handler.to_string(),
         trace_id: trace_id.to_string(),

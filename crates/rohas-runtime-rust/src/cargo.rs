@@ -80,7 +80,7 @@ fn progress(host: &Arc<dyn Host>, message: &str) {
 
 pub(crate) fn log(host: &Arc<dyn Host>, level: LogLevel, message: &str) {
     host.log(LogRecord {
-        level: level.as_str(),
+        level,
         message: message.to_string(),
         handler: "cargo".into(),
         trace_id: String::new(),

@@ -213,7 +213,7 @@ impl Overdue {
             ran.as_secs_f64()
         );
         steps.host.log(LogRecord {
-            level: "error",
+            level: rohas_runtime::LogLevel::Error,
             message,
             handler: handler.name().to_owned(),
             trace_id,

@@ -147,7 +147,7 @@ unsafe extern "C" fn on_log(ctx: *const c_void, json: *const u8, len: usize) {
         let shared = shared(ctx);
         if let Ok(line) = serde_json::from_slice::<LogLine>(bytes(json, len)) {
             shared.host.log(LogRecord {
-                level: LogLevel::parse(&line.level).as_str(),
+                level: LogLevel::parse(&line.level),
                 message: line.message,
                 handler: line.handler,
                 trace_id: line.trace_id,

@@ -256,10 +256,8 @@ pub enum HandlerError {
 /// A structured log line from user code.
 #[derive(Debug, Clone, Serialize)]
 pub struct LogRecord {
-    /// `trace`, `debug`, `info`, `warn`, `error`: a [`crate::LogLevel`]'s
-    /// name (`LogLevel::parse(sent).as_str()`), kept a string so the engine
-    /// reads it as before.
-    pub level: &'static str,
+    /// What the host sent, read with [`crate::LogLevel::parse`].
+    pub level: crate::LogLevel,
     pub message: String,
     pub handler: String,
     pub trace_id: String,

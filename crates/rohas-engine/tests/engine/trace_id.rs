@@ -75,7 +75,7 @@ async fn a_handlers_log_line_carries_its_handler_and_trace_id() {
         let mut fields = serde_json::Map::new();
         fields.insert("user".into(), json!("ada"));
         host.log(rohas_runtime::LogRecord {
-            level: "warn",
+            level: rohas_runtime::LogLevel::Warn,
             message: "greeting a stranger".into(),
             handler: call.handler.to_string(),
             trace_id: call.trace_id.clone(),
