@@ -11,8 +11,9 @@ fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Every `.ro` file under the repository, outside build output and
-/// dependencies, sorted.
+/// Every `.ro` file under the repository, outside build output,
+/// dependencies and what the fuzzer writes (`fuzz/corpus`, copies of these
+/// files and inputs it made up), sorted.
 fn repository_schemas() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -20,7 +21,8 @@ fn repository_schemas() -> Vec<PathBuf> {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
             if path.is_dir() {
-                if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                let fuzzed = name == "corpus" || name == "artifacts";
+                if !name.starts_with('.') && name != "target" && name != "node_modules" && !fuzzed {
                     walk(&path, out);
                 }
             } else if name.ends_with(".ro") {
