@@ -22,13 +22,7 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 
 pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> Response {
     let trace_id = crate::log::new_trace_id();
-    let key = engine
-        .shared
-        .config
-        .workbench
-        .api_key
-        .as_ref()
-        .map(rohas_config::Secret::expose);
+    let key = engine.shared.config.workbench.api_key.as_ref();
     if let Err(e) = authorize("the admin API", key, loopback, request.headers(), &trace_id) {
         return e.into_response();
     }
@@ -76,7 +70,7 @@ type Answer = Result<(StatusCode, Value), ApiError>;
 /// `what` names the API in the refusal.
 pub(crate) fn authorize(
     what: &str,
-    key: Option<&str>,
+    key: Option<&rohas_config::Secret>,
     loopback: bool,
     headers: &axum::http::HeaderMap,
     trace_id: &str,
@@ -97,7 +91,7 @@ pub(crate) fn authorize(
     if loopback && crate::origin::loopback_host(headers) {
         return Ok(());
     }
-    let Some(key) = key.filter(|k| !k.is_empty()) else {
+    let Some(key) = key.map(rohas_config::Secret::expose).filter(|k| !k.is_empty()) else {
         if loopback {
             return Err(ApiError::new(
                 403,
@@ -295,26 +289,51 @@ mod tests {
             .unwrap();
         assert_eq!(closed.status.as_u16(), 403, "no key configured: closed");
         assert_eq!(
-            super::authorize("the admin API", Some("k3y"), false, &none, "t")
-                .err()
-                .unwrap()
-                .status
-                .as_u16(),
+            super::authorize(
+                "the admin API",
+                Some(&rohas_config::Secret::new("k3y")),
+                false,
+                &none,
+                "t"
+            )
+            .err()
+            .unwrap()
+            .status
+            .as_u16(),
             401
         );
         assert_eq!(
-            super::authorize("the admin API", Some("k3y"), false, &bearer("k3Y"), "t")
-                .err()
-                .unwrap()
-                .status
-                .as_u16(),
-            401
-        );
-        assert!(super::authorize("the admin API", Some("k3y"), false, &bearer("k3y"), "t").is_ok());
-        let message = super::authorize("the admin API", Some("k3y"), false, &bearer("guess"), "t")
+            super::authorize(
+                "the admin API",
+                Some(&rohas_config::Secret::new("k3y")),
+                false,
+                &bearer("k3Y"),
+                "t"
+            )
             .err()
             .unwrap()
-            .message;
+            .status
+            .as_u16(),
+            401
+        );
+        assert!(super::authorize(
+            "the admin API",
+            Some(&rohas_config::Secret::new("k3y")),
+            false,
+            &bearer("k3y"),
+            "t"
+        )
+        .is_ok());
+        let message = super::authorize(
+            "the admin API",
+            Some(&rohas_config::Secret::new("k3y")),
+            false,
+            &bearer("guess"),
+            "t",
+        )
+        .err()
+        .unwrap()
+        .message;
         assert!(!message.contains("k3y"), "the key never appears in an answer");
     }
 

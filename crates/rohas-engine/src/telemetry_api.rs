@@ -34,12 +34,7 @@ pub(crate) async fn answer(engine: Engine, loopback: bool, request: Request) -> 
     let shared = &engine.shared;
     let public = path == METRICS && shared.config.telemetry.metrics_public;
     if !public {
-        let key = shared
-            .config
-            .workbench
-            .api_key
-            .as_ref()
-            .map(rohas_config::Secret::expose);
+        let key = shared.config.workbench.api_key.as_ref();
         if let Err(e) = crate::admin::authorize("the telemetry API", key, loopback, request.headers(), &trace_id) {
             return e.into_response();
         }
