@@ -18,7 +18,10 @@ use common::checkers::{
     cargo, mypy_strict, python_codegen, rust_codegen, tsc_strict, typescript_codegen, write, TSCONFIG,
 };
 use rohas_codegen::{python, rust, typescript};
-use rohas_schema::naming::{snake_case, PYTHON_RESERVED, RUST_RESERVED, TYPESCRIPT_RESERVED};
+use rohas_schema::naming::{
+    pascal_case, snake_case, unusable_declaration_name, PYTHON_NEEDED, PYTHON_RESERVED, RUST_NEEDED, RUST_RESERVED,
+    TYPESCRIPT_RESERVED,
+};
 use rohas_schema::{Code, Schema};
 use std::collections::HashSet;
 use std::path::Path;
@@ -149,7 +152,7 @@ fn pool() -> Vec<String> {
 /// The names declarations, handlers and middlewares take here: each
 /// table name with a number glued on (`class1`, `__proto__7`, `userId3`),
 /// so case, underscores and keyword stems reach module, file, class and
-/// function names. The bare keywords there are the ignored test's, below.
+/// function names. Bare names have their own tests, below.
 fn declaration_pool(pool: &[String]) -> Vec<String> {
     spellable(pool)
         .iter()
@@ -205,6 +208,12 @@ fn is_declarable(name: &str) -> bool {
     rohas_schema::model::Primitive::from_name(name).is_none()
 }
 
+/// Path parameters sit beside the request's own keys on the wire, so
+/// those names are refused there (`path_params_named_like_request_keys…`).
+fn is_param(name: &str) -> bool {
+    !["body", "headers", "query_params"].contains(&name)
+}
+
 /// Where names go in one schema.
 struct Plan {
     fields: Vec<String>,
@@ -239,7 +248,12 @@ impl Plan {
             variants: spellable(pool),
             // Look-alikes meet in one path (`:userId/…/:user_id`): the
             // generated request classes keep them apart.
-            params: spellable(pool).into_iter().rev().take(60).collect(),
+            params: spellable(pool)
+                .into_iter()
+                .rev()
+                .filter(|n| is_param(n))
+                .take(60)
+                .collect(),
             handlers: decl_all.iter().rev().take(40).cloned().collect(),
             // Middleware files keep the schema's name, so look-alikes
             // (`userId`, `user_id`, `_user_id`) are files of their own;
@@ -279,7 +293,11 @@ impl Plan {
         Plan {
             fields: shuffled(pool, 80),
             variants: spellable(&shuffled(pool, 60)),
-            params: shuffled(pool, 30),
+            params: shuffled(pool, 40)
+                .into_iter()
+                .filter(|n| is_param(n))
+                .take(30)
+                .collect(),
             handlers: shuffled(decl_pool, 20),
             middlewares: shuffled(decl_pool, 8),
             types: decls[..20].to_vec(),
@@ -516,19 +534,63 @@ fn seeded_mixes_type_check_in_all_three_languages() {
     }
 }
 
-/// Bare keywords and builtins as declaration, handler and middleware
-/// names (`model class`, `model Self`, `model State`, `api const`):
-/// accepted by the schema, but the generators do not escape them yet.
-/// Python writes `class class:` and `from generated.models.class import
-/// class`, a model `Any` or `TypeAlias` hides the name the generated
-/// module imports, and Rust cannot name a struct or module `Self`. Run
-/// with `--run-ignored only` to see where.
+/// Builtins and names the generated code imports as declaration, handler
+/// and middleware names, bare (`model Any`, `model Result`, `api State`,
+/// `model Object`), and every keyword capitalised (`model Class`, `api
+/// Match`, `event Crate`): their module and function names are keywords
+/// after conversion (`class`, `match`, `crate`), which the generators
+/// must escape.
 #[test]
-#[ignore = "declaration names that are keywords or imported names are not escaped yet"]
-fn bare_keywords_as_declaration_names_type_check() {
+fn bare_builtins_and_capitalised_keywords_as_declaration_names_type_check() {
     let pool = pool();
-    let plan = Plan::table(&pool, &pool);
+    let mut seen = HashSet::new();
+    let declarations: Vec<String> = pool
+        .iter()
+        .filter(|n| unusable_declaration_name(n).is_none())
+        .cloned()
+        .chain(
+            pool.iter()
+                .map(|n| pascal_case(n))
+                .filter(|n| unusable_declaration_name(n).is_none()),
+        )
+        .filter(|n| seen.insert(n.clone()))
+        .collect();
+    let plan = Plan::table(&pool, &declarations);
     generate_and_check(&plan.schema(), &plan, "hostile-declarations");
+}
+
+/// A keyword of any target, exactly as written, cannot name a declaration,
+/// a handler or a middleware, nor can a name the generated code needs
+/// unqualified (`str`, `Any`, `Option`) name a declaration: refused at its
+/// line, saying which language needs it.
+#[test]
+fn reserved_words_as_declaration_and_handler_names_are_refused() {
+    let reserved = PYTHON_RESERVED
+        .iter()
+        .chain(TYPESCRIPT_RESERVED)
+        .chain(RUST_RESERVED)
+        .copied()
+        .chain(["__init__", "__class__"]);
+    let refused = |text: String| match check(&text, &[Code::E0011]) {
+        Outcome::Refused(rendered) => assert!(
+            rendered.contains(", where generated code names it") && rendered.contains("help: rename it"),
+            "{rendered}"
+        ),
+        Outcome::Accepted(..) => panic!("accepted a reserved name:\n{text}"),
+    };
+    for word in reserved {
+        refused(format!("model {word} {{\n  a String\n}}\n"));
+        refused(format!("event E {{\n  handler: [{word}]\n}}\n"));
+        refused(format!(
+            "api A {{\n  method: GET\n  path: \"/a\"\n  middlewares: [{word}]\n}}\n"
+        ));
+    }
+    for name in PYTHON_NEEDED.iter().chain(RUST_NEEDED) {
+        if rohas_schema::model::Primitive::from_name(name).is_none() {
+            refused(format!("model {name} {{\n  a String\n}}\n"));
+            refused(format!("event {name} {{\n  handler: [on_it]\n}}\n"));
+        }
+    }
 }
 
 /// Names no target can spell, or that the lexer does not read as one name:
@@ -546,6 +608,14 @@ fn unspellable_names_are_refused_at_their_line() {
         ("model M {\n  __ String\n}\n".into(), &[Code::E0011]),
         (
             "api A {\n  method: GET\n  path: \"/a/:café\"\n}\n".into(),
+            &[Code::E0014],
+        ),
+        (
+            "api A {\n  method: GET\n  path: \"/a/:body\"\n}\n".into(),
+            &[Code::E0014],
+        ),
+        (
+            "api A {\n  method: GET\n  path: \"/a/:headers\"\n}\n".into(),
             &[Code::E0014],
         ),
         (format!("model {long} {{\n  a String\n}}\n"), &[Code::E0011]),

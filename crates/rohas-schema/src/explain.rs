@@ -122,10 +122,14 @@ impl Code {
                  case-insensitive disk holds one file for both). Middleware files keep \
                  the name as written, so two middlewares differing only in case collide. \
                  A name made only of `_` has no usable form at all, and a declaration, \
-                 handler or middleware name over 200 bytes is too long for a file name.",
+                 handler or middleware name over 200 bytes is too long for a file name. \
+                 Declarations, handlers and middlewares also cannot be named exactly like \
+                 a keyword of a target (`class`, `Self`, `None`) or a Python special name \
+                 (`__init__`), and declarations not like a name the generated code uses \
+                 unqualified (`str`, `Any`, `Option`): the message names the language.",
                 "model User {\n  userId  Int\n  user_id Int\n}",
-                "Rename one of them so they differ after conversion, and give every name at \
-                 least one letter.",
+                "Rename one of them so they differ after conversion, give every name at \
+                 least one letter, and rename reserved names (`class` → `ClassRecord`).",
             ),
             Code::E0012 => (
                 "duplicate route",
@@ -148,7 +152,8 @@ impl Code {
                 "malformed path",
                 "A path does not start with `/`, has an empty segment (`//` or a trailing \
                  `/`), a parameter without a valid name (`/:`, `/:a-b`), the same parameter \
-                 twice, or a character other than letters, digits, `-`, `_`, `.` and `~` \
+                 twice, a parameter named like a key of the handler's request (`body`, \
+                 `headers`, `query_params`), or a character other than letters, digits, `-`, `_`, `.` and `~` \
                  (a query string is not part of the path).",
                 "api GetUser {\n  method: GET\n  path: \"/users/:\"\n}",
                 "Write the path as `/segment/:param`, each parameter named once, e.g. \

@@ -139,6 +139,154 @@ pub const RUST_RESERVED: &[&str] = &[
     "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
+/// Names generated Python uses unqualified: every lowercase builtin (a
+/// models module imports other records after its classes, so a class
+/// named like a builtin would be what an annotation above it means), and
+/// what its modules import (`from typing import Any`, `from
+/// generated.runtime import to_wire`).
+pub const PYTHON_NEEDED: &[&str] = &[
+    "abs",
+    "aiter",
+    "all",
+    "anext",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "breakpoint",
+    "bytearray",
+    "bytes",
+    "callable",
+    "chr",
+    "classmethod",
+    "compile",
+    "complex",
+    "copyright",
+    "credits",
+    "delattr",
+    "dict",
+    "dir",
+    "divmod",
+    "enumerate",
+    "eval",
+    "exec",
+    "exit",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "getattr",
+    "globals",
+    "hasattr",
+    "hash",
+    "help",
+    "hex",
+    "id",
+    "input",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "license",
+    "list",
+    "locals",
+    "map",
+    "max",
+    "memoryview",
+    "min",
+    "next",
+    "object",
+    "oct",
+    "open",
+    "ord",
+    "pow",
+    "print",
+    "property",
+    "quit",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "setattr",
+    "slice",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "type",
+    "vars",
+    "zip",
+    "Any",
+    "TypeAlias",
+    "Literal",
+    "overload",
+    "Enum",
+    "annotations",
+    "dataclasses",
+    "dataclass",
+    "field",
+    "datetime",
+    "date",
+    "to_wire",
+    "from_wire",
+    "format_datetime",
+    "parse_datetime",
+    "utc_now",
+];
+
+/// Names generated Rust uses unqualified: from the prelude, and the crates
+/// its paths start with (`serde::Serialize`, `chrono::Utc`).
+pub const RUST_NEEDED: &[&str] = &[
+    "str",
+    "String",
+    "Option",
+    "Vec",
+    "Box",
+    "serde",
+    "serde_json",
+    "chrono",
+    "rohas_runtime",
+    "std",
+    "core",
+];
+
+/// Why `name`, exactly as written, cannot name a declaration, a handler or
+/// a middleware: a reserved word of a target ("a reserved word in
+/// Python"), or a Python special name (`__init__`: a module so named is
+/// its package's own file). These become class, module and function names
+/// as written, where no escape keeps the name readable to its users, so
+/// the checker refuses them; fields and variants are escaped instead.
+pub fn reserved_in(name: &str) -> Option<&'static str> {
+    let dunder = name.len() > 4 && name.starts_with("__") && name.ends_with("__");
+    if PYTHON_RESERVED.contains(&name) || dunder {
+        Some("a reserved word in Python")
+    } else if TYPESCRIPT_RESERVED.contains(&name) {
+        Some("a reserved word in TypeScript")
+    } else if RUST_RESERVED.contains(&name) {
+        Some("a reserved word in Rust")
+    } else {
+        None
+    }
+}
+
+/// Why `name` cannot name a declared type, api, event, cron or WebSocket:
+/// it is reserved ([`reserved_in`]) or the generated code of a target
+/// needs it unqualified, and a class or struct of that name would hide
+/// it (`model str`, `model Option`).
+pub fn unusable_declaration_name(name: &str) -> Option<&'static str> {
+    reserved_in(name).or(if PYTHON_NEEDED.contains(&name) {
+        Some("a builtin or import generated Python needs")
+    } else if RUST_NEEDED.contains(&name) {
+        Some("a name generated Rust needs")
+    } else {
+        None
+    })
+}
+
 /// A Python identifier for a schema name: `class` → `class_`.
 pub fn python_ident(name: &str) -> String {
     if PYTHON_RESERVED.contains(&name) {

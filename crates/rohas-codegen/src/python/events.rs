@@ -61,13 +61,6 @@ pub fn event_module(schema: &Schema, event: &Event) -> Rendered {
         Some(TypeRef::Primitive(Primitive::Json)) | None => "data.get(\"payload\")".to_string(),
         Some(ty) => module.read_expr(ty, "data[\"payload\"]", &payload_name, 0),
     };
-    let payload_to = match &event.payload {
-        Some(ty) => module.wire_expr(ty, "self.payload", 0),
-        None => {
-            module.use_runtime("to_wire");
-            "to_wire(self.payload)".to_string()
-        }
-    };
     module.write_inline(pending);
     module.body.gap();
 
@@ -129,6 +122,15 @@ pub fn event_module(schema: &Schema, event: &Event) -> Rendered {
             to: String::new(),
         },
     });
+    // The attribute may be `payload_` (a declared type named `payload`).
+    let own_payload = format!("self.{payload_attr}");
+    let payload_to = match &event.payload {
+        Some(ty) => module.wire_expr(ty, &own_payload, 0),
+        None => {
+            module.use_runtime("to_wire");
+            format!("to_wire({own_payload})")
+        }
+    };
     let name_lit = py_str(&event.name);
     let mut metadata: Vec<(&str, String)> = Vec::new();
     for (wire, annotation, default, doc) in [

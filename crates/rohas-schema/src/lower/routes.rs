@@ -12,6 +12,9 @@ use crate::naming::is_portable_identifier;
 use crate::span::Span;
 use std::collections::HashMap;
 
+/// Keys of a handler's request besides its path parameters.
+const REQUEST_KEYS: &[&str] = &["body", "headers", "query_params"];
+
 /// Split a route path into segments, reporting anything malformed. The span
 /// is the string literal's, quotes included.
 pub(super) fn parse_path(path: &str, at: Span, diags: &mut Vec<Diagnostic>) -> Vec<PathSegment> {
@@ -57,6 +60,16 @@ pub(super) fn parse_path(path: &str, at: Span, diags: &mut Vec<Diagnostic>) -> V
                 fail(
                     format!("parameter `:{param}` appears twice"),
                     "give each parameter its own name",
+                );
+                return Vec::new();
+            }
+            // A handler's request carries path parameters beside these
+            // keys (`{"id": .., "body": .., "headers": ..}`): one of two
+            // values of the same key would be lost.
+            if REQUEST_KEYS.contains(&param) {
+                fail(
+                    format!("parameter `:{param}` has the name of the request's own `{param}`"),
+                    &format!("rename the parameter, e.g. `:{param}_id`"),
                 );
                 return Vec::new();
             }

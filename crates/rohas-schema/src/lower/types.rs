@@ -254,6 +254,27 @@ pub(super) fn check_identifier(ident: &ast::Ident, what: &str, diags: &mut Vec<D
     }
 }
 
+/// Declarations, handlers and middlewares are named in generated code as
+/// written: a reserved word there (`model class`, `handler: [import]`),
+/// or for declarations a name the generated code needs (`model str`),
+/// cannot be one, so it is refused, saying which language needs it.
+pub(super) fn check_not_reserved(name: &str, at: Span, what: &str, diags: &mut Vec<Diagnostic>) {
+    let why = match what {
+        "declaration" => crate::naming::unusable_declaration_name(name),
+        _ => crate::naming::reserved_in(name),
+    };
+    if let Some(why) = why {
+        diags.push(
+            Diagnostic::error(Code::E0011, format!("`{name}` cannot be a {what} name"))
+                .with_primary(at, format!("{why}, where generated code names it"))
+                .with_help(match what {
+                    "declaration" => format!("rename it, e.g. `{}Record`", crate::naming::pascal_case(name)),
+                    _ => format!("rename it, e.g. `{name}_{what}`"),
+                }),
+        );
+    }
+}
+
 /// Handler and middleware names become file and function names; two names
 /// that convert to the same file would make one handler hide the other.
 pub(super) fn check_handler_names(schema: &Schema, diags: &mut Vec<Diagnostic>) {
@@ -279,6 +300,7 @@ pub(super) fn check_handler_names(schema: &Schema, diags: &mut Vec<Diagnostic>) 
             Some(_) => {}
             None => {
                 check_file_name_length(&r.name, r.span, diags);
+                check_not_reserved(&r.name, r.span, "handler", diags);
                 by_file.insert(snake, (&r.name, r.span));
             }
         }
@@ -310,6 +332,7 @@ pub(super) fn check_handler_names(schema: &Schema, diags: &mut Vec<Diagnostic>) 
             Some(_) => {}
             None => {
                 check_file_name_length(&r.name, r.span, diags);
+                check_not_reserved(&r.name, r.span, "middleware", diags);
                 by_lowercase.insert(lower, (&r.name, r.span));
             }
         }
