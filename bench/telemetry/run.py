@@ -10,8 +10,9 @@ The server is pinned to one core (`taskset -c 0`) and wrk to the other, as
 in bench/http. Reports per language and case: req/s on and off, the ratio
 (goal: on ≥ 0.90 × off), p99, then the store: spans written per second
 while loaded, bytes per million spans, and records dropped. Beside req/s it
-gives the server's CPU time per request (from /proc), which other
-processes on a busy machine disturb far less: off/on of it is the share of
+gives the server's CPU time per request (from /proc; a TypeScript app's
+Node.js workers included), which other processes on a busy machine disturb
+far less: off/on of it is the share of
 throughput telemetry leaves on a saturated core. Off means
 ROHAS_TELEMETRY_ENABLE_TRACES/LOGS/METRICS=false.
 
@@ -74,9 +75,18 @@ def spans_in(folder: Path) -> tuple[int, int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its threads (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process, its threads and its live child
+    processes (the Node.js workers of a TypeScript app), on Linux."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += cpu_seconds(int(child))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return total
 
 
 def dropped(port: int) -> float:

@@ -248,7 +248,11 @@ async fn publish(engine: &Engine, name: &str, bytes: &[u8]) -> Answer {
         delay: request.delay_ms.map(std::time::Duration::from_millis),
         ..rohas_runtime::TriggeredEvent::new(name, request.payload)
     };
-    let (messages, spans) = shared.messages(vec![event], &trace_id, "admin", None);
+    let checked = crate::dispatch::CheckedEvents {
+        events: vec![event],
+        schema: live.generation,
+    };
+    let (messages, spans) = shared.messages(checked, &trace_id, "admin", None);
     let id = messages[0].id.clone();
     let published = engine.adapter().publish(messages).await;
     shared.published(spans, published.as_ref().err());

@@ -9,7 +9,7 @@
 //! module decides. An event's own `triggers` are published once every one of
 //! its handlers succeeded for a message (the join).
 
-use crate::dispatch::{event_request, invocation};
+use crate::dispatch::{event_request, invocation, CheckedEvents};
 use crate::engine::{Live, Shared};
 use crate::log::Level;
 use crate::spans::Open;
@@ -91,13 +91,31 @@ pub(crate) async fn subscribe_all(shared: &Arc<Shared>) {
             .map(|id| id.name().to_string())
             .unwrap_or_default();
         let concurrency = shared.config.events.concurrency_of(&sub.event, &handler);
-        tokio::spawn(worker(shared.clone(), sub.id, concurrency, token.clone()));
+        let names = SpanNames {
+            delivery: crate::spans::delivery_name(sub.id.as_str()),
+            event: Arc::from(sub.event.as_str()),
+        };
+        tokio::spawn(worker(shared.clone(), sub.id, names, concurrency, token.clone()));
     }
+}
+
+/// What every delivery span of one subscription is named, made once.
+#[derive(Clone)]
+struct SpanNames {
+    /// `UserCreated → sendWelcome`.
+    delivery: Arc<str>,
+    event: Arc<str>,
 }
 
 /// Take deliveries for one handler while slots are free, run each in its
 /// own task. On shutdown it stops taking; running deliveries finish.
-async fn worker(shared: Arc<Shared>, subscription: SubscriptionId, concurrency: usize, stop: CancellationToken) {
+async fn worker(
+    shared: Arc<Shared>,
+    subscription: SubscriptionId,
+    names: SpanNames,
+    concurrency: usize,
+    stop: CancellationToken,
+) {
     let slots = Arc::new(Semaphore::new(concurrency));
     loop {
         let first = tokio::select! {
@@ -125,28 +143,35 @@ async fn worker(shared: Arc<Shared>, subscription: SubscriptionId, concurrency: 
                 },
             };
             let shared = shared.clone();
-            tokio::spawn(async move {
-                deliver(&shared, delivery).await;
+            let names = names.clone();
+            // Boxed: the task holds a pointer, not the whole delivery
+            // state machine moved into it.
+            tokio::spawn(Box::pin(async move {
+                deliver(&shared, delivery, &names).await;
                 shared.settled();
                 drop(permit);
-            });
+            }));
         }
     }
 }
 
 /// Run one delivery and settle it with the adapter, as a `delivery` span
 /// (one per attempt) under the span that published the message.
-async fn deliver(shared: &Arc<Shared>, delivery: Delivery) {
+async fn deliver(shared: &Arc<Shared>, delivery: Delivery, names: &SpanNames) {
     let mut span = shared.open_span(
         &delivery.message.trace_id,
         crate::spans::parent_of(&delivery.message),
-        || crate::spans::delivery_name(delivery.subscription.as_str()),
+        || Arc::clone(&names.delivery),
         SpanKind::Delivery,
     );
     if let Some(open) = &mut span {
         let s = open.span_mut();
-        s.handler = Some(Arc::from(delivery.subscription.as_str()));
-        s.event = Some(Arc::from(delivery.message.event.as_str()));
+        s.handler = Some(Arc::clone(&delivery.subscription.0));
+        s.event = Some(if *names.event == *delivery.message.event {
+            Arc::clone(&names.event)
+        } else {
+            Arc::from(delivery.message.event.as_str())
+        });
         s.attempt = Some(delivery.attempt);
         s.message_id = Some(delivery.message.id.0.clone());
     }
@@ -170,7 +195,7 @@ enum Ended {
 async fn run_delivery(shared: &Arc<Shared>, delivery: Delivery, span: Option<SpanId>) -> Ended {
     let live = shared.live.load_full();
     let subscription = delivery.subscription.clone();
-    let message = delivery.message.clone();
+    let message = &delivery.message;
     // The engine subscribes with handler ids; a delivery for anything else
     // (a store written by something else) has no handler to run.
     let Some(handler_id) = HandlerId::parse_shared(Arc::clone(&subscription.0)) else {
@@ -181,24 +206,35 @@ async fn run_delivery(shared: &Arc<Shared>, delivery: Delivery, span: Option<Spa
         let error = format!("event `{}` is not in the schema", message.event);
         return settle_failure(shared, &live, delivery, error, true).await;
     };
-    // A replayed message may predate a schema change.
-    if let Some(ty) = &event.payload {
+    // A message read back from the store (a restart, a replay) or
+    // published under an earlier schema may not match this one; one this
+    // engine checked against this very schema when publishing does.
+    if let (Some(ty), false) = (&event.payload, message.checked == Some(live.generation)) {
         if let Some(p) = live.validator.check(ty, &message.payload, "payload").first() {
             let error = format!("payload no longer matches the schema: {}: {}", p.path, p.problem);
             return settle_failure(shared, &live, delivery, error, true).await;
         }
     }
+    // Only what the handler's parameters read is built (`Runtime::needs`).
+    let needs = shared.runtime.needs(handler_id.as_str());
     let mut call = invocation(handler_id.clone(), HandlerKind::Event, &message.trace_id);
-    call.request = event_request(&message);
-    call.payload = message.payload.clone();
-    call.metadata.insert("message_id".into(), json!(message.id));
-    call.metadata.insert("attempt".into(), json!(delivery.attempt));
-    call.metadata.insert("event".into(), json!(message.event));
-    call.metadata.insert("source".into(), json!(message.source));
+    call.needs = needs;
+    if needs.request {
+        call.request = event_request(message);
+    }
+    if needs.payload {
+        call.payload = message.payload.clone();
+    }
+    if needs.context {
+        call.metadata.insert("message_id".into(), json!(message.id));
+        call.metadata.insert("attempt".into(), json!(delivery.attempt));
+        call.metadata.insert("event".into(), json!(message.event));
+        call.metadata.insert("source".into(), json!(message.source));
+    }
     let timeout = shared.timeout(HandlerKind::Event, event.timeout);
     let result = match shared.call(call, timeout, span).await {
-        Ok(outcome) => shared
-            .events_to_publish(&live, &[], &outcome, || Value::Null)
+        Ok(mut outcome) => shared
+            .events_to_publish(&live, &[], &mut outcome, |_| Value::Null)
             .map(|events| (events, outcome)),
         Err(e) => Err(e),
     };
@@ -211,12 +247,12 @@ async fn run_delivery(shared: &Arc<Shared>, delivery: Delivery, span: Option<Spa
             let joined = join(
                 &shared.bus,
                 event,
-                &message,
+                message,
                 &subscription,
                 Some(&outcome.effects.payloads),
             );
             if let Some(join) = &joined {
-                match triggers(shared, &live, event, &message, join, span) {
+                match triggers(shared, &live, event, message, join, span) {
                     Ok((more, spans)) => {
                         outbox.extend(more);
                         publishes.extend(spans);
@@ -226,20 +262,22 @@ async fn run_delivery(shared: &Arc<Shared>, delivery: Delivery, span: Option<Spa
                         .error(&format!("event `{}`: triggers not published: {e}", event.name)),
                 }
             }
+            // `ack` takes the delivery: keep what the failure path says.
+            let (message_id, trace_id) = (message.id.0.clone(), message.trace_id.clone());
             let acked = shared.bus.adapter.ack(delivery, outbox).await;
             shared.published(publishes, acked.as_ref().err());
             if let Err(e) = acked {
                 shared.log.line(
                     Level::Error,
                     handler_id.as_str(),
-                    Some(&message.trace_id),
+                    Some(&trace_id),
                     &format!("succeeded but could not be acknowledged ({e}); the message will be delivered again"),
                     &Default::default(),
                 );
                 if let Some(mut join) = joined {
                     // The redelivery completes the join again.
                     join.succeeded.remove(&subscription);
-                    lock(&shared.bus.joins).insert(message.id.0.clone(), join);
+                    lock(&shared.bus.joins).insert(message_id, join);
                 }
                 return Ended::Failed {
                     error: format!("not acknowledged: {e}"),
@@ -406,7 +444,8 @@ fn triggers(
                 .collect(),
         },
     };
-    let events = shared.events_to_publish(live, &event.triggers, &outcome, || message.payload.clone())?;
+    let mut outcome = outcome;
+    let events = shared.events_to_publish(live, &event.triggers, &mut outcome, |_| message.payload.clone())?;
     Ok(shared.messages(events, &message.trace_id, &format!("event:{}", event.name), span))
 }
 
@@ -417,16 +456,18 @@ impl Shared {
     /// `traceparent`, so its deliveries are the span's children.
     pub(crate) fn messages(
         &self,
-        events: Vec<TriggeredEvent>,
+        events: CheckedEvents,
         trace_id: &str,
         source: &str,
         parent: Option<SpanId>,
     ) -> (Vec<Message>, Vec<Open>) {
         let mut spans = Vec::new();
         let messages = events
+            .events
             .into_iter()
             .map(|t| {
                 let mut message = Message::new(t.event, t.payload, trace_id, source).delayed(t.delay);
+                message.checked = Some(events.schema);
                 if let Some(mut open) = self.open_span(
                     trace_id,
                     parent,
@@ -460,7 +501,7 @@ impl Shared {
     /// the adapter has them (durably, for `local`).
     pub(crate) async fn publish(
         &self,
-        events: Vec<TriggeredEvent>,
+        events: CheckedEvents,
         trace_id: &str,
         source: &str,
         parent: Option<SpanId>,
@@ -469,7 +510,7 @@ impl Shared {
             return Ok(());
         }
         if self.log.enabled(Level::Debug) {
-            for e in &events {
+            for e in &events.events {
                 self.log.line(
                     Level::Debug,
                     "bus",

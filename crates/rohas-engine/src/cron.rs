@@ -152,7 +152,7 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
     let result = shared
         .call(call, timeout, span_id)
         .await
-        .and_then(|outcome| shared.events_to_publish(&live, &cron.triggers, &outcome, || outcome.value.to_value()));
+        .and_then(|mut outcome| shared.events_to_publish(&live, &cron.triggers, &mut outcome, |o| o.value.to_value()));
     // A failed run is an error line and a failed span, with one message.
     let failed = |message: String| {
         shared.log.line(

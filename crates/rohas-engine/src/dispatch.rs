@@ -14,6 +14,20 @@ use serde_json::{Map, Value};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+/// Events whose payloads were checked against the schema numbered
+/// `schema` ([`Live::generation`]): their messages carry that number, so a
+/// delivery under the same schema does not check them again.
+pub(crate) struct CheckedEvents {
+    pub events: Vec<TriggeredEvent>,
+    pub schema: u64,
+}
+
+impl CheckedEvents {
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
 /// An invocation with the usual fields filled in.
 pub(crate) fn invocation(handler: HandlerId, kind: HandlerKind, trace_id: impl Into<String>) -> Invocation {
     Invocation {
@@ -97,17 +111,18 @@ impl Shared {
     }
 
     /// The events a successful handler publishes: each event in `triggers`
-    /// (payload from `set_payload`, else `fallback()`, called at most once),
-    /// then every `trigger_event` call (with its delay). Fails, publishing
-    /// nothing, when a payload does not match its event or is larger than
-    /// `[events] max_payload_bytes`.
+    /// (payload from `set_payload`, else `fallback(outcome)`, called at
+    /// most once), then every `trigger_event` call (with its delay, taken
+    /// out of `outcome`, not copied). Fails, publishing nothing, when a
+    /// payload does not match its event or is larger than `[events]
+    /// max_payload_bytes`.
     pub(crate) fn events_to_publish(
         &self,
         live: &Live,
         triggers: &[NameRef],
-        outcome: &Outcome,
-        fallback: impl Fn() -> Value,
-    ) -> Result<Vec<TriggeredEvent>, HandlerError> {
+        outcome: &mut Outcome,
+        fallback: impl Fn(&Outcome) -> Value,
+    ) -> Result<CheckedEvents, HandlerError> {
         let mut out = Vec::new();
         let fallback_value = std::cell::OnceCell::new();
         for t in triggers {
@@ -118,15 +133,18 @@ impl Shared {
                 .rev()
                 .find(|p| p.event == t.name)
                 .map(|p| p.payload.clone())
-                .unwrap_or_else(|| fallback_value.get_or_init(&fallback).clone());
+                .unwrap_or_else(|| fallback_value.get_or_init(|| fallback(outcome)).clone());
             out.push(TriggeredEvent::new(t.name.clone(), payload));
         }
-        out.extend(outcome.effects.triggered.iter().cloned());
+        out.append(&mut outcome.effects.triggered);
         for TriggeredEvent { event, payload, .. } in &out {
             self.check_payload(live, event, payload)
                 .map_err(|message| HandlerError::Failed { message, stack: None })?;
         }
-        Ok(out)
+        Ok(CheckedEvents {
+            events: out,
+            schema: live.generation,
+        })
     }
 
     /// Whether `payload` may be published as `event`: it matches the

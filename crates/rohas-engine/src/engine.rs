@@ -73,6 +73,11 @@ pub(crate) struct Live {
     /// Each api's request span name (`GET /users/{id}`), built once.
     pub api_span_names: Vec<Arc<str>>,
     pub documents: Documents,
+    /// This schema's number in the process (each load gets a new one):
+    /// a message published under it carries it as
+    /// [`rohas_events::Message::checked`], and its payload is not checked
+    /// again at delivery while the schema is the same.
+    pub generation: u64,
 }
 
 impl Live {
@@ -99,6 +104,10 @@ impl Live {
             ws_paths,
             documents,
             schema,
+            generation: {
+                static LOADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+                LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
         }
     }
 

@@ -385,9 +385,9 @@ async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: 
     call.payload_json = raw_body;
 
     let timeout = shared.timeout(HandlerKind::Api, api.timeout);
-    let result = shared.call(call, timeout, span_id).await.and_then(|outcome| {
+    let result = shared.call(call, timeout, span_id).await.and_then(|mut outcome| {
         shared
-            .events_to_publish(&live, &api.triggers, &outcome, || outcome.value.to_value())
+            .events_to_publish(&live, &api.triggers, &mut outcome, |o| o.value.to_value())
             .map(|events| (events, outcome))
     });
     let trace_id = trace_header.as_ref().and_then(|h| h.to_str().ok()).unwrap_or_default();

@@ -55,6 +55,12 @@ pub struct Message {
     pub traceparent: Option<String>,
     /// What published it: `api:CreateUser`, `cron:Cleanup`, `cli` …
     pub source: String,
+    /// Which schema (a number the publisher chose for the schema it runs)
+    /// this process checked the payload against when publishing. Never
+    /// stored or sent: a message read back from a store or a broker has
+    /// `None`, so its payload is checked again before a handler sees it.
+    #[serde(skip)]
+    pub checked: Option<u64>,
 }
 
 impl Message {
@@ -73,6 +79,7 @@ impl Message {
             trace_id: trace_id.into(),
             traceparent: None,
             source: source.into(),
+            checked: None,
         }
     }
 

@@ -200,9 +200,9 @@ async fn on_message(
         let mut call = ws_call(HandlerKind::WsMessage, id.clone(), &ws.name, conn, &trace_id, headers);
         call.request = message.clone();
         call.payload = message.clone();
-        let result = shared.call(call, timeout, span_id).await.and_then(|outcome| {
+        let result = shared.call(call, timeout, span_id).await.and_then(|mut outcome| {
             shared
-                .events_to_publish(&live, &ws.triggers, &outcome, || message.clone())
+                .events_to_publish(&live, &ws.triggers, &mut outcome, |_| message.clone())
                 .map(|events| (events, outcome))
         });
         match result {

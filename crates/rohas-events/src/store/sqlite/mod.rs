@@ -329,5 +329,6 @@ fn message_at(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<Messag
         trace_id: row.get(offset + 5)?,
         traceparent: row.get(offset + 6)?,
         source: row.get(offset + 7)?,
+        checked: None,
     })
 }
