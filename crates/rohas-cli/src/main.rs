@@ -18,6 +18,13 @@ use std::process::ExitCode;
 /// mimalloc instead of the system allocator: request handling allocates
 /// and frees many small buffers across tokio threads, where glibc malloc
 /// showed up at about a tenth of the server's time in profiles.
+///
+/// Built without transparent huge pages (`no_thp`, which also turns them
+/// off for the process): a burst of events grows and shrinks the heap,
+/// and with huge pages every 2 MiB it touched anew was zeroed by the
+/// kernel, 40 % of the CPU of a 50,000-event burst to Rust handlers
+/// (`clear_page_erms`); without them 8 instead of 11 µs per event, and
+/// HTTP throughput unchanged.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -462,20 +462,25 @@ impl Shared {
         parent: Option<SpanId>,
     ) -> (Vec<Message>, Vec<Open>) {
         let mut spans = Vec::new();
+        let live = self.live.load();
         let messages = events
             .events
             .into_iter()
             .map(|t| {
                 let mut message = Message::new(t.event, t.payload, trace_id, source).delayed(t.delay);
                 message.checked = Some(events.schema);
-                if let Some(mut open) = self.open_span(
-                    trace_id,
-                    parent,
-                    || Arc::from(format!("publish {}", message.event)),
-                    SpanKind::Publish,
-                ) {
+                let mut event_name = None;
+                let name = || {
+                    let names = match live.event_span_names.get(&message.event) {
+                        Some(names) => names.clone(),
+                        None => crate::engine::EventSpanNames::of(&message.event),
+                    };
+                    event_name = Some(names.event);
+                    names.publish
+                };
+                if let Some(mut open) = self.open_span(trace_id, parent, name, SpanKind::Publish) {
                     let span = open.span_mut();
-                    span.event = Some(Arc::from(message.event.as_str()));
+                    span.event = event_name;
                     span.message_id = Some(message.id.0.clone());
                     message.traceparent = Some(TraceParent::format(trace_id, open.id(), true));
                     spans.push(open);

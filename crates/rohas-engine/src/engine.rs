@@ -72,12 +72,32 @@ pub(crate) struct Live {
     pub api_ids: Vec<HandlerId>,
     /// Each api's request span name (`GET /users/{id}`), built once.
     pub api_span_names: Vec<Arc<str>>,
+    /// Each event's name and its publish span's (`publish UserCreated`),
+    /// built once: a burst of publishes allocates neither.
+    pub event_span_names: FxHashMap<String, EventSpanNames>,
     pub documents: Documents,
     /// This schema's number in the process (each load gets a new one):
     /// a message published under it carries it as
     /// [`rohas_events::Message::checked`], and its payload is not checked
     /// again at delivery while the schema is the same.
     pub generation: u64,
+}
+
+/// The names a message of one event puts on its spans.
+#[derive(Clone)]
+pub(crate) struct EventSpanNames {
+    pub event: Arc<str>,
+    /// `publish <event>`.
+    pub publish: Arc<str>,
+}
+
+impl EventSpanNames {
+    pub fn of(event: &str) -> Self {
+        EventSpanNames {
+            event: Arc::from(event),
+            publish: Arc::from(format!("publish {event}")),
+        }
+    }
 }
 
 impl Live {
@@ -95,9 +115,15 @@ impl Live {
             .iter()
             .map(|api| Arc::from(format!("{} {}", api.method.as_str(), api.path)))
             .collect();
+        let event_span_names = schema
+            .events
+            .iter()
+            .map(|e| (e.name.clone(), EventSpanNames::of(&e.name)))
+            .collect();
         Live {
             api_ids,
             api_span_names,
+            event_span_names,
             router: Router::new(&schema),
             validator: Validator::new(schema.clone()),
             specs: specs.into_iter().map(|s| (s.id.clone(), s)).collect(),
