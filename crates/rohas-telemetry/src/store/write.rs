@@ -61,7 +61,10 @@ impl StoreFile {
         // Pages read back from the file cost a copy each (pread): keep the
         // hot ones (the tables' ends) in SQLite's cache. (Mapping the file
         // instead measured slower: the cache is dropped between writes.)
-        conn.pragma_update(None, "cache_size", -32 * 1024)?;
+        // 4 MiB holds them; a larger cache only fills with the blocks just
+        // written, never read again: 32 MiB of it was most of a loaded
+        // server's RSS.
+        conn.pragma_update(None, "cache_size", -4 * 1024)?;
         conn.execute_batch(SCHEMA)?;
         // A damaged page deep in the file shows only when read: a quick
         // look at the tables' first pages catches a truncated or garbled file.
