@@ -118,3 +118,22 @@ pub struct Subscription {
     pub id: SubscriptionId,
     pub event: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `checked` is this process's own note: what a store keeps or a
+    /// broker carries never says a payload was checked, so whoever reads
+    /// the message back checks it again.
+    #[test]
+    fn whether_a_payload_was_checked_is_never_stored_or_sent() {
+        let mut message = Message::new("E", serde_json::json!({"n": 1}), "t", "test");
+        message.checked = Some(7);
+        let text = serde_json::to_string(&message).unwrap();
+        assert!(!text.contains("checked"), "{text}");
+        let back: Message = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.checked, None);
+        assert_eq!(back.payload, message.payload);
+    }
+}
