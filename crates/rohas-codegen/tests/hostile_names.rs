@@ -19,8 +19,8 @@ use common::checkers::{
 };
 use rohas_codegen::{python, rust, typescript};
 use rohas_schema::naming::{
-    pascal_case, snake_case, unusable_declaration_name, PYTHON_NEEDED, PYTHON_RESERVED, RUST_NEEDED, RUST_RESERVED,
-    TYPESCRIPT_RESERVED,
+    pascal_case, snake_case, unusable_declaration_name, PYTHON_NEEDED, PYTHON_RESERVED, REQUEST_KEYS, RUST_NEEDED,
+    RUST_RESERVED, TYPESCRIPT_RESERVED,
 };
 use rohas_schema::{Code, Schema};
 use std::collections::HashSet;
@@ -211,7 +211,7 @@ fn is_declarable(name: &str) -> bool {
 /// Path parameters sit beside the request's own keys on the wire, so
 /// those names are refused there (`path_params_named_like_request_keys…`).
 fn is_param(name: &str) -> bool {
-    !["body", "headers", "query_params"].contains(&name)
+    !REQUEST_KEYS.contains(&name)
 }
 
 /// Where names go in one schema.

@@ -139,6 +139,11 @@ pub const RUST_RESERVED: &[&str] = &[
     "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
+/// Keys of a handler's request object besides its path parameters
+/// (`{"id": .., "query_params": .., "body": .., "headers": ..}`): a path
+/// parameter may not take one (E0014), or one of the two values is lost.
+pub const REQUEST_KEYS: &[&str] = &["query_params", "body", "headers"];
+
 /// Names generated Python uses unqualified: every lowercase builtin (a
 /// models module imports other records after its classes, so a class
 /// named like a builtin would be what an annotation above it means), and

@@ -117,7 +117,8 @@ pub fn api_module(schema: &Schema, api: &Api) -> Rendered {
     module.body.gap();
 
     // The request: path parameters, then query, body and headers. The fixed
-    // names win; a path parameter called `body` becomes `body_2`.
+    // names win: a parameter whose attribute would meet one gets another
+    // (`_2`); the names themselves are refused as parameters (E0014).
     module.use_std("typing", "Any");
     module.use_plain("dataclasses");
     let mut taken: HashSet<String> = ["query_params", "body", "headers"]

@@ -82,10 +82,11 @@ fn alias_or_interface(module: &mut Module<'_>, name: &str, ty: Option<&TypeRef>,
     }
 }
 
-/// Names the request object of every api has; a path parameter of one of
-/// these names is not on the request (the engine's request object keeps the
-/// fixed key), only in `context.metadata.path_params`.
-const REQUEST_KEYS: &[&str] = &["queryParams", "query_params", "body", "headers"];
+/// The request object's own `queryParams` (the engine's `query_params`):
+/// a path parameter of that name is not on the request, only in
+/// `context.metadata.path_params`. (`body`, `headers` and `query_params`
+/// themselves are refused as parameters by the schema, E0014.)
+const REQUEST_KEYS: &[&str] = &["queryParams"];
 
 pub fn api_module(schema: &Schema, api: &Api) -> String {
     let request = format!("{}Request", api.name);

@@ -8,12 +8,9 @@
 use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{PathSegment, Schema, Years};
-use crate::naming::is_portable_identifier;
+use crate::naming::{is_portable_identifier, REQUEST_KEYS};
 use crate::span::Span;
 use std::collections::HashMap;
-
-/// Keys of a handler's request besides its path parameters.
-const REQUEST_KEYS: &[&str] = &["body", "headers", "query_params"];
 
 /// Split a route path into segments, reporting anything malformed. The span
 /// is the string literal's, quotes included.
