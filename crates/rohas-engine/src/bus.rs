@@ -93,7 +93,7 @@ pub(crate) async fn subscribe_all(shared: &Arc<Shared>) {
         let concurrency = shared.config.events.concurrency_of(&sub.event, &handler);
         let names = SpanNames {
             delivery: crate::spans::delivery_name(sub.id.as_str()),
-            event: Arc::from(sub.event.as_str()),
+            event: live.event_span_names(&sub.event).event,
         };
         tokio::spawn(worker(shared.clone(), sub.id, names, concurrency, token.clone()));
     }
@@ -433,7 +433,7 @@ fn triggers(
     join: &Join,
     span: Option<SpanId>,
 ) -> Result<(Vec<Message>, Vec<Open>), HandlerError> {
-    let outcome = rohas_runtime::Outcome {
+    let mut outcome = rohas_runtime::Outcome {
         value: rohas_runtime::ReturnValue::null(),
         effects: rohas_runtime::Effects {
             triggered: Vec::new(),
@@ -444,7 +444,6 @@ fn triggers(
                 .collect(),
         },
     };
-    let mut outcome = outcome;
     let events = shared.events_to_publish(live, &event.triggers, &mut outcome, |_| message.payload.clone())?;
     Ok(shared.messages(events, &message.trace_id, &format!("event:{}", event.name), span))
 }
@@ -471,10 +470,7 @@ impl Shared {
                 message.checked = Some(events.schema);
                 let mut event_name = None;
                 let name = || {
-                    let names = match live.event_span_names.get(&message.event) {
-                        Some(names) => names.clone(),
-                        None => crate::engine::EventSpanNames::of(&message.event),
-                    };
+                    let names = live.event_span_names(&message.event);
                     event_name = Some(names.event);
                     names.publish
                 };

@@ -137,6 +137,15 @@ impl Live {
         }
     }
 
+    /// The span names of `event`'s messages: made once per schema, made
+    /// now for an event it does not declare.
+    pub fn event_span_names(&self, event: &str) -> EventSpanNames {
+        match self.event_span_names.get(event) {
+            Some(names) => names.clone(),
+            None => EventSpanNames::of(event),
+        }
+    }
+
     pub fn has_handler(&self, id: &str) -> bool {
         self.specs.contains_key(id)
     }
