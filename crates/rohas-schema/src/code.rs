@@ -31,6 +31,7 @@ pub enum Code {
     E0016,
     E0017,
     E0018,
+    E0019,
     W0001,
     W0002,
     W0003,
@@ -39,7 +40,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, errors first, in numeric order.
-    pub const ALL: [Code; 22] = [
+    pub const ALL: [Code; 23] = [
         Code::E0001,
         Code::E0002,
         Code::E0003,
@@ -58,6 +59,7 @@ impl Code {
         Code::E0016,
         Code::E0017,
         Code::E0018,
+        Code::E0019,
         Code::W0001,
         Code::W0002,
         Code::W0003,
@@ -85,6 +87,7 @@ impl Code {
             Code::E0016 => "E0016",
             Code::E0017 => "E0017",
             Code::E0018 => "E0018",
+            Code::E0019 => "E0019",
             Code::W0001 => "W0001",
             Code::W0002 => "W0002",
             Code::W0003 => "W0003",
@@ -160,7 +163,7 @@ mod tests {
         assert_eq!(Code::parse("E12"), Some(Code::E0012));
         assert_eq!(Code::parse(" w3 "), Some(Code::W0003));
         for bad in [
-            "", "E", "E0019", "W0000", "E00012", "X0001", "E-12", "E+12", "E0012x", "É12",
+            "", "E", "E0020", "W0000", "E00012", "X0001", "E-12", "E+12", "E0012x", "É12",
         ] {
             assert_eq!(Code::parse(bad), None, "{bad:?}");
         }

@@ -196,6 +196,19 @@ impl Code {
                 "api Health {\n  method: GET\n  path: \"/health\"\n  path: \"/healthz\"\n}",
                 "Keep one of them.",
             ),
+            Code::E0019 => (
+                "query parameter of the wrong type",
+                "An api's `query:` names a record, or writes one inline, whose fields are the \
+                 query parameters. A query parameter is text in the URL, so each field must be \
+                 a `String`, `Int`, `Float`, `Boolean`, `DateTime`, an enum, or a list of one \
+                 of those (the parameter repeated: `?tag=a&tag=b`). A nested record, `Json` or \
+                 a list of optional values has no form in a URL, and `query:` itself must be a \
+                 record, not a scalar or a list. A path parameter named `query` beside a \
+                 `query:` is E0014, since the request's `query` holds the parameters.",
+                "api ListItems {\n  method: GET\n  path: \"/items\"\n  query: { limit: Int?, filter: Json }\n}",
+                "Keep scalars, enums and lists of them in `query:`; send structured input as a \
+                 `body` instead.",
+            ),
             Code::W0001 => (
                 "body on a GET or DELETE api",
                 "An api with method GET or DELETE declares a `body`. Many clients and proxies \

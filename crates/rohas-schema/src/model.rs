@@ -261,6 +261,11 @@ pub struct Api {
     /// path written `/users/{id}` is stored in this form).
     pub path: String,
     pub segments: Vec<PathSegment>,
+    /// `query:`: the typed query parameters, a record (named or inline)
+    /// whose fields are scalars, enums or lists of them (checked, E0019).
+    /// Each field is one parameter, named as the field; a list is the
+    /// parameter repeated (`?tag=a&tag=b`).
+    pub query: Option<TypeRef>,
     pub body: Option<TypeRef>,
     pub response: Option<TypeRef>,
     pub triggers: Vec<NameRef>,
@@ -271,6 +276,15 @@ pub struct Api {
 }
 
 impl Api {
+    /// The fields of `query:`, each one query parameter (none without it).
+    pub fn query_fields<'a>(&'a self, schema: &'a Schema) -> &'a [Field] {
+        match &self.query {
+            Some(TypeRef::Object(fields)) => fields,
+            Some(TypeRef::Named { name, .. }) => schema.type_decl(name).map_or(&[], |t| &t.fields),
+            _ => &[],
+        }
+    }
+
     pub fn path_params(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().filter_map(|s| match s {
             PathSegment::Param(p) => Some(p.as_str()),

@@ -11,6 +11,7 @@
 
 mod blocks;
 mod graph;
+mod query;
 mod relations;
 mod routes;
 mod types;
@@ -83,6 +84,7 @@ pub fn lower(
 
     relations::check(&schema, &mut diagnostics);
     routes::check(&schema, &mut diagnostics);
+    query::check(&schema, &mut diagnostics);
     graph::check(&schema, &mut diagnostics);
     types::check_handler_names(&schema, &mut diagnostics);
 

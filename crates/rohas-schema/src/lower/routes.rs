@@ -192,7 +192,7 @@ fn parse_years(field: &str) -> Result<Option<Years>, String> {
 
 /// The span of `api Name` at the top of a declaration, for labels that
 /// concern the whole declaration.
-fn header(keyword: &str, name: &str, decl: Span) -> Span {
+pub(super) fn header(keyword: &str, name: &str, decl: Span) -> Span {
     let end = (decl.start as usize + keyword.len() + 1 + name.len()).min(decl.end as usize);
     Span::new(decl.file, decl.start as usize, end)
 }
