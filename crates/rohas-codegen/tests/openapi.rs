@@ -11,7 +11,7 @@ mod common;
 
 use common::{fixture, load};
 use rohas_codegen::openapi::openapi;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::process::Command;
 
 fn document() -> Value {
@@ -51,6 +51,7 @@ fn paths_use_braces_and_one_template_per_shape() {
             "/echo",
             "/fail",
             "/health",
+            "/search/users",
             "/users",
             "/users/import",
             "/users/{id}",
@@ -340,4 +341,41 @@ fn documents_pass_openapi_spec_validator() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// `query:` fields are query parameters: required unless optional or
+/// defaulted, never nullable (a left-out parameter is absent), with their
+/// constraints and docs; a list is the parameter repeated (the default
+/// `form` style); a named query record is not a component of its own.
+#[test]
+fn query_fields_are_query_parameters() {
+    let doc = document();
+    let list = &doc["paths"]["/users"]["get"];
+    assert_eq!(
+        list["parameters"],
+        json!([
+            { "name": "limit", "in": "query", "required": false,
+              "schema": { "type": "integer", "format": "int64", "minimum": 1, "maximum": 100 } },
+            { "name": "role", "in": "query", "required": false,
+              "schema": { "$ref": "#/components/schemas/Role" } },
+            { "name": "tag", "in": "query", "required": false,
+              "schema": { "type": "array", "items": { "type": "string" }, "maxItems": 5 } },
+            { "name": "since", "in": "query", "required": false,
+              "schema": { "type": "string", "format": "date-time" } },
+        ])
+    );
+    assert_eq!(
+        list["responses"]["422"],
+        json!({ "$ref": "#/components/responses/ValidationFailed" })
+    );
+    let search = &doc["paths"]["/search/users"]["get"]["parameters"];
+    assert_eq!(
+        search[0],
+        json!({ "name": "text", "in": "query", "required": true, "description": "Words the name contains.",
+                "schema": { "type": "string", "minLength": 1, "maxLength": 50 } })
+    );
+    assert_eq!(search[1]["required"], false);
+    assert_eq!(search[1]["schema"]["default"], 1);
+    assert_eq!(search[2]["schema"], json!({ "type": "boolean", "default": false }));
+    assert!(doc["components"]["schemas"].get("UserSearch").is_none());
 }

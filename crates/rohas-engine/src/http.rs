@@ -281,6 +281,21 @@ async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: 
         (Map::new(), Map::new())
     };
 
+    // Declared query parameters, typed and checked before the body is read.
+    let typed_query = match &api.query {
+        Some(ty) => {
+            let fields = api.query_fields(&live.schema);
+            match crate::query::typed(&live.validator, ty, fields, parts.uri.query()) {
+                Ok(value) => Some(value),
+                Err(problems) => {
+                    return ApiError::invalid(422, "query parameters do not match the schema", problems, &trace_id)
+                        .into_response()
+                }
+            }
+        }
+        None => None,
+    };
+
     // Body: size limit and deadline, then JSON, then the schema.
     let server = &shared.config.server;
     let limit = usize::try_from(server.max_body_bytes).unwrap_or(usize::MAX);
@@ -368,6 +383,9 @@ async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: 
         for (name, value) in &params {
             request_object.insert(name.clone(), Value::String(value.clone()));
         }
+        if let Some(typed) = &typed_query {
+            request_object.insert("query".into(), typed.clone());
+        }
         request_object.insert("query_params".into(), Value::Object(query.clone()));
         request_object.insert("body".into(), body.clone());
         request_object.insert("headers".into(), Value::Object(headers.clone()));
@@ -377,6 +395,9 @@ async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: 
         let path_params = params.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
         call.query_params = query;
         call.metadata.insert("path_params".into(), Value::Object(path_params));
+        if let Some(typed) = typed_query {
+            call.metadata.insert("query".into(), typed);
+        }
         call.metadata.insert("headers".into(), Value::Object(headers));
         call.metadata.insert("api".into(), json!(api.name));
         call.metadata.insert("attempt".into(), json!(1));

@@ -1,6 +1,6 @@
 //! The Rohas engine: serves a validated schema with handlers from any
 //! runtime. HTTP routing and validation (`http`, `router`, `validate`,
-//! `validate_stream`), the
+//! `validate_stream`, `query`), the
 //! event bus (`bus`), cron (`cron`), WebSockets (`ws`), middlewares and
 //! timeouts (`dispatch`), the lifecycle (`engine`), the spans it records
 //! (`spans`) and the APIs beside the application's (`admin`,
@@ -24,6 +24,7 @@ pub mod log;
 mod nesting;
 mod origin;
 pub mod publishing;
+mod query;
 mod router;
 mod server;
 mod spans;

@@ -147,7 +147,7 @@ pub(crate) fn responses(names: &ErrorNames) -> Map<String, Value> {
     out.insert(
         VALIDATION_FAILED.into(),
         answer(
-            "The request body is missing or does not match the schema; `details` lists each problem.",
+            "The request body is missing or does not match the schema, or a query parameter is missing or not of its type; `details` lists each problem.",
             &names.validation_error,
         ),
     );

@@ -8,7 +8,7 @@
 //! client builds is the same either way.
 
 use super::errors::{self, response_ref};
-use super::schemas::type_schema;
+use super::schemas::{parameter_schema, type_schema};
 use rohas_schema::model::{Api, PathSegment, Schema};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -41,27 +41,41 @@ pub(crate) fn paths(schema: &Schema) -> Value {
             .collect();
         let key = format!("/{}", template.join("/"));
         let item = paths.entry(key).or_insert_with(|| json!({}));
-        item[api.method.as_str().to_ascii_lowercase()] = operation(api, &params);
+        item[api.method.as_str().to_ascii_lowercase()] = operation(schema, api, &params);
     }
     Value::Object(paths)
 }
 
-fn operation(api: &Api, params: &[&str]) -> Value {
+fn operation(schema: &Schema, api: &Api, params: &[&str]) -> Value {
     let mut op = Map::new();
     op.insert("operationId".into(), json!(api.name));
     super::doc_fields(api.doc.as_deref(), &mut op);
-    if !params.is_empty() {
-        let parameters: Vec<Value> = params
-            .iter()
-            .map(|name| {
-                json!({
-                    "name": name,
-                    "in": "path",
-                    "required": true,
-                    "schema": { "type": "string" },
-                })
+    let mut parameters: Vec<Value> = params
+        .iter()
+        .map(|name| {
+            json!({
+                "name": name,
+                "in": "path",
+                "required": true,
+                "schema": { "type": "string" },
             })
-            .collect();
+        })
+        .collect();
+    // One parameter per `query:` field; a list is the parameter repeated
+    // (`?tag=a&tag=b`, OpenAPI's default `form` style with `explode`).
+    for field in api.query_fields(schema) {
+        let mut parameter = Map::new();
+        parameter.insert("name".into(), json!(field.name));
+        parameter.insert("in".into(), json!("query"));
+        let required = !field.optional && field.attribute("default").is_none();
+        parameter.insert("required".into(), json!(required));
+        if let Some(doc) = super::description(field.doc.as_deref()) {
+            parameter.insert("description".into(), json!(doc));
+        }
+        parameter.insert("schema".into(), parameter_schema(field));
+        parameters.push(Value::Object(parameter));
+    }
+    if !parameters.is_empty() {
         op.insert("parameters".into(), Value::Array(parameters));
     }
     if let Some(body) = &api.body {
@@ -108,6 +122,8 @@ fn responses(api: &Api) -> Value {
     if api.body.is_some() {
         out.insert("400".into(), response_ref(errors::BAD_REQUEST));
         out.insert("413".into(), response_ref(errors::PAYLOAD_TOO_LARGE));
+    }
+    if api.body.is_some() || api.query.is_some() {
         out.insert("422".into(), response_ref(errors::VALIDATION_FAILED));
     }
     out.insert("500".into(), response_ref(errors::HANDLER_FAILED));

@@ -84,11 +84,26 @@ fn field_schema(field: &Field) -> Value {
     if let Some(doc) = super::description(field.doc.as_deref()) {
         map.insert("description".into(), Value::String(doc));
     }
+    default_and_constraints(field, &mut map);
+    Value::Object(map)
+}
+
+/// The schema of a query parameter declared by `field`: a parameter left
+/// out is absent, never `null`, so an optional one is not nullable (the
+/// parameter's `required` says it may be left out); its doc is the
+/// parameter's `description`.
+pub(crate) fn parameter_schema(field: &Field) -> Value {
+    let schema = type_schema(&field.ty);
+    let Value::Object(mut map) = schema else { return schema };
+    default_and_constraints(field, &mut map);
+    Value::Object(map)
+}
+
+fn default_and_constraints(field: &Field, map: &mut Map<String, Value>) {
     if let Some(default) = default_value(field) {
         map.insert("default".into(), default);
     }
-    constraints(field, &mut map);
-    Value::Object(map)
+    constraints(field, map);
 }
 
 /// `@default(value)` as JSON; `now` (the time of creation) has no JSON form.
@@ -175,13 +190,18 @@ fn enumeration(decl: &EnumDecl) -> Value {
     Value::Object(map)
 }
 
-/// `components/schemas`: every declaration an api body or response reaches,
-/// directly or through fields, arrays and inline objects.
+/// `components/schemas`: every declaration an api body, response or query
+/// parameter reaches, directly or through fields, arrays and inline
+/// objects. A named `query:` record is not itself one: its fields are
+/// parameters, each with its own schema.
 pub(crate) fn components(schema: &Schema) -> Map<String, Value> {
     let roots = schema
         .apis
         .iter()
-        .flat_map(|a| a.body.iter().chain(a.response.iter()))
+        .flat_map(|a| {
+            let parameters = a.query_fields(schema).iter().map(|f| &f.ty);
+            a.body.iter().chain(a.response.iter()).chain(parameters)
+        })
         .collect();
     reachable(schema, roots)
 }

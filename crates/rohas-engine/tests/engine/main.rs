@@ -18,6 +18,7 @@ mod json_bombs;
 mod middlewares;
 mod off_loopback;
 mod openapi_conformance;
+mod query;
 mod reload;
 mod routing;
 mod shutdown;
