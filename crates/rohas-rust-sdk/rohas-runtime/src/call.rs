@@ -418,6 +418,18 @@ impl FromCall for Value {
     }
 }
 
+/// A bare list body or payload (`body: String[]`, `payload: Item[]`) as a
+/// parameter: `Vec<String>`, `Vec<Item>`. The generated extractors cover
+/// the schema's named types; a list of them has no name to generate one
+/// for.
+impl<T: DeserializeOwned> FromCall for Vec<T> {
+    const NEEDS: u32 = needs::PAYLOAD;
+
+    fn from_call(call: &Call) -> super::Result<Self> {
+        from_payload(call)
+    }
+}
+
 /// A generated request or event type, read from the request.
 pub fn from_request<T: DeserializeOwned>(call: &Call) -> super::Result<T> {
     serde_json::from_slice(call.data.json(REQUEST)).map_err(RuntimeError::from)
