@@ -141,7 +141,7 @@ fn check_module_name(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     types::check_file_name_length(name, at, diagnostics);
-    types::check_not_reserved(name, at, "declaration", diagnostics);
+    types::check_not_reserved(name, at, types::Named::Declaration, diagnostics);
     let snake = crate::naming::snake_case(name);
     match modules.get(&snake) {
         Some((other, first)) => diagnostics.push(

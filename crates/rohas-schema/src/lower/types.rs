@@ -254,22 +254,43 @@ pub(super) fn check_identifier(ident: &ast::Ident, what: &str, diags: &mut Vec<D
     }
 }
 
+/// What a name checked by [`check_not_reserved`] names: declarations are
+/// held to more names than handlers and middlewares (generated code uses
+/// builtins and imports unqualified beside them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Named {
+    Declaration,
+    Handler,
+    Middleware,
+}
+
+impl Named {
+    fn word(self) -> &'static str {
+        match self {
+            Named::Declaration => "declaration",
+            Named::Handler => "handler",
+            Named::Middleware => "middleware",
+        }
+    }
+}
+
 /// Declarations, handlers and middlewares are named in generated code as
 /// written: a reserved word there (`model class`, `handler: [import]`),
 /// or for declarations a name the generated code needs (`model str`),
 /// cannot be one, so it is refused, saying which language needs it.
-pub(super) fn check_not_reserved(name: &str, at: Span, what: &str, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check_not_reserved(name: &str, at: Span, what: Named, diags: &mut Vec<Diagnostic>) {
     let why = match what {
-        "declaration" => crate::naming::unusable_declaration_name(name),
-        _ => crate::naming::reserved_in(name),
+        Named::Declaration => crate::naming::unusable_declaration_name(name),
+        Named::Handler | Named::Middleware => crate::naming::reserved_in(name),
     };
     if let Some(why) = why {
+        let word = what.word();
         diags.push(
-            Diagnostic::error(Code::E0011, format!("`{name}` cannot be a {what} name"))
+            Diagnostic::error(Code::E0011, format!("`{name}` cannot be a {word} name"))
                 .with_primary(at, format!("{why}, where generated code names it"))
                 .with_help(match what {
-                    "declaration" => format!("rename it, e.g. `{}Record`", crate::naming::pascal_case(name)),
-                    _ => format!("rename it, e.g. `{name}_{what}`"),
+                    Named::Declaration => format!("rename it, e.g. `{}Record`", crate::naming::pascal_case(name)),
+                    Named::Handler | Named::Middleware => format!("rename it, e.g. `{name}_{word}`"),
                 }),
         );
     }
@@ -300,7 +321,7 @@ pub(super) fn check_handler_names(schema: &Schema, diags: &mut Vec<Diagnostic>) 
             Some(_) => {}
             None => {
                 check_file_name_length(&r.name, r.span, diags);
-                check_not_reserved(&r.name, r.span, "handler", diags);
+                check_not_reserved(&r.name, r.span, Named::Handler, diags);
                 by_file.insert(snake, (&r.name, r.span));
             }
         }
@@ -332,7 +353,7 @@ pub(super) fn check_handler_names(schema: &Schema, diags: &mut Vec<Diagnostic>) 
             Some(_) => {}
             None => {
                 check_file_name_length(&r.name, r.span, diags);
-                check_not_reserved(&r.name, r.span, "middleware", diags);
+                check_not_reserved(&r.name, r.span, Named::Middleware, diags);
                 by_lowercase.insert(lower, (&r.name, r.span));
             }
         }
