@@ -89,10 +89,9 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     code.line(&format!("pub const PATH: &str = {:?};", api.path));
     code.blank();
 
-    let mut fields: Vec<StructField<'_>> = api
-        .path_params()
-        .map(|p| StructField::raw(p, "String", &format!("Path parameter `:{p}`.")))
-        .collect();
+    let mut fields: Vec<StructField<'_>> = Vec::new();
+    // The typed query first: its field is `query` whatever the path
+    // parameters are called (a `:Query` one becomes `query_2`).
     if let Some(query) = &api.query {
         // A record, deserialised like a body record (defaults included); a
         // parameter the client left out is absent from the wire object.
@@ -113,6 +112,10 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
         field.serde_default = false;
         fields.push(field);
     }
+    fields.extend(
+        api.path_params()
+            .map(|p| StructField::raw(p, "String", &format!("Path parameter `:{p}`."))),
+    );
     fields.push(StructField::raw(
         "query_params",
         "serde_json::Map<String, serde_json::Value>",
