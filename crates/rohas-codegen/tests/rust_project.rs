@@ -1,7 +1,8 @@
 //! Real `cargo clippy -- -D warnings` and `cargo build` on generated Rust
 //! projects: every construct with stubs, reserved words, every complete
 //! reference handler example placed as a handler, and the project `rohas init --lang rust`
-//! creates. Builds share `$HOME/.cache/rohas-user-target`, so crates.io
+//! creates; and `cargo test` of the generated harness sending a typed query.
+//! Builds share `$HOME/.cache/rohas-user-target`, so crates.io
 //! dependencies compile once.
 
 mod common;
@@ -59,6 +60,49 @@ fn every_construct_with_stubs_passes_clippy_and_builds() {
     assert!(dir.path().join("src/middlewares/rateLimit.rs").is_file());
     clippy_and_build(dir.path());
     rustfmt_clean(dir.path());
+}
+
+/// A handler reading the typed query (`query:`) of `ListItems`.
+const LIST_ITEMS: &str = r#"use crate::generated::api::ListItems::{ListItemsRequest, ListItemsResponse};
+use rohas_runtime::Result;
+
+pub async fn handler(req: ListItemsRequest) -> Result<ListItemsResponse> {
+    Ok(serde_json::json!({
+        "limit": req.query.limit,
+        "in_stock": req.query.in_stock,
+        "year": req.query.after.map(|a| a.format("%Y").to_string()),
+        "raw": req.query_params,
+    }))
+}
+"#;
+
+/// The generated harness sends the typed query as the engine does, and its
+/// strings as `query_params`.
+const HARNESS_QUERY: &str = r#"use crate::generated::api::ListItems::{ListItemsQuery, ListItemsRequest};
+
+#[test]
+fn the_harness_sends_a_typed_query() {
+    let h = crate::generated::testing::Harness::new();
+    let after = chrono::DateTime::parse_from_rfc3339("2024-05-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    let request = ListItemsRequest {
+        shop: "s1".into(),
+        query: ListItemsQuery { limit: 3, in_stock: Some(false), tag: Some(vec!["a".into(), "b".into()]), after: Some(after), ..Default::default() },
+        ..Default::default()
+    };
+    let value = h.call_list_items(request).unwrap().value().clone();
+    let raw = serde_json::json!({"limit": "3", "inStock": "false", "tag": "b", "after": "2024-05-01T00:00:00Z"});
+    assert_eq!(value, serde_json::json!({"limit": 3, "in_stock": false, "year": "2024", "raw": raw}));
+}
+"#;
+
+#[test]
+fn the_rust_harness_sends_a_typed_query() {
+    let handlers = [
+        ("src/handlers/api/list_items.rs", LIST_ITEMS),
+        ("src/tests.rs", HARNESS_QUERY),
+    ];
+    let dir = project("rohas-typed-query", Some("rust_all.ro"), &handlers);
+    cargo(dir.path(), &["test", "--quiet"]);
 }
 
 #[test]

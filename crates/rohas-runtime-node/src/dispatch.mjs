@@ -225,6 +225,9 @@ export function argumentsFor(table, call, data, hostOf) {
       if (plans.body) {
         request.body = revive(request.body, plans.body, recursive);
       }
+      if (plans.query && request.query !== undefined) {
+        request.query = revive(request.query, plans.query, recursive);
+      }
       request.queryParams = request.query_params ?? {};
       delete request.query_params;
     }

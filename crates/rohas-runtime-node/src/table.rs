@@ -135,6 +135,11 @@ fn plans<'a>(planner: &mut Planner<'a>, builder: &'a Builder, spec: &HandlerSpec
                     plans.insert("body".into(), p);
                 }
             }
+            // The typed query (`query:`): the `query` member of the request
+            // interface, `<Api>Query` or the named record.
+            if let Some(p) = planner.field(&format!("{}Request", spec.name), "query") {
+                plans.insert("query".into(), p);
+            }
             answers = planner.answers(&format!("{}Response", spec.name));
         }
         HandlerKind::Event => {

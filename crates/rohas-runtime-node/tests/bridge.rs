@@ -312,6 +312,79 @@ export async function handler(req: DoomedRequest): Promise<null> {
     runtime.shutdown().await;
 }
 
+/// A `DateTime` in an api's typed query (`query:`), inline or in a named
+/// record, reaches the handler as a `Date`, as one in the body does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_query_dates_are_revived() {
+    let (tmp, runtime, _) = project(1);
+    let schema = tmp.path().join("schema/app.ro");
+    std::fs::create_dir_all(schema.parent().unwrap()).unwrap();
+    std::fs::write(
+        &schema,
+        r#"input Window { since DateTime  days Int @default(7) }
+api Inline { method: GET  path: "/inline"  query: { after: DateTime?, n: Int? }  response: Json }
+api Named { method: GET  path: "/named"  query: Window  response: Json }
+"#,
+    )
+    .unwrap();
+    let checked = rohas_schema::check_path(&schema).unwrap();
+    let rendered = checked.render(false);
+    let parsed = checked.schema.unwrap_or_else(|| panic!("{rendered}"));
+    for file in rohas_codegen::typescript::generate(&parsed) {
+        let path = tmp.path().join(&file.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &file.contents).unwrap();
+    }
+    let api = tmp.path().join("src/handlers/api");
+    std::fs::write(
+        api.join("inline.ts"),
+        r#"import type { InlineRequest } from "../../generated/api/Inline";
+
+export function handler(req: InlineRequest): unknown {
+  const after = req.query.after;
+  return { date: after instanceof Date, year: after?.getUTCFullYear(), n: req.query.n, raw: req.queryParams };
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        api.join("named.ts"),
+        r#"import type { NamedRequest } from "../../generated/api/Named";
+
+export function handler(req: NamedRequest): unknown {
+  return { date: req.query.since instanceof Date, days: req.query.days ?? null };
+}
+"#,
+    )
+    .unwrap();
+    let specs = [api_spec("Inline", "inline"), api_spec("Named", "named")];
+    runtime.load(&specs).await.map_err(|e| format!("{e:?}")).unwrap();
+    let call_of = |handler: &str, query: Value| {
+        let mut call = call(1);
+        call.handler = rohas_runtime::HandlerId::api(handler);
+        call.request["query"] = query;
+        call.request["query_params"] = json!({"n": "3"});
+        call
+    };
+    let outcome = runtime
+        .invoke(call_of("Inline", json!({"after": "2024-05-01T10:00:00Z", "n": 3})))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.value,
+        json!({"date": true, "year": 2024, "n": 3, "raw": {"n": "3"}})
+    );
+    // Absent optional: nothing to revive.
+    let outcome = runtime.invoke(call_of("Inline", json!({}))).await.unwrap();
+    assert_eq!(outcome.value, json!({"date": false, "raw": {"n": "3"}}));
+    let outcome = runtime
+        .invoke(call_of("Named", json!({"since": "2024-05-01T10:00:00Z"})))
+        .await
+        .unwrap();
+    assert_eq!(outcome.value, json!({"date": true, "days": null}));
+    runtime.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: run with --ignored --nocapture"]
 async fn per_call_overhead() {

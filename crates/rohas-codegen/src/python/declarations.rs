@@ -94,6 +94,7 @@ pub fn api_module(schema: &Schema, api: &Api) -> Rendered {
     let request = format!("{}Request", api.name);
     let response = format!("{}Response", api.name);
     let body_name = format!("{}Body", api.name);
+    let query_name = format!("{}Query", api.name);
     let mut module = Module::new(schema, format!("generated.api.{}", api.name));
     module.own.insert(request.clone());
     if !matches!(&api.response, Some(TypeRef::Named { name, .. }) if *name == response) {
@@ -102,7 +103,10 @@ pub fn api_module(schema: &Schema, api: &Api) -> Rendered {
     if matches!(api.body, Some(TypeRef::Object(_))) {
         module.own.insert(body_name.clone());
     }
-    reexport(&mut module, api.body.iter().chain(&api.response));
+    if matches!(api.query, Some(TypeRef::Object(_))) {
+        module.own.insert(query_name.clone());
+    }
+    reexport(&mut module, api.query.iter().chain(&api.body).chain(&api.response));
 
     let code = &mut module.body;
     code.line(&format!("METHOD = {}", py_str(api.method.as_str())));
@@ -116,15 +120,19 @@ pub fn api_module(schema: &Schema, api: &Api) -> Rendered {
     module.exports.insert("PATH".into());
     module.body.gap();
 
-    // The request: path parameters, then query, body and headers. The fixed
-    // names win: a parameter whose attribute would meet one gets another
-    // (`_2`); the names themselves are refused as parameters (E0014).
+    // The request: path parameters, then the typed query (with `query:`),
+    // query_params, body and headers. The fixed names win: a parameter whose
+    // attribute would meet one gets another (`_2`); the names themselves are
+    // refused as parameters (E0014).
     module.use_std("typing", "Any");
     module.use_plain("dataclasses");
     let mut taken: HashSet<String> = ["query_params", "body", "headers"]
         .into_iter()
         .map(String::from)
         .collect();
+    if api.query.is_some() {
+        taken.insert("query".into());
+    }
     let params: Vec<&str> = api.path_params().collect();
     let attrs = attr_names(schema, params.iter().copied(), &mut taken);
     let mut members: Vec<Member<'_>> = params
@@ -142,6 +150,30 @@ pub fn api_module(schema: &Schema, api: &Api) -> Rendered {
             attr,
         })
         .collect();
+    let mut pending = Vec::new();
+    if let Some(query) = &api.query {
+        // A record, read like a body record: `@default`s and DateTime
+        // parsing are the same; a parameter the client left out is absent.
+        let annotation = module.annotation(
+            query,
+            &query_name,
+            &mut pending,
+            &format!("The typed query parameters of `{}`.", api.name),
+        );
+        let from = module.read_expr(query, "data[\"query\"]", &query_name, 0);
+        let to = module.wire_expr(query, "self.query", 0);
+        members.push(Member {
+            wire: "query".into(),
+            attr: "query".into(),
+            doc: Some("The typed query parameters (`query:`), coerced by the engine.".into()),
+            ty: MemberType::Raw {
+                annotation,
+                default: None,
+                from,
+                to,
+            },
+        });
+    }
     members.push(Member {
         wire: "query_params".into(),
         attr: "query_params".into(),
@@ -153,7 +185,6 @@ pub fn api_module(schema: &Schema, api: &Api) -> Rendered {
             to: "dict(self.query_params)".into(),
         },
     });
-    let mut pending = Vec::new();
     if let Some(body) = &api.body {
         let annotation = module.annotation(
             body,

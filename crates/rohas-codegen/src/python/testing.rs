@@ -84,8 +84,10 @@ pub fn testing_module(schema: &Schema) -> String {
     code.open("apis={");
     for api in &schema.apis {
         let params: Vec<String> = api.path_params().map(py_str).collect();
+        // `"query": True` marks an api with typed query parameters (`query:`).
+        let query = if api.query.is_some() { ", \"query\": True" } else { "" };
         code.line(&format!(
-            "{}: {{\"path\": {}, \"params\": [{}], \"triggers\": {}, \"middlewares\": {}}},",
+            "{}: {{\"path\": {}, \"params\": [{}], \"triggers\": {}, \"middlewares\": {}{query}}},",
             py_str(&api.name),
             py_str(&api.path),
             params.join(", "),
@@ -257,6 +259,17 @@ fn body_annotation(api: &Api) -> String {
     }
 }
 
+/// With `query:`, the `query` option's type: the generated `<Api>Query`
+/// (or the named record), or its JSON form.
+fn query_annotation(api: &Api) -> Option<String> {
+    let module = alias(api);
+    match &api.query {
+        Some(TypeRef::Named { name, .. }) => Some(format!("{module}.{name} | Mapping[str, Any]")),
+        Some(_) => Some(format!("{module}.{}Query | Mapping[str, Any]", api.name)),
+        None => None,
+    }
+}
+
 /// The keyword options of `call_api`.
 const OPTIONS: [&str; 4] = [
     "*",
@@ -301,6 +314,9 @@ fn write_harness(code: &mut Code, schema: &Schema, middlewares: &[&str]) {
             format!("body: {}{default}", body_annotation(api)),
         ];
         params.extend(options.iter().cloned());
+        if let Some(query) = query_annotation(api) {
+            params[4] = format!("query: {query} | None = None");
+        }
         let returns = format!("ApiResult[{}.{}Response]", alias(api), api.name);
         code.blank();
         if overloads {
@@ -316,6 +332,10 @@ fn write_harness(code: &mut Code, schema: &Schema, middlewares: &[&str]) {
     if overloads || schema.apis.is_empty() {
         let mut params = vec!["name: str".to_string(), "body: Any = None".to_string()];
         params.extend(options.iter().cloned());
+        if schema.apis.iter().any(|api| api.query.is_some()) {
+            // Takes every overload's query, the generated query types too.
+            params[4] = "query: Any = None".into();
+        }
         code.blank();
         open_method(code, "call_api", &params, "ApiResult[Any]");
         write_call_api_body(code);

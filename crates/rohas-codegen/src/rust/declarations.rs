@@ -46,6 +46,7 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     let request = format!("{}Request", api.name);
     let response = format!("{}Response", api.name);
     let body_name = format!("{}Body", api.name);
+    let query_name = format!("{}Query", api.name);
 
     let mut code = Code::rust();
     code.line(&format!(
@@ -64,12 +65,15 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     // Re-export the named types the request and response use, so a handler
     // imports everything from its api module.
     let mut named = BTreeSet::new();
-    for ty in api.body.iter().chain(&api.response) {
+    for ty in api.query.iter().chain(&api.body).chain(&api.response) {
         collect_named(ty, &mut named);
     }
     let mut generated: BTreeSet<&str> = [request.as_str()].into();
     if matches!(api.body, Some(TypeRef::Object(_))) {
         generated.insert(&body_name);
+    }
+    if matches!(api.query, Some(TypeRef::Object(_))) {
+        generated.insert(&query_name);
     }
     if matches!(api.response, Some(TypeRef::Object(_))) {
         generated.insert(&response);
@@ -85,10 +89,33 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     code.line(&format!("pub const PATH: &str = {:?};", api.path));
     code.blank();
 
-    let mut fields: Vec<StructField<'_>> = api
-        .path_params()
-        .map(|p| StructField::raw(p, "String", &format!("Path parameter `:{p}`.")))
-        .collect();
+    let mut fields: Vec<StructField<'_>> = Vec::new();
+    // The typed query first: its field is `query` whatever the path
+    // parameters are called (a `:Query` one becomes `query_2`).
+    if let Some(query) = &api.query {
+        // A record, deserialised like a body record (defaults included); a
+        // parameter the client left out is absent from the wire object.
+        let mut extra = Vec::new();
+        let ty = writer.rust_type(query, &query_name, &mut extra);
+        for mut def in extra {
+            if def.name == query_name {
+                def.doc = Some(format!("The typed query parameters of `{}`.", api.name));
+            }
+            writer.write_struct(&mut code, def);
+            code.blank();
+        }
+        let mut field = StructField::raw(
+            "query",
+            ty,
+            "The typed query parameters (`query:`), coerced by the engine.",
+        );
+        field.serde_default = false;
+        fields.push(field);
+    }
+    fields.extend(
+        api.path_params()
+            .map(|p| StructField::raw(p, "String", &format!("Path parameter `:{p}`."))),
+    );
     fields.push(StructField::raw(
         "query_params",
         "serde_json::Map<String, serde_json::Value>",

@@ -177,7 +177,8 @@ fn typed_api(code: &mut Code, api: &Api) {
     }
     let module = format!("crate::generated::api::{}", api.name);
     let response = format!("ApiResult<{module}::{}Response>", api.name);
-    let has_params = api.path_params().next().is_some();
+    // Path parameters or a typed query (`query:`): the whole request.
+    let has_params = api.path_params().next().is_some() || api.query.is_some();
     let body = match &api.body {
         _ if has_params => None,
         None => Some(None),

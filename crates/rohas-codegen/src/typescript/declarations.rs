@@ -92,6 +92,7 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     let request = format!("{}Request", api.name);
     let response = format!("{}Response", api.name);
     let body_name = format!("{}Body", api.name);
+    let query_name = format!("{}Query", api.name);
     let mut module = Module::new(schema, format!("api/{}", api.name));
     module.own.insert(request.clone());
     if !matches!(&api.response, Some(TypeRef::Named { name, .. }) if type_name(name) == response) {
@@ -100,9 +101,20 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     if matches!(api.body, Some(TypeRef::Object(_))) {
         module.own.insert(body_name.clone());
     }
-    reexport(&mut module, api.body.iter().chain(&api.response));
+    if matches!(api.query, Some(TypeRef::Object(_))) {
+        module.own.insert(query_name.clone());
+    }
+    reexport(&mut module, api.query.iter().chain(&api.body).chain(&api.response));
 
     let mut pending = Vec::new();
+    let query = api.query.as_ref().map(|ty| {
+        module.type_expr(
+            ty,
+            &query_name,
+            &mut pending,
+            &format!("The typed query parameters of `{}`.", api.name),
+        )
+    });
     let body = api.body.as_ref().map(|ty| {
         module.type_expr(
             ty,
@@ -123,6 +135,10 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
         }
         code.jsdoc(&format!("Path parameter `:{param}`."));
         code.line(&super::types::property(param, "string", false));
+    }
+    if let Some(query) = &query {
+        code.jsdoc("The typed query parameters (`query:`), coerced by the engine.");
+        code.line(&format!("query: {query};"));
     }
     code.jsdoc("URL query parameters.");
     code.line("queryParams: { [name: string]: string };");

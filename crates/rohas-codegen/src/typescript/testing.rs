@@ -134,8 +134,10 @@ pub fn testing_module(schema: &Schema) -> String {
     code.open("const PLAN: SchemaPlan = {");
     code.open("apis: {");
     for api in &schema.apis {
+        // `query: true` marks an api with typed query parameters (`query:`).
+        let query = if api.query.is_some() { ", query: true" } else { "" };
         code.line(&format!(
-            "{}: {{ id: {}, triggers: {} }},",
+            "{}: {{ id: {}, triggers: {}{query} }},",
             prop_name(&api.name),
             ts_str(HandlerId::api(&api.name).as_str()),
             names(&api.triggers)

@@ -159,11 +159,18 @@ impl TestEngine {
         body: impl Serialize,
     ) -> Result<ApiResult<T>, HarnessError> {
         let body = to_json("the body", body)?;
-        self.api(name, Map::new(), Map::new(), body, Map::new())
+        self.api(name, Map::new(), None, Map::new(), body, Map::new())
     }
 
     /// Call api `name` with its whole request (`<Api>Request`: path
-    /// parameters, `query_params`, `body`, `headers`).
+    /// parameters, `query_params`, `body`, `headers`, and `query` for an
+    /// api with typed query parameters).
+    ///
+    /// A typed `query` (an object) reaches the handler as the engine sends
+    /// it, `null` values left out (a parameter the client did not send);
+    /// `query_params` gets, beside the ones given (which win), the strings a
+    /// URL would carry for it (`true`/`false`, numbers as written, a list's
+    /// last item, as the engine's map keeps the last of a repeated one).
     pub fn call_api_request<T: DeserializeOwned>(
         &self,
         name: &str,
@@ -178,23 +185,45 @@ impl TestEngine {
             Some(Value::Object(map)) => map,
             _ => Map::new(),
         };
-        let (query, headers) = (object("query_params"), object("headers"));
+        let (mut query, headers) = (object("query_params"), object("headers"));
         let body = request.remove("body").unwrap_or(Value::Null);
-        self.api(name, request, query, body, headers)
+        // An object is the typed query; a string is a path parameter `:query`.
+        let typed = match request.remove("query") {
+            Some(Value::Object(typed)) => {
+                let typed: Map<String, Value> =
+                    typed.into_iter().filter(|(_, v)| !v.is_null()).collect();
+                for (key, value) in &typed {
+                    if let Some(text) = query_string(value) {
+                        query.entry(key.clone()).or_insert(Value::String(text));
+                    }
+                }
+                Some(typed)
+            }
+            Some(other) => {
+                request.insert("query".into(), other);
+                None
+            }
+            None => None,
+        };
+        self.api(name, request, typed, query, body, headers)
     }
 
     fn api<T: DeserializeOwned>(
         &self,
         name: &str,
         params: Map<String, Value>,
+        typed: Option<Map<String, Value>>,
         query: Map<String, Value>,
         body: Value,
         headers: Map<String, Value>,
     ) -> Result<ApiResult<T>, HarnessError> {
         let api = find("api", name, self.blueprint.apis, |a| a.name)?;
         let id = format!("api:{}", api.name);
-        // As `http.rs` builds it: path parameters, query, body, headers.
+        // As `http.rs` builds it: path parameters, typed query, query, body, headers.
         let mut request = params.clone();
+        if let Some(typed) = typed {
+            request.insert("query".into(), Value::Object(typed));
+        }
         request.insert("query_params".into(), Value::Object(query.clone()));
         request.insert("body".into(), body.clone());
         request.insert("headers".into(), Value::Object(headers.clone()));
@@ -763,6 +792,16 @@ fn find<'a, T>(
             name: name.to_string(),
             known: specs.iter().map(|spec| name_of(spec).to_string()).collect(),
         })
+}
+
+/// A typed query value as a URL carries it; `None` for an empty list (no
+/// parameter at all).
+fn query_string(value: &Value) -> Option<String> {
+    match value {
+        Value::Array(items) => items.last().and_then(query_string),
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
 }
 
 fn to_json(what: &str, value: impl Serialize) -> Result<Value, HarnessError> {

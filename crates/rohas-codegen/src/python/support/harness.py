@@ -22,6 +22,15 @@ client or broadcast. Differences from a running engine, on purpose:
 * request bodies are not checked against the schema (the engine answers 400
   before any handler runs); responses are read back into their generated
   types, so a handler answering what the schema does not say fails the test.
+
+Query parameters: `call_api(..., query=...)` of an api without `query:` puts
+the mapping in `query_params`, as given. For an api with typed query
+parameters (`query:`), `query` is the generated `<Api>Query` (or the named
+record) or a mapping of the schema's field names to typed values (`3`, not
+`"3"`): the handler gets it in wire form as the request's `query` (a `None`
+value left out, as a parameter the client did not send), and the strings a
+URL would carry as `query_params` (`true`/`false`, a list's last item, as
+the engine's map keeps the last of a repeated parameter).
 """
 
 from __future__ import annotations
@@ -328,6 +337,23 @@ def _wire(value: Any) -> Any:
     return json.loads(json.dumps(to_wire(value), ensure_ascii=False, allow_nan=False))
 
 
+def _typed_query(query: Any) -> dict[str, Any]:
+    """A typed query (`query:`) in wire form, `None` values left out."""
+    wired = _wire(dict(query) if isinstance(query, Mapping) else query) if query is not None else {}
+    if not isinstance(wired, dict):
+        raise HarnessError(f"query must be the generated query object or a mapping, not {type(query).__name__}")
+    return {str(k): v for k, v in wired.items() if v is not None}
+
+
+def _query_string(value: Any) -> str:
+    """A wire value as a URL carries it (a list: its last item, as the engine keeps)."""
+    if isinstance(value, list):
+        return _query_string(value[-1])
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _error_of(body: dict[str, Any]) -> HttpError:
     if isinstance(body.get("status"), int):
         return HttpError(body["status"], body.get("message") or "", body.get("details"))
@@ -388,13 +414,18 @@ class HarnessBase:
         body: Any = None,
         *,
         params: Mapping[str, str] | None = None,
-        query: Mapping[str, Any] | None = None,
+        query: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> ApiResult[Any]:
         api = self._known(self.TABLES.apis, name, "api")
         trace_id = _trace_id()
         wire_body = _wire(body)
-        query_params = dict(_wire(dict(query or {})))
+        typed_query: dict[str, Any] | None = None
+        if api.get("query"):
+            typed_query = _typed_query(query)
+            query_params = {k: _query_string(v) for k, v in typed_query.items() if v != []}
+        else:
+            query_params = dict(_wire(dict(query or {})))
         header_map = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
         middlewares: list[HandlerRun] = []
         if api["middlewares"]:
@@ -416,6 +447,8 @@ class HarnessBase:
         if missing:
             raise HarnessError(f"api `{name}` ({api['path']}) needs path parameters {missing}: pass params={{...}}")
         request: dict[str, Any] = dict(path_params)
+        if typed_query is not None:
+            request["query"] = typed_query
         request.update({"query_params": query_params, "body": wire_body, "headers": header_map})
         context = {
             "handler_name": name,

@@ -20,6 +20,15 @@
  * `setPayload`, else the return value), an event's `triggers` once all its
  * handlers succeeded, delayed events held until the clock reaches them.
  *
+ * Typed query parameters: an api with `query:` takes `query` (its
+ * `<Api>Query`, or the named record) in `callApi`'s input, as the request
+ * has it. The handler gets it as the engine sends it: JSON (`Date`s as
+ * RFC 3339 strings, revived by the dispatch module), a `null` or missing
+ * value left out, as a parameter the client did not send. `queryParams`
+ * then defaults to the strings a URL would carry (`true`/`false`, a list's
+ * last item, as the engine's map keeps the last of a repeated parameter);
+ * ones given in `queryParams` win.
+ *
  * Differences from the engine, on purpose: event handlers run one after
  * another in schema order and a failed one is not retried; request bodies
  * and event payloads are not checked against the schema (the input types
@@ -230,7 +239,8 @@ export class FakeClock {
 
 /** The part of the schema the harness plays the engine by (written into `testing.ts`). */
 export interface SchemaPlan {
-  apis: { [name: string]: { id: string; triggers: string[] } };
+  /** `query`: the api declares typed query parameters (`query:`). */
+  apis: { [name: string]: { id: string; triggers: string[]; query?: boolean } };
   events: { [name: string]: { handlers: string[]; triggers: string[] } };
   crons: { [name: string]: { id: string; schedule: string; triggers: string[] } };
   websockets: {
@@ -401,6 +411,20 @@ function wire(value: unknown): unknown {
   return text === undefined ? null : (JSON.parse(text) as unknown);
 }
 
+/** A typed query in wire form, `null` and missing values left out. */
+function typedQuery(query: unknown): { [name: string]: unknown } {
+  const wired = wire(query ?? {});
+  if (wired === null || typeof wired !== "object" || Array.isArray(wired)) {
+    throw new Error("query must be an object of the api's query parameters");
+  }
+  return Object.fromEntries(Object.entries(wired).filter(([, v]) => v !== null));
+}
+
+/** A wire value as a URL carries it (an array: its last item, as the engine keeps). */
+function queryString(value: unknown): string {
+  return Array.isArray(value) ? queryString(value[value.length - 1]) : String(value);
+}
+
 function known(kind: string, names: string[]): string {
   return names.length === 0 ? `the schema declares no ${kind}` : `the ${kind} are: ${names.sort().join(", ")}`;
 }
@@ -448,7 +472,18 @@ export class HarnessCore<
     const api = this.lookup("apis", this.plan.apis, name);
     const given = (input[0] ?? {}) as { [key: string]: unknown };
     const { queryParams = {}, headers = {}, body = null, ...params } = given;
-    const request = wire({ ...params, query_params: queryParams, body, headers }) as { [key: string]: unknown };
+    let request: { [key: string]: unknown };
+    if (api.query === true) {
+      const query = typedQuery(params.query);
+      delete params.query;
+      const strings = Object.entries(query)
+        .filter(([, v]) => !(Array.isArray(v) && v.length === 0))
+        .map(([k, v]) => [k, queryString(v)]);
+      const all = { ...Object.fromEntries(strings), ...(queryParams as object) };
+      request = wire({ ...params, query, query_params: all, body, headers }) as { [key: string]: unknown };
+    } else {
+      request = wire({ ...params, query_params: queryParams, body, headers }) as { [key: string]: unknown };
+    }
     const traceId = this.traceId();
     const outcome = await this.invoke(api.id, traceId, {
       request,
