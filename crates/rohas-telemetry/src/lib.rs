@@ -23,6 +23,7 @@ mod query;
 mod recorder;
 mod span;
 mod store;
+mod trace_id;
 
 pub use clock::ns_at;
 pub use ids::{new_trace_id, trace_id_bytes, w3c_trace_id, SpanId, TraceParent};
@@ -33,6 +34,7 @@ pub use otlp::{OtlpError, OtlpExporter, OtlpOptions, OtlpProtocol};
 pub use query::{LogQuery, MetricsQuery, Page, QueryError, SpanNode, TraceQuery, TraceSummary, TraceTree};
 pub use recorder::{Notice, Options, Reader, Sink, Telemetry};
 pub use span::{Span, SpanKind, SpanStatus, Timer};
+pub use trace_id::TraceId;
 
 /// Nanoseconds since the Unix epoch, now, on the clock every span and log
 /// line of this process uses (`clock.rs`).

@@ -253,10 +253,7 @@ pub(crate) fn decode(data: &[u8]) -> Result<Vec<Span>, BadBlock> {
     for _ in 0..n {
         let flags = r.varint()?;
         let trace = usize::try_from(r.varint()?).map_err(|_| BadBlock("string index"))?;
-        let trace_id = strings
-            .get(trace)
-            .ok_or(BadBlock("string index out of range"))?
-            .to_string();
+        let trace_id = *strings.get(trace).ok_or(BadBlock("string index out of range"))?;
         let span_id = SpanId::from_u64(r.u64()?).ok_or(BadBlock("a zero span id"))?;
         let parent_id = if flags & HAS_PARENT != 0 {
             Some(SpanId::from_u64(r.u64()?).ok_or(BadBlock("a zero parent id"))?)
