@@ -60,8 +60,15 @@ fn main() {
     let bytes: u64 = std::fs::read_dir(dir.path())
         .map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
         .unwrap_or(0);
+    // Spans the recorder had no room for (a cheaper run that drops is no gain).
+    let dropped = telemetry
+        .prometheus()
+        .lines()
+        .find(|l| l.starts_with("rohas_telemetry_dropped_total{record=\"span\"}"))
+        .and_then(|l| l.split_whitespace().last().map(str::to_string))
+        .unwrap_or_default();
     println!(
-        "{spans} spans in {:.2} s: {:.0} ns CPU per span, {:.0} bytes stored per span",
+        "{spans} spans in {:.2} s: {:.0} ns CPU per span, {:.0} bytes stored per span, {dropped} dropped",
         started.elapsed().as_secs_f64(),
         cpu / spans as f64 * 1e9,
         bytes as f64 / spans as f64

@@ -22,6 +22,7 @@ pub mod otlp;
 mod query;
 mod recorder;
 mod span;
+mod span_buffers;
 mod store;
 mod trace_id;
 
