@@ -55,8 +55,7 @@ pub struct Options {
     /// Cap on the live data in the file.
     pub max_bytes: u64,
     /// Log lines the queue holds before dropping; spans wait in
-    /// [`SpanBuffers`], each holding half of this (so all of them at most
-    /// twice it).
+    /// [`SpanBuffers`], each holding as many.
     pub queue_capacity: usize,
     pub sinks: Vec<Box<dyn Sink>>,
     pub notice: Notice,

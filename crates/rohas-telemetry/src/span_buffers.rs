@@ -12,10 +12,12 @@
 //! lock and unlock), is read in place by the writer, and once the vectors
 //! have grown to a busy second's batch nothing is allocated.
 //!
-//! Each vector holds at most `capacity / 2` spans (so a single busy thread
-//! is not held to a quarter of the queue, and all of them together to at
-//! most twice it); a span pushed onto a full one is handed back to be
-//! dropped and counted, as a full queue did. The writer is woken by its
+//! Each vector holds at most `capacity` spans, the queue's whole size: a
+//! single busy thread (the usual case) has the room it had in the queue;
+//! all of them together may hold four times it, and only while the writer
+//! is behind (a vector grows as it fills; the queue allocated its slots
+//! up front). A span pushed onto a full one is handed back to be dropped
+//! and counted, as a full queue did. The writer is woken by its
 //! clock; a thread recording faster than one turn of it holds also wakes
 //! it, once, when its vector is half full.
 
@@ -39,11 +41,11 @@ pub(crate) struct SpanBuffers {
 }
 
 impl SpanBuffers {
-    /// Buffers holding up to `capacity / 2` spans each (at least 16).
+    /// Buffers holding up to `capacity` spans each (at least 16).
     pub fn new(capacity: usize) -> SpanBuffers {
         SpanBuffers {
             shards: std::array::from_fn(|_| Shard(Mutex::new(Vec::new()))),
-            cap: (capacity / 2).max(16),
+            cap: capacity.max(16),
         }
     }
 
@@ -103,7 +105,7 @@ mod tests {
 
     #[test]
     fn spans_come_out_once_and_a_full_buffer_hands_them_back() {
-        let b = SpanBuffers::new(40);
+        let b = SpanBuffers::new(20);
         let mut refused = 0;
         let mut wake = Vec::new();
         for i in 1..=30 {
