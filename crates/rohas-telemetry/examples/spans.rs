@@ -4,7 +4,7 @@
 //! process's CPU time per span (recording thread and writer together).
 //! `cargo run --release -p rohas-telemetry --example spans [N]`.
 
-use rohas_telemetry::{new_trace_id, Options, Span, SpanId, SpanKind, Telemetry, Timer};
+use rohas_telemetry::{new_trace_id_at, Options, Span, SpanId, SpanKind, Telemetry, Timer};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,8 +31,10 @@ fn main() {
     let started = Instant::now();
     let cpu = cpu_seconds();
     for i in 0..n {
-        let trace_id = new_trace_id();
+        // As the engine does: one clock read for the request's start and
+        // its new trace id.
         let timer = Timer::start();
+        let trace_id = new_trace_id_at(timer.start_ns());
         let root = SpanId::random();
         let mut call = Span::new(
             trace_id.as_str(),

@@ -27,7 +27,7 @@ mod store;
 mod trace_id;
 
 pub use clock::ns_at;
-pub use ids::{new_trace_id, trace_id_bytes, w3c_trace_id, SpanId, TraceParent};
+pub use ids::{new_trace_id, new_trace_id_at, trace_id_bytes, w3c_trace_id, SpanId, TraceParent};
 pub use limits::{cut, MAX_MESSAGE, MAX_VALUE};
 pub use log::{Level, LogEntry};
 pub use metrics::{Gauge, ProcessStats};
