@@ -19,7 +19,7 @@ use crate::log::LogEntry;
 use crate::metrics::{self, Gauge, ProcessStats, Totals};
 use crate::query::{self, LogQuery, MetricsQuery, Page, QueryError, TraceQuery, TraceSummary, TraceTree};
 use crate::span::Span;
-use crate::span_buffers::{SpanBuffers, SHARDS};
+use crate::span_buffers::{Pushed, SpanBuffers, SHARDS};
 use crate::store::{self, StoreFile, Trouble};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -208,9 +208,9 @@ impl Telemetry {
         }
         crate::limits::cut_span(&mut span);
         match inner.spans.push(span) {
-            Ok(false) => {}
-            Ok(true) => inner.writer.unpark(),
-            Err(_) => {
+            Pushed::Kept => {}
+            Pushed::HalfFull => inner.writer.unpark(),
+            Pushed::Full => {
                 inner.dropped_spans.fetch_add(1, Ordering::Relaxed);
             }
         }

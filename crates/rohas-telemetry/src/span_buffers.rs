@@ -10,16 +10,16 @@
 //! about 150 ns (a span moved and a slot released per record). Here a span
 //! is pushed under a lock no other thread usually holds (an uncontended
 //! lock and unlock), is read in place by the writer, and once the vectors
-//! have grown to a busy second's batch nothing is allocated.
+//! have grown to a busy turn's batch nothing is allocated.
 //!
 //! Each vector holds at most `capacity` spans, the queue's whole size: a
 //! single busy thread (the usual case) has the room it had in the queue;
 //! all of them together may hold four times it, and only while the writer
 //! is behind (a vector grows as it fills; the queue allocated its slots
-//! up front). A span pushed onto a full one is handed back to be dropped
-//! and counted, as a full queue did. The writer is woken by its
-//! clock; a thread recording faster than one turn of it holds also wakes
-//! it, once, when its vector is half full.
+//! up front). A span pushed onto a full one is dropped and counted, as a
+//! full queue did. The writer is woken by its clock; a thread recording
+//! faster than one turn of it holds also wakes it, once, when its vector
+//! is half full.
 
 use crate::span::Span;
 use std::cell::Cell;
@@ -35,6 +35,16 @@ pub(crate) const SHARDS: usize = 4;
 #[repr(align(128))]
 struct Shard(Mutex<Vec<Span>>);
 
+/// What became of a pushed span.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    Kept,
+    /// Kept, and its vector is now half full: wake the writer.
+    HalfFull,
+    /// Dropped: its vector is full (count it).
+    Full,
+}
+
 pub(crate) struct SpanBuffers {
     shards: [Shard; SHARDS],
     cap: usize,
@@ -49,15 +59,21 @@ impl SpanBuffers {
         }
     }
 
-    /// Adds a span to this thread's vector (`true`: it is now half full,
-    /// wake the writer); hands it back when that is full.
-    pub fn push(&self, span: Span) -> Result<bool, Span> {
+    /// Adds a span to this thread's vector, or drops it when that is full.
+    pub fn push(&self, span: Span) -> Pushed {
         let mut spans = lock(&self.shards[this_thread()].0);
         if spans.len() >= self.cap {
-            return Err(span);
+            // Dropped outside the lock.
+            drop(spans);
+            drop(span);
+            return Pushed::Full;
         }
         spans.push(span);
-        Ok(spans.len() == self.cap / 2)
+        if spans.len() == self.cap / 2 {
+            Pushed::HalfFull
+        } else {
+            Pushed::Kept
+        }
     }
 
     /// Vector `i`'s spans, `spare` (emptied) taking its place.
@@ -104,15 +120,15 @@ mod tests {
     }
 
     #[test]
-    fn spans_come_out_once_and_a_full_buffer_hands_them_back() {
+    fn spans_come_out_once_and_a_full_buffer_drops_them() {
         let b = SpanBuffers::new(20);
         let mut refused = 0;
         let mut wake = Vec::new();
         for i in 1..=30 {
             match b.push(span(i)) {
-                Ok(true) => wake.push(i),
-                Ok(false) => {}
-                Err(_) => refused += 1,
+                Pushed::HalfFull => wake.push(i),
+                Pushed::Kept => {}
+                Pushed::Full => refused += 1,
             }
         }
         assert_eq!(refused, 10, "one thread, one buffer of 20");

@@ -205,6 +205,7 @@ mod tests {
         }
         assert!(matches!(TraceId::from("a".repeat(32)).0, Repr::Inline { .. }));
         assert!(matches!(TraceId::from("a".repeat(33)).0, Repr::Shared(_)));
-        assert!(TraceId::from("a") < TraceId::from("b"));
+        let (a, b) = (TraceId::from("a"), TraceId::from("b"));
+        assert!(a < b);
     }
 }
