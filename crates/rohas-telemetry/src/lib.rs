@@ -3,11 +3,12 @@
 //! The engine records [`Span`]s (requests, middlewares, handler calls,
 //! event publishes and deliveries, cron runs, WebSocket traffic) and
 //! [`LogEntry`]s through a [`Telemetry`] handle. Recording never waits:
-//! records go into a bounded queue and one background thread writes them
-//! to an embedded SQLite file in batches, adds them up into metrics and
-//! hands them to exporters (OTLP). A full queue drops the record and
-//! counts it; a full disk or a damaged file stops the writing (and says
-//! so once), never the application.
+//! spans go onto bounded per-thread buffers, log lines into a bounded
+//! queue, and one background thread writes them to an embedded SQLite
+//! file in batches, adds them up into metrics and hands them to exporters
+//! (OTLP). A full buffer or queue drops the record and counts it; a full
+//! disk or a damaged file stops the writing (and says so once), never the
+//! application.
 //!
 //! The same crate answers the queries the telemetry API and the CLI make:
 //! trace lists, a trace's span tree with its logs, logs, metric series,

@@ -54,8 +54,8 @@ pub struct Options {
     pub retention: Duration,
     /// Cap on the live data in the file.
     pub max_bytes: u64,
-    /// Log lines the queue holds before dropping; spans wait in
-    /// [`SpanBuffers`], each holding as many.
+    /// Log lines the queue holds before dropping; spans wait in a few
+    /// per-thread buffers (`span_buffers.rs`), each holding as many.
     pub queue_capacity: usize,
     pub sinks: Vec<Box<dyn Sink>>,
     pub notice: Notice,
@@ -197,7 +197,8 @@ impl Telemetry {
         self.inner.as_ref().is_some_and(|i| i.logs)
     }
 
-    /// Records a finished span. Never waits.
+    /// Records a finished span. Never waits (its buffer's lock is held by
+    /// another thread only while the writer swaps the vector out).
     pub fn span(&self, mut span: Span) {
         let Some(inner) = self.inner.as_ref().filter(|i| i.spans_wanted) else {
             return;
