@@ -458,8 +458,14 @@ impl Writer {
                 let mut spans = self.spans.take(i, spare);
                 // A thread outrunning the clock: no sleep before the next turn.
                 full |= spans.len() >= BATCH;
+                let taken = spans.len();
                 self.take(&mut spans, &mut logs);
                 logs.clear();
+                // An exporter kept the vector: the next one is allocated
+                // here, not grown step by step on the recording thread.
+                if spans.capacity() < taken {
+                    spans = Vec::with_capacity(taken);
+                }
                 self.spares[i] = spans;
             }
             self.batch_logs = logs;
