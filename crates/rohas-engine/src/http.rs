@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use rohas_runtime::{HandlerError, HandlerId, HandlerKind, Needs, ReturnValue};
 use rohas_schema::model::NameRef;
-use rohas_telemetry::{SpanId, SpanKind, TraceParent};
+use rohas_telemetry::{SpanId, SpanKind, Timer, TraceParent};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -165,8 +165,8 @@ fn header_map(headers: &HeaderMap) -> Map<String, Value> {
 
 /// The trace a request belongs to: a valid W3C `traceparent` (its trace,
 /// and its span as the remote parent), else a client's `x-trace-id` (any
-/// short value, as given), else a new trace.
-fn trace_of(headers: &HeaderMap) -> (String, Option<SpanId>) {
+/// short value, as given), else a new trace begun at `now_ns`.
+fn trace_of(headers: &HeaderMap, now_ns: u64) -> (String, Option<SpanId>) {
     if let Some(tp) = headers
         .get(&TRACEPARENT)
         .and_then(|v| v.to_str().ok())
@@ -179,7 +179,7 @@ fn trace_of(headers: &HeaderMap) -> (String, Option<SpanId>) {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 64)
         .map(str::to_string)
-        .unwrap_or_else(crate::log::new_trace_id);
+        .unwrap_or_else(|| rohas_telemetry::new_trace_id_at(now_ns));
     (trace_id, None)
 }
 
@@ -187,8 +187,10 @@ fn trace_of(headers: &HeaderMap) -> (String, Option<SpanId>) {
 /// it), as a `request` span; the answer carries the span as `traceparent`.
 async fn answer(counted: InFlight, request: Request) -> Response {
     let shared = &counted.0;
-    let (trace_id, remote) = trace_of(request.headers());
-    let mut span = shared.open_span(&trace_id, remote, || Arc::clone(&UNROUTED), SpanKind::Request);
+    // One clock read for the request span's start and a new trace id's time.
+    let timer = Timer::start();
+    let (trace_id, remote) = trace_of(request.headers(), timer.start_ns());
+    let mut span = shared.open_span_timed(timer, &trace_id, remote, || Arc::clone(&UNROUTED), SpanKind::Request);
     if let Some(open) = &mut span {
         open.span_mut().remote_parent = remote.is_some();
     }

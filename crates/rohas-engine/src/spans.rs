@@ -63,6 +63,25 @@ impl Shared {
         })
     }
 
+    /// [`Shared::open_span`] timed from `timer` (started by the caller,
+    /// who read the clock for something else too).
+    pub(crate) fn open_span_timed(
+        &self,
+        timer: Timer,
+        trace_id: &str,
+        parent: Option<SpanId>,
+        name: impl FnOnce() -> Arc<str>,
+        kind: SpanKind,
+    ) -> Option<Open> {
+        if !self.telemetry.spans_on() {
+            return None;
+        }
+        Some(Open {
+            span: Span::new(trace_id, SpanId::random(), parent, name(), kind),
+            timer,
+        })
+    }
+
     /// Ends a span: `finish` sets how it ended, then it is recorded.
     pub(crate) fn close_span(&self, open: Option<Open>, finish: impl FnOnce(&mut Span)) {
         if let Some(Open { mut span, timer }) = open {

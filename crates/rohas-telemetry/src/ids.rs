@@ -78,9 +78,15 @@ impl<'de> Deserialize<'de> for SpanId {
 /// ids grows at its end instead of at random pages: a random id dirties a
 /// page of the index per span, which measured as most of telemetry's cost.
 pub fn new_trace_id() -> String {
+    new_trace_id_at(crate::now_ns())
+}
+
+/// [`new_trace_id`] for a trace that begins at `now_ns` (a span's start
+/// already read from the clock: a request reads it once for both).
+pub fn new_trace_id_at(now_ns: u64) -> String {
     let (high, low) = seeds();
     let n = next();
-    let millis = (crate::now_ns() / 1_000_000) & 0xffff_ffff_ffff;
+    let millis = (now_ns / 1_000_000) & 0xffff_ffff_ffff;
     let random = (u128::from(mix(high ^ n)) << 64 | u128::from(mix(low.wrapping_add(n)))) & ((1u128 << 80) - 1);
     let mut out = String::with_capacity(32);
     push_hex(&mut out, (u128::from(millis) << 80) | random, 32);

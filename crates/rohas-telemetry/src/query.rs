@@ -319,7 +319,7 @@ fn summary(root: Span, trace: &[Span]) -> TraceSummary {
     handlers.sort();
     handlers.dedup();
     TraceSummary {
-        trace_id: root.trace_id.clone(),
+        trace_id: root.trace_id.to_string(),
         duration_ns: end.saturating_sub(root.start_ns).max(root.duration_ns),
         spans: trace.len() as u64,
         errors: trace.iter().filter(|s| s.status == SpanStatus::Error).count() as u64,

@@ -1,9 +1,10 @@
 //! [`Telemetry`]: the handle the engine records through, and the one
 //! thread that writes.
 //!
-//! Recording is a `try_send` into a bounded queue: a handler never waits
-//! for telemetry, and when the queue is full the record is dropped and
-//! counted. The thread takes what is queued in batches, adds spans up into
+//! Recording never waits: a span is pushed onto one of a few bounded
+//! buffers ([`SpanBuffers`]), a log line is a `try_send` into a bounded
+//! queue, and when either is full the record is dropped and counted. The
+//! thread takes what is waiting in batches, adds spans up into
 //! the metric totals, stores what is enabled and sampled in one
 //! transaction per batch, passes the batch to the exporters, and every 10
 //! seconds stores the metric points; once a minute it deletes what is
@@ -18,6 +19,7 @@ use crate::log::LogEntry;
 use crate::metrics::{self, Gauge, ProcessStats, Totals};
 use crate::query::{self, LogQuery, MetricsQuery, Page, QueryError, TraceQuery, TraceSummary, TraceTree};
 use crate::span::Span;
+use crate::span_buffers::{Pushed, SpanBuffers, SHARDS};
 use crate::store::{self, StoreFile, Trouble};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,7 +54,8 @@ pub struct Options {
     pub retention: Duration,
     /// Cap on the live data in the file.
     pub max_bytes: u64,
-    /// Records the queue holds before dropping.
+    /// Log lines the queue holds before dropping; spans wait in a few
+    /// per-thread buffers (`span_buffers.rs`), each holding as many.
     pub queue_capacity: usize,
     pub sinks: Vec<Box<dyn Sink>>,
     pub notice: Notice,
@@ -76,7 +79,6 @@ impl Default for Options {
 }
 
 enum Record {
-    Span(Span),
     Log(LogEntry),
     /// Answered once everything sent before it was written.
     Flush(mpsc::Sender<()>),
@@ -100,6 +102,8 @@ struct Inner {
     /// A clone of the sender for the hot path (no lock): dropped on close
     /// together with the one above.
     fast: SyncSender<Record>,
+    /// Where spans wait for the writer (not the queue: see `span_buffers.rs`).
+    spans: Arc<SpanBuffers>,
     traces: bool,
     logs: bool,
     spans_wanted: bool,
@@ -130,8 +134,11 @@ impl Telemetry {
         let file = options.folder.as_deref().map(store::file_in);
         let spans_wanted = options.traces || options.metrics || !options.sinks.is_empty();
         let (tail, _) = tokio::sync::broadcast::channel(4096);
+        let spans = Arc::new(SpanBuffers::new(options.queue_capacity));
         let writer = Writer {
             rx,
+            spans: Arc::clone(&spans),
+            spares: std::array::from_fn(|_| Vec::new()),
             file: file.clone(),
             store: None,
             stopped: None,
@@ -149,7 +156,6 @@ impl Telemetry {
             said: None,
             opened_at: None,
             window_start: Totals::default(),
-            batch_spans: Vec::new(),
             batch_logs: Vec::new(),
         };
         let thread = std::thread::Builder::new()
@@ -160,6 +166,7 @@ impl Telemetry {
             inner: Some(Arc::new(Inner {
                 fast: tx.clone(),
                 tx: Mutex::new(Some(tx)),
+                spans,
                 traces: options.traces,
                 logs: options.logs,
                 spans_wanted,
@@ -190,14 +197,23 @@ impl Telemetry {
         self.inner.as_ref().is_some_and(|i| i.logs)
     }
 
-    /// Records a finished span. Never waits.
+    /// Records a finished span. Never waits (its buffer's lock is held by
+    /// another thread only while the writer swaps the vector out).
     pub fn span(&self, mut span: Span) {
         let Some(inner) = self.inner.as_ref().filter(|i| i.spans_wanted) else {
             return;
         };
+        // After `close` nothing takes them (a closed queue refused them).
+        if inner.closed.load(Ordering::Relaxed) {
+            return;
+        }
         crate::limits::cut_span(&mut span);
-        if let Err(TrySendError::Full(_)) = inner.fast.try_send(Record::Span(span)) {
-            inner.dropped_spans.fetch_add(1, Ordering::Relaxed);
+        match inner.spans.push(span) {
+            Pushed::Kept => {}
+            Pushed::HalfFull => inner.writer.unpark(),
+            Pushed::Full => {
+                inner.dropped_spans.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -350,6 +366,9 @@ const POINTS_KEPT_S: i64 = 24 * 3600;
 
 struct Writer {
     rx: Receiver<Record>,
+    spans: Arc<SpanBuffers>,
+    /// An emptied vector per buffer, swapped in when its spans are taken.
+    spares: [Vec<Span>; SHARDS],
     file: Option<PathBuf>,
     store: Option<StoreFile>,
     /// Why the store is not written, and when that was seen.
@@ -373,8 +392,7 @@ struct Writer {
     /// When the file written now was opened (a query's report of damage
     /// is about this file only if the query started later).
     opened_at: Option<Instant>,
-    /// The batch's spans and logs, kept between batches (see `run`).
-    batch_spans: Vec<Span>,
+    /// The batch's logs, kept between batches (see `run`).
     batch_logs: Vec<LogEntry>,
 }
 
@@ -396,10 +414,9 @@ impl Writer {
             }
             // Between batches: a step of the wall clock is taken here.
             crate::clock::follow_wall_clock();
-            // Each record is moved once, into vectors kept from batch to
-            // batch (a span is a few hundred bytes: growing fresh vectors
-            // copied each several times and faulted in new pages).
-            let mut spans = std::mem::take(&mut self.batch_spans);
+            // Each log is moved once, into a vector kept from batch to
+            // batch (growing a fresh one copied each several times and
+            // faulted in new pages).
             let mut logs = std::mem::take(&mut self.batch_logs);
             let mut stop = false;
             let mut upkeep_now = false;
@@ -409,7 +426,6 @@ impl Writer {
             while taken < BATCH {
                 match self.rx.try_recv() {
                     Ok(record) => match record {
-                        Record::Span(s) => spans.push(s),
                         Record::Log(l) => logs.push(l),
                         Record::Stop => stop = true,
                         Record::Upkeep => upkeep_now = true,
@@ -433,10 +449,25 @@ impl Writer {
                     self.trouble(Trouble::Damaged("a query found a damaged page".into()));
                 }
             }
-            self.take(&mut spans, &mut logs);
-            spans.clear();
-            logs.clear();
-            self.batch_spans = spans;
+            // The spans of each buffer are a batch of their own (read in
+            // place, not moved into one); the logs go with the first.
+            // Taken after the queue: a flush or stop read from it comes
+            // after the spans its caller recorded, which are here now.
+            for i in 0..SHARDS {
+                let spare = std::mem::take(&mut self.spares[i]);
+                let mut spans = self.spans.take(i, spare);
+                // A thread outrunning the clock: no sleep before the next turn.
+                full |= spans.len() >= BATCH;
+                let taken = spans.len();
+                self.take(&mut spans, &mut logs);
+                logs.clear();
+                // An exporter kept the vector: the next one is allocated
+                // here, not grown step by step on the recording thread.
+                if spans.capacity() < taken {
+                    spans = Vec::with_capacity(taken);
+                }
+                self.spares[i] = spans;
+            }
             self.batch_logs = logs;
             let now = Instant::now();
             if now >= next_point {
@@ -488,33 +519,12 @@ impl Writer {
         }
         let span_refs: Vec<&Span> = spans.iter().collect();
         let log_refs: Vec<&LogEntry> = logs.iter().collect();
-        let unstored = (span_refs.len() + log_refs.len()) as u64;
-        if self.writable() {
-            if let Some(store) = &mut self.store {
-                match store.write(&span_refs, &log_refs) {
-                    Ok(()) if std::mem::take(&mut self.resumed) => {
-                        self.said = None;
-                        (self.notice)(&format!("telemetry: writing to {} again", store.path().display()));
-                    }
-                    Ok(()) => {}
-                    Err(e) => {
-                        let damaged = matches!(e, Trouble::Damaged(_));
-                        self.trouble(e);
-                        // A damaged file was replaced by a new one: the
-                        // batch goes there.
-                        let rewritten = damaged
-                            && self
-                                .store
-                                .as_mut()
-                                .is_some_and(|s| s.write(&span_refs, &log_refs).is_ok());
-                        if !rewritten {
-                            lock(&self.totals).unstored += unstored;
-                        }
-                    }
-                }
-            }
-        } else if self.file.is_some() {
-            lock(&self.totals).unstored += unstored;
+        // A buffer may hold more than a block should: `BATCH` spans a
+        // transaction, the logs with the first.
+        let mut chunks = span_refs.chunks(BATCH);
+        self.store(chunks.next().unwrap_or_default(), &log_refs);
+        for chunk in chunks {
+            self.store(chunk, &[]);
         }
         drop(span_refs);
         drop(log_refs);
@@ -529,6 +539,42 @@ impl Writer {
                     sink.logs(&logs);
                 }
             }
+        }
+    }
+
+    /// Stores one transaction's spans and logs; what is not stored is
+    /// counted.
+    fn store(&mut self, span_refs: &[&Span], log_refs: &[&LogEntry]) {
+        let unstored = (span_refs.len() + log_refs.len()) as u64;
+        if unstored == 0 {
+            return;
+        }
+        if self.writable() {
+            if let Some(store) = &mut self.store {
+                match store.write(span_refs, log_refs) {
+                    Ok(()) if std::mem::take(&mut self.resumed) => {
+                        self.said = None;
+                        (self.notice)(&format!("telemetry: writing to {} again", store.path().display()));
+                    }
+                    Ok(()) => {}
+                    Err(e) => {
+                        let damaged = matches!(e, Trouble::Damaged(_));
+                        self.trouble(e);
+                        // A damaged file was replaced by a new one: the
+                        // batch goes there.
+                        let rewritten = damaged
+                            && self
+                                .store
+                                .as_mut()
+                                .is_some_and(|s| s.write(span_refs, log_refs).is_ok());
+                        if !rewritten {
+                            lock(&self.totals).unstored += unstored;
+                        }
+                    }
+                }
+            }
+        } else if self.file.is_some() {
+            lock(&self.totals).unstored += unstored;
         }
     }
 

@@ -3,6 +3,7 @@
 //! anything else goes in `attributes`.
 
 use crate::ids::SpanId;
+use crate::trace_id::TraceId;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -92,7 +93,8 @@ impl SpanStatus {
 /// One finished span.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Span {
-    pub trace_id: String,
+    /// Inline, not a `String`: no allocation per span (`trace_id.rs`).
+    pub trace_id: TraceId,
     pub span_id: SpanId,
     /// `None` for a trace's root. The parent may live in another process
     /// (an incoming `traceparent`), so it is not always stored here.
@@ -135,7 +137,7 @@ impl Span {
     /// A span with only its identity, name and kind; the caller fills in
     /// the rest (see [`crate::Timer`] for the times).
     pub fn new(
-        trace_id: impl Into<String>,
+        trace_id: impl Into<TraceId>,
         span_id: SpanId,
         parent_id: Option<SpanId>,
         name: Arc<str>,

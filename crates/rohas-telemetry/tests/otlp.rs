@@ -63,7 +63,7 @@ fn log(level: Level, source: &str, trace: Option<&Span>, message: &str) -> LogEn
         time_ns: rohas_telemetry::now_ns(),
         level,
         source: Arc::from(source),
-        trace_id: trace.map(|s| s.trace_id.clone()),
+        trace_id: trace.map(|s| s.trace_id.to_string()),
         span_id: trace.map(|s| s.span_id),
         message: message.into(),
         fields: Default::default(),

@@ -78,6 +78,16 @@ pub struct HandlerStats {
     pub duration: Histogram,
 }
 
+impl HandlerStats {
+    fn count(&mut self, span: &Span) {
+        match span.status {
+            SpanStatus::Ok => self.ok += 1,
+            SpanStatus::Error => self.errors += 1,
+        }
+        self.duration.observe(span.duration_ns as f64 / 1e9);
+    }
+}
+
 /// Everything counted since the recorder started.
 #[derive(Debug, Clone, Default)]
 pub struct Totals {
@@ -102,19 +112,16 @@ impl Totals {
         match span.kind {
             SpanKind::Handler => {
                 let Some(handler) = &span.handler else { return };
-                // Looked up by text first: a span's `Arc` is often not the
+                // Looked up by text, once: a span's `Arc` is often not the
                 // one the map holds, and cloning it for `entry` costs more.
-                if !self.handlers.contains_key(&**handler) {
-                    self.handlers.insert(Arc::clone(handler), HandlerStats::default());
+                match self.handlers.get_mut(&**handler) {
+                    Some(stats) => stats.count(span),
+                    None => {
+                        let mut stats = HandlerStats::default();
+                        stats.count(span);
+                        self.handlers.insert(Arc::clone(handler), stats);
+                    }
                 }
-                let Some(stats) = self.handlers.get_mut(&**handler) else {
-                    return;
-                };
-                match span.status {
-                    SpanStatus::Ok => stats.ok += 1,
-                    SpanStatus::Error => stats.errors += 1,
-                }
-                stats.duration.observe(span.duration_ns as f64 / 1e9);
             }
             SpanKind::Publish => {
                 if let Some(event) = &span.event {
