@@ -51,14 +51,14 @@ fn unknown_code_exits_1_and_lists_the_known_codes() {
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.contains("unknown diagnostic code `E9999`"), "{stderr}");
     assert!(stderr.contains("E0001, E0002"), "{stderr}");
-    assert!(stderr.contains("E0018, W0001, W0002, W0003"), "{stderr}");
+    assert!(stderr.contains("E0018, E0019, W0001, W0002, W0003"), "{stderr}");
 }
 
 #[test]
 fn without_a_code_lists_every_code_with_its_title() {
     let (code, stdout, stderr) = explain(&[]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout.lines().count(), 22, "{stdout}");
+    assert_eq!(stdout.lines().count(), 23, "{stdout}");
     assert!(stdout.contains("E0012  duplicate route\n"), "{stdout}");
     assert!(stdout.contains("W0003  event without a handler\n"), "{stdout}");
     assert!(stdout.contains("W0004  event type not supported\n"), "{stdout}");

@@ -9,8 +9,15 @@
 //! Each cargo build is slow, so one server serves one long test (the event
 //! queue's checks have their own, to fail alone until it lands), and user
 //! builds share `$HOME/.cache/rohas-user-target` (as the codegen tests do)
-//! through `ROHAS_CARGO_TARGET_DIR`. No timing assertions (a delayed
-//! event's "not before its delay" is a lower bound, not a timing).
+//! through `ROHAS_CARGO_TARGET_DIR`, except the one that edits the
+//! project's generated `rohas-runtime` crate (an ABI mismatch), which
+//! keeps `$HOME/.cache/rohas-e2e-target`: every project's copy of that
+//! crate has the same name, version and place in its workspace, so in one
+//! target folder cargo gives them the same artifacts, and another test's
+//! build of its own copy at the same moment made the edit look already
+//! built (the mismatch went unseen, in CI under load). No timing
+//! assertions (a delayed event's "not before its delay" is a lower bound,
+//! not a timing).
 
 mod support;
 
@@ -20,14 +27,17 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 use support::{get, post, scenarios, Server};
 
+/// `$HOME/.cache/<folder>`, where user builds are kept from run to run.
+fn cache_folder(folder: &str) -> PathBuf {
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache").join(folder))
+        .unwrap_or_else(|| std::env::temp_dir().join(folder))
+}
+
+/// User builds go to the folder the Rust tests share.
 fn shared_target_dir() {
     static SET: Once = Once::new();
-    SET.call_once(|| {
-        let dir = std::env::var_os("HOME")
-            .map(|h| PathBuf::from(h).join(".cache/rohas-user-target"))
-            .unwrap_or_else(|| std::env::temp_dir().join("rohas-user-target"));
-        std::env::set_var("ROHAS_CARGO_TARGET_DIR", dir);
-    });
+    SET.call_once(|| std::env::set_var("ROHAS_CARGO_TARGET_DIR", cache_folder("rohas-user-target")));
 }
 
 /// Like `Server::wait_for_log_count`, with room for a cargo build.
@@ -48,8 +58,12 @@ fn write(s: &Server, rel: &str, contents: &str) {
 
 #[test]
 fn rust_handlers_end_to_end() {
-    shared_target_dir();
-    let mut s = Server::start("rust-e2e", &[]);
+    // It edits the generated `rohas-runtime` crate: its own folder (above),
+    // given to this server alone.
+    let (_tmp, root) = support::project("rust-e2e");
+    let target = cache_folder("rohas-e2e-target");
+    let target = target.to_string_lossy();
+    let mut s = Server::start_with_env(&root, "dev", &[], &[("ROHAS_CARGO_TARGET_DIR", &target)]);
     seed_examples(&s);
     context_handlers(&s);
     errors_and_panics(&s);

@@ -5,7 +5,7 @@
 //! session, cron on the fake clock, a failing handler, an `HttpError`, an
 //! unknown handler), and a handler changed to answer differently fails them.
 //!
-//! User builds share `$HOME/.cache/rohas-user-target`, as in `rust_e2e.rs`.
+//! User builds share `$HOME/.cache/rohas-user-target`, as the codegen tests do.
 
 mod support;
 
