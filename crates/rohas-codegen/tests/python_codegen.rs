@@ -508,20 +508,30 @@ fn generated_classes_behave_under_python() {
     let dir = project("python_all.ro", &[]);
     write(dir.path(), Path::new("behaviour.py"), BEHAVIOUR);
     for first in ["User", "Post"] {
-        let output = Command::new(python())
-            .args(["behaviour.py", first])
-            .env("PYTHONPATH", dir.path().join("src"))
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .current_dir(dir.path())
-            .output()
-            .expect("python runs");
-        assert!(
-            output.status.success() && String::from_utf8_lossy(&output.stdout).trim() == "ok",
-            "behaviour check failed (importing {first} first):\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+        runs_ok(
+            dir.path(),
+            &["behaviour.py", first],
+            &format!("behaviour check (importing {first} first)"),
         );
     }
+}
+
+/// Runs `python <args>` in the generated project `dir` (its `src` on the
+/// path) and asserts that it succeeds printing `ok`.
+fn runs_ok(dir: &Path, args: &[&str], what: &str) {
+    let output = Command::new(python())
+        .args(args)
+        .env("PYTHONPATH", dir.join("src"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(dir)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).trim() == "ok",
+        "{what} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// A handler reading the typed query, called through the generated harness.
@@ -570,17 +580,5 @@ fn the_harness_sends_a_typed_query() {
         &[("src/handlers/api/list_items.py", LIST_ITEMS_HANDLER)],
     );
     write(dir.path(), Path::new("harness_query.py"), HARNESS_QUERY);
-    let output = Command::new(python())
-        .arg("harness_query.py")
-        .env("PYTHONPATH", dir.path().join("src"))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .current_dir(dir.path())
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success() && String::from_utf8_lossy(&output.stdout).trim() == "ok",
-        "harness check failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    runs_ok(dir.path(), &["harness_query.py"], "harness check");
 }

@@ -57,10 +57,7 @@ impl Shared {
         if !self.telemetry.spans_on() {
             return None;
         }
-        Some(Open {
-            span: Span::new(trace_id, SpanId::random(), parent, name(), kind),
-            timer: Timer::start(),
-        })
+        self.open_span_timed(Timer::start(), trace_id, parent, name, kind)
     }
 
     /// [`Shared::open_span`] timed from `timer` (started by the caller,
