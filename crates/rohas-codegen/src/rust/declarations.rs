@@ -10,6 +10,22 @@ use std::collections::BTreeSet;
 
 const HEADER: &str = "// Written by `rohas codegen` from the schema. Do not edit: every run rewrites src/generated/.";
 
+/// The Rust type of `ty`, an inline record or a type holding some, named
+/// `name`, after writing the structs it needs into `code`: the record's
+/// own (with `doc`, when given) and any nested inline ones.
+fn write_inline(writer: &TypeWriter<'_>, code: &mut Code, ty: &TypeRef, name: &str, doc: Option<String>) -> String {
+    let mut extra = Vec::new();
+    let rust = writer.rust_type(ty, name, &mut extra);
+    for mut def in extra {
+        if def.name == name && doc.is_some() {
+            def.doc = doc.clone();
+        }
+        writer.write_struct(code, def);
+        code.blank();
+    }
+    rust
+}
+
 pub fn record_module(schema: &Schema, decl: &TypeDecl) -> String {
     let mut code = Code::rust();
     let keyword = match decl.kind {
@@ -95,15 +111,8 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     if let Some(query) = &api.query {
         // A record, deserialised like a body record (defaults included); a
         // parameter the client left out is absent from the wire object.
-        let mut extra = Vec::new();
-        let ty = writer.rust_type(query, &query_name, &mut extra);
-        for mut def in extra {
-            if def.name == query_name {
-                def.doc = Some(format!("The typed query parameters of `{}`.", api.name));
-            }
-            writer.write_struct(&mut code, def);
-            code.blank();
-        }
+        let doc = format!("The typed query parameters of `{}`.", api.name);
+        let ty = write_inline(&writer, &mut code, query, &query_name, Some(doc));
         let mut field = StructField::raw(
             "query",
             ty,
@@ -123,15 +132,7 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     ));
     if let Some(body) = &api.body {
         let ty = match body {
-            TypeRef::Object(_) => {
-                let mut extra = Vec::new();
-                let name = writer.rust_type(body, &body_name, &mut extra);
-                for def in extra {
-                    writer.write_struct(&mut code, def);
-                    code.blank();
-                }
-                name
-            }
+            TypeRef::Object(_) => write_inline(&writer, &mut code, body, &body_name, None),
             other => writer.rust_type(other, &body_name, &mut Vec::new()),
         };
         let mut field = StructField::raw("body", ty, "The parsed request body.");
@@ -160,15 +161,7 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     match &api.response {
         Some(TypeRef::Named { name, .. }) if *name == response => {}
         Some(ty @ TypeRef::Object(_)) => {
-            let mut extra = Vec::new();
-            writer.rust_type(ty, &response, &mut extra);
-            for mut def in extra {
-                if def.name == response {
-                    def.doc = Some(response_doc.clone());
-                }
-                writer.write_struct(&mut code, def);
-                code.blank();
-            }
+            write_inline(&writer, &mut code, ty, &response, Some(response_doc.clone()));
         }
         Some(ty) => {
             let rust = writer.rust_type(ty, &response, &mut Vec::new());
@@ -224,16 +217,8 @@ pub fn event_module(schema: &Schema, event: &Event) -> String {
     };
     let payload_type = match &event.payload {
         Some(ty @ TypeRef::Object(_)) => {
-            let mut extra = Vec::new();
-            let name = writer.rust_type(ty, &payload_name, &mut extra);
-            for mut def in extra {
-                if def.name == payload_name {
-                    def.doc = Some(format!("The payload of event `{}`.", event.name));
-                }
-                writer.write_struct(&mut code, def);
-                code.blank();
-            }
-            name
+            let doc = format!("The payload of event `{}`.", event.name);
+            write_inline(&writer, &mut code, ty, &payload_name, Some(doc))
         }
         Some(ty) => writer.rust_type(ty, &payload_name, &mut Vec::new()),
         None => "serde_json::Value".to_string(),
@@ -331,15 +316,8 @@ pub fn websocket_module(schema: &Schema, ws: &WebSocket) -> String {
             }
         }
         Some(ty @ TypeRef::Object(_)) => {
-            let mut extra = Vec::new();
-            writer.rust_type(ty, &message_name, &mut extra);
-            for mut def in extra {
-                if def.name == message_name {
-                    def.doc = Some(format!("A message on ws `{}`.", ws.name));
-                }
-                writer.write_struct(&mut code, def);
-                code.blank();
-            }
+            let doc = format!("A message on ws `{}`.", ws.name);
+            write_inline(&writer, &mut code, ty, &message_name, Some(doc));
             code.line("/// The message type, under the name every ws module shares.");
             code.line(&format!("pub use self::{message_name} as WebSocketMessage;"));
         }
