@@ -270,13 +270,18 @@ fn query_annotation(api: &Api) -> Option<String> {
     }
 }
 
-/// The keyword options of `call_api`.
-const OPTIONS: [&str; 4] = [
-    "*",
-    "params: Mapping[str, str] | None = None",
-    "query: Mapping[str, Any] | None = None",
-    "headers: Mapping[str, str] | None = None",
-];
+/// The keyword options of `call_api`, its `query` of type `query`.
+fn options(query: &str) -> [String; 4] {
+    [
+        "*".into(),
+        "params: Mapping[str, str] | None = None".into(),
+        format!("query: {query} = None"),
+        "headers: Mapping[str, str] | None = None".into(),
+    ]
+}
+
+/// `query` of an api without `query:`: the `query_params` mapping.
+const QUERY_PARAMS: &str = "Mapping[str, Any] | None";
 
 /// Black's line width.
 const WIDTH: usize = 88;
@@ -306,17 +311,14 @@ fn write_harness(code: &mut Code, schema: &Schema, middlewares: &[&str]) {
 
     // call_api: one overload per api, when there are two or more.
     let overloads = schema.apis.len() >= 2;
-    let options: Vec<String> = OPTIONS.iter().map(|o| o.to_string()).collect();
     for api in &schema.apis {
         let default = if api.body.is_none() { " = None" } else { "" };
         let mut params = vec![
             format!("name: Literal[{}]", py_str(&api.name)),
             format!("body: {}{default}", body_annotation(api)),
         ];
-        params.extend(options.iter().cloned());
-        if let Some(query) = query_annotation(api) {
-            params[4] = format!("query: {query} | None = None");
-        }
+        let query = query_annotation(api).map_or_else(|| QUERY_PARAMS.to_string(), |q| format!("{q} | None"));
+        params.extend(options(&query));
         let returns = format!("ApiResult[{}.{}Response]", alias(api), api.name);
         code.blank();
         if overloads {
@@ -331,11 +333,13 @@ fn write_harness(code: &mut Code, schema: &Schema, middlewares: &[&str]) {
     }
     if overloads || schema.apis.is_empty() {
         let mut params = vec!["name: str".to_string(), "body: Any = None".to_string()];
-        params.extend(options.iter().cloned());
-        if schema.apis.iter().any(|api| api.query.is_some()) {
-            // Takes every overload's query, the generated query types too.
-            params[4] = "query: Any = None".into();
-        }
+        // With typed queries it takes every overload's, the generated query types too.
+        let query = if schema.apis.iter().any(|api| api.query.is_some()) {
+            "Any"
+        } else {
+            QUERY_PARAMS
+        };
+        params.extend(options(query));
         code.blank();
         open_method(code, "call_api", &params, "ApiResult[Any]");
         write_call_api_body(code);
