@@ -196,9 +196,9 @@ async fn answer(counted: InFlight, request: Request) -> Response {
     }
     let mut response = routed(shared, request, trace_id, &mut span).await;
     if let Some(open) = &span {
-        // Handed over as bytes: no second copy of the text.
-        let text = TraceParent::format(&open.span().trace_id, open.id(), true);
-        if let Ok(v) = HeaderValue::from_maybe_shared(axum::body::Bytes::from(text)) {
+        // From a fixed buffer: no `String` made and checked on the way.
+        let bytes = TraceParent::encode(open.span().trace_id.as_str(), open.id(), true);
+        if let Ok(v) = HeaderValue::from_bytes(&bytes) {
             response.headers_mut().insert(TRACEPARENT, v);
         }
     }

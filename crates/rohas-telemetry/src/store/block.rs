@@ -339,8 +339,9 @@ impl<'a> Block<'a> {
             roots: 0,
             late: Vec::new(),
         };
-        // The trace time of the previous span's trace id (they often repeat).
-        let mut last: Option<(&str, Option<u64>)> = None;
+        // The previous span's trace id (they often repeat), its trace time,
+        // and whether it is already inside the block's range.
+        let mut last: Option<(&str, Option<u64>, bool)> = None;
         for s in spans {
             block.max_start_ns = block.max_start_ns.max(s.start_ns);
             if s.is_root() {
@@ -348,16 +349,21 @@ impl<'a> Block<'a> {
                 block.bound_ns = block.bound_ns.max(s.start_ns);
             }
             let id = s.trace_id.as_str();
-            let time = match last {
-                Some((l, t)) if l == id => t,
-                _ => trace_time_ns(id),
+            let (time, ranged) = match last {
+                Some((l, t, ranged)) if l == id => (t, ranged),
+                _ => (trace_time_ns(id), false),
             };
-            last = Some((id, time));
             if time.is_some_and(|t| near(t, s.start_ns)) {
-                block.min_trace = Some(block.min_trace.map_or(id, |m| m.min(id)));
-                block.max_trace = Some(block.max_trace.map_or(id, |m| m.max(id)));
-            } else if !block.late.contains(&id) {
-                block.late.push(id);
+                if !ranged {
+                    block.min_trace = Some(block.min_trace.map_or(id, |m| m.min(id)));
+                    block.max_trace = Some(block.max_trace.map_or(id, |m| m.max(id)));
+                }
+                last = Some((id, time, true));
+            } else {
+                if !block.late.contains(&id) {
+                    block.late.push(id);
+                }
+                last = Some((id, time, ranged));
             }
         }
         block
@@ -541,6 +547,22 @@ mod tests {
         assert_eq!(block.late, vec![trace.as_str(), "4bf92f3577b34da6a3ce929d0e0e4736"]);
         assert_eq!(block.roots, 2);
         assert!(block.bound_ns >= now);
+    }
+
+    #[test]
+    fn a_repeated_trace_id_is_in_the_range_once_one_of_its_spans_is_near() {
+        // Consecutive spans of one trace skip the range's comparisons; a
+        // late span first must not make the near one after it skip too.
+        let late_first = crate::ids::new_trace_id();
+        let other = crate::ids::new_trace_id();
+        let now = crate::now_ns();
+        let near_other = span(&other, 9, None, now);
+        let late = span(&late_first, 1, None, now + 3_600_000_000_000);
+        let near = span(&late_first, 2, Some(1), now);
+        let block = Block::of(&[&near_other, &late, &near, &near], 0);
+        let (lo, hi) = (late_first.as_str().min(&other), late_first.as_str().max(&other));
+        assert_eq!((block.min_trace, block.max_trace), (Some(lo), Some(hi)));
+        assert_eq!(block.late, vec![late_first.as_str()]);
     }
 
     #[test]
