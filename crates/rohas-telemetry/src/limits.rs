@@ -33,6 +33,10 @@ pub fn cut(s: &mut String, max: usize) -> bool {
 
 /// Applies the limits to a map of fields; returns whether anything was cut.
 pub fn cut_map(map: &mut Map<String, Value>) -> bool {
+    // Most spans and many logs have none: no iterator over an empty map.
+    if map.is_empty() {
+        return false;
+    }
     let mut cut_any = false;
     if map.len() > MAX_FIELDS {
         let extra: Vec<String> = map.keys().skip(MAX_FIELDS).cloned().collect();
