@@ -138,8 +138,8 @@ pub fn w3c_trace_id(trace_id: &str) -> String {
     out
 }
 
-/// 32 lowercase hex digits, not all zero. Branch-free over the bytes (the
-/// compiler vectorizes it): it runs for every `traceparent` written.
+/// 32 lowercase hex digits, not all zero. Branch-free over the bytes: it
+/// runs for every `traceparent` written.
 fn is_w3c(trace_id: &str) -> bool {
     let b = trace_id.as_bytes();
     b.len() == 32
@@ -217,8 +217,8 @@ impl TraceParent {
 
     /// The header value's 55 ASCII bytes, in a fixed buffer: what an HTTP
     /// answer's header is made from without a `String` or a UTF-8 check
-    /// (it answers every request; callgrind counted 1,300 instructions per
-    /// request for the `String` way, 6 % of a Rust `/health`).
+    /// (it answers every request; callgrind counted 771 instructions per
+    /// request for the `String` way, 276 for this).
     pub fn encode(trace_id: &str, span: SpanId, sampled: bool) -> [u8; 55] {
         let mut out = [0u8; 55];
         out[..3].copy_from_slice(b"00-");
