@@ -379,10 +379,7 @@ fn in_place(trace_id: &str, start_ns: u64) -> bool {
 
 /// The time a trace id of the engine's shape begins with.
 fn trace_time_ns(trace_id: &str) -> Option<u64> {
-    let b = trace_id.as_bytes();
-    // Branch-free over the bytes, as `ids::is_w3c`: once per trace id a block holds.
-    let hex = |ok: bool, &c: &u8| ok & ((c.wrapping_sub(b'0') < 10) | (c.wrapping_sub(b'a') < 6));
-    if b.len() != 32 || !b.iter().fold(true, hex) {
+    if trace_id.len() != 32 || !crate::ids::is_lower_hex(trace_id) {
         return None;
     }
     let ms = u64::from_str_radix(&trace_id[..12], 16).ok()?;
