@@ -9,7 +9,7 @@
 //! module decides. An event's own `triggers` are published once every one of
 //! its handlers succeeded for a message (the join).
 
-use crate::dispatch::{event_request, invocation, CheckedEvents};
+use crate::dispatch::{event_request, event_request_json, invocation, CheckedEvents};
 use crate::engine::{Live, Shared};
 use crate::log::Level;
 use crate::spans::Open;
@@ -220,7 +220,11 @@ async fn run_delivery(shared: &Arc<Shared>, delivery: Delivery, span: Option<Spa
     let mut call = invocation(handler_id.clone(), HandlerKind::Event, &message.trace_id);
     call.needs = needs;
     if needs.request {
-        call.request = event_request(message);
+        if shared.runtime.request_as_json() {
+            call.request_json = Some(event_request_json(message));
+        } else {
+            call.request = event_request(message);
+        }
     }
     if needs.payload {
         call.payload = message.payload.clone();

@@ -22,9 +22,24 @@ impl Millis {
     }
 
     pub fn rfc3339(self) -> String {
-        chrono::DateTime::from_timestamp_millis(self.0)
-            .unwrap_or_default()
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        // Messages published together share their millisecond: each
+        // thread keeps the last one written (formatting was a tenth of
+        // building an event's request).
+        thread_local! {
+            static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+        }
+        LAST.with(|last| {
+            let mut last = last.borrow_mut();
+            if last.0 != self.0 {
+                *last = (
+                    self.0,
+                    chrono::DateTime::from_timestamp_millis(self.0)
+                        .unwrap_or_default()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                );
+            }
+            last.1.clone()
+        })
     }
 }
 
@@ -53,5 +68,18 @@ mod tests {
         let text = serde_json::to_string(&t).unwrap();
         assert_eq!(text, "\"2025-12-02T18:26:40.123Z\"");
         assert_eq!(serde_json::from_str::<Millis>(&text).unwrap(), t);
+    }
+
+    /// The last time written is kept per thread: asking again, or for
+    /// another time and back, gives each its own text.
+    #[test]
+    fn each_time_is_written_as_its_own_rfc3339() {
+        let a = Millis(1_733_500_000_123);
+        let b = Millis(1_733_500_000_124);
+        assert_eq!(a.rfc3339(), "2024-12-06T15:46:40.123Z");
+        assert_eq!(a.rfc3339(), "2024-12-06T15:46:40.123Z");
+        assert_eq!(b.rfc3339(), "2024-12-06T15:46:40.124Z");
+        assert_eq!(a.rfc3339(), "2024-12-06T15:46:40.123Z");
+        assert_eq!(Millis(0).rfc3339(), "1970-01-01T00:00:00.000Z");
     }
 }

@@ -289,6 +289,7 @@ mod tests {
             request: json!({"body": {"name": "a"}, "headers": {"host": "x"}, "query_params": {}}),
             payload: json!({"name": "a"}),
             payload_json: None,
+            request_json: None,
             query_params: Map::new(),
             metadata,
             connection_id: Some("c1".into()),

@@ -105,6 +105,7 @@ fn call(n: u64) -> Invocation {
         request: json!({"query_params": query, "body": {"n": n}, "headers": {}}),
         payload: json!({"n": n}),
         payload_json: None,
+        request_json: None,
         query_params: query,
         metadata: Map::new(),
         connection_id: None,

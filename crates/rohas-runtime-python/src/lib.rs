@@ -305,6 +305,7 @@ mod tests {
             request: json!({"body": {"name": "a"}, "headers": {}}),
             payload: json!({"name": "a"}),
             payload_json: None,
+            request_json: None,
             query_params: serde_json::Map::new(),
             metadata: serde_json::Map::new(),
             connection_id: None,

@@ -90,6 +90,7 @@ fn call(handler: &str, sub: &str) -> Invocation {
         request: json!({"query_params": query, "body": null, "headers": {}}),
         payload: Value::Null,
         payload_json: None,
+        request_json: None,
         query_params: query,
         metadata: Map::new(),
         connection_id: None,

@@ -35,6 +35,7 @@ fn call() -> Invocation {
         request: json!({"query_params": {}, "headers": {}}),
         payload: Value::Null,
         payload_json: None,
+        request_json: None,
         query_params: Map::new(),
         metadata: Map::new(),
         connection_id: None,

@@ -251,7 +251,10 @@ pub fn encode_call(call: &Invocation, needs: Needs) -> Vec<u8> {
         out[at..at + 4].copy_from_slice(&len.to_le_bytes());
     }
     bytes(&mut out, Some(call.trace_id.as_bytes()));
-    json(&mut out, needs.request.then_some(&call.request));
+    match (&call.request_json, needs.request) {
+        (Some(raw), true) => bytes(&mut out, Some(raw)),
+        _ => json(&mut out, needs.request.then_some(&call.request)),
+    }
     match (&call.payload_json, needs.payload) {
         (Some(raw), true) => bytes(&mut out, Some(raw)),
         _ => json(&mut out, needs.payload.then_some(&call.payload)),
@@ -434,6 +437,11 @@ impl Runtime for RustRuntime {
         self.needs.get(handler)
     }
 
+    /// The library parses the request from the JSON this writes.
+    fn request_as_json(&self) -> bool {
+        true
+    }
+
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let library = write(&self.current).take();
@@ -459,6 +467,7 @@ mod tests {
             request: json!({"text": "hi"}),
             payload: json!({"text": "hi"}),
             payload_json: None,
+            request_json: None,
             query_params: serde_json::Map::new(),
             metadata: json!({"connection_id": "c1"}).as_object().cloned().unwrap(),
             connection_id: Some("c1".into()),
@@ -522,6 +531,19 @@ mod tests {
         assert_eq!(
             parts(&encode_call(&no_endpoint, Needs::NONE)),
             [some("t"), None, None, None, None, None, None]
+        );
+        // A request the engine wrote as JSON goes out as it is, in place
+        // of the (then null) request value.
+        let mut written = ws_call();
+        written.request = Value::Null;
+        written.request_json = Some(br#"{"text": "as written"}"#.to_vec());
+        let request = Needs {
+            request: true,
+            ..Needs::NONE
+        };
+        assert_eq!(
+            parts(&encode_call(&written, request))[1],
+            some(r#"{"text": "as written"}"#)
         );
     }
 

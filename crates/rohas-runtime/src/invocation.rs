@@ -28,6 +28,11 @@ pub struct Invocation {
     /// (then `null`). Set only for a handler whose [`Needs`] are the payload
     /// alone, so a runtime that reports such needs sends these when present.
     pub payload_json: Option<Vec<u8>>,
+    /// The request object already written as JSON, instead of `request`
+    /// (then `null`). Set only for a runtime that sends requests as JSON
+    /// text ([`crate::Runtime::request_as_json`]), which sends these when
+    /// present: an event's request is written straight from its payload.
+    pub request_json: Option<Vec<u8>>,
     pub query_params: Map<String, Value>,
     /// Path parameters, headers, trace id, handler kind, attempt, connection id…
     pub metadata: Map<String, Value>,

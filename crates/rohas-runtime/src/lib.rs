@@ -100,6 +100,14 @@ pub trait Runtime: Send + Sync + 'static {
         Needs::ALL
     }
 
+    /// Whether the runtime hands the request to its handlers as JSON text,
+    /// so it sends [`Invocation::request_json`] when the engine sets it
+    /// (an event's request, written without building a tree). The
+    /// default, no, is always correct.
+    fn request_as_json(&self) -> bool {
+        false
+    }
+
     /// Figures about the runtime itself, for metrics (`/metrics` and the
     /// stored series): Node.js workers alive and restarted, and so on.
     /// The default has none.

@@ -10,6 +10,7 @@
 //! the attempt number and every failure). Acknowledged rows and their
 //! messages are kept for `retention`, then deleted.
 
+mod rows;
 mod schema;
 mod writer;
 
@@ -128,40 +129,8 @@ fn failures_json(failures: &[Failure]) -> String {
 }
 
 fn insert_batch(conn: &Connection, batch: &Batch) -> rusqlite::Result<()> {
-    if !batch.messages.is_empty() {
-        let mut insert = conn.prepare_cached(
-            "INSERT INTO messages (seq, id, event, payload, published_at, deliver_at, trace_id, traceparent, source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
-        for stored in &batch.messages {
-            let m = &stored.message;
-            insert.execute(params![
-                stored.seq as i64,
-                m.id.0,
-                m.event,
-                m.payload.to_string(),
-                m.published_at.0,
-                m.deliver_at.map(|t| t.0),
-                m.trace_id,
-                m.traceparent,
-                m.source,
-            ])?;
-        }
-    }
-    if !batch.deliveries.is_empty() {
-        let mut insert = conn.prepare_cached(
-            "INSERT INTO deliveries (receipt, message, subscription, state, attempt, due_at) VALUES (?1, ?2, ?3, 0, 1, ?4)",
-        )?;
-        for d in &batch.deliveries {
-            insert.execute(params![
-                d.receipt as i64,
-                d.message as i64,
-                d.subscription.as_str(),
-                d.due.map(|t| t.0)
-            ])?;
-        }
-    }
-    Ok(())
+    rows::messages(conn, &batch.messages)?;
+    rows::deliveries(conn, &batch.deliveries)
 }
 
 /// A batch's acks: each one's outbox inserted and its delivery marked

@@ -18,15 +18,19 @@ pub fn event_request(event: &str, payload: &Value, published_at: &str, trace_id:
         Value::Object(fields) => fields.clone(),
         _ => Map::new(),
     };
-    for (key, value) in [
-        ("payload", payload.clone()),
-        ("name", Value::String(event.to_string())),
-        ("timestamp", Value::String(published_at.to_string())),
-        ("trace_id", Value::String(trace_id.to_string())),
-    ] {
-        object.entry(key).or_insert(value);
-    }
+    // Built only when the payload has no field of that name: the
+    // payload is the one copy made whatever it holds.
     object.insert("payload".into(), payload.clone());
+    let added = [
+        ("name", event),
+        ("timestamp", published_at),
+        ("trace_id", trace_id),
+    ];
+    for (key, value) in added {
+        if !object.contains_key(key) {
+            object.insert(key.into(), Value::String(value.to_string()));
+        }
+    }
     Value::Object(object)
 }
 
