@@ -138,6 +138,8 @@ struct CallBody<'a> {
 #[serde(untagged)]
 enum RequestPart<'a> {
     Full(&'a Value),
+    /// The request the engine wrote as JSON (`Invocation::request_json`).
+    Written(&'a RawValue),
     /// An api handler that takes only the body: `{"body": ..}`.
     Body {
         body: Payload<'a>,
@@ -191,7 +193,13 @@ pub fn call(id: u64, call: &Invocation, needs: Needs) -> Vec<u8> {
             },
             None => RequestPart::Full(&call.request),
         }),
-        Part::Full => Some(RequestPart::Full(&call.request)),
+        // An event's request, written by the engine (`request_as_json`).
+        Part::Full => Some(
+            match call.request_json.as_deref().map(serde_json::from_slice::<&RawValue>) {
+                Some(Ok(written)) => RequestPart::Written(written),
+                _ => RequestPart::Full(&call.request),
+            },
+        ),
     };
     let full = needs.context == Part::Full;
     let context = (needs.context != Part::None).then(|| CallContext {
@@ -357,6 +365,15 @@ mod tests {
         call.payload_json = Some(br#"{"name": "raw"}"#.to_vec());
         let (_, _, body) = body_of(&super::call(12, &call, only_body));
         assert_eq!(body["request"], json!({"body": {"name": "raw"}}));
+    }
+
+    #[test]
+    fn a_request_the_engine_wrote_goes_as_it_is() {
+        let mut call = invocation();
+        call.request = Value::Null;
+        call.request_json = Some(br#"{"name": "a", "payload": {"name": "a"}}"#.to_vec());
+        let (_, _, body) = body_of(&super::call(13, &call, Needs::ALL));
+        assert_eq!(body["request"], json!({"name": "a", "payload": {"name": "a"}}));
     }
 
     #[test]

@@ -177,6 +177,11 @@ impl Runtime for NodeRuntime {
         self.needs.get(handler)
     }
 
+    /// Call frames carry the request as JSON text for the worker to parse.
+    fn request_as_json(&self) -> bool {
+        true
+    }
+
     fn invalidate<'a>(&'a self, _changed: &'a [PathBuf]) -> BoxFuture<'a, Result<(), LoadError>> {
         // The next `load` rebuilds what changed (by mtime and content) and
         // starts workers on the new build.
