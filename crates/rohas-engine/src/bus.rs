@@ -87,24 +87,27 @@ pub(crate) async fn subscribe_all(shared: &Arc<Shared>) {
     old.cancel();
     for sub in subs {
         // Every subscription is an event handler's id (`publishing::subscriptions`).
-        let handler = HandlerId::parse_shared(Arc::clone(&sub.id.0))
-            .map(|id| id.name().to_string())
-            .unwrap_or_default();
+        let handler_id = HandlerId::parse_shared(Arc::clone(&sub.id.0));
+        let handler = handler_id.as_ref().map(|id| id.name().to_string()).unwrap_or_default();
         let concurrency = shared.config.events.concurrency_of(&sub.event, &handler);
         let names = SpanNames {
             delivery: crate::spans::delivery_name(sub.id.as_str()),
             event: live.event_span_names(&sub.event).event,
+            handler: handler_id,
         };
         tokio::spawn(worker(shared.clone(), sub.id, names, concurrency, token.clone()));
     }
 }
 
-/// What every delivery span of one subscription is named, made once.
+/// What every delivery of one subscription shares, made once: its
+/// spans' names and its handler's id (read from the subscription id).
 #[derive(Clone)]
 struct SpanNames {
     /// `UserCreated → sendWelcome`.
     delivery: Arc<str>,
     event: Arc<str>,
+    /// `None` for a subscription that is not an event handler's.
+    handler: Option<HandlerId>,
 }
 
 /// Take deliveries for one handler while slots are free, run each in its
@@ -176,7 +179,7 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery, names: &SpanNames) {
         s.message_id = Some(delivery.message.id.0.clone());
     }
     let parent = crate::spans::id_of(&span);
-    let ended = run_delivery(shared, delivery, parent).await;
+    let ended = run_delivery(shared, delivery, names.handler.clone(), parent).await;
     shared.close_span(span, |s| match ended {
         Ended::Acked => {}
         Ended::Failed { error, buried } => {
@@ -192,13 +195,18 @@ enum Ended {
     Failed { error: String, buried: bool },
 }
 
-async fn run_delivery(shared: &Arc<Shared>, delivery: Delivery, span: Option<SpanId>) -> Ended {
+async fn run_delivery(
+    shared: &Arc<Shared>,
+    delivery: Delivery,
+    handler_id: Option<HandlerId>,
+    span: Option<SpanId>,
+) -> Ended {
     let live = shared.live.load_full();
     let subscription = delivery.subscription.clone();
     let message = &delivery.message;
     // The engine subscribes with handler ids; a delivery for anything else
     // (a store written by something else) has no handler to run.
-    let Some(handler_id) = HandlerId::parse_shared(Arc::clone(&subscription.0)) else {
+    let Some(handler_id) = handler_id else {
         let error = format!("subscription `{subscription}` is not an event handler's");
         return settle_failure(shared, &live, delivery, error, true).await;
     };
