@@ -19,6 +19,7 @@ pub const FILES: &[SourceFile] = &[
     file("src/lib.rs", include_str!("../rohas-runtime/src/lib.rs")),
     file("src/abi.rs", include_str!("../rohas-runtime/src/abi.rs")),
     file("src/call.rs", include_str!("../rohas-runtime/src/call.rs")),
+    file("src/time.rs", include_str!("../rohas-runtime/src/time.rs")),
     file(
         "src/capture.rs",
         include_str!("../rohas-runtime/src/capture.rs"),

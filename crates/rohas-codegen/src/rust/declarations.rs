@@ -255,7 +255,12 @@ pub fn event_module(schema: &Schema, event: &Event) -> String {
         ("trace_id", "String", "The trace this event belongs to."),
     ] {
         if !taken.contains(wire) {
-            fields.push(StructField::raw(wire, ty, doc));
+            let mut field = StructField::raw(wire, ty, doc);
+            if wire == "timestamp" {
+                // Read without chrono's general parser (`events/mod.rs`).
+                field.deserialize_with = Some("super::event_timestamp");
+            }
+            fields.push(field);
         }
     }
     let doc = match &event.doc {

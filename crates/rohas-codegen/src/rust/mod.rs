@@ -145,10 +145,12 @@ fn generate_with(
         );
     }
     let mut events: Vec<&str> = schema.events.iter().map(|e| e.name.as_str()).collect();
-    add(
-        "events/mod.rs".into(),
-        group_module("One module per event: the type its handlers receive.", &mut events),
-    );
+    let mut events_module = group_module("One module per event: the type its handlers receive.", &mut events);
+    if !events.is_empty() {
+        events_module.push('\n');
+        events_module.push_str(EVENT_TIMESTAMP);
+    }
+    add("events/mod.rs".into(), events_module);
 
     for ws in &schema.websockets {
         add(
@@ -240,6 +242,39 @@ fn group_module(doc: &str, names: &mut [&str]) -> String {
     }
     code.finish()
 }
+
+/// How the event types read `timestamp` (`declarations::event_module`):
+/// the engine's own shape without chrono's general parser, which was a
+/// tenth of a small event handler's work.
+const EVENT_TIMESTAMP: &str = r#"/// Reads an event's `timestamp`: the shape the engine writes without
+/// chrono's general parser (`rohas_runtime::time`), any other RFC 3339
+/// text with it.
+#[allow(dead_code)]
+pub(crate) fn event_timestamp<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<chrono::DateTime<chrono::Utc>, D::Error> {
+    struct Text;
+    impl serde::de::Visitor<'_> for Text {
+        type Value = chrono::DateTime<chrono::Utc>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an RFC 3339 time")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            let fast = rohas_runtime::time::engine_timestamp(text);
+            match fast.and_then(|(s, ns)| chrono::DateTime::from_timestamp(s, ns)) {
+                Some(time) => Ok(time),
+                None => text
+                    .parse::<chrono::DateTime<chrono::FixedOffset>>()
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .map_err(E::custom),
+            }
+        }
+    }
+    deserializer.deserialize_str(Text)
+}
+"#;
 
 const CAPTURE_MODULE: &str = r#"//! `println!`, `print!`, `eprintln!` and `eprint!` in your handler files: while
 //! a handler runs, each call is a log record tagged with the handler and trace

@@ -44,6 +44,8 @@ pub struct StructField<'a> {
     pub default: Option<&'a Literal>,
     /// `#[serde(default)]` without a schema default (metadata fields).
     pub serde_default: bool,
+    /// `#[serde(deserialize_with = ..)]`: a function that reads the field.
+    pub deserialize_with: Option<&'static str>,
 }
 
 /// A field type: a schema type, or a Rust type written out directly.
@@ -68,6 +70,7 @@ impl<'a> StructField<'a> {
             doc: field.doc.clone(),
             default: field.attribute("default").and_then(|a| a.args.first()),
             serde_default: false,
+            deserialize_with: None,
         }
     }
 
@@ -79,6 +82,7 @@ impl<'a> StructField<'a> {
             doc: Some(doc.to_string()),
             default: None,
             serde_default: true,
+            deserialize_with: None,
         }
     }
 }
@@ -210,6 +214,9 @@ impl<'s> TypeWriter<'s> {
                 serde.push(format!("default = {func:?}"));
             } else if field.serde_default {
                 serde.push("default".into());
+            }
+            if let Some(func) = field.deserialize_with {
+                serde.push(format!("deserialize_with = {func:?}"));
             }
             if !serde.is_empty() {
                 code.line(&format!("#[serde({})]", serde.join(", ")));

@@ -28,6 +28,7 @@ pub mod abi;
 pub mod call;
 pub mod capture;
 pub mod testing;
+pub mod time;
 
 pub use call::{Call, FromCall, IntoReply, Registry};
 
