@@ -143,9 +143,6 @@ pub struct Subscription {
 mod tests {
     use super::*;
 
-    /// `checked` is this process's own note: what a store keeps or a
-    /// broker carries never says a payload was checked, so whoever reads
-    /// the message back checks it again.
     #[test]
     fn a_random_id_is_32_lower_hex_digits_and_new_each_time() {
         let ids: std::collections::HashSet<MessageId> = (0..10_000).map(|_| MessageId::random()).collect();
@@ -161,6 +158,9 @@ mod tests {
         }
     }
 
+    /// `checked` is this process's own note: what a store keeps or a
+    /// broker carries never says a payload was checked, so whoever reads
+    /// the message back checks it again.
     #[test]
     fn whether_a_payload_was_checked_is_never_stored_or_sent() {
         let mut message = Message::new("E", serde_json::json!({"n": 1}), "t", "test");
