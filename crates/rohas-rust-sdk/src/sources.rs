@@ -21,6 +21,10 @@ pub const FILES: &[SourceFile] = &[
     file("src/call.rs", include_str!("../rohas-runtime/src/call.rs")),
     file("src/time.rs", include_str!("../rohas-runtime/src/time.rs")),
     file(
+        "src/effects.rs",
+        include_str!("../rohas-runtime/src/effects.rs"),
+    ),
+    file(
         "src/capture.rs",
         include_str!("../rohas-runtime/src/capture.rs"),
     ),

@@ -7,10 +7,10 @@
 //! the handler declares pick the extractors, so a handler asks for exactly
 //! what it needs, in any order. `&mut State` (or `&State`) is passed as is.
 
-use super::{Connection, HandlerContext, Host, RuntimeError, State, TriggeredEvent};
+use super::{Connection, HandlerContext, Host, RuntimeError, State};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32};
@@ -230,61 +230,25 @@ impl Call {
     pub fn finish<R: IntoReply>(&self, returned: R, mut state: State) -> Outcome {
         match returned.into_reply() {
             Ok(value) => {
-                let effects = state.take_effects();
-                if effects.triggered.is_empty() && effects.payloads.is_empty() {
+                let asked = state.take_asked();
+                if asked.is_empty() {
                     return Ok(Success::Value(value));
                 }
-                let triggered: Vec<WireTrigger> = effects
-                    .triggered
-                    .into_iter()
-                    .map(WireTrigger::from)
-                    .collect();
-                let payloads: Map<String, Value> = effects
-                    .payloads
-                    .into_iter()
-                    .map(|TriggeredEvent { event, payload, .. }| (event, payload))
-                    .collect();
-                // The value is already JSON text: no tree is built for it.
-                let triggered = serde_json::to_string(&triggered).unwrap_or_else(|_| "[]".into());
-                let payloads = serde_json::to_string(&payloads).unwrap_or_else(|_| "{}".into());
-                let mut body =
-                    String::with_capacity(value.len() + triggered.len() + payloads.len() + 40);
-                body.push_str("{\"value\":");
-                body.push_str(&value);
-                body.push_str(",\"triggered\":");
-                body.push_str(&triggered);
-                body.push_str(",\"payloads\":");
-                body.push_str(&payloads);
-                body.push('}');
+                // The value and the payloads are JSON text already: no tree
+                // is built for any of them.
+                let mut body = Vec::with_capacity(value.len() + 64);
+                body.extend_from_slice(b"{\"value\":");
+                body.extend_from_slice(value.as_bytes());
+                body.push(b',');
+                asked.write_reply_fields(&mut body);
+                body.push(b'}');
+                // Made of UTF-8 text and serde_json's output.
+                let body = String::from_utf8(body).unwrap_or_else(|_| "{}".into());
                 Ok(Success::WithEffects(body))
             }
             Err(error) => Err(Failure::from_error(error)),
         }
     }
-}
-
-/// One `trigger_event` call in a completion: `[event, payload]`, or
-/// `[event, payload, delay_ms]` for `trigger_event_after`.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum WireTrigger {
-    Now(String, Value),
-    Later(String, Value, u64),
-}
-
-impl From<TriggeredEvent> for WireTrigger {
-    fn from(triggered: TriggeredEvent) -> Self {
-        match triggered.delay {
-            None => WireTrigger::Now(triggered.event, triggered.payload),
-            Some(delay) => WireTrigger::Later(triggered.event, triggered.payload, delay_ms(delay)),
-        }
-    }
-}
-
-/// `delay` in whole milliseconds, rounded up (an event may come late, never
-/// early); a delay beyond `u64::MAX` ms (half a billion years) saturates.
-fn delay_ms(delay: std::time::Duration) -> u64 {
-    u64::try_from(delay.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
 
 /// A successful call's completion JSON text.

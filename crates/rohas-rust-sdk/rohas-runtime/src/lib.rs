@@ -27,6 +27,7 @@
 pub mod abi;
 pub mod call;
 pub mod capture;
+mod effects;
 pub mod testing;
 pub mod time;
 
@@ -407,7 +408,11 @@ pub struct State {
     handler: Arc<str>,
     trace_id: Arc<str>,
     endpoint: Option<String>,
-    effects: Effects,
+    /// Payloads as JSON text, as the engine reads them (`effects.rs`).
+    asked: effects::AskedEffects,
+    /// [`State::effects`]'s view of `asked`, read back when asked for and
+    /// forgotten at every new effect.
+    view: std::sync::OnceLock<Effects>,
 }
 
 impl State {
@@ -422,7 +427,8 @@ impl State {
             handler: Arc::from(handler_name.into()),
             trace_id: Arc::from(trace_id.into()),
             endpoint: None,
-            effects: Effects::default(),
+            asked: effects::AskedEffects::default(),
+            view: std::sync::OnceLock::new(),
         }
     }
 
@@ -433,7 +439,8 @@ impl State {
             handler: handler_name,
             trace_id,
             endpoint: None,
-            effects: Effects::default(),
+            asked: effects::AskedEffects::default(),
+            view: std::sync::OnceLock::new(),
         }
     }
 
@@ -474,11 +481,7 @@ impl State {
     /// Publish event `name` with `payload` once this handler succeeds. Fails
     /// only when `payload` cannot be turned into JSON.
     pub fn trigger_event(&mut self, name: &str, payload: impl Serialize) -> Result<()> {
-        let payload = to_json(name, &payload)?;
-        self.effects
-            .triggered
-            .push(TriggeredEvent::new(name, payload));
-        Ok(())
+        self.ask(name, &payload, None, false)
     }
 
     /// [`State::trigger_event`], delivered no earlier than `delay` after this
@@ -490,23 +493,40 @@ impl State {
         payload: impl Serialize,
         delay: Duration,
     ) -> Result<()> {
-        let payload = to_json(name, &payload)?;
-        self.effects.triggered.push(TriggeredEvent {
-            event: name.to_string(),
-            payload,
-            delay: Some(delay),
-        });
-        Ok(())
+        self.ask(name, &payload, Some(delay), false)
     }
 
     /// Set the payload of `event`, one of this handler's `triggers`. Without
     /// it, a triggered event's payload is the handler's return value.
     pub fn set_payload(&mut self, event: &str, payload: impl Serialize) -> Result<()> {
-        let payload = to_json(event, &payload)?;
-        self.effects.payloads.retain(|p| p.event != event);
-        self.effects
-            .payloads
-            .push(TriggeredEvent::new(event, payload));
+        self.ask(event, &payload, None, true)
+    }
+
+    /// Keeps one effect, its payload written as JSON text at once.
+    fn ask(
+        &mut self,
+        event: &str,
+        payload: &impl Serialize,
+        delay: Option<Duration>,
+        set_payload: bool,
+    ) -> Result<()> {
+        let payload = serde_json::value::to_raw_value(payload).map_err(|error| {
+            RuntimeError::ExecutionFailed(format!(
+                "the value for `{event}` cannot be turned into JSON: {error}"
+            ))
+        })?;
+        let asked = effects::Asked {
+            event: event.to_string(),
+            payload,
+            delay,
+        };
+        if set_payload {
+            self.asked.payloads.retain(|p| p.event != event);
+            self.asked.payloads.push(asked);
+        } else {
+            self.asked.triggered.push(asked);
+        }
+        self.view = std::sync::OnceLock::new();
         Ok(())
     }
 
@@ -530,12 +550,20 @@ impl State {
 
     /// What the handler asked to publish so far.
     pub fn effects(&self) -> &Effects {
-        &self.effects
+        self.view.get_or_init(|| self.asked.to_effects())
     }
 
-    /// Take the collected effects (the engine calls this after a success).
+    /// Take the collected effects.
     pub fn take_effects(&mut self) -> Effects {
-        std::mem::take(&mut self.effects)
+        self.view = std::sync::OnceLock::new();
+        std::mem::take(&mut self.asked).to_effects()
+    }
+
+    /// Take the collected effects as the JSON text the engine reads
+    /// (`call.rs` writes them into a successful call's reply).
+    pub(crate) fn take_asked(&mut self) -> effects::AskedEffects {
+        self.view = std::sync::OnceLock::new();
+        std::mem::take(&mut self.asked)
     }
 }
 
@@ -545,7 +573,7 @@ impl fmt::Debug for State {
             .field("handler", &self.handler)
             .field("trace_id", &self.trace_id)
             .field("endpoint", &self.endpoint)
-            .field("effects", &self.effects)
+            .field("effects", self.effects())
             .finish()
     }
 }
