@@ -77,7 +77,7 @@ pub async fn handler(req: ListItemsRequest) -> Result<ListItemsResponse> {
 "#;
 
 /// The generated harness sends the typed query as the engine does, and its
-/// strings as `query_params`.
+/// strings as `query_params`; an event's payload comes out whole.
 const HARNESS_QUERY: &str = r#"use crate::generated::api::ListItems::{ListItemsQuery, ListItemsRequest};
 
 #[test]
@@ -92,6 +92,19 @@ fn the_harness_sends_a_typed_query() {
     let value = h.call_list_items(request).unwrap().value().clone();
     let raw = serde_json::json!({"limit": "3", "inStock": "false", "tag": "b", "after": "2024-05-01T00:00:00Z"});
     assert_eq!(value, serde_json::json!({"limit": 3, "in_stock": false, "year": "2024", "raw": raw}));
+}
+
+/// An event reads its fields once and makes `payload` from them: both
+/// agree with what the engine sent.
+#[test]
+fn an_event_has_its_fields_and_its_payload() {
+    use crate::generated::events::UserRegistered::UserRegistered;
+    let payload = serde_json::json!({"userId": 7, "name": "Ada", "source": {"kind": "web"}});
+    let request = rohas_runtime::testing::shapes::event_request("UserRegistered", &payload, "2024-05-01T00:00:00.250Z", "t1");
+    let event: UserRegistered = serde_json::from_value(request).unwrap();
+    assert_eq!((event.user_id, event.name.as_str(), event.source.kind.as_str()), (7, "Ada", "web"));
+    assert_eq!(serde_json::to_value(&event.payload).unwrap(), payload);
+    assert_eq!((event.trace_id.as_str(), event.timestamp.timestamp_millis()), ("t1", 1_714_521_600_250));
 }
 "#;
 

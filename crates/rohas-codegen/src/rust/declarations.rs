@@ -39,11 +39,11 @@ pub fn record_module(schema: &Schema, decl: &TypeDecl) -> String {
     let writer = TypeWriter::new(schema, Some(&decl.name));
     writer.write_struct(
         &mut code,
-        StructDef {
-            name: decl.name.clone(),
-            doc: decl.doc.clone(),
-            fields: decl.fields.iter().map(StructField::from_schema).collect(),
-        },
+        StructDef::new(
+            decl.name.clone(),
+            decl.doc.clone(),
+            decl.fields.iter().map(StructField::from_schema).collect(),
+        ),
     );
     code.finish()
 }
@@ -146,14 +146,14 @@ pub fn api_module(schema: &Schema, api: &Api) -> String {
     ));
     writer.write_struct(
         &mut code,
-        StructDef {
-            name: request,
-            doc: Some(format!(
+        StructDef::new(
+            request,
+            Some(format!(
                 "The request handed to the `{}` handler: path parameters, query, body, headers.",
                 api.name
             )),
             fields,
-        },
+        ),
     );
     code.blank();
 
@@ -244,7 +244,7 @@ pub fn event_module(schema: &Schema, event: &Event) -> String {
         })
         .collect();
     let taken: BTreeSet<&str> = payload_fields.iter().map(|f| f.name.as_str()).collect();
-    fields.push(StructField::raw("payload", payload_type, "The whole payload."));
+    fields.push(StructField::raw("payload", payload_type.clone(), "The whole payload."));
     for (wire, ty, doc) in [
         ("name", "String", "The event name."),
         (
@@ -270,14 +270,67 @@ pub fn event_module(schema: &Schema, event: &Event) -> String {
             event.name
         ),
     };
-    writer.write_struct(
-        &mut code,
-        StructDef {
-            name: event.name.clone(),
-            doc: Some(doc),
-            fields,
-        },
-    );
+    let wire = wire_form(&writer, event, &payload_fields, &payload_type);
+    let wire_name = format!("{}Wire", event.name);
+    let mut def = StructDef::new(event.name.clone(), Some(doc), fields);
+    if wire.is_some() {
+        def.read_from = Some(wire_name.clone());
+    }
+    let idents = super::types::struct_idents(&def.fields);
+    // The wire form leaves `payload` out: serde skips it unread.
+    let wire_fields: Vec<StructField<'_>> = def
+        .fields
+        .iter()
+        .filter(|f| f.wire != "payload")
+        .map(|f| StructField {
+            wire: f.wire.clone(),
+            ty: match &f.ty {
+                TypeShape::Shared { ty, prefix, context } => TypeShape::Shared {
+                    ty,
+                    prefix: prefix.clone(),
+                    context: context.clone(),
+                },
+                TypeShape::Schema(ty) => TypeShape::Schema(ty),
+                TypeShape::Raw(ty) => TypeShape::Raw(ty.clone()),
+            },
+            optional: f.optional,
+            doc: None,
+            default: f.default,
+            serde_default: f.serde_default,
+            deserialize_with: f.deserialize_with,
+        })
+        .collect();
+    writer.write_struct(&mut code, def);
+    if let Some(payload_struct) = wire {
+        // The engine sends the payload's fields and the whole payload: the
+        // fields are read once, and `payload` is made from them.
+        code.blank();
+        code.line(&format!(
+            "/// `{}` as the engine sends it, read without its `payload` (made from its fields).",
+            event.name
+        ));
+        let mut wire_def = StructDef::new(wire_name.clone(), None, wire_fields);
+        wire_def.read_only = true;
+        writer.write_struct(&mut code, wire_def);
+        code.blank();
+        code.open(&format!("impl From<{wire_name}> for {} {{", event.name));
+        // Some fields are `Copy`, some not: each is cloned alike.
+        code.line("#[allow(clippy::clone_on_copy)]");
+        code.open(&format!("fn from(wire: {wire_name}) -> Self {{"));
+        code.open(&format!("{} {{", event.name));
+        let payload_count = payload_fields.len();
+        code.open(&format!("payload: {payload_struct} {{"));
+        for ident in &idents[..payload_count] {
+            code.line(&format!("{ident}: wire.{ident}.clone(),"));
+        }
+        code.close("},");
+        for ident in idents.iter().filter(|i| i.as_str() != "payload") {
+            code.line(&format!("{ident}: wire.{ident},"));
+        }
+        code.close("}");
+        code.close("}");
+        code.close("}");
+    }
     code.blank();
     code.line("/// The event name on the bus.");
     code.line(&format!("pub const NAME: &str = {:?};", event.name));
@@ -365,5 +418,35 @@ fn collect_named(ty: &TypeRef, out: &mut BTreeSet<String>) {
         TypeRef::Array(inner) | TypeRef::Optional(inner) => collect_named(inner, out),
         TypeRef::Object(fields) => fields.iter().for_each(|f| collect_named(&f.ty, out)),
         TypeRef::Primitive(_) => {}
+    }
+}
+
+/// The payload struct an event's handlers can have rebuilt from the
+/// payload's top-level fields, or `None` when they cannot: a payload that
+/// is not a record, a payload with a field named `payload` (the top-level
+/// `payload` is the whole payload), or a record whose struct boxes a field
+/// the top-level copy does not (a record containing itself).
+fn wire_form(
+    writer: &TypeWriter<'_>,
+    event: &Event,
+    payload_fields: &[&rohas_schema::model::Field],
+    payload_type: &str,
+) -> Option<String> {
+    if payload_fields.is_empty() || payload_fields.iter().any(|f| f.name == "payload") {
+        return None;
+    }
+    match &event.payload {
+        Some(TypeRef::Object(_)) => Some(payload_type.to_string()),
+        Some(TypeRef::Named {
+            name,
+            target: NamedKind::Record,
+        }) => {
+            let own = TypeWriter::new(writer.schema(), Some(name));
+            let same = payload_fields
+                .iter()
+                .all(|f| own.rust_type(&f.ty, "", &mut Vec::new()) == writer.rust_type(&f.ty, "", &mut Vec::new()));
+            same.then(|| payload_type.to_string())
+        }
+        _ => None,
     }
 }

@@ -31,6 +31,23 @@ pub struct StructDef<'a> {
     pub name: String,
     pub doc: Option<String>,
     pub fields: Vec<StructField<'a>>,
+    /// Read through this other struct (`#[serde(from = ..)]`).
+    pub read_from: Option<String>,
+    /// A private struct that serde only reads (an event's wire form): no
+    /// docs, no `pub`, no `Default`.
+    pub read_only: bool,
+}
+
+impl<'a> StructDef<'a> {
+    pub fn new(name: impl Into<String>, doc: Option<String>, fields: Vec<StructField<'a>>) -> Self {
+        StructDef {
+            name: name.into(),
+            doc,
+            fields,
+            read_from: None,
+            read_only: false,
+        }
+    }
 }
 
 /// One field of a generated struct.
@@ -92,6 +109,10 @@ impl<'s> TypeWriter<'s> {
         TypeWriter { schema, root }
     }
 
+    pub fn schema(&self) -> &'s Schema {
+        self.schema
+    }
+
     /// The Rust type of `ty`; inline objects become structs named
     /// `<context><Field>` appended to `extra`.
     pub fn rust_type<'a>(&self, ty: &'a TypeRef, context: &str, extra: &mut Vec<StructDef<'a>>) -> String {
@@ -116,11 +137,11 @@ impl<'s> TypeWriter<'s> {
                 format!("Option<{}>", self.rust_type_in(inner, prefix, context, extra))
             }
             TypeRef::Object(fields) => {
-                extra.push(StructDef {
-                    name: context.to_string(),
-                    doc: None,
-                    fields: fields.iter().map(StructField::from_schema).collect(),
-                });
+                extra.push(StructDef::new(
+                    context,
+                    None,
+                    fields.iter().map(StructField::from_schema).collect(),
+                ));
                 format!("{prefix}{context}")
             }
         }
@@ -166,9 +187,7 @@ impl<'s> TypeWriter<'s> {
     fn write_one_struct<'a>(&self, code: &mut Code, def: &StructDef<'a>, extra: &mut Vec<StructDef<'a>>) {
         let struct_snake = snake_case(&def.name);
         let mut rendered = Vec::new();
-        let mut used_names = HashSet::new();
-        for field in &def.fields {
-            let ident = unique_ident(&field_ident(&field.wire), &mut used_names);
+        for (field, ident) in def.fields.iter().zip(struct_idents(&def.fields)) {
             let inner = match &field.ty {
                 TypeShape::Schema(ty) => {
                     let context = format!("{}{}", def.name, pascal_case(&field.wire));
@@ -191,15 +210,25 @@ impl<'s> TypeWriter<'s> {
         }
 
         let has_defaults = rendered.iter().any(|(.., d)| d.is_some());
-        doc_lines(code, def.doc.as_deref());
-        if has_defaults {
-            code.line("#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]");
+        let public = if def.read_only { "" } else { "pub " };
+        if def.read_only {
+            code.line("#[derive(serde::Deserialize)]");
         } else {
-            code.line("#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]");
+            doc_lines(code, def.doc.as_deref());
+            if has_defaults {
+                code.line("#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]");
+            } else {
+                code.line("#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]");
+            }
         }
-        code.open(&format!("pub struct {} {{", def.name));
+        if let Some(from) = &def.read_from {
+            code.line(&format!("#[serde(from = {from:?})]"));
+        }
+        code.open(&format!("{public}struct {} {{", def.name));
         for (field, ident, inner, default) in &rendered {
-            doc_lines(code, field.doc.as_deref());
+            if !def.read_only {
+                doc_lines(code, field.doc.as_deref());
+            }
             // Rename on a line of its own keeps each attribute short enough
             // that rustfmt leaves generated code as it is.
             let visible = ident.trim_start_matches("r#");
@@ -226,11 +255,11 @@ impl<'s> TypeWriter<'s> {
             } else {
                 inner.clone()
             };
-            code.line(&format!("pub {ident}: {ty},"));
+            code.line(&format!("{public}{ident}: {ty},"));
         }
         code.close("}");
 
-        if has_defaults {
+        if has_defaults && !def.read_only {
             // `Default` must agree with the schema's `@default(..)` values.
             code.blank();
             code.open(&format!("impl Default for {} {{", def.name));
@@ -245,6 +274,8 @@ impl<'s> TypeWriter<'s> {
             code.close("}");
             code.close("}");
             code.close("}");
+        }
+        if has_defaults {
             for (_, _, inner, default) in &rendered {
                 if let Some((func, expr)) = default {
                     code.blank();
@@ -353,6 +384,15 @@ fn inline_refs(ty: &TypeRef, out: &mut Vec<String>) {
 
 /// The Rust field name for a wire name: `createdAt` → `created_at`,
 /// `type` → `r#type`, `self` → `self_`.
+/// The Rust names of a struct's fields, in order.
+pub fn struct_idents(fields: &[StructField<'_>]) -> Vec<String> {
+    let mut used = HashSet::new();
+    fields
+        .iter()
+        .map(|f| unique_ident(&field_ident(&f.wire), &mut used))
+        .collect()
+}
+
 pub fn field_ident(wire: &str) -> String {
     rust_ident(&snake_case(wire))
 }
