@@ -140,8 +140,7 @@ pub(crate) fn parent_of(message: &rohas_events::Message) -> Option<SpanId> {
     message
         .traceparent
         .as_deref()
-        .and_then(rohas_telemetry::TraceParent::parse)
-        .map(|tp| tp.parent)
+        .and_then(rohas_telemetry::TraceParent::parent_in)
 }
 
 #[cfg(test)]

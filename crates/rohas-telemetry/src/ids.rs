@@ -168,6 +168,23 @@ impl TraceParent {
     /// refused. A refused header is ignored (a new trace starts), never
     /// an error for the caller.
     pub fn parse(header: &str) -> Option<TraceParent> {
+        let (trace_id, parent, sampled) = TraceParent::read(header)?;
+        Some(TraceParent {
+            trace_id: trace_id.to_string(),
+            parent,
+            sampled,
+        })
+    }
+
+    /// The parent span a header names, checked as [`TraceParent::parse`]
+    /// checks it, without copying its trace id (an event delivery needs
+    /// only the parent: its message carries the trace id).
+    pub fn parent_in(header: &str) -> Option<SpanId> {
+        TraceParent::read(header).map(|(_, parent, _)| parent)
+    }
+
+    /// The header's trace id, parent and sampled flag, if it is one.
+    fn read(header: &str) -> Option<(&str, SpanId, bool)> {
         let header = header.trim();
         if header.len() < 55 || !header.is_ascii() {
             return None;
@@ -194,11 +211,7 @@ impl TraceParent {
         }
         let parent = SpanId::parse(parent)?;
         let flags = u8::from_str_radix(flags, 16).ok()?;
-        Some(TraceParent {
-            trace_id: trace_id.to_string(),
-            parent,
-            sampled: flags & 1 == 1,
-        })
+        Some((trace_id, parent, flags & 1 == 1))
     }
 
     /// The header value for a span of `trace_id`, as text (an event
@@ -279,6 +292,8 @@ mod tests {
         assert_eq!(tp.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(tp.parent.to_string(), "00f067aa0ba902b7");
         assert!(tp.sampled);
+        let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(TraceParent::parent_in(header), Some(tp.parent));
     }
 
     #[test]
@@ -297,6 +312,7 @@ mod tests {
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\u{e9}",
         ] {
             assert_eq!(TraceParent::parse(bad), None, "{bad:?}");
+            assert_eq!(TraceParent::parent_in(bad), None, "{bad:?}");
         }
         let long = format!("00-{}-00f067aa0ba902b7-01", "a".repeat(10_000));
         assert_eq!(TraceParent::parse(&long), None);
