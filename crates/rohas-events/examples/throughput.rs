@@ -1,6 +1,8 @@
 //! The queue alone, no handler: publish N messages in batches and take,
 //! acknowledge each one, for `memory` and `local` (batch and always).
-//! `cargo run --release -p rohas-events --example throughput [N]`.
+//! `cargo run --release -p rohas-events --example throughput [N] [ONLY]`,
+//! where `ONLY` (`memory`, `batch`, `always`) runs just the adapters whose
+//! name holds it: under callgrind, one adapter's functions alone.
 //! What it shows is the store's ceiling; bench/events measures events
 //! through real handlers beside Celery and BullMQ. Beside messages/s it
 //! prints the process's CPU time per message (every thread, the SQLite
@@ -78,8 +80,14 @@ fn cpu_seconds() -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    run("memory", Arc::new(MemoryAdapter::memory(QueueOptions::default())), n).await;
+    let only = std::env::args().nth(2).unwrap_or_default();
+    if "memory".contains(&only) {
+        run("memory", Arc::new(MemoryAdapter::memory(QueueOptions::default())), n).await;
+    }
     for (name, sync) in [("local batch", Sync::Batch), ("local always", Sync::Always)] {
+        if !name.contains(&only) {
+            continue;
+        }
         let dir = tempfile::tempdir().unwrap();
         let adapter = LocalAdapter::open(LocalOptions {
             dir: dir.path().to_path_buf(),

@@ -9,7 +9,7 @@ use crate::delivery::{Delivery, Failure};
 use crate::error::AdapterError;
 use crate::message::{Message, Subscription, SubscriptionId};
 use crate::queues::{Entry, SubQueue};
-use crate::store::{Batch, NewDelivery, Pending, Store, Stored};
+use crate::store::{receipt, Batch, NewDelivery, Pending, Store, Stored};
 use crate::time::Millis;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -44,8 +44,9 @@ type Placed = (Arc<SubQueue>, Entry, Option<Millis>);
 struct Routing {
     /// Every subscription with deliveries or declared, by id.
     all: HashMap<SubscriptionId, Arc<SubQueue>>,
-    /// The declared ones, by event: where a new message goes.
-    by_event: HashMap<String, Vec<Arc<SubQueue>>>,
+    /// The declared ones, by event, with their numbers in the store (the
+    /// low bits of their receipts): where a new message goes.
+    by_event: HashMap<String, Vec<(u16, Arc<SubQueue>)>>,
 }
 
 pub struct EmbeddedAdapter<S: Store> {
@@ -54,20 +55,17 @@ pub struct EmbeddedAdapter<S: Store> {
     options: QueueOptions,
     routing: RwLock<Routing>,
     closed: AtomicBool,
-    next_receipt: AtomicU64,
     next_message: AtomicU64,
 }
 
 impl<S: Store> EmbeddedAdapter<S> {
     pub(crate) fn with_store(store: S, kind: &'static str, options: QueueOptions) -> Self {
-        let (receipt, message) = store.next_ids();
         let adapter = EmbeddedAdapter {
             kind,
             options,
             routing: RwLock::new(Routing::default()),
             closed: AtomicBool::new(false),
-            next_receipt: AtomicU64::new(receipt),
-            next_message: AtomicU64::new(message),
+            next_message: AtomicU64::new(store.next_seq()),
             store,
         };
         adapter.restore(adapter.store.pending());
@@ -123,14 +121,9 @@ impl<S: Store> EmbeddedAdapter<S> {
         for message in messages {
             let message = Arc::new(message);
             let seq = self.next_message.fetch_add(1, Ordering::Relaxed);
-            for queue in routing.by_event.get(&message.event).into_iter().flatten() {
-                let receipt = self.next_receipt.fetch_add(1, Ordering::Relaxed);
-                batch.deliveries.push(NewDelivery {
-                    receipt,
-                    message: seq,
-                    subscription: queue.id.clone(),
-                    due: message.deliver_at,
-                });
+            for (number, queue) in routing.by_event.get(&message.event).into_iter().flatten() {
+                let receipt = receipt::receipt(seq, *number);
+                batch.deliveries.push(NewDelivery { receipt });
                 placed.push((
                     queue.clone(),
                     Entry::first(receipt, message.clone()),
@@ -183,24 +176,36 @@ impl<S: Store> Adapter for EmbeddedAdapter<S> {
     }
 
     fn declare(&self, subscriptions: &[Subscription]) -> BoxFuture<'_, Result<(), AdapterError>> {
-        for s in subscriptions {
-            self.queue(&s.id, &s.event);
-        }
-        let mut routing = rohas_write(&self.routing);
-        routing.by_event.clear();
-        let mut by_event: HashMap<String, Vec<Arc<SubQueue>>> = HashMap::new();
-        for queue in routing.all.values() {
-            let declared = subscriptions.iter().any(|s| s.id == queue.id);
-            queue.set_declared(declared);
-            if declared {
-                by_event.entry(queue.event.clone()).or_default().push(queue.clone());
+        let subscriptions = subscriptions.to_vec();
+        Box::pin(async move {
+            let ids = subscriptions.iter().map(|s| s.id.clone()).collect();
+            let numbers: HashMap<SubscriptionId, u16> = subscriptions
+                .iter()
+                .map(|s| s.id.clone())
+                .zip(self.store.numbers(ids).await?)
+                .collect();
+            for s in &subscriptions {
+                self.queue(&s.id, &s.event);
             }
-        }
-        for list in by_event.values_mut() {
-            list.sort_by(|a, b| a.id.cmp(&b.id));
-        }
-        routing.by_event = by_event;
-        Box::pin(std::future::ready(Ok(())))
+            let mut routing = rohas_write(&self.routing);
+            routing.by_event.clear();
+            let mut by_event: HashMap<String, Vec<(u16, Arc<SubQueue>)>> = HashMap::new();
+            for queue in routing.all.values() {
+                let number = numbers.get(&queue.id);
+                queue.set_declared(number.is_some());
+                if let Some(number) = number {
+                    by_event
+                        .entry(queue.event.clone())
+                        .or_default()
+                        .push((*number, queue.clone()));
+                }
+            }
+            for list in by_event.values_mut() {
+                list.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+            }
+            routing.by_event = by_event;
+            Ok(())
+        })
     }
 
     fn publish(&self, messages: Vec<Message>) -> BoxFuture<'_, Result<(), AdapterError>> {

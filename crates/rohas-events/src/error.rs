@@ -21,6 +21,10 @@ pub enum AdapterError {
     /// Another engine holds the queue.
     #[error("{0}")]
     Locked(String),
+    /// A store numbers each handler id it ever sees for its receipts, and
+    /// has no number left.
+    #[error("the event queue has numbered {count} handler ids, the most one queue can: {remedy}", count = crate::store::receipt::MAX_SUBSCRIPTIONS)]
+    TooManyHandlers { remedy: &'static str },
     /// Any other storage failure.
     #[error("event queue {path}: {reason}", path = .path.display())]
     Store { path: PathBuf, reason: String },

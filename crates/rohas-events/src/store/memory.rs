@@ -17,6 +17,7 @@ const MAX_DEAD_LETTERS: usize = 10_000;
 #[derive(Default)]
 pub struct MemoryStore {
     dead: Mutex<BTreeMap<u64, DeadLetter>>,
+    numbers: Mutex<HashMap<SubscriptionId, u16>>,
 }
 
 fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
@@ -30,8 +31,30 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn next_ids(&self) -> (u64, u64) {
-        (1, 1)
+    fn next_seq(&self) -> u64 {
+        1
+    }
+
+    fn numbers(&self, subscriptions: Vec<SubscriptionId>) -> BoxFuture<'_, Result<Vec<u16>, AdapterError>> {
+        let mut numbers = self.numbers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::with_capacity(subscriptions.len());
+        for id in subscriptions {
+            let next = numbers.len() + 1;
+            let number = match numbers.get(&id) {
+                Some(n) => *n,
+                None => {
+                    let Ok(n) = u16::try_from(next) else {
+                        return ready(Err(AdapterError::TooManyHandlers {
+                            remedy: "the memory queue numbers them for the life of the process; restart it",
+                        }));
+                    };
+                    numbers.insert(id, n);
+                    n
+                }
+            };
+            out.push(number);
+        }
+        ready(Ok(out))
     }
 
     fn pending(&self) -> Vec<Pending> {

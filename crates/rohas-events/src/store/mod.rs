@@ -3,6 +3,7 @@
 //! memory are rebuilt from [`Store::pending`] when the store is opened.
 
 pub mod memory;
+pub mod receipt;
 pub mod sqlite;
 
 use crate::adapter::BoxFuture;
@@ -21,13 +22,11 @@ pub struct Stored {
     pub message: Arc<Message>,
 }
 
-/// A delivery to create: `message` is a [`Stored::seq`].
+/// A first delivery to create. Its receipt names its message and its
+/// subscription ([`receipt`]); it is due when its message is.
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
     pub receipt: u64,
-    pub message: u64,
-    pub subscription: SubscriptionId,
-    pub due: Option<Millis>,
 }
 
 /// A delivery still to be made, read back from the store.
@@ -54,8 +53,11 @@ pub struct Batch {
 pub type Revived = (Vec<Pending>, Vec<DeadLetterId>);
 
 pub trait Store: Send + Sync + 'static {
-    /// The first free (delivery receipt, message seq).
-    fn next_ids(&self) -> (u64, u64);
+    /// The first free message seq.
+    fn next_seq(&self) -> u64;
+    /// Each subscription's number, for its receipts ([`receipt`]): given
+    /// on first sight and the same for the store's whole life.
+    fn numbers(&self, subscriptions: Vec<SubscriptionId>) -> BoxFuture<'_, Result<Vec<u16>, AdapterError>>;
     /// Every delivery not yet acknowledged or buried, oldest first.
     fn pending(&self) -> Vec<Pending>;
     fn insert(&self, batch: Batch) -> BoxFuture<'_, Result<(), AdapterError>>;

@@ -5,11 +5,17 @@
 //! with no service to run, and a user can open the file with any SQLite
 //! tool to see what is queued.
 //!
-//! Tables: `messages` (each published message once) and `deliveries` (one
-//! row per message and subscription: pending, acknowledged or dead, with
-//! the attempt number and every failure). Acknowledged rows and their
-//! messages are kept for `retention`, then deleted.
+//! Tables (format 2, see `schema.rs` for why this shape): `messages`
+//! (each published message once: seq, publish time, and the rest as one
+//! JSON envelope), `subscriptions` (each handler id ever seen, numbered),
+//! `deliveries` (one row per message and subscription, its receipt made of
+//! the two: live or dead, with the attempt number and every failure) and
+//! `acks` (the acknowledged deliveries). Acknowledged deliveries and their
+//! messages are kept for `retention`, then deleted. A format 1 file is
+//! converted when opened (`migrate.rs`).
 
+mod envelope;
+mod migrate;
 mod rows;
 mod schema;
 mod writer;
@@ -21,7 +27,7 @@ use crate::delivery::Failure;
 use crate::embedded::{EmbeddedAdapter, QueueOptions};
 use crate::error::AdapterError;
 use crate::lock::QueueLock;
-use crate::message::{Message, MessageId, SubscriptionId};
+use crate::message::SubscriptionId;
 use crate::time::Millis;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
@@ -50,7 +56,7 @@ pub const FILE_NAME: &str = "queue.db";
 pub struct SqliteStore {
     writer: Writer,
     pending: std::sync::Mutex<Vec<Pending>>,
-    next_ids: (u64, u64),
+    next_seq: u64,
     stop_flusher: Arc<AtomicBool>,
     _lock: QueueLock,
 }
@@ -84,7 +90,7 @@ impl SqliteStore {
         let path = options.dir.join(FILE_NAME);
         let conn = schema::open(&path, options.sync).map_err(|e| classify(e, &path))?;
         let pending = schema::load_pending(&conn).map_err(|e| classify(e, &path))?;
-        let next_ids = schema::next_ids(&conn).map_err(|e| classify(e, &path))?;
+        let next_seq = schema::next_seq(&conn).map_err(|e| classify(e, &path))?;
         let dirty = Arc::new(AtomicBool::new(false));
         let stop_flusher = Arc::new(AtomicBool::new(false));
         if options.sync == Sync::Batch {
@@ -96,7 +102,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Writer::start(conn, path, dirty, upkeep),
             pending: std::sync::Mutex::new(pending),
-            next_ids,
+            next_seq,
             stop_flusher,
             _lock: lock,
         })
@@ -133,7 +139,7 @@ fn insert_batch(conn: &Connection, batch: &Batch) -> rusqlite::Result<()> {
     rows::deliveries(conn, &batch.deliveries)
 }
 
-/// A batch's acks: each one's outbox inserted and its delivery marked
+/// A batch's acks: each one's outbox inserted and its delivery
 /// acknowledged, all stamped with one time (the batch's, read once).
 fn acknowledge(conn: &Connection, acks: &[writer::Ack]) -> rusqlite::Result<()> {
     if acks.is_empty() {
@@ -142,12 +148,25 @@ fn acknowledge(conn: &Connection, acks: &[writer::Ack]) -> rusqlite::Result<()> 
     for ack in acks {
         insert_batch(conn, &ack.outbox)?;
     }
-    rows::acknowledged(conn, acks, Millis::now().0)
+    let mut receipts: Vec<u64> = acks.iter().map(|a| a.receipt).collect();
+    rows::acknowledged(conn, &mut receipts, Millis::now().0)
 }
 
 impl Store for SqliteStore {
-    fn next_ids(&self) -> (u64, u64) {
-        self.next_ids
+    fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    fn numbers(&self, subscriptions: Vec<SubscriptionId>) -> BoxFuture<'_, Result<Vec<u16>, AdapterError>> {
+        Box::pin(async move {
+            self.writer
+                .run(move |conn| schema::numbers(conn, &subscriptions))
+                .await?
+                .ok_or(AdapterError::TooManyHandlers {
+                    remedy: "a queue file numbers every handler id it ever sees; stop rohas and move \
+                             .rohas/queue aside (it keeps its dead letters) to start a new queue",
+                })
+        })
     }
 
     fn pending(&self) -> Vec<Pending> {
@@ -192,11 +211,13 @@ impl Store for SqliteStore {
                 .and_then(|a| a.parse::<i64>().ok())
                 .unwrap_or(i64::MAX);
             let limit = query.limit();
+            // The event is in the envelope: `matches` filters by it, on
+            // the few dead letters, rather than an index on every message.
             let mut statement = conn.prepare_cached(&format!(
-                "{} WHERE d.state = 2 AND d.receipt < ?1 AND (?2 IS NULL OR m.event = ?2) ORDER BY d.receipt DESC",
+                "{} WHERE d.state = 2 AND d.receipt < ?1 ORDER BY d.receipt DESC",
                 schema::SELECT_DELIVERY
             ))?;
-            let mut rows = statement.query(params![before, query.event])?;
+            let mut rows = statement.query(params![before])?;
             let mut items = Vec::new();
             let mut next = None;
             while let Some(row) = rows.next()? {
@@ -273,7 +294,8 @@ impl Store for SqliteStore {
     fn dead_counts(&self) -> BoxFuture<'_, Result<HashMap<SubscriptionId, usize>, AdapterError>> {
         Box::pin(self.writer.run(|conn| {
             let mut statement = conn.prepare_cached(
-                "SELECT subscription, COUNT(*) FROM deliveries WHERE state = 2 GROUP BY subscription",
+                "SELECT s.name, COUNT(*) FROM deliveries d JOIN subscriptions s ON s.number = d.receipt & 65535
+                 WHERE d.state = 2 GROUP BY s.name",
             )?;
             let rows = statement.query_map([], |row| {
                 Ok((
@@ -291,20 +313,4 @@ impl Store for SqliteStore {
             self.stop_flusher.store(true, std::sync::atomic::Ordering::Release);
         })
     }
-}
-
-/// Read a message row (columns as in `schema::SELECT_DELIVERY`, from `offset`).
-fn message_at(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<Message> {
-    let payload: String = row.get(offset + 2)?;
-    Ok(Message {
-        id: MessageId(row.get(offset)?),
-        event: row.get(offset + 1)?,
-        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-        published_at: Millis(row.get(offset + 3)?),
-        deliver_at: row.get::<_, Option<i64>>(offset + 4)?.map(Millis),
-        trace_id: row.get(offset + 5)?,
-        traceparent: row.get(offset + 6)?,
-        source: row.get(offset + 7)?,
-        checked: None,
-    })
 }

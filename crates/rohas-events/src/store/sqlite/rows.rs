@@ -1,18 +1,20 @@
 //! A batch's rows, written many per statement: new messages and
-//! deliveries, and the deliveries marked acknowledged.
+//! deliveries, and acknowledgements.
 //!
 //! An `INSERT` per row cost the writer about 8,000 instructions for a
 //! message and 5,000 for a delivery, most of it the statement's own run
 //! (binding, stepping, resetting) rather than the B-tree: a burst of
-//! 10,000 published events spent a third of the engine's work here. An
-//! `UPDATE` for 128 acks costs about half as much per ack as 128 of them
-//! (measured: 0.56 against 1.0 µs per ack, commits included). One
+//! 10,000 published events spent a third of the engine's work here. One
+//! statement for 128 acks costs about half as much per ack as 128 of them
+//! (measured on format 1's `UPDATE`: 0.56 against 1.0 µs per ack, commits
+//! included; format 2 appends to `acks` instead, about 2,600 instructions
+//! per ack against 4,500). One
 //! statement carries up to its largest size of rows; what is left over
 //! goes in smaller ones, down to one row, so any count is covered with few
 //! statements, each prepared once and cached.
 
 use super::super::{NewDelivery, Stored};
-use super::writer::Ack;
+use super::envelope;
 use rusqlite::{Connection, Statement};
 use std::sync::LazyLock;
 
@@ -43,15 +45,12 @@ impl Chunked {
         sql
     }
 
-    /// Runs the statement over `rows`: `lead` binds what comes before the
-    /// rows' parameters and returns the first free parameter index
-    /// (1-based); `bind` gives one row's parameters from a free index on
-    /// and returns the next free one.
+    /// Runs the statement over `rows`: `bind` gives one row's parameters
+    /// from a free index (1-based) on and returns the next free one.
     fn run<T>(
         &self,
         conn: &Connection,
         rows: &[T],
-        lead: impl Fn(&mut Statement) -> rusqlite::Result<usize>,
         bind: impl Fn(&mut Statement, usize, &T) -> rusqlite::Result<usize>,
     ) -> rusqlite::Result<()> {
         let mut rest = rows;
@@ -62,7 +61,7 @@ impl Chunked {
             let mut statement = conn.prepare_cached(sql)?;
             while rest.len() >= *size {
                 let (chunk, after) = rest.split_at(*size);
-                let mut at = lead(&mut statement)?;
+                let mut at = 1;
                 for row in chunk {
                     at = bind(&mut statement, at, row)?;
                 }
@@ -74,91 +73,78 @@ impl Chunked {
     }
 }
 
-/// Nothing before the rows' parameters.
-fn no_lead(_: &mut Statement) -> rusqlite::Result<usize> {
-    Ok(1)
-}
-
-/// 64 messages are 576 parameters, well under SQLite's limit of 32,766.
+/// 64 messages are 192 parameters, well under SQLite's limit of 32,766.
 static MESSAGES: Chunked = Chunked {
-    head: "INSERT INTO messages (seq, id, event, payload, published_at, deliver_at, trace_id, traceparent, source) VALUES ",
-    row: "(?,?,?,?,?,?,?,?,?)",
+    head: "INSERT INTO messages (seq, published_at, envelope) VALUES ",
+    row: "(?,?,?)",
     tail: "",
     sizes: &[64, 8, 1],
     statements: LazyLock::new(|| MESSAGES.sizes.iter().map(|n| MESSAGES.statement(*n)).collect()),
 };
 
+/// A first delivery is its receipt alone: the message and subscription
+/// are in it, and it is due when its message is.
 static DELIVERIES: Chunked = Chunked {
-    head: "INSERT INTO deliveries (receipt, message, subscription, state, attempt, due_at) VALUES ",
-    row: "(?,?,?,0,1,?)",
+    head: "INSERT INTO deliveries (receipt, state, attempt) VALUES ",
+    row: "(?,0,1)",
     tail: "",
-    sizes: &[64, 8, 1],
+    sizes: &[128, 16, 1],
     statements: LazyLock::new(|| DELIVERIES.sizes.iter().map(|n| DELIVERIES.statement(*n)).collect()),
 };
 
-/// The first parameter is the time, then one receipt per ack.
-static ACKNOWLEDGED: Chunked = Chunked {
-    head: "UPDATE deliveries SET state = 1, settled_at = ? WHERE receipt IN (",
-    row: "?",
-    tail: ")",
+/// An ack is a new row, not a rewritten delivery. `OR IGNORE`: a delivery
+/// acknowledged again stays acknowledged when it first was.
+static ACKS: Chunked = Chunked {
+    head: "INSERT OR IGNORE INTO acks (receipt, at) VALUES ",
+    row: "(?,?)",
+    tail: "",
     sizes: &[128, 16, 1],
-    statements: LazyLock::new(|| ACKNOWLEDGED.sizes.iter().map(|n| ACKNOWLEDGED.statement(*n)).collect()),
+    statements: LazyLock::new(|| ACKS.sizes.iter().map(|n| ACKS.statement(*n)).collect()),
 };
 
 /// Each message once, as published.
 pub(super) fn messages(conn: &Connection, messages: &[Stored]) -> rusqlite::Result<()> {
-    MESSAGES.run(conn, messages, no_lead, |insert, at, stored| {
+    MESSAGES.run(conn, messages, |insert, at, stored| {
         let m = &stored.message;
         insert.raw_bind_parameter(at, stored.seq as i64)?;
-        insert.raw_bind_parameter(at + 1, &m.id.0)?;
-        insert.raw_bind_parameter(at + 2, &m.event)?;
-        // Written straight to a string: `Value::to_string` goes through
-        // the formatter, a fifth of the row's cost.
-        let payload = serde_json::to_string(&m.payload).unwrap_or_else(|_| "null".into());
-        insert.raw_bind_parameter(at + 3, payload)?;
-        insert.raw_bind_parameter(at + 4, m.published_at.0)?;
-        insert.raw_bind_parameter(at + 5, m.deliver_at.map(|t| t.0))?;
-        insert.raw_bind_parameter(at + 6, &m.trace_id)?;
-        insert.raw_bind_parameter(at + 7, &m.traceparent)?;
-        insert.raw_bind_parameter(at + 8, &m.source)?;
-        Ok(at + 9)
+        insert.raw_bind_parameter(at + 1, m.published_at.0)?;
+        insert.raw_bind_parameter(at + 2, envelope::encode(m))?;
+        Ok(at + 3)
     })
 }
 
 /// A first attempt's delivery per message and subscription.
 pub(super) fn deliveries(conn: &Connection, deliveries: &[NewDelivery]) -> rusqlite::Result<()> {
-    DELIVERIES.run(conn, deliveries, no_lead, |insert, at, d| {
+    DELIVERIES.run(conn, deliveries, |insert, at, d| {
         insert.raw_bind_parameter(at, d.receipt as i64)?;
-        insert.raw_bind_parameter(at + 1, d.message as i64)?;
-        insert.raw_bind_parameter(at + 2, d.subscription.as_str())?;
-        insert.raw_bind_parameter(at + 3, d.due.map(|t| t.0))?;
-        Ok(at + 4)
+        Ok(at + 1)
     })
 }
 
-/// Each ack's delivery marked acknowledged, all stamped `now`.
-pub(super) fn acknowledged(conn: &Connection, acks: &[Ack], now: i64) -> rusqlite::Result<()> {
-    let lead = |update: &mut Statement| {
-        update.raw_bind_parameter(1, now)?;
-        Ok(2)
-    };
-    ACKNOWLEDGED.run(conn, acks, lead, |update, at, ack| {
-        update.raw_bind_parameter(at, ack.receipt as i64)?;
-        Ok(at + 1)
+/// Each ack's delivery acknowledged, all at `now`. `receipts` is sorted
+/// first: rows appended in key order fill B-tree pages in turn.
+pub(super) fn acknowledged(conn: &Connection, receipts: &mut [u64], now: i64) -> rusqlite::Result<()> {
+    receipts.sort_unstable();
+    ACKS.run(conn, receipts, |insert, at, receipt| {
+        insert.raw_bind_parameter(at, *receipt as i64)?;
+        insert.raw_bind_parameter(at + 1, now)?;
+        Ok(at + 2)
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{schema, Sync};
+    use super::super::{envelope, schema, Sync};
     use super::*;
-    use crate::message::{Message, SubscriptionId};
+    use crate::message::Message;
+    use crate::store::receipt;
     use crate::time::Millis;
     use std::sync::Arc;
 
     /// Counts that are not a multiple of any size take every size of
     /// statement, and every row lands once, with its own values; so does
-    /// every acknowledgement, and no other delivery is touched.
+    /// every acknowledgement, in whatever order, and no other delivery is
+    /// acknowledged.
     #[test]
     fn every_row_of_a_batch_lands_once_whatever_its_count() {
         let folder = tempfile::tempdir().unwrap();
@@ -179,55 +165,57 @@ mod tests {
             let new: Vec<NewDelivery> = stored
                 .iter()
                 .map(|s| NewDelivery {
-                    receipt: s.seq * 10,
-                    message: s.seq,
-                    subscription: SubscriptionId::new("event:E:h"),
-                    due: s.message.deliver_at,
+                    receipt: receipt::receipt(s.seq, 3),
                 })
                 .collect();
             messages(&conn, &stored).unwrap();
             deliveries(&conn, &new).unwrap();
         }
         let total = 1 + 7 + 8 + 9 + 64 + 75 + 137;
-        // seq, payload, deliver_at, receipt, due_at
-        type Row = (i64, String, Option<i64>, i64, Option<i64>);
+        // seq, published_at, envelope, receipt
+        type Row = (i64, i64, String, i64);
         let rows: Vec<Row> = conn
             .prepare(
-                "SELECT m.seq, m.payload, m.deliver_at, d.receipt, d.due_at
-                 FROM messages m JOIN deliveries d ON d.message = m.seq ORDER BY m.seq",
+                "SELECT m.seq, m.published_at, m.envelope, d.receipt
+                 FROM messages m JOIN deliveries d ON d.receipt >> 16 = m.seq ORDER BY m.seq",
             )
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(rows.len(), total);
-        for (i, (seq, payload, deliver_at, receipt, due)) in rows.into_iter().enumerate() {
+        for (i, (seq, published_at, text, receipt)) in rows.into_iter().enumerate() {
             assert_eq!(seq, i as i64 + 1);
-            let payload: serde_json::Value = serde_json::from_str(&payload).unwrap();
-            assert_eq!(payload["n"], seq);
-            assert_eq!(receipt, seq * 10);
-            assert_eq!(deliver_at, due);
+            let message = envelope::decode(&text, published_at).unwrap();
+            assert_eq!(message.payload["n"], seq);
+            assert_eq!(
+                message.deliver_at,
+                message.payload["i"]
+                    .as_u64()
+                    .unwrap()
+                    .is_multiple_of(2)
+                    .then_some(Millis(seq))
+            );
+            assert_eq!(receipt as u64, receipt::receipt(seq as u64, 3));
         }
 
-        // Every receipt but the first: 300 acks take each size of update.
-        let acks: Vec<Ack> = (2..=total as u64)
-            .map(|seq| Ack {
-                receipt: seq * 10,
-                outbox: Default::default(),
-            })
-            .collect();
-        acknowledged(&conn, &acks, 42).unwrap();
-        let settled: Vec<(i64, i64, Option<i64>)> = conn
-            .prepare("SELECT receipt, state, settled_at FROM deliveries ORDER BY receipt")
+        // Every delivery but the first, newest first: 300 acks take each
+        // size of statement.
+        let mut acks: Vec<u64> = (2..=total as u64).rev().map(|seq| receipt::receipt(seq, 3)).collect();
+        acknowledged(&conn, &mut acks, 42).unwrap();
+        // Acknowledged again, later: still acknowledged when it first was.
+        acknowledged(&conn, &mut [receipt::receipt(2, 3)], 43).unwrap();
+        let settled: Vec<(i64, i64)> = conn
+            .prepare("SELECT receipt, at FROM acks ORDER BY receipt")
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(settled[0], (10, 0, None));
-        for (receipt, state, at) in &settled[1..] {
-            assert_eq!((*state, *at), (1, Some(42)), "receipt {receipt}");
+        assert_eq!(settled.len(), total - 1);
+        for (i, (receipt, at)) in settled.into_iter().enumerate() {
+            assert_eq!((receipt as u64, at), (receipt::receipt(i as u64 + 2, 3), 42));
         }
     }
 }

@@ -401,8 +401,8 @@ mod tests {
     //! batch is decided by the test, not by timing.
 
     use super::*;
-    use crate::message::{Message, SubscriptionId};
-    use crate::store::{NewDelivery, Stored};
+    use crate::message::Message;
+    use crate::store::{receipt, NewDelivery, Stored};
     use std::sync::mpsc;
 
     struct Fixture {
@@ -418,7 +418,7 @@ mod tests {
     }
 
     /// A writer on a new queue file holding `deliveries` pending deliveries
-    /// (receipts 1..=deliveries) of one message (seq 1).
+    /// of one message (seq 1), to subscriptions 1..=deliveries ([`nth`]).
     async fn fixture(deliveries: u64) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(super::super::FILE_NAME);
@@ -431,14 +431,7 @@ mod tests {
         ));
         let batch = Batch {
             messages: vec![stored(1)],
-            deliveries: (1..=deliveries)
-                .map(|receipt| NewDelivery {
-                    receipt,
-                    message: 1,
-                    subscription: SubscriptionId::new("event:E:h"),
-                    due: None,
-                })
-                .collect(),
+            deliveries: (1..=deliveries).map(|n| NewDelivery { receipt: nth(n) }).collect(),
         };
         writer
             .run(move |conn| super::super::insert_batch(conn, &batch))
@@ -449,6 +442,11 @@ mod tests {
             path,
             writer,
         }
+    }
+
+    /// The fixture's `n`th delivery.
+    fn nth(n: u64) -> u64 {
+        receipt::receipt(1, n as u16)
     }
 
     fn stored(seq: u64) -> Stored {
@@ -502,12 +500,12 @@ mod tests {
         receipts: std::ops::RangeInclusive<u64>,
     ) -> Vec<tokio::task::JoinHandle<Result<(), AdapterError>>> {
         receipts
-            .map(|receipt| {
+            .map(|n| {
                 let writer = writer.clone();
                 tokio::spawn(async move {
                     writer
                         .ack(Ack {
-                            receipt,
+                            receipt: nth(n),
                             outbox: Batch::default(),
                         })
                         .await
@@ -518,12 +516,7 @@ mod tests {
 
     fn acknowledged(path: &std::path::Path) -> i64 {
         let conn = Connection::open(path).unwrap();
-        conn.query_row(
-            "SELECT COUNT(*) FROM deliveries WHERE state = 1 AND settled_at IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+        conn.query_row("SELECT COUNT(*) FROM acks", [], |r| r.get(0)).unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -567,7 +560,12 @@ mod tests {
                     messages: vec![stored(2)],
                     ..Batch::default()
                 };
-                writer.ack(Ack { receipt: 2, outbox }).await
+                writer
+                    .ack(Ack {
+                        receipt: nth(2),
+                        outbox,
+                    })
+                    .await
             })
         };
         // Message seq 1 exists: this ack's outbox breaks the batch.
@@ -578,7 +576,12 @@ mod tests {
                     messages: vec![stored(1)],
                     ..Batch::default()
                 };
-                writer.ack(Ack { receipt: 3, outbox }).await
+                writer
+                    .ack(Ack {
+                        receipt: nth(3),
+                        outbox,
+                    })
+                    .await
             })
         };
         until_waiting(&f.writer, 3).await;
@@ -645,7 +648,7 @@ mod tests {
         let f = fixture(1).await;
         f.writer.stop().await;
         let refused = f.writer.ack(Ack {
-            receipt: 1,
+            receipt: nth(1),
             outbox: Batch::default(),
         });
         assert!(matches!(refused.await, Err(AdapterError::Closed)));

@@ -1,0 +1,104 @@
+//! A format 1 queue file converted to format 2 when opened, inside the
+//! transaction that opens it: either the whole file is converted or,
+//! on any failure, nothing is, and the error names the file.
+//!
+//! Every pending delivery, dead letter (with its failures) and
+//! acknowledged row format 1 kept is kept. Receipts are renumbered
+//! (`(message << 16) | subscription number`, see `store::receipt`), so a
+//! dead letter's id changes with the conversion; format 1's receipts were
+//! handed out in publish order, as format 2's are, so the order of
+//! deliveries is the same. An acknowledged row becomes a live delivery
+//! with an `acks` row holding its `settled_at`.
+
+use super::envelope;
+use crate::message::{Message, MessageId};
+use crate::store::receipt::MAX_SUBSCRIPTIONS;
+use crate::time::Millis;
+use rusqlite::{params, Connection};
+
+/// The format this converts.
+pub(super) const FROM: &str = "1";
+
+pub(super) fn run(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "ALTER TABLE messages RENAME TO messages_1;
+         ALTER TABLE deliveries RENAME TO deliveries_1;
+         DROP INDEX IF EXISTS deliveries_by_message;
+         DROP INDEX IF EXISTS dead_letters;",
+    )?;
+    conn.execute_batch(super::schema::TABLES)?;
+
+    conn.execute(
+        "INSERT INTO subscriptions (number, name)
+         SELECT ROW_NUMBER() OVER (ORDER BY subscription), subscription
+         FROM (SELECT DISTINCT subscription FROM deliveries_1)",
+        [],
+    )?;
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM subscriptions", [], |r| r.get(0))?;
+    if count > i64::from(MAX_SUBSCRIPTIONS) {
+        return Err(failure(format!(
+            "the format 1 queue names {count} handlers, more than format 2 can number ({MAX_SUBSCRIPTIONS})"
+        )));
+    }
+
+    messages(conn)?;
+
+    // 16 is `receipt::SUBSCRIPTION_BITS`.
+    conn.execute_batch(
+        "INSERT INTO deliveries (receipt, state, attempt, due_at, failures, settled_at)
+         SELECT (d.message << 16) | s.number,
+                CASE d.state WHEN 1 THEN 0 ELSE d.state END,
+                d.attempt, d.due_at, d.failures,
+                CASE d.state WHEN 1 THEN NULL ELSE d.settled_at END
+         FROM deliveries_1 d JOIN subscriptions s ON s.name = d.subscription
+         ORDER BY d.receipt;
+         INSERT INTO acks (receipt, at)
+         SELECT (d.message << 16) | s.number, COALESCE(d.settled_at, 0)
+         FROM deliveries_1 d JOIN subscriptions s ON s.name = d.subscription
+         WHERE d.state = 1
+         ORDER BY 1;
+         DROP TABLE messages_1;
+         DROP TABLE deliveries_1;",
+    )?;
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('format', ?1)",
+        params![super::schema::FORMAT],
+    )?;
+    Ok(())
+}
+
+/// Each message row rewritten as format 2's, one at a time (a queue kept
+/// for its retention can hold millions). A payload format 1 could not
+/// read (it read it as `null`) is kept as `null`.
+fn messages(conn: &Connection) -> rusqlite::Result<()> {
+    let mut read = conn.prepare(
+        "SELECT seq, id, event, payload, published_at, deliver_at, trace_id, traceparent, source
+         FROM messages_1 ORDER BY seq",
+    )?;
+    let mut write = conn.prepare("INSERT INTO messages (seq, published_at, envelope) VALUES (?1, ?2, ?3)")?;
+    let mut rows = read.query([])?;
+    while let Some(row) = rows.next()? {
+        let payload: String = row.get(3)?;
+        let message = Message {
+            id: MessageId(row.get(1)?),
+            event: row.get(2)?,
+            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+            published_at: Millis(row.get(4)?),
+            deliver_at: row.get::<_, Option<i64>>(5)?.map(Millis),
+            trace_id: row.get(6)?,
+            traceparent: row.get(7)?,
+            source: row.get(8)?,
+            checked: None,
+        };
+        write.execute(params![
+            row.get::<_, i64>(0)?,
+            message.published_at.0,
+            envelope::encode(&message)
+        ])?;
+    }
+    Ok(())
+}
+
+fn failure(reason: String) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR), Some(reason))
+}
