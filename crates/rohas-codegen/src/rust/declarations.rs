@@ -273,35 +273,24 @@ pub fn event_module(schema: &Schema, event: &Event) -> String {
     let wire = wire_form(&writer, event, &payload_fields, &payload_type);
     let wire_name = format!("{}Wire", event.name);
     let mut def = StructDef::new(event.name.clone(), Some(doc), fields);
-    if wire.is_some() {
-        def.read_from = Some(wire_name.clone());
-    }
     let idents = super::types::struct_idents(&def.fields);
     // The wire form leaves `payload` out: serde skips it unread.
-    let wire_fields: Vec<StructField<'_>> = def
-        .fields
-        .iter()
-        .filter(|f| f.wire != "payload")
-        .map(|f| StructField {
-            wire: f.wire.clone(),
-            ty: match &f.ty {
-                TypeShape::Shared { ty, prefix, context } => TypeShape::Shared {
-                    ty,
-                    prefix: prefix.clone(),
-                    context: context.clone(),
-                },
-                TypeShape::Schema(ty) => TypeShape::Schema(ty),
-                TypeShape::Raw(ty) => TypeShape::Raw(ty.clone()),
-            },
-            optional: f.optional,
-            doc: None,
-            default: f.default,
-            serde_default: f.serde_default,
-            deserialize_with: f.deserialize_with,
-        })
-        .collect();
+    let wire_def = wire.is_some().then(|| {
+        let fields = def
+            .fields
+            .iter()
+            .filter(|f| f.wire != "payload")
+            .map(|f| StructField { doc: None, ..f.clone() })
+            .collect();
+        let mut wire_def = StructDef::new(wire_name.clone(), None, fields);
+        wire_def.read_only = true;
+        wire_def
+    });
+    if wire_def.is_some() {
+        def.read_from = Some(wire_name.clone());
+    }
     writer.write_struct(&mut code, def);
-    if let Some(payload_struct) = wire {
+    if let (Some(payload_struct), Some(wire_def)) = (wire, wire_def) {
         // The engine sends the payload's fields and the whole payload: the
         // fields are read once, and `payload` is made from them.
         code.blank();
@@ -309,8 +298,6 @@ pub fn event_module(schema: &Schema, event: &Event) -> String {
             "/// `{}` as the engine sends it, read without its `payload` (made from its fields).",
             event.name
         ));
-        let mut wire_def = StructDef::new(wire_name.clone(), None, wire_fields);
-        wire_def.read_only = true;
         writer.write_struct(&mut code, wire_def);
         code.blank();
         code.open(&format!("impl From<{wire_name}> for {} {{", event.name));

@@ -51,6 +51,7 @@ impl<'a> StructDef<'a> {
 }
 
 /// One field of a generated struct.
+#[derive(Clone)]
 pub struct StructField<'a> {
     /// The wire (schema) name.
     pub wire: String,
@@ -66,6 +67,7 @@ pub struct StructField<'a> {
 }
 
 /// A field type: a schema type, or a Rust type written out directly.
+#[derive(Clone)]
 pub enum TypeShape<'a> {
     Schema(&'a TypeRef),
     /// A schema type whose inline objects already have structs elsewhere:
