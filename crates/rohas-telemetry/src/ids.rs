@@ -206,7 +206,7 @@ impl TraceParent {
         let trace_id = &header[3..35];
         let parent = &header[36..52];
         let flags = &header[53..55];
-        if !is_lower_hex(trace_id) || !is_lower_hex(flags) || trace_id.bytes().all(|b| b == b'0') {
+        if !is_w3c(trace_id) || !is_lower_hex(flags) {
             return None;
         }
         let parent = SpanId::parse(parent)?;
