@@ -86,6 +86,6 @@ impl AskedEffects {
 
 /// `delay` in whole milliseconds, rounded up (an event may come late, never
 /// early); a delay beyond `u64::MAX` ms (half a billion years) saturates.
-pub(crate) fn delay_ms(delay: Duration) -> u64 {
+fn delay_ms(delay: Duration) -> u64 {
     u64::try_from(delay.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }

@@ -510,11 +510,8 @@ impl State {
         delay: Option<Duration>,
         set_payload: bool,
     ) -> Result<()> {
-        let payload = serde_json::value::to_raw_value(payload).map_err(|error| {
-            RuntimeError::ExecutionFailed(format!(
-                "the value for `{event}` cannot be turned into JSON: {error}"
-            ))
-        })?;
+        let payload =
+            serde_json::value::to_raw_value(payload).map_err(|error| not_json(event, error))?;
         let asked = effects::Asked {
             event: event.to_string(),
             payload,
@@ -612,9 +609,12 @@ impl fmt::Debug for Connection {
 }
 
 fn to_json(target: &str, value: &impl Serialize) -> Result<Value> {
-    serde_json::to_value(value).map_err(|error| {
-        RuntimeError::ExecutionFailed(format!(
-            "the value for `{target}` cannot be turned into JSON: {error}"
-        ))
-    })
+    serde_json::to_value(value).map_err(|error| not_json(target, error))
+}
+
+/// The error for a value meant for `target` that serde cannot write.
+fn not_json(target: &str, error: serde_json::Error) -> RuntimeError {
+    RuntimeError::ExecutionFailed(format!(
+        "the value for `{target}` cannot be turned into JSON: {error}"
+    ))
 }
