@@ -47,9 +47,8 @@ impl SpanId {
 
 impl fmt::Display for SpanId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::with_capacity(16);
-        push_hex(&mut out, u128::from(self.0), 16);
-        f.write_str(&out)
+        // Only ASCII hex digits.
+        f.write_str(std::str::from_utf8(&hex16(self.0)).unwrap_or_default())
     }
 }
 
@@ -88,9 +87,12 @@ pub fn new_trace_id_at(now_ns: u64) -> String {
     let n = next();
     let millis = (now_ns / 1_000_000) & 0xffff_ffff_ffff;
     let random = (u128::from(mix(high ^ n)) << 64 | u128::from(mix(low.wrapping_add(n)))) & ((1u128 << 80) - 1);
-    let mut out = String::with_capacity(32);
-    push_hex(&mut out, (u128::from(millis) << 80) | random, 32);
-    out
+    let id = (u128::from(millis) << 80) | random;
+    let mut text = [0u8; 32];
+    text[..16].copy_from_slice(&hex16((id >> 64) as u64));
+    text[16..].copy_from_slice(&hex16(id as u64));
+    // Only ASCII hex digits were written.
+    String::from_utf8(text.to_vec()).unwrap_or_default()
 }
 
 /// Appends the low `digits` hex digits of `v`, lowercase (the `{:x}`
@@ -141,6 +143,27 @@ pub fn w3c_trace_id(trace_id: &str) -> String {
 /// 32 lowercase hex digits, not all zero.
 fn is_w3c(trace_id: &str) -> bool {
     trace_id.len() == 32 && is_lower_hex(trace_id) && trace_id.bytes().fold(false, |any, c| any | (c != b'0'))
+}
+
+/// `v` as 16 lowercase hex digits, eight at a time in a register (a
+/// table lookup per digit was most of writing a `traceparent`).
+fn hex16(v: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&hex8((v >> 32) as u32));
+    out[8..].copy_from_slice(&hex8(v as u32));
+    out
+}
+
+/// `v` as 8 lowercase hex digits: each nibble spread into its own byte,
+/// then `'0'` added, and `'a' - '0' - 10` more where the nibble is ten
+/// or over.
+fn hex8(v: u32) -> [u8; 8] {
+    let mut x = u64::from(v);
+    x = (x | x << 16) & 0x0000_ffff_0000_ffff;
+    x = (x | x << 8) & 0x00ff_00ff_00ff_00ff;
+    x = (x | x << 4) & 0x0f0f_0f0f_0f0f_0f0f;
+    let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (x + 0x3030_3030_3030_3030 + letters * 39).to_be_bytes()
 }
 
 /// Two lowercase hex digits per byte of `bytes` into `out`.
@@ -235,7 +258,7 @@ impl TraceParent {
             hex_into(&mut out[3..35], &trace_id_bytes(trace_id));
         }
         out[35] = b'-';
-        hex_into(&mut out[36..52], &span.0.to_be_bytes());
+        out[36..52].copy_from_slice(&hex16(span.0));
         out[52..].copy_from_slice(if sampled { b"-01" } else { b"-00" });
         out
     }
@@ -285,6 +308,28 @@ fn mix(mut z: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_digits_are_those_of_the_formatter() {
+        for v in [
+            0,
+            1,
+            9,
+            10,
+            15,
+            16,
+            0xdead_beef,
+            u64::MAX,
+            0x0123_4567_89ab_cdef,
+            0xa0a0_9f9f_0a0a_f9f9,
+        ] {
+            assert_eq!(std::str::from_utf8(&hex16(v)).unwrap(), format!("{v:016x}"));
+        }
+        let id = new_trace_id_at(1_800_000_000_000_000_000);
+        assert_eq!(id.len(), 32);
+        assert!(is_lower_hex(&id));
+        assert_eq!(&id[..12], &format!("{:012x}", 1_800_000_000_000u64));
+    }
 
     #[test]
     fn a_valid_traceparent_is_read() {

@@ -35,7 +35,7 @@ pub use metrics::{Gauge, ProcessStats};
 pub use otlp::{OtlpError, OtlpExporter, OtlpOptions, OtlpProtocol};
 pub use query::{LogQuery, MetricsQuery, Page, QueryError, SpanNode, TraceQuery, TraceSummary, TraceTree};
 pub use recorder::{Notice, Options, Reader, Sink, Telemetry};
-pub use span::{Span, SpanKind, SpanStatus, Timer};
+pub use span::{Attributes, Span, SpanKind, SpanStatus, Timer};
 pub use trace_id::TraceId;
 
 /// Nanoseconds since the Unix epoch, now, on the clock every span and log

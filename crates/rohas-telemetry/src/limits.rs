@@ -80,7 +80,9 @@ pub fn cut_span(span: &mut Span) {
     if let Some(e) = &mut span.error {
         cut(e, MAX_ERROR);
     }
-    cut_map(&mut span.attributes);
+    if let Some(map) = span.attributes.map_mut() {
+        cut_map(map);
+    }
 }
 
 #[cfg(test)]

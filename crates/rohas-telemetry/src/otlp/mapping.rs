@@ -125,7 +125,7 @@ pub fn span(s: &Span) -> otlp::Span {
             },
         ));
     }
-    for (k, v) in &s.attributes {
+    for (k, v) in s.attributes.iter() {
         // A typed field set above wins over a free attribute of the same name.
         if !attributes.iter().any(|a| &a.key == k) {
             attributes.push(kv(k, any(v)));
