@@ -87,25 +87,7 @@ pub fn new_trace_id_at(now_ns: u64) -> String {
     let n = next();
     let millis = (now_ns / 1_000_000) & 0xffff_ffff_ffff;
     let random = (u128::from(mix(high ^ n)) << 64 | u128::from(mix(low.wrapping_add(n)))) & ((1u128 << 80) - 1);
-    let id = (u128::from(millis) << 80) | random;
-    let mut text = [0u8; 32];
-    text[..16].copy_from_slice(&hex16((id >> 64) as u64));
-    text[16..].copy_from_slice(&hex16(id as u64));
-    // Only ASCII hex digits were written.
-    String::from_utf8(text.to_vec()).unwrap_or_default()
-}
-
-/// Appends the low `digits` hex digits of `v`, lowercase (the `{:x}`
-/// formatter is slower, and this runs once or twice per request).
-fn push_hex(out: &mut String, v: u128, digits: u32) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [0u8; 32];
-    let digits = digits.min(32) as usize;
-    for (i, slot) in buf[..digits].iter_mut().enumerate() {
-        *slot = HEX[((v >> ((digits - 1 - i) * 4)) & 0xf) as usize];
-    }
-    // Only ASCII hex digits were written.
-    out.push_str(std::str::from_utf8(&buf[..digits]).unwrap_or_default());
+    hex32_string((u128::from(millis) << 80) | random)
 }
 
 /// The 16 bytes a trace id stands for in W3C form: its own digits when it
@@ -135,14 +117,26 @@ pub fn w3c_trace_id(trace_id: &str) -> String {
     if is_w3c(trace_id) {
         return trace_id.to_string();
     }
-    let mut out = String::with_capacity(32);
-    push_hex(&mut out, u128::from_be_bytes(trace_id_bytes(trace_id)), 32);
-    out
+    hex32_string(u128::from_be_bytes(trace_id_bytes(trace_id)))
 }
 
 /// 32 lowercase hex digits, not all zero.
 fn is_w3c(trace_id: &str) -> bool {
     trace_id.len() == 32 && is_lower_hex(trace_id) && trace_id.bytes().fold(false, |any, c| any | (c != b'0'))
+}
+
+/// `v` as 32 lowercase hex digits, in a `String`.
+fn hex32_string(v: u128) -> String {
+    // Only ASCII hex digits were written.
+    String::from_utf8(hex32(v).to_vec()).unwrap_or_default()
+}
+
+/// `v` as 32 lowercase hex digits.
+fn hex32(v: u128) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out[..16].copy_from_slice(&hex16((v >> 64) as u64));
+    out[16..].copy_from_slice(&hex16(v as u64));
+    out
 }
 
 /// `v` as 16 lowercase hex digits, eight at a time in a register (a
@@ -164,15 +158,6 @@ fn hex8(v: u32) -> [u8; 8] {
     x = (x | x << 4) & 0x0f0f_0f0f_0f0f_0f0f;
     let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
     (x + 0x3030_3030_3030_3030 + letters * 39).to_be_bytes()
-}
-
-/// Two lowercase hex digits per byte of `bytes` into `out`.
-fn hex_into(out: &mut [u8], bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = HEX[usize::from(b >> 4)];
-        pair[1] = HEX[usize::from(b & 0xf)];
-    }
 }
 
 /// The parsed `traceparent` header: `00-<trace id>-<parent span>-<flags>`.
@@ -255,7 +240,7 @@ impl TraceParent {
         if is_w3c(trace_id) {
             out[3..35].copy_from_slice(trace_id.as_bytes());
         } else {
-            hex_into(&mut out[3..35], &trace_id_bytes(trace_id));
+            out[3..35].copy_from_slice(&hex32(u128::from_be_bytes(trace_id_bytes(trace_id))));
         }
         out[35] = b'-';
         out[36..52].copy_from_slice(&hex16(span.0));
@@ -324,6 +309,8 @@ mod tests {
             0xa0a0_9f9f_0a0a_f9f9,
         ] {
             assert_eq!(std::str::from_utf8(&hex16(v)).unwrap(), format!("{v:016x}"));
+            let wide = u128::from(v) << 64 | u128::from(!v);
+            assert_eq!(std::str::from_utf8(&hex32(wide)).unwrap(), format!("{wide:032x}"));
         }
         let id = new_trace_id_at(1_800_000_000_000_000_000);
         assert_eq!(id.len(), 32);

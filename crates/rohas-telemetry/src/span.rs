@@ -149,10 +149,6 @@ impl Attributes {
         self.0.get_or_insert_with(Default::default).insert(key, value)
     }
 
-    pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.as_ref().and_then(|m| m.get(key))
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
         self.0.iter().flat_map(|m| m.iter())
     }

@@ -186,9 +186,9 @@ impl<'a> Strings<'a> {
         // is below 2^48): 0 marks an empty slot of `recent`.
         let key = s.as_ptr() as usize ^ (s.len() << 48);
         // Allocations are at least 16 bytes apart.
-        let slot = &mut self.recent[(key >> 4) % RECENT];
-        if slot.0 == key {
-            return slot.1;
+        let slot = (key >> 4) % RECENT;
+        if self.recent[slot].0 == key {
+            return self.recent[slot].1;
         }
         let i = match self.by_pointer.get(&key) {
             Some(&i) => i,
@@ -198,7 +198,7 @@ impl<'a> Strings<'a> {
                 i
             }
         };
-        self.recent[(key >> 4) % RECENT] = (key, i);
+        self.recent[slot] = (key, i);
         i
     }
 
@@ -434,18 +434,11 @@ fn in_place(trace_id: &str, start_ns: u64) -> bool {
 /// engine's, which any id may be (the range only has to hold it), and
 /// checking all 32 was a third of this function's work.
 fn trace_time_ns(trace_id: &str) -> Option<u64> {
-    if trace_id.len() != 32 {
-        return None;
-    }
-    let mut ms = 0u64;
-    let mut ok = true;
-    for &c in &trace_id.as_bytes()[..12] {
-        let digit = c.wrapping_sub(b'0');
-        let letter = c.wrapping_sub(b'a');
-        ok &= (digit < 10) | (letter < 6);
-        ms = (ms << 4) | u64::from(if digit < 10 { digit } else { letter.wrapping_add(10) } & 0xf);
-    }
-    ok.then(|| ms.saturating_mul(1_000_000))
+    let digits = trace_id
+        .get(..12)
+        .filter(|d| trace_id.len() == 32 && crate::ids::is_lower_hex(d))?;
+    let ms = u64::from_str_radix(digits, 16).ok()?;
+    Some(ms.saturating_mul(1_000_000))
 }
 
 fn near(trace_time_ns: u64, start_ns: u64) -> bool {
