@@ -16,24 +16,32 @@
 use super::super::{NewDelivery, Stored};
 use super::envelope;
 use rusqlite::{Connection, Statement};
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 /// A statement that takes any number of rows: `head`, then `row` once per
-/// row (comma separated), then `tail`.
+/// row (comma separated).
 struct Chunked {
     head: &'static str,
     row: &'static str,
-    tail: &'static str,
     /// Rows per statement, largest first, the last 1.
     sizes: &'static [usize],
-    /// The statement for each of `sizes`, built once.
-    statements: LazyLock<Vec<String>>,
+    /// The statement for each of `sizes`, built at first use.
+    statements: OnceLock<Vec<String>>,
 }
 
 impl Chunked {
+    const fn new(head: &'static str, row: &'static str, sizes: &'static [usize]) -> Chunked {
+        Chunked {
+            head,
+            row,
+            sizes,
+            statements: OnceLock::new(),
+        }
+    }
+
     /// The statement for `n` rows.
     fn statement(&self, n: usize) -> String {
-        let mut sql = String::with_capacity(self.head.len() + n * (self.row.len() + 1) + self.tail.len());
+        let mut sql = String::with_capacity(self.head.len() + n * (self.row.len() + 1));
         sql.push_str(self.head);
         for i in 0..n {
             if i > 0 {
@@ -41,7 +49,6 @@ impl Chunked {
             }
             sql.push_str(self.row);
         }
-        sql.push_str(self.tail);
         sql
     }
 
@@ -54,7 +61,10 @@ impl Chunked {
         bind: impl Fn(&mut Statement, usize, &T) -> rusqlite::Result<usize>,
     ) -> rusqlite::Result<()> {
         let mut rest = rows;
-        for (size, sql) in self.sizes.iter().zip(self.statements.iter()) {
+        let statements = self
+            .statements
+            .get_or_init(|| self.sizes.iter().map(|n| self.statement(*n)).collect());
+        for (size, sql) in self.sizes.iter().zip(statements) {
             if rest.len() < *size {
                 continue;
             }
@@ -74,33 +84,27 @@ impl Chunked {
 }
 
 /// 64 messages are 192 parameters, well under SQLite's limit of 32,766.
-static MESSAGES: Chunked = Chunked {
-    head: "INSERT INTO messages (seq, published_at, envelope) VALUES ",
-    row: "(?,?,?)",
-    tail: "",
-    sizes: &[64, 8, 1],
-    statements: LazyLock::new(|| MESSAGES.sizes.iter().map(|n| MESSAGES.statement(*n)).collect()),
-};
+static MESSAGES: Chunked = Chunked::new(
+    "INSERT INTO messages (seq, published_at, envelope) VALUES ",
+    "(?,?,?)",
+    &[64, 8, 1],
+);
 
 /// A first delivery is its receipt alone: the message and subscription
 /// are in it, and it is due when its message is.
-static DELIVERIES: Chunked = Chunked {
-    head: "INSERT INTO deliveries (receipt, state, attempt) VALUES ",
-    row: "(?,0,1)",
-    tail: "",
-    sizes: &[128, 16, 1],
-    statements: LazyLock::new(|| DELIVERIES.sizes.iter().map(|n| DELIVERIES.statement(*n)).collect()),
-};
+static DELIVERIES: Chunked = Chunked::new(
+    "INSERT INTO deliveries (receipt, state, attempt) VALUES ",
+    "(?,0,1)",
+    &[128, 16, 1],
+);
 
 /// An ack is a new row, not a rewritten delivery. `OR IGNORE`: a delivery
 /// acknowledged again stays acknowledged when it first was.
-static ACKS: Chunked = Chunked {
-    head: "INSERT OR IGNORE INTO acks (receipt, at) VALUES ",
-    row: "(?,?)",
-    tail: "",
-    sizes: &[128, 16, 1],
-    statements: LazyLock::new(|| ACKS.sizes.iter().map(|n| ACKS.statement(*n)).collect()),
-};
+static ACKS: Chunked = Chunked::new(
+    "INSERT OR IGNORE INTO acks (receipt, at) VALUES ",
+    "(?,?)",
+    &[128, 16, 1],
+);
 
 /// Each message once, as published.
 pub(super) fn messages(conn: &Connection, messages: &[Stored]) -> rusqlite::Result<()> {
