@@ -203,11 +203,11 @@ pub(crate) fn event_request_json(message: &Message) -> Vec<u8> {
     out.extend_from_slice(br#""payload":"#);
     out.extend_from_slice(&payload);
     out.extend_from_slice(br#","name":"#);
-    let _ = serde_json::to_writer(&mut out, &message.event);
+    rohas_events::json_text::write_str(&mut out, &message.event);
     out.extend_from_slice(br#","timestamp":""#);
     out.extend_from_slice(message.published_at.rfc3339().as_bytes());
     out.extend_from_slice(br#"","trace_id":"#);
-    let _ = serde_json::to_writer(&mut out, &message.trace_id);
+    rohas_events::json_text::write_str(&mut out, &message.trace_id);
     out.push(b'}');
     out
 }

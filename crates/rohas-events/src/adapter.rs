@@ -34,7 +34,9 @@ pub trait Adapter: Send + Sync + 'static {
     fn publish(&self, messages: Vec<Message>) -> BoxFuture<'_, Result<(), AdapterError>>;
 
     /// Up to `max` deliveries of `subscription` that are due, waiting for
-    /// at least one. Empty once the adapter is closed.
+    /// at least one. Empty once the adapter is closed. Dropping the future
+    /// before it completes takes nothing: the engine does so to stop, and
+    /// to ask whether a delivery is ready without waiting for one.
     fn receive<'a>(&'a self, subscription: &'a SubscriptionId, max: usize) -> BoxFuture<'a, Vec<Delivery>>;
 
     /// The handler succeeded: publish its `outbox` and acknowledge the

@@ -25,6 +25,7 @@ mod dead_letter;
 mod delivery;
 mod embedded;
 mod error;
+pub mod json_text;
 mod lock;
 mod message;
 mod queues;

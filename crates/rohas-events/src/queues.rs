@@ -169,40 +169,51 @@ impl SubQueue {
 
     /// Up to `max` due deliveries, waiting for one; empty once closed.
     pub async fn take(&self, max: usize) -> Vec<Entry> {
+        // Under load something is ready: taken without registering a
+        // waiter (about half of what taking cost).
+        if let Ok(entries) = self.take_due(max) {
+            return entries;
+        }
         loop {
             let notified = self.work.notified();
             tokio::pin!(notified);
             // Registered before looking, so a push between the look and the
             // wait still wakes this task.
             notified.as_mut().enable();
-            let next_due = {
-                let mut state = self.lock();
-                if state.closed {
-                    return Vec::new();
-                }
-                let now = Millis::now();
-                while state.delayed.peek().is_some_and(|t| t.0.due <= now) {
-                    if let Some(Reverse(t)) = state.delayed.pop() {
-                        state.ready.push_back(t.entry);
-                    }
-                }
-                let n = max.min(state.ready.len());
-                if n > 0 {
-                    state.in_flight += n;
-                    return state.ready.drain(..n).collect();
-                }
-                state.delayed.peek().map(|t| t.0.due)
-            };
-            match next_due {
-                Some(due) => {
+            match self.take_due(max) {
+                Ok(entries) => return entries,
+                Err(Some(due)) => {
                     tokio::select! {
                         _ = &mut notified => {}
                         _ = tokio::time::sleep(due.from_now()) => {}
                     }
                 }
-                None => notified.await,
+                Err(None) => notified.await,
             }
         }
+    }
+
+    /// Up to `max` due deliveries (none once closed), or, when none is due,
+    /// when the next delayed one will be.
+    fn take_due(&self, max: usize) -> Result<Vec<Entry>, Option<Millis>> {
+        let mut state = self.lock();
+        if state.closed {
+            return Ok(Vec::new());
+        }
+        if !state.delayed.is_empty() {
+            let now = Millis::now();
+            while state.delayed.peek().is_some_and(|t| t.0.due <= now) {
+                if let Some(Reverse(t)) = state.delayed.pop() {
+                    state.ready.push_back(t.entry);
+                }
+            }
+        }
+        let n = max.min(state.ready.len());
+        if n > 0 {
+            state.in_flight += n;
+            return Ok(state.ready.drain(..n).collect());
+        }
+        Err(state.delayed.peek().map(|t| t.0.due))
     }
 
     /// Wait until the queue holds fewer than `capacity`, or `deadline`.

@@ -227,7 +227,11 @@ fn remove_stale_copies(dir: &Path) {
 /// (JSON), ws endpoint, ws connection id. Only the parts `needs` names are
 /// written, straight from the invocation.
 pub fn encode_call(call: &Invocation, needs: Needs) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
+    // Room for the texts the engine already wrote, so they are copied in
+    // once: growing from a guess was three reallocations per event.
+    let written = |raw: &Option<Vec<u8>>| raw.as_ref().map_or(0, Vec::len);
+    let mut out =
+        Vec::with_capacity(128 + call.trace_id.len() + written(&call.request_json) + written(&call.payload_json));
     fn bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
         match bytes {
             Some(bytes) => {

@@ -10,6 +10,7 @@
 //! the `traceparent` does not already carry it (the usual case is that it
 //! does), so it is stored once.
 
+use crate::json_text::write_str;
 use crate::message::{Message, MessageId};
 use crate::time::Millis;
 use serde::Deserialize;
@@ -39,23 +40,24 @@ fn carried(traceparent: &str) -> Option<&str> {
 
 /// Written by hand rather than through serde's map serializer, which
 /// escaped every key and value byte by byte: that was half the encoding's
-/// cost. A string that needs no escape (ids, names: nearly all) is copied.
+/// cost. A string that needs no escape (ids, names: nearly all) is copied
+/// ([`crate::json_text`]).
 pub(super) fn encode(m: &Message) -> String {
     let mut out = Vec::with_capacity(160);
     out.extend_from_slice(b"{\"id\":");
-    string(&mut out, &m.id.0);
+    write_str(&mut out, &m.id.0);
     out.extend_from_slice(b",\"event\":");
-    string(&mut out, &m.event);
+    write_str(&mut out, &m.event);
     out.extend_from_slice(b",\"source\":");
-    string(&mut out, &m.source);
+    write_str(&mut out, &m.source);
     let traceparent = m.traceparent.as_deref();
     if traceparent.and_then(carried) != Some(m.trace_id.as_str()) {
         out.extend_from_slice(b",\"trace_id\":");
-        string(&mut out, &m.trace_id);
+        write_str(&mut out, &m.trace_id);
     }
     if let Some(traceparent) = traceparent {
         out.extend_from_slice(b",\"traceparent\":");
-        string(&mut out, traceparent);
+        write_str(&mut out, traceparent);
     }
     if let Some(at) = m.deliver_at {
         out.extend_from_slice(b",\"deliver_at\":");
@@ -67,17 +69,6 @@ pub(super) fn encode(m: &Message) -> String {
     out.push(b'}');
     // Valid UTF-8: `&str`s and serde_json's output between ASCII.
     String::from_utf8(out).unwrap_or_default()
-}
-
-/// `s` as a JSON string, as serde_json writes it.
-fn string(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        let _ = serde_json::to_writer(&mut *out, s);
-    }
 }
 
 pub(super) fn decode(envelope: &str, published_at: i64) -> Result<Message, serde_json::Error> {
