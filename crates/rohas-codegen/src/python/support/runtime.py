@@ -204,9 +204,24 @@ def format_datetime(value: datetime) -> str:
     return value.isoformat()
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+"""Types that are JSON as they are (exactly these: a subclass, such as an
+`IntEnum`, takes the general way)."""
+
+
 def to_wire(value: Any) -> Any:
     """`value` as JSON-ready data: generated types, dataclasses, pydantic
     models, enums, datetimes, dicts, lists, tuples and sets, recursively."""
+    # Plain data first, by exact type: a dict of numbers and strings (most
+    # payloads) used to go through a dozen checks and three failed
+    # attribute lookups before being found to be a mapping.
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): to_wire(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [to_wire(v) for v in value]
     if isinstance(value, enum.Enum):
         return to_wire(value.value)
     if value is None or isinstance(value, (bool, int, float, str)):
