@@ -181,13 +181,18 @@ pub(crate) fn event_request(message: &Message) -> Value {
 /// written once and its fields reused, with no tree built and no copy of
 /// the payload made. (Building the object, then writing it, was a fifth
 /// of an event delivery's instructions to a Rust handler.)
-pub(crate) fn event_request_json(message: &Message) -> Vec<u8> {
+///
+/// Without `fields` ([`rohas_runtime::Needs::event_fields`]) the payload's
+/// fields are not repeated at the top level, unless one of them takes the
+/// name of the event's own (then the object is written whole).
+pub(crate) fn event_request_json(message: &Message, fields: bool) -> Vec<u8> {
     const ADDED: [&str; 4] = ["payload", "name", "timestamp", "trace_id"];
     let fields = match &message.payload {
         Value::Object(fields) if ADDED.iter().any(|k| fields.contains_key(*k)) => {
             // A payload field wins over the event's own: the general way.
             return serde_json::to_vec(&event_request(message)).unwrap_or_else(|_| b"null".to_vec());
         }
+        Value::Object(_) if !fields => 0,
         Value::Object(fields) => fields.len(),
         _ => 0,
     };
@@ -237,8 +242,22 @@ mod tests {
                 "0af7651916cd43dd8448eb211c80319c",
                 "test",
             );
-            let written: Value = serde_json::from_slice(&event_request_json(&message)).unwrap();
+            let written: Value = serde_json::from_slice(&event_request_json(&message, true)).unwrap();
             assert_eq!(written, event_request(&message), "payload {payload}");
+            // Without the top-level copy: the event's own keys and the
+            // payload, unless a payload field takes one of their names.
+            let slim: Value = serde_json::from_slice(&event_request_json(&message, false)).unwrap();
+            let mut expected = event_request(&message);
+            let collides = payload.as_object().is_some_and(|f| {
+                ["payload", "name", "timestamp", "trace_id"]
+                    .iter()
+                    .any(|k| f.contains_key(*k))
+            });
+            if !collides {
+                let object = expected.as_object_mut().unwrap();
+                object.retain(|k, _| ["payload", "name", "timestamp", "trace_id"].contains(&k.as_str()));
+            }
+            assert_eq!(slim, expected, "payload {payload}");
         }
     }
 }

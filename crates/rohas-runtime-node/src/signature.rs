@@ -97,7 +97,9 @@ pub fn needs(kind: HandlerKind, roles: &[ParamRole]) -> Needs {
             // An api body is the request's `body`; other kinds read the payload.
             ParamRole::Body if kind == HandlerKind::Api => needs.request = needs.request.max(Part::Field),
             ParamRole::Body => needs.context = needs.context.max(Part::Field),
-            ParamRole::Request | ParamRole::Event | ParamRole::Message => needs.request = Part::Full,
+            ParamRole::Request | ParamRole::Event | ParamRole::TypedEvent | ParamRole::Message => {
+                needs.request = Part::Full
+            }
         }
     }
     needs
@@ -206,6 +208,7 @@ mod tests {
         assert!(engine(&[Body, Request]).request);
         let context = rohas_runtime::Needs {
             request: false,
+            event_fields: false,
             ..rohas_runtime::Needs::ALL
         };
         assert_eq!(engine(&[Context]), context);

@@ -207,6 +207,9 @@ impl Served {
             request: has("request"),
             payload: has("payload"),
             context: has("context"),
+            // A Rust event type reads the payload's fields where they are
+            // at the top level.
+            event_fields: has("request"),
         }
     }
 }

@@ -59,6 +59,11 @@ pub struct Needs {
     pub payload: bool,
     /// [`Invocation::query_params`] and [`Invocation::metadata`].
     pub context: bool,
+    /// An event's request carries the payload's fields at its top level
+    /// (`event.user_id`) as well as in `payload`. A generated Python event
+    /// class reads `payload` alone, so the copy is left out for it: the
+    /// host parsed every field twice.
+    pub event_fields: bool,
 }
 
 impl Needs {
@@ -67,11 +72,13 @@ impl Needs {
         request: true,
         payload: true,
         context: true,
+        event_fields: true,
     };
     pub const NONE: Needs = Needs {
         request: false,
         payload: false,
         context: false,
+        event_fields: false,
     };
 }
 
@@ -99,6 +106,7 @@ impl NeedsByHandler {
             entry.request |= needs.request;
             entry.payload |= needs.payload;
             entry.context |= needs.context;
+            entry.event_fields |= needs.event_fields;
         }
     }
 
@@ -291,8 +299,20 @@ mod tests {
         let both = Needs {
             payload: true,
             context: true,
-            request: false,
+            ..Needs::NONE
         };
         assert_eq!(table.get("api:A"), both);
+        // An event read without its top-level fields, then (another
+        // version of the handler) with them: built with them from then on.
+        let typed = Needs {
+            request: true,
+            ..Needs::NONE
+        };
+        table.add([("event:E:h".to_string(), typed)]);
+        assert_eq!(table.get("event:E:h"), typed);
+        table.add([("event:E:h".to_string(), Needs::of_roles([crate::ParamRole::Event]))]);
+        assert!(table.get("event:E:h").event_fields);
+        table.add([("event:E:h".to_string(), typed)]);
+        assert!(table.get("event:E:h").event_fields, "it only grows");
     }
 }

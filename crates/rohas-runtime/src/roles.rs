@@ -15,7 +15,7 @@ use serde::Serialize;
 
 /// What one parameter of a handler receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum ParamRole {
     /// The whole request object: an api's request (path parameters, query,
     /// body, headers), a middleware's context.
@@ -24,6 +24,10 @@ pub enum ParamRole {
     Body,
     /// An event handler's event (the payload's fields, `name`, …).
     Event,
+    /// An event handler's event read by its generated class, which takes
+    /// the payload from `payload` (the Python host): the payload's fields
+    /// at the top level are not needed.
+    TypedEvent,
     /// A ws handler's message.
     Message,
     /// `HandlerContext`.
@@ -41,6 +45,7 @@ impl ParamRole {
         match name {
             "body" => ParamRole::Body,
             "event" => ParamRole::Event,
+            "typed_event" => ParamRole::TypedEvent,
             "message" => ParamRole::Message,
             "context" => ParamRole::Context,
             "state" => ParamRole::State,
@@ -54,6 +59,7 @@ impl ParamRole {
             ParamRole::Request => "request",
             ParamRole::Body => "body",
             ParamRole::Event => "event",
+            ParamRole::TypedEvent => "typed_event",
             ParamRole::Message => "message",
             ParamRole::Context => "context",
             ParamRole::State => "state",
@@ -93,7 +99,11 @@ impl Needs {
                     needs.context = true;
                     needs.payload = true;
                 }
-                ParamRole::Request | ParamRole::Event | ParamRole::Message => needs.request = true,
+                ParamRole::Request | ParamRole::Event | ParamRole::Message => {
+                    needs.request = true;
+                    needs.event_fields = true;
+                }
+                ParamRole::TypedEvent => needs.request = true,
             }
         }
         needs
@@ -111,6 +121,7 @@ mod tests {
     };
     const REQUEST: Needs = Needs {
         request: true,
+        event_fields: true,
         ..Needs::NONE
     };
 
@@ -126,8 +137,15 @@ mod tests {
         assert_eq!(of(&[Request, State]), REQUEST);
         assert_eq!(of(&[Event]), REQUEST);
         assert_eq!(of(&[Message]), REQUEST);
+        let typed = Needs {
+            request: true,
+            ..Needs::NONE
+        };
+        assert_eq!(of(&[TypedEvent, State]), typed);
+        assert_eq!(of(&[TypedEvent, Request]), REQUEST);
         let context = Needs {
             request: false,
+            event_fields: false,
             ..Needs::ALL
         };
         assert_eq!(of(&[Context]), context);
@@ -150,7 +168,7 @@ mod tests {
 
     #[test]
     fn role_names_read_back_and_unknown_ones_read_the_request() {
-        for role in [Request, Body, Event, Message, Context, State, Connection] {
+        for role in [Request, Body, Event, TypedEvent, Message, Context, State, Connection] {
             assert_eq!(ParamRole::parse(role.as_str()), role);
             assert_eq!(serde_json::to_value(role).ok(), Some(serde_json::json!(role.as_str())));
         }

@@ -151,6 +151,10 @@ class Handler:
         self.file = file
         self.is_async = inspect.iscoroutinefunction(function)
         self.binders = signature_binders(spec, function)
+        if "event" in self.binders and class_for(self, "event") is not None:
+            # Its generated class reads the payload from `payload`: the
+            # engine leaves out the copy of its fields at the top level.
+            self.binders = ["typed_event" if role == "event" else role for role in self.binders]
         self.makers: list[tuple[str, Any]] | None = None
         """(role, generated class) per parameter, resolved at the first call."""
 
@@ -365,7 +369,7 @@ def class_for(handler: Handler, role: str) -> Any:
         cls = generated_class(f"generated.api.{spec['name']}", spec["request_type"], optional=True)
     elif role == "body" and spec.get("body_type"):
         cls = find_type(spec["body_type"], f"generated.api.{spec['name']}")
-    elif role == "event" and spec.get("event_type"):
+    elif role in ("event", "typed_event") and spec.get("event_type"):
         cls = generated_class(f"generated.events.{spec['event_type']}", spec["event_type"], optional=True)
     elif role == "message" and spec.get("message_type"):
         ws = spec["id"].split(":")[1]
