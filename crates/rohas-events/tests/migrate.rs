@@ -1,7 +1,8 @@
-//! A queue file written by format 1 (`fixtures/queue-format-1.sql`, its
-//! DDL word for word) opened by this rohas: converted to format 2 in
-//! place, every pending delivery, dead letter and acknowledgement kept;
-//! and a file of a format this rohas does not know refused, naming it.
+//! Queue files written by format 1 and format 2
+//! (`fixtures/queue-format-{1,2}.sql`, their DDL word for word) opened by
+//! this rohas: converted to format 3 in place, every pending delivery,
+//! dead letter and acknowledgement kept; and a file of a format this rohas
+//! does not know refused, naming it.
 
 use rohas_events::{
     Adapter, AdapterError, DeadLetterQuery, Delivery, LocalAdapter, LocalOptions, Millis, QueueOptions, Selection,
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const FORMAT_1: &str = include_str!("fixtures/queue-format-1.sql");
+const FORMAT_2: &str = include_str!("fixtures/queue-format-2.sql");
 
 fn open(dir: &Path) -> Result<LocalAdapter, AdapterError> {
     LocalAdapter::open(LocalOptions {
@@ -150,7 +152,7 @@ async fn a_format_1_file_is_converted_keeping_every_delivery() {
     let format: String = conn
         .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(format, "2");
+    assert_eq!(format, "3");
     // The three acknowledgements of format 1 kept with their time, and
     // m1 and m2 to email since.
     let acks: Vec<i64> = conn
@@ -171,6 +173,83 @@ async fn a_format_1_file_is_converted_keeping_every_delivery() {
         )
         .unwrap();
     assert_eq!(old, 0, "format 1's tables are gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_format_2_file_is_converted_keeping_every_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), FORMAT_2);
+    let (email, invoice) = (subscription("email"), subscription("invoice"));
+    let adapter = Arc::new(open(dir.path()).expect("a format 2 file opens"));
+    adapter.declare(&[email.clone(), invoice.clone()]).await.unwrap();
+
+    // m1 to email (first attempt) and m2's third attempt are ready, m3 to
+    // invoice waits for 2100, m4 is dead; m1 to invoice was acknowledged.
+    let stats = adapter.stats().await.unwrap();
+    let of = |s: &Subscription| stats.iter().find(|x| x.handler == s.id).unwrap().clone();
+    assert_eq!((of(&email).ready, of(&email).delayed, of(&email).dead), (2, 0, 1));
+    assert_eq!((of(&invoice).ready, of(&invoice).delayed, of(&invoice).dead), (0, 1, 0));
+    let got = due(&adapter, &email).await;
+    let summary: Vec<(&str, u32, usize)> = got
+        .iter()
+        .map(|d| (d.message.id.0.as_str(), d.attempt, d.failures.len()))
+        .collect();
+    assert_eq!(summary, [("m1", 1, 0), ("m2", 3, 2)], "in publish order");
+    assert_eq!(got[0].message.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    let dead = adapter.dead_letters(DeadLetterQuery::default()).await.unwrap().items;
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].message.id.0.as_str(), dead[0].attempts.len()), ("m4", 3));
+
+    // A non-retryable failure of a first attempt (no row of its own) is
+    // buried; a retry of one is kept with its failure; purging settles.
+    let mut got = got.into_iter();
+    let (first, retried) = (got.next().unwrap(), got.next().unwrap());
+    let failure = |attempt: u32| rohas_events::Failure {
+        attempt,
+        error: "nope".into(),
+        trace_id: "t".into(),
+        at: Millis(1),
+    };
+    adapter.retry(first, failure(1), Millis(0)).await.unwrap();
+    let again = due(&adapter, &email).await;
+    assert_eq!((again[0].message.id.0.as_str(), again[0].attempt), ("m1", 2));
+    adapter
+        .bury(again.into_iter().next().unwrap(), failure(2))
+        .await
+        .unwrap();
+    adapter.ack(retried, vec![]).await.unwrap();
+    let dead = adapter.dead_letters(DeadLetterQuery::default()).await.unwrap().items;
+    assert_eq!(dead.len(), 2);
+    let purged = adapter.purge(Selection::All { all: true, event: None }).await.unwrap();
+    assert_eq!(purged, 2);
+    adapter.close().await;
+    drop(adapter);
+
+    let conn = rusqlite::Connection::open(dir.path().join(QUEUE_FILE)).unwrap();
+    let format: String = conn
+        .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(format, "3");
+    let subs: Vec<String> = conn
+        .prepare("SELECT COALESCE(json_group_array(j.value), '') FROM messages m, json_each(m.subs) j GROUP BY m.seq ORDER BY m.seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(subs.len(), 4, "m5 went to no handler: {subs:?}");
+    assert!(subs[0] == "[1,2]" || subs[0] == "[2,1]", "{subs:?}");
+    assert_eq!(&subs[1..], ["[1]", "[2]", "[1]"]);
+    drop(conn);
+
+    // Reopened: only m3, delayed, is left; nothing dead.
+    let adapter = open(dir.path()).unwrap();
+    adapter.declare(&[email.clone(), invoice.clone()]).await.unwrap();
+    let stats = adapter.stats().await.unwrap();
+    let of = |s: &Subscription| stats.iter().find(|x| x.handler == s.id).unwrap().clone();
+    assert_eq!((of(&email).ready, of(&email).delayed, of(&email).dead), (0, 0, 0));
+    assert_eq!((of(&invoice).ready, of(&invoice).delayed, of(&invoice).dead), (0, 1, 0));
+    adapter.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
-//! A format 1 queue file converted to format 2 when opened, inside the
-//! transaction that opens it: either the whole file is converted or,
-//! on any failure, nothing is, and the error names the file.
+//! Older queue files converted when opened, inside the transaction that
+//! opens it: either the whole file is converted or, on any failure,
+//! nothing is, and the error names the file. Format 1 becomes format 2
+//! ([`run`]), and format 2 becomes format 3 ([`from_2`]).
 //!
 //! Every pending delivery, dead letter (with its failures) and
 //! acknowledged row format 1 kept is kept. Receipts are renumbered
@@ -16,7 +17,7 @@ use crate::store::receipt::MAX_SUBSCRIPTIONS;
 use crate::time::Millis;
 use rusqlite::{params, Connection};
 
-/// The format this converts.
+/// The oldest format this converts.
 pub(super) const FROM: &str = "1";
 
 pub(super) fn run(conn: &Connection) -> rusqlite::Result<()> {
@@ -59,6 +60,35 @@ pub(super) fn run(conn: &Connection) -> rusqlite::Result<()> {
          ORDER BY 1;
          DROP TABLE messages_1;
          DROP TABLE deliveries_1;",
+    )?;
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('format', '2')", [])?;
+    Ok(())
+}
+
+/// Format 2 to 3: each message row names the subscriptions it went to
+/// (those its delivery rows name), and a first delivery's row, which held
+/// nothing else, is dropped. A delivery retried, dead or revived keeps
+/// its row, and an acknowledged one its ack.
+pub(super) fn from_2(conn: &Connection) -> rusqlite::Result<()> {
+    // A file converted from format 1 just now was given format 3's
+    // `messages` table.
+    let has_subs: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'subs'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_subs == 0 {
+        conn.execute_batch("ALTER TABLE messages ADD COLUMN subs")?;
+    }
+    // 16 is `receipt::SUBSCRIPTION_BITS`.
+    conn.execute_batch(
+        "UPDATE messages SET subs =
+           (SELECT CASE COUNT(*) WHEN 1 THEN MAX(d.receipt & 65535)
+                   ELSE json_group_array(d.receipt & 65535) END
+            FROM deliveries d
+            WHERE d.receipt >= messages.seq << 16 AND d.receipt < (messages.seq + 1) << 16);
+         DELETE FROM deliveries
+         WHERE state = 0 AND attempt = 1 AND due_at IS NULL AND failures IS NULL AND settled_at IS NULL;",
     )?;
     conn.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('format', ?1)",

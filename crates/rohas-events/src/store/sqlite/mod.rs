@@ -5,14 +5,16 @@
 //! with no service to run, and a user can open the file with any SQLite
 //! tool to see what is queued.
 //!
-//! Tables (format 2, see `schema.rs` for why this shape): `messages`
-//! (each published message once: seq, publish time, and the rest as one
-//! JSON envelope), `subscriptions` (each handler id ever seen, numbered),
-//! `deliveries` (one row per message and subscription, its receipt made of
-//! the two: live or dead, with the attempt number and every failure) and
-//! `acks` (the acknowledged deliveries). Acknowledged deliveries and their
-//! messages are kept for `retention`, then deleted. A format 1 file is
-//! converted when opened (`migrate.rs`).
+//! Tables (format 3, see `schema.rs` for why this shape): `messages`
+//! (each published message once: seq, publish time, the rest as one JSON
+//! envelope, and the numbers of the subscriptions it goes to),
+//! `subscriptions` (each handler id ever seen, numbered), `deliveries`
+//! (a row for a delivery once it is retried, buried or revived, its receipt
+//! made of the message's seq and the subscription's number: live or dead,
+//! with the attempt number and every failure; a first delivery has none)
+//! and `acks` (the acknowledged deliveries). Messages whose deliveries are
+//! all acknowledged are kept for `retention`, then deleted. Format 1 and 2
+//! files are converted when opened (`migrate.rs`).
 
 mod envelope;
 mod migrate;
@@ -135,8 +137,7 @@ fn failures_json(failures: &[Failure]) -> String {
 }
 
 fn insert_batch(conn: &Connection, batch: &Batch) -> rusqlite::Result<()> {
-    rows::messages(conn, &batch.messages)?;
-    rows::deliveries(conn, &batch.deliveries)
+    rows::messages(conn, &batch.messages, &batch.deliveries)
 }
 
 /// A batch's acks: each one's outbox inserted and its delivery
@@ -189,16 +190,26 @@ impl Store for SqliteStore {
         due: Millis,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
         Box::pin(self.writer.run(move |conn| {
-            conn.prepare_cached("UPDATE deliveries SET attempt = ?2, failures = ?3, due_at = ?4 WHERE receipt = ?1")?
-                .execute(params![receipt as i64, attempt, failures_json(&failures), due.0])?;
+            // A first attempt's delivery has no row yet.
+            conn.prepare_cached(
+                "INSERT INTO deliveries (receipt, state, attempt, failures, due_at) VALUES (?1, 0, ?2, ?3, ?4)
+                 ON CONFLICT (receipt) DO UPDATE
+                 SET attempt = excluded.attempt, failures = excluded.failures, due_at = excluded.due_at",
+            )?
+            .execute(params![receipt as i64, attempt, failures_json(&failures), due.0])?;
             Ok(())
         }))
     }
 
     fn bury(&self, dead: DeadLetter, receipt: u64) -> BoxFuture<'_, Result<DeadLetterId, AdapterError>> {
         Box::pin(self.writer.run(move |conn| {
-            conn.prepare_cached("UPDATE deliveries SET state = 2, failures = ?2, settled_at = ?3 WHERE receipt = ?1")?
-                .execute(params![receipt as i64, failures_json(&dead.attempts), dead.dead_at.0])?;
+            // A first attempt's delivery (non-retryable) has no row yet.
+            conn.prepare_cached(
+                "INSERT INTO deliveries (receipt, state, attempt, failures, settled_at) VALUES (?1, 2, 1, ?2, ?3)
+                 ON CONFLICT (receipt) DO UPDATE
+                 SET state = 2, failures = excluded.failures, settled_at = excluded.settled_at",
+            )?
+            .execute(params![receipt as i64, failures_json(&dead.attempts), dead.dead_at.0])?;
             Ok(DeadLetterId(receipt.to_string()))
         }))
     }
@@ -283,9 +294,15 @@ impl Store for SqliteStore {
     fn purge(&self, selection: Selection) -> BoxFuture<'_, Result<usize, AdapterError>> {
         Box::pin(self.writer.run(move |conn| {
             let chosen = schema::select_dead(conn, &selection)?;
+            // Settled for good: without its row and with no ack, a
+            // delivery would read as a pending first attempt.
             let mut delete = conn.prepare_cached("DELETE FROM deliveries WHERE receipt = ?1")?;
+            let mut settle = conn.prepare_cached("INSERT OR IGNORE INTO acks (receipt, at) VALUES (?1, ?2)")?;
+            let now = Millis::now().0;
             for dead in &chosen {
-                delete.execute(params![dead.id.0.parse::<i64>().unwrap_or_default()])?;
+                let receipt = dead.id.0.parse::<i64>().unwrap_or_default();
+                delete.execute(params![receipt])?;
+                settle.execute(params![receipt, now])?;
             }
             Ok(chosen.len())
         }))

@@ -1,5 +1,6 @@
-//! A batch's rows, written many per statement: new messages and
-//! deliveries, and acknowledgements.
+//! A batch's rows, written many per statement: new messages (naming the
+//! subscriptions they go to: a first delivery has no row of its own), and
+//! acknowledgements.
 //!
 //! An `INSERT` per row cost the writer about 8,000 instructions for a
 //! message and 5,000 for a delivery, most of it the statement's own run
@@ -13,7 +14,7 @@
 //! goes in smaller ones, down to one row, so any count is covered with few
 //! statements, each prepared once and cached.
 
-use super::super::{NewDelivery, Stored};
+use super::super::{receipt, NewDelivery, Stored};
 use super::envelope;
 use rusqlite::{Connection, Statement};
 use std::sync::OnceLock;
@@ -83,19 +84,11 @@ impl Chunked {
     }
 }
 
-/// 64 messages are 192 parameters, well under SQLite's limit of 32,766.
+/// 64 messages are 256 parameters, well under SQLite's limit of 32,766.
 static MESSAGES: Chunked = Chunked::new(
-    "INSERT INTO messages (seq, published_at, envelope) VALUES ",
-    "(?,?,?)",
+    "INSERT INTO messages (seq, published_at, envelope, subs) VALUES ",
+    "(?,?,?,?)",
     &[64, 8, 1],
-);
-
-/// A first delivery is its receipt alone: the message and subscription
-/// are in it, and it is due when its message is.
-static DELIVERIES: Chunked = Chunked::new(
-    "INSERT INTO deliveries (receipt, state, attempt) VALUES ",
-    "(?,0,1)",
-    &[128, 16, 1],
 );
 
 /// An ack is a new row, not a rewritten delivery. `OR IGNORE`: a delivery
@@ -106,23 +99,58 @@ static ACKS: Chunked = Chunked::new(
     &[128, 16, 1],
 );
 
-/// Each message once, as published.
-pub(super) fn messages(conn: &Connection, messages: &[Stored]) -> rusqlite::Result<()> {
-    MESSAGES.run(conn, messages, |insert, at, stored| {
+/// Each message once, as published, with the numbers of the
+/// subscriptions it goes to: those of its `deliveries` (a batch's
+/// deliveries come message by message, in the messages' order).
+pub(super) fn messages(conn: &Connection, messages: &[Stored], deliveries: &[NewDelivery]) -> rusqlite::Result<()> {
+    let mut rest = deliveries;
+    let subs: Vec<Subs> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, stored)| {
+            let n = rest
+                .iter()
+                .take_while(|d| receipt::seq(d.receipt) == stored.seq)
+                .count();
+            let (mine, after) = rest.split_at(n);
+            rest = after;
+            (i, SubsValue::of(mine))
+        })
+        .collect();
+    MESSAGES.run(conn, &subs, |insert, at, (i, subs)| {
+        let stored = &messages[*i];
         let m = &stored.message;
         insert.raw_bind_parameter(at, stored.seq as i64)?;
         insert.raw_bind_parameter(at + 1, m.published_at.0)?;
         insert.raw_bind_parameter(at + 2, envelope::encode(m))?;
-        Ok(at + 3)
+        match subs {
+            SubsValue::One(n) => insert.raw_bind_parameter(at + 3, i64::from(*n))?,
+            SubsValue::List(list) => insert.raw_bind_parameter(at + 3, list)?,
+        }
+        Ok(at + 4)
     })
 }
 
-/// A first attempt's delivery per message and subscription.
-pub(super) fn deliveries(conn: &Connection, deliveries: &[NewDelivery]) -> rusqlite::Result<()> {
-    DELIVERIES.run(conn, deliveries, |insert, at, d| {
-        insert.raw_bind_parameter(at, d.receipt as i64)?;
-        Ok(at + 1)
-    })
+/// A message's `subs` column, with the message's index in its batch.
+type Subs = (usize, SubsValue);
+
+/// One subscription as an integer (the usual case: no text to copy), none
+/// or several as a JSON array.
+enum SubsValue {
+    One(u16),
+    List(String),
+}
+
+impl SubsValue {
+    fn of(deliveries: &[NewDelivery]) -> SubsValue {
+        match deliveries {
+            [one] => SubsValue::One(receipt::number(one.receipt)),
+            many => {
+                let numbers: Vec<u16> = many.iter().map(|d| receipt::number(d.receipt)).collect();
+                SubsValue::List(serde_json::to_string(&numbers).unwrap_or_else(|_| "[]".into()))
+            }
+        }
+    }
 }
 
 /// Each ack's delivery acknowledged, all at `now`. `receipts` is sorted
@@ -146,7 +174,8 @@ mod tests {
     use std::sync::Arc;
 
     /// Counts that are not a multiple of any size take every size of
-    /// statement, and every row lands once, with its own values; so does
+    /// statement, and every row lands once, with its own values and the
+    /// subscriptions its deliveries name (none, one or several); so does
     /// every acknowledgement, in whatever order, and no other delivery is
     /// acknowledged.
     #[test]
@@ -166,30 +195,35 @@ mod tests {
                     }
                 })
                 .collect();
+            // Every message to subscription 3; every third also to 5 and
+            // 9, every fifth to none.
             let new: Vec<NewDelivery> = stored
                 .iter()
-                .map(|s| NewDelivery {
-                    receipt: receipt::receipt(s.seq, 3),
+                .flat_map(|s| {
+                    let numbers: &[u16] = match s.seq {
+                        seq if seq % 5 == 0 => &[],
+                        seq if seq % 3 == 0 => &[3, 5, 9],
+                        _ => &[3],
+                    };
+                    numbers.iter().map(|n| NewDelivery {
+                        receipt: receipt::receipt(s.seq, *n),
+                    })
                 })
                 .collect();
-            messages(&conn, &stored).unwrap();
-            deliveries(&conn, &new).unwrap();
+            messages(&conn, &stored, &new).unwrap();
         }
         let total = 1 + 7 + 8 + 9 + 64 + 75 + 137;
-        // seq, published_at, envelope, receipt
-        type Row = (i64, i64, String, i64);
+        // seq, published_at, envelope, subs (as JSON)
+        type Row = (i64, i64, String, String);
         let rows: Vec<Row> = conn
-            .prepare(
-                "SELECT m.seq, m.published_at, m.envelope, d.receipt
-                 FROM messages m JOIN deliveries d ON d.receipt >> 16 = m.seq ORDER BY m.seq",
-            )
+            .prepare("SELECT seq, published_at, envelope, json(subs) FROM messages ORDER BY seq")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(rows.len(), total);
-        for (i, (seq, published_at, text, receipt)) in rows.into_iter().enumerate() {
+        for (i, (seq, published_at, text, subs)) in rows.into_iter().enumerate() {
             assert_eq!(seq, i as i64 + 1);
             let message = envelope::decode(&text, published_at).unwrap();
             assert_eq!(message.payload["n"], seq);
@@ -201,7 +235,12 @@ mod tests {
                     .is_multiple_of(2)
                     .then_some(Millis(seq))
             );
-            assert_eq!(receipt as u64, receipt::receipt(seq as u64, 3));
+            let expected = match seq {
+                seq if seq % 5 == 0 => "[]",
+                seq if seq % 3 == 0 => "[3,5,9]",
+                _ => "3",
+            };
+            assert_eq!(subs, expected, "message {seq}");
         }
 
         // Every delivery but the first, newest first: 300 acks take each
