@@ -48,29 +48,35 @@ async fn due(adapter: &LocalAdapter, s: &Subscription) -> Vec<Delivery> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_format_1_file_is_converted_keeping_every_delivery() {
-    let dir = tempfile::tempdir().unwrap();
-    write_file(dir.path(), FORMAT_1);
+/// Both fixtures hold the same deliveries: m1 to email (a first attempt)
+/// and m2's third attempt, with its two failures, are ready; m3 to invoice
+/// waits for 2100; m4 to email is dead. The file at `dir`, opened and
+/// declared, must say so; gives the ready deliveries, in publish order.
+async fn opened_as_written(dir: &Path, what: &str) -> (Arc<LocalAdapter>, Vec<Delivery>) {
     let (email, invoice) = (subscription("email"), subscription("invoice"));
-
-    let adapter = Arc::new(open(dir.path()).expect("a format 1 file opens"));
+    let adapter = Arc::new(open(dir).unwrap_or_else(|e| panic!("{what} opens: {e}")));
     adapter.declare(&[email.clone(), invoice.clone()]).await.unwrap();
-
-    // Pending: m1's first attempt and m2's third, with its two failures;
-    // m3 is delayed to 2100; m1 and m5 to invoice and m5 to email were
-    // acknowledged, m4 is dead.
     let stats = adapter.stats().await.unwrap();
     let of = |s: &Subscription| stats.iter().find(|x| x.handler == s.id).unwrap().clone();
     assert_eq!((of(&email).ready, of(&email).delayed, of(&email).dead), (2, 0, 1));
     assert_eq!((of(&invoice).ready, of(&invoice).delayed, of(&invoice).dead), (0, 1, 0));
-
     let got = due(&adapter, &email).await;
     let summary: Vec<(&str, u32, usize)> = got
         .iter()
         .map(|d| (d.message.id.0.as_str(), d.attempt, d.failures.len()))
         .collect();
     assert_eq!(summary, [("m1", 1, 0), ("m2", 3, 2)], "in publish order");
+    (adapter, got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_format_1_file_is_converted_keeping_every_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), FORMAT_1);
+    let (email, invoice) = (subscription("email"), subscription("invoice"));
+    // Besides the deliveries every fixture holds, m1 and m5 to invoice and
+    // m5 to email were acknowledged.
+    let (adapter, got) = opened_as_written(dir.path(), "a format 1 file").await;
     let (m1, m2) = (&got[0].message, &got[1].message);
     assert_eq!(m1.event, "OrderPlaced");
     assert_eq!(m1.payload, serde_json::json!({"order": 1}));
@@ -180,21 +186,9 @@ async fn a_format_2_file_is_converted_keeping_every_delivery() {
     let dir = tempfile::tempdir().unwrap();
     write_file(dir.path(), FORMAT_2);
     let (email, invoice) = (subscription("email"), subscription("invoice"));
-    let adapter = Arc::new(open(dir.path()).expect("a format 2 file opens"));
-    adapter.declare(&[email.clone(), invoice.clone()]).await.unwrap();
-
-    // m1 to email (first attempt) and m2's third attempt are ready, m3 to
-    // invoice waits for 2100, m4 is dead; m1 to invoice was acknowledged.
-    let stats = adapter.stats().await.unwrap();
-    let of = |s: &Subscription| stats.iter().find(|x| x.handler == s.id).unwrap().clone();
-    assert_eq!((of(&email).ready, of(&email).delayed, of(&email).dead), (2, 0, 1));
-    assert_eq!((of(&invoice).ready, of(&invoice).delayed, of(&invoice).dead), (0, 1, 0));
-    let got = due(&adapter, &email).await;
-    let summary: Vec<(&str, u32, usize)> = got
-        .iter()
-        .map(|d| (d.message.id.0.as_str(), d.attempt, d.failures.len()))
-        .collect();
-    assert_eq!(summary, [("m1", 1, 0), ("m2", 3, 2)], "in publish order");
+    // Besides the deliveries every fixture holds, m1 to invoice was
+    // acknowledged, and m5 went to no handler.
+    let (adapter, got) = opened_as_written(dir.path(), "a format 2 file").await;
     assert_eq!(got[0].message.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
     let dead = adapter.dead_letters(DeadLetterQuery::default()).await.unwrap().items;
     assert_eq!(dead.len(), 1);
