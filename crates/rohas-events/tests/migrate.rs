@@ -24,6 +24,16 @@ fn open(dir: &Path) -> Result<LocalAdapter, AdapterError> {
     })
 }
 
+/// The first column of every row `sql` reads.
+fn column<T: rusqlite::types::FromSql>(conn: &rusqlite::Connection, sql: &str) -> Vec<T> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 fn write_file(dir: &Path, sql: &str) {
     let conn = rusqlite::Connection::open(dir.join(QUEUE_FILE)).unwrap();
     conn.execute_batch(sql).unwrap();
@@ -155,19 +165,13 @@ async fn a_format_1_file_is_converted_keeping_every_delivery() {
     drop(adapter);
 
     let conn = rusqlite::Connection::open(dir.path().join(QUEUE_FILE)).unwrap();
-    let format: String = conn
-        .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(format, "3");
+    assert_eq!(
+        column::<String>(&conn, "SELECT value FROM meta WHERE key = 'format'"),
+        ["3"]
+    );
     // The three acknowledgements of format 1 kept with their time, and
     // m1 and m2 to email since.
-    let acks: Vec<i64> = conn
-        .prepare("SELECT at FROM acks ORDER BY receipt")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let acks: Vec<i64> = column(&conn, "SELECT at FROM acks ORDER BY receipt");
     assert_eq!(acks.len(), 5);
     assert_eq!(acks[1], 1_700_000_000_500, "m1 to invoice");
     assert_eq!(&acks[3..], [1_700_000_004_500, 1_700_000_004_600], "m5");
@@ -220,17 +224,14 @@ async fn a_format_2_file_is_converted_keeping_every_delivery() {
     drop(adapter);
 
     let conn = rusqlite::Connection::open(dir.path().join(QUEUE_FILE)).unwrap();
-    let format: String = conn
-        .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(format, "3");
-    let subs: Vec<String> = conn
-        .prepare("SELECT COALESCE(json_group_array(j.value), '') FROM messages m, json_each(m.subs) j GROUP BY m.seq ORDER BY m.seq")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    assert_eq!(
+        column::<String>(&conn, "SELECT value FROM meta WHERE key = 'format'"),
+        ["3"]
+    );
+    let subs: Vec<String> = column(
+        &conn,
+        "SELECT json_group_array(j.value) FROM messages m, json_each(m.subs) j GROUP BY m.seq ORDER BY m.seq",
+    );
     assert_eq!(subs.len(), 4, "m5 went to no handler: {subs:?}");
     assert!(subs[0] == "[1,2]" || subs[0] == "[2,1]", "{subs:?}");
     assert_eq!(&subs[1..], ["[1]", "[2]", "[1]"]);
