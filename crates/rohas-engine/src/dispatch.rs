@@ -176,6 +176,9 @@ pub(crate) fn event_request(message: &Message) -> Value {
     )
 }
 
+/// The keys an event object adds beside the payload's fields.
+const EVENT_KEYS: [&str; 4] = ["payload", "name", "timestamp", "trace_id"];
+
 /// [`event_request`] written as JSON, for a runtime that sends requests
 /// as text ([`rohas_runtime::Runtime::request_as_json`]): the payload is
 /// written once and its fields reused, with no tree built and no copy of
@@ -186,9 +189,8 @@ pub(crate) fn event_request(message: &Message) -> Value {
 /// fields are not repeated at the top level, unless one of them takes the
 /// name of the event's own (then the object is written whole).
 pub(crate) fn event_request_json(message: &Message, fields: bool) -> Vec<u8> {
-    const ADDED: [&str; 4] = ["payload", "name", "timestamp", "trace_id"];
     let fields = match &message.payload {
-        Value::Object(fields) if ADDED.iter().any(|k| fields.contains_key(*k)) => {
+        Value::Object(fields) if EVENT_KEYS.iter().any(|k| fields.contains_key(*k)) => {
             // A payload field wins over the event's own: the general way.
             return serde_json::to_vec(&event_request(message)).unwrap_or_else(|_| b"null".to_vec());
         }
@@ -248,14 +250,12 @@ mod tests {
             // payload, unless a payload field takes one of their names.
             let slim: Value = serde_json::from_slice(&event_request_json(&message, false)).unwrap();
             let mut expected = event_request(&message);
-            let collides = payload.as_object().is_some_and(|f| {
-                ["payload", "name", "timestamp", "trace_id"]
-                    .iter()
-                    .any(|k| f.contains_key(*k))
-            });
+            let collides = payload
+                .as_object()
+                .is_some_and(|f| EVENT_KEYS.iter().any(|k| f.contains_key(*k)));
             if !collides {
                 let object = expected.as_object_mut().unwrap();
-                object.retain(|k, _| ["payload", "name", "timestamp", "trace_id"].contains(&k.as_str()));
+                object.retain(|k, _| EVENT_KEYS.contains(&k.as_str()));
             }
             assert_eq!(slim, expected, "payload {payload}");
         }

@@ -104,21 +104,19 @@ static ACKS: Chunked = Chunked::new(
 /// deliveries come message by message, in the messages' order).
 pub(super) fn messages(conn: &Connection, messages: &[Stored], deliveries: &[NewDelivery]) -> rusqlite::Result<()> {
     let mut rest = deliveries;
-    let subs: Vec<Subs> = messages
+    let rows: Vec<(&Stored, SubsValue)> = messages
         .iter()
-        .enumerate()
-        .map(|(i, stored)| {
+        .map(|stored| {
             let n = rest
                 .iter()
                 .take_while(|d| receipt::seq(d.receipt) == stored.seq)
                 .count();
             let (mine, after) = rest.split_at(n);
             rest = after;
-            (i, SubsValue::of(mine))
+            (stored, SubsValue::of(mine))
         })
         .collect();
-    MESSAGES.run(conn, &subs, |insert, at, (i, subs)| {
-        let stored = &messages[*i];
+    MESSAGES.run(conn, &rows, |insert, at, (stored, subs)| {
         let m = &stored.message;
         insert.raw_bind_parameter(at, stored.seq as i64)?;
         insert.raw_bind_parameter(at + 1, m.published_at.0)?;
@@ -131,11 +129,8 @@ pub(super) fn messages(conn: &Connection, messages: &[Stored], deliveries: &[New
     })
 }
 
-/// A message's `subs` column, with the message's index in its batch.
-type Subs = (usize, SubsValue);
-
-/// One subscription as an integer (the usual case: no text to copy), none
-/// or several as a JSON array.
+/// A message's `subs` column: one subscription as an integer (the usual
+/// case: no text to copy), none or several as a JSON array.
 enum SubsValue {
     One(u16),
     List(String),
