@@ -138,8 +138,10 @@ pub(crate) fn encode(spans: &[&Span], out: &mut Vec<u8>) {
 
 /// A block's string table as it is written. Names, handlers and events
 /// are `Arc`s shared by every span of a route: found by pointer, without
-/// hashing their text. A trace id usually repeats the previous span's.
-#[derive(Default)]
+/// hashing their text. A trace id usually repeats the previous span's or
+/// one of the last few: it is looked for there only, never hashed, and
+/// one not found is added again (a table may hold a text twice; a block
+/// is read whole, so only its size notices).
 struct Strings<'a> {
     list: Vec<&'a str>,
     /// Fx, not SipHash: hashing was a tenth of the writer's work. A client
@@ -152,6 +154,9 @@ struct Strings<'a> {
     /// here first skips the hash table (a fifth of encoding a span).
     recent: [(usize, u64); RECENT],
     last_trace: Option<(&'a str, u64)>,
+    /// Recent trace ids, direct-mapped by their last digits (the random
+    /// part of the engine's ids).
+    traces: [Option<(&'a str, u64)>; RECENT],
 }
 
 /// Slots of [`Strings::recent`] (a power of two).
@@ -163,10 +168,11 @@ impl<'a> Strings<'a> {
     fn for_spans(spans: usize) -> Strings<'a> {
         Strings {
             list: Vec::with_capacity(spans),
-            by_text: FxHashMap::with_capacity_and_hasher(spans, Default::default()),
+            by_text: FxHashMap::default(),
             by_pointer: HashMap::default(),
             recent: [(0, 0); RECENT],
             last_trace: None,
+            traces: [None; RECENT],
         }
     }
 
@@ -203,15 +209,34 @@ impl<'a> Strings<'a> {
     }
 
     fn trace(&mut self, s: &'a str) -> u64 {
-        match self.last_trace {
-            Some((last, i)) if last == s => i,
-            _ => {
-                let i = self.text(s);
-                self.last_trace = Some((s, i));
-                i
+        if let Some((last, i)) = self.last_trace {
+            if same_id(last, s) {
+                return i;
             }
         }
+        let slot = trace_slot(s);
+        let i = match self.traces[slot] {
+            Some((seen, i)) if same_id(seen, s) => i,
+            _ => {
+                self.list.push(s);
+                let i = self.list.len() as u64 - 1;
+                self.traces[slot] = Some((s, i));
+                i
+            }
+        };
+        self.last_trace = Some((s, i));
+        i
     }
+}
+
+/// The slot of [`Strings::traces`] for a trace id: its last eight bytes
+/// mixed (the engine's ids end in random digits; a client's any text).
+fn trace_slot(id: &str) -> usize {
+    let bytes = id.as_bytes();
+    let tail = bytes.len().saturating_sub(8);
+    let mut last = [0u8; 8];
+    last[..bytes.len() - tail].copy_from_slice(&bytes[tail..]);
+    (u64::from_le_bytes(last).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60) as usize % RECENT
 }
 
 /// Hashes a pointer (a few multiplications; pointers are not chosen by
@@ -434,10 +459,10 @@ fn in_place(trace_id: &str, start_ns: u64) -> bool {
 /// engine's, which any id may be (the range only has to hold it), and
 /// checking all 32 was a third of this function's work.
 fn trace_time_ns(trace_id: &str) -> Option<u64> {
-    let digits = trace_id
-        .get(..12)
-        .filter(|d| trace_id.len() == 32 && crate::ids::is_lower_hex(d))?;
-    let ms = u64::from_str_radix(digits, 16).ok()?;
+    if trace_id.len() != 32 {
+        return None;
+    }
+    let ms = crate::ids::lower_hex_value(&trace_id.as_bytes()[..12])?;
     Some(ms.saturating_mul(1_000_000))
 }
 
@@ -581,6 +606,18 @@ mod tests {
         encode(&refs, &mut out);
         assert!(out.len() < 100 * 16, "{} bytes for 100 spans", out.len());
         assert_eq!(decode(&out).unwrap(), spans);
+    }
+
+    #[test]
+    fn interleaved_trace_ids_come_back_each_its_own() {
+        // More ids than the recent ones' slots, some sharing a slot, in a
+        // repeating order: each span keeps its own id.
+        let mut ids: Vec<String> = (0..40u128).map(|i| format!("{:032x}", i << 64 | 7)).collect();
+        ids.extend(["req-1", "é", "a longer client id, 40 bytes or so…"].map(String::from));
+        let spans: Vec<Span> = (0..300u64)
+            .map(|i| span(&ids[(i as usize * 7) % ids.len()], i + 1, None, 1_000 + i))
+            .collect();
+        assert_eq!(roundtrip(&spans), spans);
     }
 
     #[test]
