@@ -278,7 +278,7 @@ async fn run_delivery(
     call.needs = needs;
     if needs.request {
         if shared.runtime.request_as_json() {
-            call.request_json = Some(event_request_json(message, needs.event_fields));
+            call.request_json = Some(event_request_json(message, needs));
         } else {
             call.request = event_request(message);
         }

@@ -7,7 +7,7 @@
 
 use crate::engine::{Live, Shared};
 use rohas_events::Message;
-use rohas_runtime::{HandlerError, HandlerId, HandlerKind, Invocation, Outcome, TriggeredEvent};
+use rohas_runtime::{HandlerError, HandlerId, HandlerKind, Invocation, Needs, Outcome, TriggeredEvent};
 use rohas_schema::model::NameRef;
 use rohas_telemetry::{SpanId, SpanKind};
 use serde_json::{Map, Value};
@@ -187,14 +187,16 @@ const EVENT_KEYS: [&str; 4] = ["payload", "name", "timestamp", "trace_id"];
 ///
 /// Without `fields` ([`rohas_runtime::Needs::event_fields`]) the payload's
 /// fields are not repeated at the top level, unless one of them takes the
-/// name of the event's own (then the object is written whole).
-pub(crate) fn event_request_json(message: &Message, fields: bool) -> Vec<u8> {
+/// name of the event's own (then the object is written whole). Without
+/// `payload` ([`rohas_runtime::Needs::event_payload`]) the `payload` field
+/// is left out where the fields are written at the top level.
+pub(crate) fn event_request_json(message: &Message, needs: Needs) -> Vec<u8> {
     let fields = match &message.payload {
         Value::Object(fields) if EVENT_KEYS.iter().any(|k| fields.contains_key(*k)) => {
             // A payload field wins over the event's own: the general way.
             return serde_json::to_vec(&event_request(message)).unwrap_or_else(|_| b"null".to_vec());
         }
-        Value::Object(_) if !fields => 0,
+        Value::Object(_) if !needs.event_fields => 0,
         Value::Object(fields) => fields.len(),
         _ => 0,
     };
@@ -207,9 +209,12 @@ pub(crate) fn event_request_json(message: &Message, fields: bool) -> Vec<u8> {
     } else {
         out.push(b'{');
     }
-    out.extend_from_slice(br#""payload":"#);
-    out.extend_from_slice(&payload);
-    out.extend_from_slice(br#","name":"#);
+    if fields == 0 || needs.event_payload {
+        out.extend_from_slice(br#""payload":"#);
+        out.extend_from_slice(&payload);
+        out.push(b',');
+    }
+    out.extend_from_slice(br#""name":"#);
     rohas_events::json_text::write_str(&mut out, &message.event);
     out.extend_from_slice(br#","timestamp":""#);
     out.extend_from_slice(message.published_at.rfc3339().as_bytes());
@@ -244,20 +249,38 @@ mod tests {
                 "0af7651916cd43dd8448eb211c80319c",
                 "test",
             );
-            let written: Value = serde_json::from_slice(&event_request_json(&message, true)).unwrap();
-            assert_eq!(written, event_request(&message), "payload {payload}");
-            // Without the top-level copy: the event's own keys and the
-            // payload, unless a payload field takes one of their names.
-            let slim: Value = serde_json::from_slice(&event_request_json(&message, false)).unwrap();
-            let mut expected = event_request(&message);
+            let written =
+                |needs: Needs| -> Value { serde_json::from_slice(&event_request_json(&message, needs)).unwrap() };
+            assert_eq!(written(Needs::ALL), event_request(&message), "payload {payload}");
             let collides = payload
                 .as_object()
                 .is_some_and(|f| EVENT_KEYS.iter().any(|k| f.contains_key(*k)));
+            // Without the top-level copy (a Python event class): the event's
+            // own keys and the payload, unless a payload field takes one of
+            // their names.
+            let mut expected = event_request(&message);
             if !collides {
                 let object = expected.as_object_mut().unwrap();
                 object.retain(|k, _| EVENT_KEYS.contains(&k.as_str()));
             }
-            assert_eq!(slim, expected, "payload {payload}");
+            let slim = Needs {
+                event_fields: false,
+                ..Needs::ALL
+            };
+            assert_eq!(written(slim), expected, "payload {payload}");
+            // Without `payload` (a Rust event type): the fields and the
+            // event's own keys, where the payload is an object of fields
+            // none of which takes an event key; else the whole object.
+            let mut expected = event_request(&message);
+            let spread = payload.as_object().is_some_and(|f| !f.is_empty()) && !collides;
+            if spread {
+                expected.as_object_mut().unwrap().remove("payload");
+            }
+            let fields_only = Needs {
+                event_payload: false,
+                ..Needs::ALL
+            };
+            assert_eq!(written(fields_only), expected, "payload {payload}");
         }
     }
 }

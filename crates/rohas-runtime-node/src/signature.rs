@@ -209,6 +209,7 @@ mod tests {
         let context = rohas_runtime::Needs {
             request: false,
             event_fields: false,
+            event_payload: false,
             ..rohas_runtime::Needs::ALL
         };
         assert_eq!(engine(&[Context]), context);

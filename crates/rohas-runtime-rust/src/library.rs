@@ -208,8 +208,9 @@ impl Served {
             payload: has("payload"),
             context: has("context"),
             // A Rust event type reads the payload's fields where they are
-            // at the top level.
+            // at the top level, and (a generated one) only them.
             event_fields: has("request"),
+            event_payload: !has("request_fields_only"),
         }
     }
 }

@@ -102,8 +102,12 @@ impl Needs {
                 ParamRole::Request | ParamRole::Event | ParamRole::Message => {
                     needs.request = true;
                     needs.event_fields = true;
+                    needs.event_payload = true;
                 }
-                ParamRole::TypedEvent => needs.request = true,
+                ParamRole::TypedEvent => {
+                    needs.request = true;
+                    needs.event_payload = true;
+                }
             }
         }
         needs
@@ -122,6 +126,7 @@ mod tests {
     const REQUEST: Needs = Needs {
         request: true,
         event_fields: true,
+        event_payload: true,
         ..Needs::NONE
     };
 
@@ -139,6 +144,7 @@ mod tests {
         assert_eq!(of(&[Message]), REQUEST);
         let typed = Needs {
             request: true,
+            event_payload: true,
             ..Needs::NONE
         };
         assert_eq!(of(&[TypedEvent, State]), typed);
@@ -146,6 +152,7 @@ mod tests {
         let context = Needs {
             request: false,
             event_fields: false,
+            event_payload: false,
             ..Needs::ALL
         };
         assert_eq!(of(&[Context]), context);

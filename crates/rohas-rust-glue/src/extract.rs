@@ -4,8 +4,10 @@
 //! The list is read back from the generated modules themselves (with `syn`),
 //! so it always matches what was generated: `<Api>Request` structs of
 //! `api/<Api>.rs` and the event structs of `events/<Event>.rs` are built from
-//! the call's request; every other struct or enum (models, inputs, inline
-//! bodies, ws messages, payloads) from the body or payload.
+//! the call's request (an event struct read through its `<Event>Wire` form
+//! from the payload's fields alone, so the engine need not send `payload`);
+//! every other struct or enum (models, inputs, inline bodies, ws messages,
+//! payloads) from the body or payload.
 
 use crate::text::Text;
 use std::path::Path;
@@ -14,6 +16,7 @@ use std::path::Path;
 /// the project root, `src/generated/…`, and its text).
 pub fn module<'a>(files: impl IntoIterator<Item = (&'a Path, &'a str)>) -> String {
     let mut request = Vec::new();
+    let mut events = Vec::new();
     let mut payload = Vec::new();
     for (path, contents) in files {
         let Ok(rel) = path.strip_prefix("src/generated") else {
@@ -32,6 +35,14 @@ pub fn module<'a>(files: impl IntoIterator<Item = (&'a Path, &'a str)>) -> Strin
         let Ok(parsed) = syn::parse_file(contents) else {
             continue;
         };
+        // An event type read through its wire form (`<Event>Wire`, the
+        // payload's fields without `payload`) needs no `payload` sent.
+        let wire = format!("{stem}Wire");
+        let read_by_fields = *group == "events"
+            && parsed
+                .items
+                .iter()
+                .any(|item| matches!(item, syn::Item::Struct(s) if s.ident == wire));
         for item in parsed.items {
             let ident = match item {
                 syn::Item::Struct(s) if matches!(s.vis, syn::Visibility::Public(_)) && s.generics.params.is_empty() => {
@@ -45,7 +56,9 @@ pub fn module<'a>(files: impl IntoIterator<Item = (&'a Path, &'a str)>) -> Strin
             let path = format!("crate::generated::{group}::{stem}::{ident}");
             let from_request =
                 (*group == "api" && ident == format!("{stem}Request")) || (*group == "events" && ident == stem);
-            if from_request {
+            if from_request && read_by_fields {
+                events.push(path);
+            } else if from_request {
                 request.push(path);
             } else {
                 payload.push(path);
@@ -53,13 +66,18 @@ pub fn module<'a>(files: impl IntoIterator<Item = (&'a Path, &'a str)>) -> Strin
         }
     }
     request.sort();
+    events.sort();
     payload.sort();
 
     let mut code = Text::default();
     code.line("//! Handler parameters of the schema's types (`FromCall`): request and event");
     code.line("//! types are read from the request, the others from the body or payload.");
     code.line("// Written by `rohas codegen`. Do not edit: every run rewrites src/generated/.");
-    for (macro_name, types) in [("request_types", &request), ("payload_types", &payload)] {
+    for (macro_name, types) in [
+        ("request_types", &request),
+        ("event_types", &events),
+        ("payload_types", &payload),
+    ] {
         if types.is_empty() {
             continue;
         }

@@ -278,3 +278,24 @@ fn calls_complete_through_the_host_table() {
 
     abi::shutdown();
 }
+
+/// A request read without its `payload` field (a generated event type's)
+/// is said by a name of its own beside `request`: an engine that does not
+/// know the name sends the whole request, as before.
+#[test]
+fn a_request_read_without_its_payload_says_so() {
+    assert_eq!(
+        needs::names(needs::REQUEST),
+        ["request", "request_fields_only"]
+    );
+    assert_eq!(
+        needs::names(needs::REQUEST | needs::REQUEST_PAYLOAD),
+        ["request"]
+    );
+    // Any parameter that reads the whole request keeps `payload` coming.
+    assert_eq!(
+        needs::names(needs::REQUEST | needs::ALL),
+        ["request", "payload", "context"]
+    );
+    assert!(needs::names(needs::REQUEST_PAYLOAD).is_empty());
+}

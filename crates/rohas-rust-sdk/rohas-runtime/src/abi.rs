@@ -23,7 +23,9 @@
 //! `handler` is a handler id (`api:CreateUser`). `needs` lists the parts of a
 //! call the handler's parameters read (`"request"`, `"payload"`,
 //! `"context"`, see [`needs`](super::call::needs)); the engine may leave the
-//! others out. `call` is seven parts, each a little-endian `u32` length then
+//! others out. `"request_fields_only"` beside `"request"` says that the
+//! request is read without its `payload` field (an event's, whose fields
+//! are also at the top level): the engine may leave that field out. `call` is seven parts, each a little-endian `u32` length then
 //! that many bytes (`u32::MAX`: the part is absent, no bytes follow), in this
 //! order: the trace id, the request (JSON, wire shape), the payload (JSON),
 //! the query parameters (JSON object), the metadata (JSON object), the ws

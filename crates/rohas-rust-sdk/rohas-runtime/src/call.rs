@@ -29,12 +29,19 @@ pub mod needs {
     pub const PAYLOAD: u32 = 2;
     /// `HandlerContext`'s query parameters and metadata.
     pub const CONTEXT: u32 = 4;
+    /// The request's `payload` field, read with the rest of the request.
+    /// A generated event type reads the payload's fields alone (and makes
+    /// its `payload` from them): it asks for [`REQUEST`] without this.
+    pub const REQUEST_PAYLOAD: u32 = 8;
     /// Everything: what a parameter type that does not say gets.
-    pub const ALL: u32 = REQUEST | PAYLOAD | CONTEXT;
+    pub const ALL: u32 = REQUEST | PAYLOAD | CONTEXT | REQUEST_PAYLOAD;
 
-    /// The names `rohas_handlers` reports `needs` with.
+    /// The names `rohas_handlers` reports `needs` with. A request read
+    /// without its `payload` field is said as a name of its own,
+    /// `"request_fields_only"`, beside `"request"`: an engine that does not
+    /// know the name sends the whole request, as it did before.
     pub fn names(needs: u32) -> Vec<&'static str> {
-        [
+        let mut names: Vec<&'static str> = [
             (REQUEST, "request"),
             (PAYLOAD, "payload"),
             (CONTEXT, "context"),
@@ -42,7 +49,11 @@ pub mod needs {
         .into_iter()
         .filter(|(bit, _)| needs & bit != 0)
         .map(|(_, name)| name)
-        .collect()
+        .collect();
+        if needs & REQUEST != 0 && needs & REQUEST_PAYLOAD == 0 {
+            names.push("request_fields_only");
+        }
+        names
     }
 }
 
@@ -404,9 +415,28 @@ pub fn from_payload<T: DeserializeOwned>(call: &Call) -> super::Result<T> {
     serde_json::from_slice(call.data.json(PAYLOAD)).map_err(RuntimeError::from)
 }
 
-/// `FromCall` for generated types read from the request (`<Api>Request`, events).
+/// `FromCall` for generated types read from the request (`<Api>Request`,
+/// events whose `payload` is read as sent).
 #[macro_export]
 macro_rules! request_types {
+    ($($ty:ty),* $(,)?) => {
+        $(
+            impl $crate::FromCall for $ty {
+                const NEEDS: u32 = $crate::call::needs::REQUEST | $crate::call::needs::REQUEST_PAYLOAD;
+
+                fn from_call(call: &$crate::Call) -> $crate::Result<Self> {
+                    $crate::call::from_request(call)
+                }
+            }
+        )*
+    };
+}
+
+/// `FromCall` for generated event types read from the payload's fields
+/// at the request's top level (their `payload` is made from the fields, so
+/// the engine need not send it).
+#[macro_export]
+macro_rules! event_types {
     ($($ty:ty),* $(,)?) => {
         $(
             impl $crate::FromCall for $ty {
