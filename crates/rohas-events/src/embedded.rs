@@ -120,8 +120,13 @@ impl<S: Store> EmbeddedAdapter<S> {
             return (Batch::default(), Vec::new());
         }
         let routing = rohas_read(&self.routing);
-        let mut batch = Batch::default();
-        let mut placed = Vec::new();
+        // Sized for one subscription a message (the usual case) at once: a
+        // publish of thousands grew these step by step, each step a copy.
+        let mut batch = Batch {
+            messages: Vec::with_capacity(messages.len()),
+            deliveries: Vec::with_capacity(messages.len()),
+        };
+        let mut placed = Vec::with_capacity(messages.len());
         for message in messages {
             let message = Arc::new(message);
             let seq = self.next_message.fetch_add(1, Ordering::Relaxed);

@@ -139,6 +139,7 @@ impl Telemetry {
             rx,
             spans: Arc::clone(&spans),
             spares: std::array::from_fn(|_| Vec::new()),
+            high_water: [0; SHARDS],
             file: file.clone(),
             store: None,
             stopped: None,
@@ -369,6 +370,9 @@ struct Writer {
     spans: Arc<SpanBuffers>,
     /// An emptied vector per buffer, swapped in when its spans are taken.
     spares: [Vec<Span>; SHARDS],
+    /// Each buffer's recent largest turn, decaying: what its spare is
+    /// sized for (see `run`).
+    high_water: [usize; SHARDS],
     file: Option<PathBuf>,
     store: Option<StoreFile>,
     /// Why the store is not written, and when that was seen.
@@ -461,10 +465,21 @@ impl Writer {
                 let taken = spans.len();
                 self.take(&mut spans, &mut logs);
                 logs.clear();
-                // An exporter kept the vector: the next one is allocated
-                // here, not grown step by step on the recording thread.
-                if spans.capacity() < taken {
-                    spans = Vec::with_capacity(taken);
+                // The spare is sized for the buffer's recent largest turn,
+                // not the last one: events come in bursts (a handler
+                // publishing thousands), and a vector grown step by step
+                // on the recording thread copied every span at each step
+                // (2 % of a burst's instructions). The mark falls by a
+                // 1/1024th a turn (halved in some 18 s), and a spare four
+                // times larger than it is replaced, so the memory goes back
+                // a while after a burst. An exporter that kept the vector
+                // leaves an empty one here.
+                let mark = taken.max(self.high_water[i] - self.high_water[i] / 1024);
+                self.high_water[i] = mark;
+                if spans.capacity() < mark || spans.capacity() > 4 * mark.max(1024) {
+                    // A new vector, not `reserve`: growing one copies its
+                    // whole old allocation, though it is empty.
+                    spans = Vec::with_capacity(mark);
                 }
                 self.spares[i] = spans;
             }
