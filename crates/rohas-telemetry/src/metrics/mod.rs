@@ -88,6 +88,38 @@ impl HandlerStats {
     }
 }
 
+/// Counts by event, then handler id: found by the span's texts, so a pair
+/// already counted costs no key built (a `(event, handler)` key cloned two
+/// `Arc`s per delivery, and its `entry` two more).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PairCounts(BTreeMap<Arc<str>, BTreeMap<Arc<str>, u64>>);
+
+impl PairCounts {
+    pub fn add(&mut self, event: &Arc<str>, handler: &Arc<str>) {
+        let handlers = match self.0.get_mut(&**event) {
+            Some(h) => h,
+            None => self.0.entry(Arc::clone(event)).or_default(),
+        };
+        match handlers.get_mut(&**handler) {
+            Some(n) => *n += 1,
+            None => {
+                handlers.insert(Arc::clone(handler), 1);
+            }
+        }
+    }
+
+    pub fn get(&self, event: &str, handler: &str) -> u64 {
+        self.0.get(event).and_then(|h| h.get(handler)).copied().unwrap_or(0)
+    }
+
+    /// `((event, handler), count)`, ordered by event then handler.
+    pub fn iter(&self) -> impl Iterator<Item = ((&Arc<str>, &Arc<str>), u64)> {
+        self.0
+            .iter()
+            .flat_map(|(event, handlers)| handlers.iter().map(move |(handler, n)| ((event, handler), *n)))
+    }
+}
+
 /// Everything counted since the recorder started.
 #[derive(Debug, Clone, Default)]
 pub struct Totals {
@@ -95,10 +127,10 @@ pub struct Totals {
     /// is [`handler_kind`] of it).
     pub handlers: BTreeMap<Arc<str>, HandlerStats>,
     pub published: BTreeMap<Arc<str>, u64>,
-    /// By (event, handler id).
-    pub delivered: BTreeMap<(Arc<str>, Arc<str>), u64>,
-    pub failed: BTreeMap<(Arc<str>, Arc<str>), u64>,
-    pub dead_lettered: BTreeMap<(Arc<str>, Arc<str>), u64>,
+    /// By event, then handler id.
+    pub delivered: PairCounts,
+    pub failed: PairCounts,
+    pub dead_lettered: PairCounts,
     /// Records the recorder could not take (its queue was full).
     pub dropped_spans: u64,
     pub dropped_logs: u64,
@@ -125,20 +157,24 @@ impl Totals {
             }
             SpanKind::Publish => {
                 if let Some(event) = &span.event {
-                    *self.published.entry(Arc::clone(event)).or_default() += 1;
+                    match self.published.get_mut(&**event) {
+                        Some(n) => *n += 1,
+                        None => {
+                            self.published.insert(Arc::clone(event), 1);
+                        }
+                    }
                 }
             }
             SpanKind::Delivery => {
                 let (Some(event), Some(handler)) = (&span.event, &span.handler) else {
                     return;
                 };
-                let key = (Arc::clone(event), Arc::clone(handler));
                 match span.status {
-                    SpanStatus::Ok => *self.delivered.entry(key.clone()).or_default() += 1,
-                    SpanStatus::Error => *self.failed.entry(key.clone()).or_default() += 1,
+                    SpanStatus::Ok => self.delivered.add(event, handler),
+                    SpanStatus::Error => self.failed.add(event, handler),
                 }
                 if span.dead_lettered {
-                    *self.dead_lettered.entry(key).or_default() += 1;
+                    self.dead_lettered.add(event, handler);
                 }
             }
             _ => {}
@@ -230,8 +266,8 @@ pub fn window_points(
         ("events_failed", &now.failed, &earlier.failed),
         ("events_dead_lettered", &now.dead_lettered, &earlier.dead_lettered),
     ] {
-        for ((event, handler), n) in map {
-            let d = n - old.get(&(Arc::clone(event), Arc::clone(handler))).copied().unwrap_or(0);
+        for ((event, handler), n) in map.iter() {
+            let d = n - old.get(event, handler);
             if d > 0 {
                 push(name, &[("event", event), ("handler", handler)], d as f64);
             }
@@ -300,9 +336,21 @@ mod tests {
         assert_eq!(handler_kind("api:A"), "api");
         assert_eq!(handler_kind("event:E:h"), "event");
         assert_eq!((stats.ok, stats.errors, stats.duration.count), (1, 1, 2));
-        let key = (Arc::from("E"), Arc::from("event:E:h"));
-        assert_eq!(t.failed[&key], 1);
-        assert_eq!(t.dead_lettered[&key], 1);
-        assert!(!t.delivered.contains_key(&key));
+        assert_eq!(t.failed.get("E", "event:E:h"), 1);
+        assert_eq!(t.dead_lettered.get("E", "event:E:h"), 1);
+        assert_eq!(t.delivered.iter().count(), 0);
+        // Counted again without a new key; another handler of the event.
+        t.add(&delivery);
+        delivery.handler = Some(Arc::from("event:E:g"));
+        t.add(&delivery);
+        let failed: Vec<_> = t
+            .failed
+            .iter()
+            .map(|((e, h), n)| (e.to_string(), h.to_string(), n))
+            .collect();
+        assert_eq!(
+            failed,
+            [("E".into(), "event:E:g".into(), 1), ("E".into(), "event:E:h".into(), 2)]
+        );
     }
 }

@@ -85,8 +85,8 @@ pub fn render(totals: &Totals, gauges: &[Gauge], process: Option<&ProcessStats>)
         ),
     ] {
         family(&mut out, name, "counter", help);
-        for ((event, handler), n) in map {
-            sample(&mut out, name, &[("event", event), ("handler", handler)], *n as f64);
+        for ((event, handler), n) in map.iter() {
+            sample(&mut out, name, &[("event", event), ("handler", handler)], n as f64);
         }
     }
     family(
