@@ -176,8 +176,12 @@ pub(crate) fn event_request(message: &Message) -> Value {
     )
 }
 
-/// The keys an event object adds beside the payload's fields.
-const EVENT_KEYS: [&str; 4] = ["payload", "name", "timestamp", "trace_id"];
+/// One of the keys an event object adds beside the payload's fields. A
+/// `match`, compared by length first: four map lookups per delivery were
+/// a tenth of writing its request.
+fn is_event_key(key: &str) -> bool {
+    matches!(key, "payload" | "name" | "timestamp" | "trace_id")
+}
 
 /// [`event_request`] written as JSON, for a runtime that sends requests
 /// as text ([`rohas_runtime::Runtime::request_as_json`]): the payload is
@@ -192,7 +196,7 @@ const EVENT_KEYS: [&str; 4] = ["payload", "name", "timestamp", "trace_id"];
 /// is left out where the fields are written at the top level.
 pub(crate) fn event_request_json(message: &Message, needs: Needs) -> Vec<u8> {
     let fields = match &message.payload {
-        Value::Object(fields) if EVENT_KEYS.iter().any(|k| fields.contains_key(*k)) => {
+        Value::Object(fields) if fields.keys().any(|k| is_event_key(k)) => {
             // A payload field wins over the event's own: the general way.
             return serde_json::to_vec(&event_request(message)).unwrap_or_else(|_| b"null".to_vec());
         }
@@ -200,7 +204,11 @@ pub(crate) fn event_request_json(message: &Message, needs: Needs) -> Vec<u8> {
         Value::Object(fields) => fields.len(),
         _ => 0,
     };
-    let payload = serde_json::to_vec(&message.payload).unwrap_or_else(|_| b"null".to_vec());
+    // Sized for a usual payload: grown from nothing, it was copied at 8,
+    // 16, 32, 64 and 128 bytes.
+    let mut payload = Vec::with_capacity(128);
+    // Writing a `Value` to memory cannot fail.
+    let _ = serde_json::to_writer(&mut payload, &message.payload);
     let mut out = Vec::with_capacity(2 * payload.len() + message.trace_id.len() + 96);
     if fields > 0 {
         // `{"a":1}` → `{"a":1,` : the payload's own fields at top level.
@@ -242,6 +250,8 @@ mod tests {
             json!([1, {"b": 2}]),
             json!({"name": "a payload field wins", "trace_id": "mine"}),
             json!({"payload": 1}),
+            json!({"timestamp": "mine", "n": 1.5}),
+            json!({"named": 1, "trace": 2, "payloads": 3, "timestamps": 4}),
         ] {
             let message = Message::new(
                 "User\"Created",
@@ -252,16 +262,14 @@ mod tests {
             let written =
                 |needs: Needs| -> Value { serde_json::from_slice(&event_request_json(&message, needs)).unwrap() };
             assert_eq!(written(Needs::ALL), event_request(&message), "payload {payload}");
-            let collides = payload
-                .as_object()
-                .is_some_and(|f| EVENT_KEYS.iter().any(|k| f.contains_key(*k)));
+            let collides = payload.as_object().is_some_and(|f| f.keys().any(|k| is_event_key(k)));
             // Without the top-level copy (a Python event class): the event's
             // own keys and the payload, unless a payload field takes one of
             // their names.
             let mut expected = event_request(&message);
             if !collides {
                 let object = expected.as_object_mut().unwrap();
-                object.retain(|k, _| EVENT_KEYS.contains(&k.as_str()));
+                object.retain(|k, _| is_event_key(k));
             }
             let slim = Needs {
                 event_fields: false,
