@@ -76,6 +76,11 @@ impl SpanBuffers {
         }
     }
 
+    /// How many spans wait, in all the vectors.
+    pub fn waiting(&self) -> usize {
+        self.shards.iter().map(|s| lock(&s.0).len()).sum()
+    }
+
     /// Vector `i`'s spans, `spare` (emptied) taking its place.
     pub fn take(&self, i: usize, mut spare: Vec<Span>) -> Vec<Span> {
         spare.clear();
@@ -133,6 +138,7 @@ mod tests {
         }
         assert_eq!(refused, 10, "one thread, one buffer of 20");
         assert_eq!(wake, [10], "woken once, half full");
+        assert_eq!(b.waiting(), 20);
         let mut all: Vec<u64> = (0..SHARDS)
             .flat_map(|i| b.take(i, Vec::new()))
             .map(|s| s.span_id.as_u64())
