@@ -483,7 +483,9 @@ impl TestEngine {
         call.metadata
             .insert("trace_id".into(), json!(call.trace_id));
         call.metadata.insert("handler_kind".into(), json!(kind));
-        // The engine trims only an api call to what its parameters read.
+        // An api call is trimmed to what its parameters read, as the
+        // engine does; other calls get every part (the engine trims those
+        // too, but a parameter never reads less from more).
         let reads = match kind {
             "api" => entry.needs,
             _ => super::call::needs::ALL,
