@@ -420,15 +420,11 @@ pub fn from_payload<T: DeserializeOwned>(call: &Call) -> super::Result<T> {
 #[macro_export]
 macro_rules! request_types {
     ($($ty:ty),* $(,)?) => {
-        $(
-            impl $crate::FromCall for $ty {
-                const NEEDS: u32 = $crate::call::needs::REQUEST | $crate::call::needs::REQUEST_PAYLOAD;
-
-                fn from_call(call: &$crate::Call) -> $crate::Result<Self> {
-                    $crate::call::from_request(call)
-                }
-            }
-        )*
+        $crate::from_call_types!(
+            $crate::call::needs::REQUEST | $crate::call::needs::REQUEST_PAYLOAD,
+            $crate::call::from_request;
+            $($ty),*
+        );
     };
 }
 
@@ -438,15 +434,7 @@ macro_rules! request_types {
 #[macro_export]
 macro_rules! event_types {
     ($($ty:ty),* $(,)?) => {
-        $(
-            impl $crate::FromCall for $ty {
-                const NEEDS: u32 = $crate::call::needs::REQUEST;
-
-                fn from_call(call: &$crate::Call) -> $crate::Result<Self> {
-                    $crate::call::from_request(call)
-                }
-            }
-        )*
+        $crate::from_call_types!($crate::call::needs::REQUEST, $crate::call::from_request; $($ty),*);
     };
 }
 
@@ -454,12 +442,22 @@ macro_rules! event_types {
 #[macro_export]
 macro_rules! payload_types {
     ($($ty:ty),* $(,)?) => {
+        $crate::from_call_types!($crate::call::needs::PAYLOAD, $crate::call::from_payload; $($ty),*);
+    };
+}
+
+/// The `FromCall` impls the three macros above write: `needs` as
+/// `FromCall::NEEDS`, each type read by `read`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! from_call_types {
+    ($needs:expr, $read:path; $($ty:ty),*) => {
         $(
             impl $crate::FromCall for $ty {
-                const NEEDS: u32 = $crate::call::needs::PAYLOAD;
+                const NEEDS: u32 = $needs;
 
                 fn from_call(call: &$crate::Call) -> $crate::Result<Self> {
-                    $crate::call::from_payload(call)
+                    $read(call)
                 }
             }
         )*
