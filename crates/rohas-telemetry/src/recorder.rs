@@ -456,21 +456,22 @@ impl Writer {
             }
             full = taken == BATCH;
             // A small batch waits for more (unless something waits on it).
+            let turn = Instant::now();
             let due = stop
                 || gone
                 || full
                 || upkeep_now
                 || damaged.is_some()
                 || !flushed.is_empty()
-                || last_write.elapsed() >= MAX_WAIT
-                || Instant::now() >= next_point
+                || turn >= last_write + MAX_WAIT
+                || turn >= next_point
                 || logs.len() >= MIN_BLOCK
                 || self.spans.waiting() >= MIN_BLOCK;
             if !due {
                 self.batch_logs = logs;
                 continue;
             }
-            last_write = Instant::now();
+            last_write = turn;
             // First: what this batch holds goes to the new file.
             if let Some(opened) = damaged {
                 // A report about a file already replaced is old news.

@@ -144,9 +144,10 @@ pub(crate) fn encode(spans: &[&Span], out: &mut Vec<u8>) {
 /// is read whole, so only its size notices).
 struct Strings<'a> {
     list: Vec<&'a str>,
-    /// Fx, not SipHash: hashing was a tenth of the writer's work. A client
-    /// can choose its own trace ids to collide, but a block holds at most
-    /// 8,192 spans, so the worst is a slower batch off the request path.
+    /// Names, handlers and events by text, each looked up once per
+    /// `Arc` (`by_pointer` first). Fx, not SipHash: hashing was a tenth of
+    /// the writer's work, and these are the schema's texts, not a client's
+    /// (trace ids never go in here: see [`Strings::trace`]).
     by_text: FxHashMap<&'a str, u64>,
     by_pointer: HashMap<usize, u64, BuildHasherDefault<PointerHasher>>,
     /// The last few strings found by pointer, direct-mapped by address:
@@ -163,8 +164,8 @@ struct Strings<'a> {
 const RECENT: usize = 16;
 
 impl<'a> Strings<'a> {
-    /// Sized for `spans` spans' strings at once: a trace id every span or
-    /// two (growing the table step by step was 3 % of the writer's work).
+    /// The list sized for `spans` spans' strings at once: a trace id every
+    /// span or two (growing it step by step was 3 % of the writer's work).
     fn for_spans(spans: usize) -> Strings<'a> {
         Strings {
             list: Vec::with_capacity(spans),
