@@ -58,6 +58,17 @@ async fn due(adapter: &LocalAdapter, s: &Subscription) -> Vec<Delivery> {
     out
 }
 
+/// `(ready, delayed, dead)` of each of `subs`, as the adapter counts them.
+async fn counts(adapter: &LocalAdapter, subs: &[&Subscription]) -> Vec<(usize, usize, usize)> {
+    let stats = adapter.stats().await.unwrap();
+    subs.iter()
+        .map(|s| {
+            let x = stats.iter().find(|x| x.handler == s.id).unwrap();
+            (x.ready, x.delayed, x.dead)
+        })
+        .collect()
+}
+
 /// Both fixtures hold the same deliveries: m1 to email (a first attempt)
 /// and m2's third attempt, with its two failures, are ready; m3 to invoice
 /// waits for 2100; m4 to email is dead. The file at `dir`, opened and
@@ -66,10 +77,7 @@ async fn opened_as_written(dir: &Path, what: &str) -> (Arc<LocalAdapter>, Vec<De
     let (email, invoice) = (subscription("email"), subscription("invoice"));
     let adapter = Arc::new(open(dir).unwrap_or_else(|e| panic!("{what} opens: {e}")));
     adapter.declare(&[email.clone(), invoice.clone()]).await.unwrap();
-    let stats = adapter.stats().await.unwrap();
-    let of = |s: &Subscription| stats.iter().find(|x| x.handler == s.id).unwrap().clone();
-    assert_eq!((of(&email).ready, of(&email).delayed, of(&email).dead), (2, 0, 1));
-    assert_eq!((of(&invoice).ready, of(&invoice).delayed, of(&invoice).dead), (0, 1, 0));
+    assert_eq!(counts(&adapter, &[&email, &invoice]).await, [(2, 0, 1), (0, 1, 0)]);
     let got = due(&adapter, &email).await;
     let summary: Vec<(&str, u32, usize)> = got
         .iter()
@@ -159,8 +167,7 @@ async fn a_format_1_file_is_converted_keeping_every_delivery() {
         .collect();
     assert_eq!(ids.len(), 2);
     assert_eq!(ids[0], "m4");
-    let stats = adapter.stats().await.unwrap();
-    assert_eq!(stats.iter().find(|x| x.handler == invoice.id).unwrap().delayed, 1);
+    assert_eq!(counts(&adapter, &[&invoice]).await[0].1, 1, "m3 still delayed");
     adapter.close().await;
     drop(adapter);
 
@@ -240,10 +247,7 @@ async fn a_format_2_file_is_converted_keeping_every_delivery() {
     // Reopened: only m3, delayed, is left; nothing dead.
     let adapter = open(dir.path()).unwrap();
     adapter.declare(&[email.clone(), invoice.clone()]).await.unwrap();
-    let stats = adapter.stats().await.unwrap();
-    let of = |s: &Subscription| stats.iter().find(|x| x.handler == s.id).unwrap().clone();
-    assert_eq!((of(&email).ready, of(&email).delayed, of(&email).dead), (0, 0, 0));
-    assert_eq!((of(&invoice).ready, of(&invoice).delayed, of(&invoice).dead), (0, 1, 0));
+    assert_eq!(counts(&adapter, &[&email, &invoice]).await, [(0, 0, 0), (0, 1, 0)]);
     adapter.close().await;
 }
 
