@@ -500,13 +500,16 @@ impl Writer {
                 // 1/1024th a turn (halved in some 18 s), and a spare four
                 // times larger than it is replaced, so the memory goes back
                 // a while after a burst. An exporter that kept the vector
-                // leaves an empty one here.
+                // leaves an empty one here. A new spare has half the mark
+                // again as headroom: turns under steady load differ by a
+                // fifth or so, and a spare of exactly the mark grew (a
+                // copy of every span) on every turn a little busier.
                 let mark = taken.max(self.high_water[i] - self.high_water[i] / 1024);
                 self.high_water[i] = mark;
                 if spans.capacity() < mark || spans.capacity() > 4 * mark.max(1024) {
                     // A new vector, not `reserve`: growing one copies its
                     // whole old allocation, though it is empty.
-                    spans = Vec::with_capacity(mark);
+                    spans = Vec::with_capacity(mark + mark / 2);
                 }
                 self.spares[i] = spans;
             }
