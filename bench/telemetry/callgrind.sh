@@ -6,7 +6,11 @@
 #   bench/telemetry/callgrind.sh ROHAS_BIN [rust|python|typescript] [PATH] [REQUESTS]
 #
 # Runs `rohas codegen`, then `rohas start` on the language's bench app under valgrind with
-# counting off, sends 500 warm-up requests, then counts (every thread of
+# counting off, sends 3,000 warm-up requests on four connections at once
+# (each serving thread's span vector grows to its size in its first
+# turns; 500 on one connection left a thread that had recorded nothing,
+# and its growth, up to 200 instructions a request, was counted), then
+# counts (every thread of
 # the server: serving, the telemetry writer) over REQUESTS (default 4,000)
 # `GET PATH` (default /health) on one keep-alive connection, once with
 # telemetry at its default and once with all three `enable_*` off. Prints
@@ -59,7 +63,12 @@ count() {
             kill -0 $server 2> /dev/null || { cat "$SCRATCH/$mode.log" >&2; exit 1; }
             sleep 0.2
         done
-        requests "$PORT" 500
+        # On four connections at once, so that every serving thread has
+        # recorded spans before counting starts (its span vector grows in
+        # its first turns; the counted connection may land on any thread).
+        warm=()
+        for _ in 1 2 3 4; do requests "$PORT" 750 & warm+=($!); done
+        wait "${warm[@]}"
         sleep 1
         callgrind_control -i on $server > /dev/null
         requests "$PORT" "$N"

@@ -460,10 +460,9 @@ fn in_place(trace_id: &str, start_ns: u64) -> bool {
 /// engine's, which any id may be (the range only has to hold it), and
 /// checking all 32 was a third of this function's work.
 fn trace_time_ns(trace_id: &str) -> Option<u64> {
-    if trace_id.len() != 32 {
-        return None;
-    }
-    let ms = crate::ids::lower_hex_value(&trace_id.as_bytes()[..12])?;
+    let id: &[u8; 32] = trace_id.as_bytes().try_into().ok()?;
+    let (time, _) = id.split_first_chunk::<12>()?;
+    let ms = crate::ids::lower_hex_value(time)?;
     Some(ms.saturating_mul(1_000_000))
 }
 
