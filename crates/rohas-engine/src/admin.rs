@@ -233,14 +233,17 @@ async fn publish(engine: &Engine, name: &str, bytes: &[u8]) -> Answer {
     if let Err(unknown) = crate::publishing::known_event(&live.schema, name) {
         return Err(ApiError::new(404, unknown, ""));
     }
-    if let Err(problem) = shared.check_payload(&live, name, &request.payload) {
-        let status = if problem.contains("max_payload_bytes") {
-            413
-        } else {
-            422
-        };
-        return Err(ApiError::new(status, problem, ""));
-    }
+    let payload_json = match shared.check_payload(&live, name, &request.payload) {
+        Ok(json) => json,
+        Err(problem) => {
+            let status = if problem.contains("max_payload_bytes") {
+                413
+            } else {
+                422
+            };
+            return Err(ApiError::new(status, problem, ""));
+        }
+    };
     // Published as the root `publish` span of a new trace, so its
     // deliveries (every attempt) are one trace.
     let trace_id = crate::log::new_trace_id();
@@ -250,6 +253,7 @@ async fn publish(engine: &Engine, name: &str, bytes: &[u8]) -> Answer {
     };
     let checked = crate::dispatch::CheckedEvents {
         events: vec![event],
+        payload_json: vec![payload_json],
         schema: live.generation,
     };
     let (messages, spans) = shared.messages(checked, &trace_id, "admin", None);

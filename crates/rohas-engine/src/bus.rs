@@ -535,8 +535,11 @@ impl Shared {
         let messages = events
             .events
             .into_iter()
-            .map(|t| {
-                let mut message = Message::new(t.event, t.payload, trace_id, source).delayed(t.delay);
+            .zip(events.payload_json)
+            .map(|(t, json)| {
+                let mut message = Message::new(t.event, t.payload, trace_id, source)
+                    .delayed(t.delay)
+                    .with_payload_json(json);
                 message.checked = Some(events.schema);
                 let mut event_name = None;
                 let name = || {

@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 /// delivery under the same schema does not check them again.
 pub(crate) struct CheckedEvents {
     pub events: Vec<TriggeredEvent>,
+    /// Each event's payload as compact JSON, written when it was checked
+    /// (one per event, in order): it travels with the message.
+    pub payload_json: Vec<String>,
     pub schema: u64,
 }
 
@@ -138,28 +141,28 @@ impl Shared {
             out.push(TriggeredEvent::new(t.name.clone(), payload));
         }
         out.append(&mut outcome.effects.triggered);
-        for TriggeredEvent { event, payload, .. } in &out {
-            self.check_payload(live, event, payload)
-                .map_err(|message| HandlerError::Failed { message, stack: None })?;
-        }
+        let payload_json = out
+            .iter()
+            .map(|TriggeredEvent { event, payload, .. }| self.check_payload(live, event, payload))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|message| HandlerError::Failed { message, stack: None })?;
         Ok(CheckedEvents {
             events: out,
+            payload_json,
             schema: live.generation,
         })
     }
 
     /// Whether `payload` may be published as `event`: it matches the
     /// event's payload type and is within `[events] max_payload_bytes`.
-    pub(crate) fn check_payload(&self, live: &Live, event: &str, payload: &Value) -> Result<(), String> {
+    /// `Ok` holds the payload as compact JSON, written for the size check.
+    pub(crate) fn check_payload(&self, live: &Live, event: &str, payload: &Value) -> Result<String, String> {
         if live.schema.event(event).is_none() {
             self.log
                 .debug(&format!("publishing `{event}`, which the schema does not declare"));
         }
         let limit = self.config.events.max_payload_bytes;
-        match crate::publishing::payload_problem(&live.validator, &live.schema, limit, event, payload) {
-            Some(problem) => Err(problem),
-            None => Ok(()),
-        }
+        crate::publishing::checked_payload_json(&live.validator, &live.schema, limit, event, payload)
     }
 }
 
@@ -204,11 +207,20 @@ pub(crate) fn event_request_json(message: &Message, needs: Needs) -> Vec<u8> {
         Value::Object(fields) => fields.len(),
         _ => 0,
     };
-    // Sized for a usual payload: grown from nothing, it was copied at 8,
-    // 16, 32, 64 and 128 bytes.
-    let mut payload = Vec::with_capacity(128);
-    // Writing a `Value` to memory cannot fail.
-    let _ = serde_json::to_writer(&mut payload, &message.payload);
+    // The publisher's text when it kept one, else written here.
+    let written;
+    let payload: &[u8] = match message.payload_json() {
+        Some(json) => json.as_bytes(),
+        None => {
+            // Sized for a usual payload: grown from nothing, it was copied
+            // at 8, 16, 32, 64 and 128 bytes.
+            let mut out = Vec::with_capacity(128);
+            // Writing a `Value` to memory cannot fail.
+            let _ = serde_json::to_writer(&mut out, &message.payload);
+            written = out;
+            &written
+        }
+    };
     let mut out = Vec::with_capacity(2 * payload.len() + message.trace_id.len() + 96);
     if fields > 0 {
         // `{"a":1}` → `{"a":1,` : the payload's own fields at top level.
@@ -219,7 +231,7 @@ pub(crate) fn event_request_json(message: &Message, needs: Needs) -> Vec<u8> {
     }
     if fields == 0 || needs.event_payload {
         out.extend_from_slice(br#""payload":"#);
-        out.extend_from_slice(&payload);
+        out.extend_from_slice(payload);
         out.push(b',');
     }
     out.extend_from_slice(br#""name":"#);
@@ -289,6 +301,17 @@ mod tests {
                 ..Needs::ALL
             };
             assert_eq!(written(fields_only), expected, "payload {payload}");
+            // The publisher's kept text gives the same bytes as the `Value`.
+            let kept = message
+                .clone()
+                .with_payload_json(serde_json::to_string(&payload).unwrap());
+            for needs in [Needs::ALL, slim, fields_only] {
+                assert_eq!(
+                    event_request_json(&kept, needs),
+                    event_request_json(&message, needs),
+                    "payload {payload}"
+                );
+            }
         }
     }
 }

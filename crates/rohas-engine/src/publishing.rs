@@ -49,12 +49,36 @@ pub fn payload_problem(
     event: &str,
     payload: &Value,
 ) -> Option<String> {
-    let size = json_size(payload);
-    if size > limit {
-        return Some(format!(
-            "the payload of event `{event}` is {size} bytes, over the limit of {limit} ([events] max_payload_bytes)"
-        ));
+    size_problem(event, json_size(payload), limit).or_else(|| type_problem(validator, schema, event, payload))
+}
+
+/// [`payload_problem`], with the payload written as compact JSON once
+/// (its length is the size checked): the text, to travel with the
+/// message (`Message::with_payload_json`), or why it may not be published.
+pub fn checked_payload_json(
+    validator: &Validator,
+    schema: &Schema,
+    limit: usize,
+    event: &str,
+    payload: &Value,
+) -> Result<String, String> {
+    // Writing a `Value` to memory cannot fail.
+    let json = serde_json::to_string(payload).unwrap_or_default();
+    match size_problem(event, json.len(), limit).or_else(|| type_problem(validator, schema, event, payload)) {
+        Some(problem) => Err(problem),
+        None => Ok(json),
     }
+}
+
+fn size_problem(event: &str, size: usize, limit: usize) -> Option<String> {
+    (size > limit).then(|| {
+        format!(
+            "the payload of event `{event}` is {size} bytes, over the limit of {limit} ([events] max_payload_bytes)"
+        )
+    })
+}
+
+fn type_problem(validator: &Validator, schema: &Schema, event: &str, payload: &Value) -> Option<String> {
     let ty = schema.event(event)?.payload.as_ref()?;
     let problems = validator.check(ty, payload, "payload");
     let p = problems.first()?;

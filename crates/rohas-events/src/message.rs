@@ -82,6 +82,25 @@ pub struct Message {
     /// `None`, so its payload is checked again before a handler sees it.
     #[serde(skip)]
     pub checked: Option<u64>,
+    /// `payload` as compact JSON, when the publisher already wrote it
+    /// (checking its size): see [`Message::with_payload_json`].
+    #[serde(skip)]
+    pub(crate) payload_json: PayloadJson,
+}
+
+/// A copy of a message's payload as compact JSON text, kept beside the
+/// `Value` by the process that published it. The queue file's envelope and
+/// a Rust handler's request copy it instead of writing the `Value` out
+/// again (each writing was some 1,000 instructions an event). Never
+/// stored or sent: a message read back has none and is written from its
+/// `Value`. Not part of a message's equality: it only repeats `payload`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PayloadJson(Option<String>);
+
+impl PartialEq for PayloadJson {
+    fn eq(&self, _: &PayloadJson) -> bool {
+        true
+    }
 }
 
 impl Message {
@@ -101,7 +120,31 @@ impl Message {
             traceparent: None,
             source: source.into(),
             checked: None,
+            payload_json: PayloadJson::default(),
         }
+    }
+
+    /// The message with `json` kept as its payload's text. `json` must be
+    /// `payload` written by `serde_json` (compact); whoever changes
+    /// `payload` afterwards calls [`Message::set_payload`] instead of
+    /// assigning it, or the old text would travel.
+    /// (A `String` as the serializer left it, its spare room and all:
+    /// shrinking it to a `Box<str>` or an `Arc<str>` was a second
+    /// allocation and copy per event.)
+    pub fn with_payload_json(mut self, json: String) -> Self {
+        self.payload_json = PayloadJson(Some(json));
+        self
+    }
+
+    /// The payload as compact JSON, if the publisher kept it.
+    pub fn payload_json(&self) -> Option<&str> {
+        self.payload_json.0.as_deref()
+    }
+
+    /// Replaces the payload (and forgets its kept text).
+    pub fn set_payload(&mut self, payload: Value) {
+        self.payload = payload;
+        self.payload_json = PayloadJson::default();
     }
 
     pub fn delayed(mut self, delay: Option<std::time::Duration>) -> Self {

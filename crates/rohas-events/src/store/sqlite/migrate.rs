@@ -119,6 +119,7 @@ fn messages(conn: &Connection) -> rusqlite::Result<()> {
             traceparent: row.get(7)?,
             source: row.get(8)?,
             checked: None,
+            payload_json: Default::default(),
         };
         write.execute(params![
             row.get::<_, i64>(0)?,
