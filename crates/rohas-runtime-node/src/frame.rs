@@ -227,13 +227,13 @@ pub fn outcome(frame: Frame<'_>) -> Result<Outcome, HandlerError> {
     };
     match frame.kind {
         VALUE => Ok(Outcome {
-            value: serde_json::from_slice::<ReturnValue>(frame.body).map_err(bad)?,
+            value: rohas_runtime::reply::parse::<ReturnValue>(frame.body).map_err(bad)?,
             effects: Effects::default(),
         }),
-        DONE => Ok(serde_json::from_slice::<WireSuccess>(frame.body)
+        DONE => Ok(rohas_runtime::reply::parse::<WireSuccess>(frame.body)
             .map_err(bad)?
             .into_outcome()),
-        _ => Err(serde_json::from_slice::<WireFailure>(frame.body)
+        _ => Err(rohas_runtime::reply::parse::<WireFailure>(frame.body)
             .map_err(bad)?
             .into_error()),
     }

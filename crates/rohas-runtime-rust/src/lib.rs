@@ -320,11 +320,11 @@ fn outcome(reply: Reply) -> Result<Outcome, HandlerError> {
             })
         }
         Ok(Completion::WithEffects) => {
-            let s: WireSuccess = serde_json::from_slice(&reply.body).map_err(|e| bad(e.to_string()))?;
+            let s: WireSuccess = rohas_runtime::reply::parse(&reply.body).map_err(|e| bad(e.to_string()))?;
             Ok(s.into_outcome())
         }
         Ok(Completion::Failed) => {
-            let f: WireFailure = serde_json::from_slice(&reply.body).map_err(|e| bad(e.to_string()))?;
+            let f: WireFailure = rohas_runtime::reply::parse(&reply.body).map_err(|e| bad(e.to_string()))?;
             Err(f.into_error())
         }
         Err(UnknownCompletion(ok)) => Err(bad(format!("unknown completion kind {ok}"))),

@@ -13,6 +13,18 @@ use crate::{Effects, HandlerError, Outcome, ReturnValue, TriggeredEvent};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+/// A reply (or any JSON a host sent) parsed: checked for UTF-8 once, whole,
+/// then read as a `str`. `serde_json::from_slice` checks each string on
+/// its own instead (every key, every text value: a call a string, some
+/// 90 instructions each), which was a twentieth of a burst's publishing;
+/// a text that is not UTF-8 gets `from_slice`'s own error.
+pub fn parse<T: serde::de::DeserializeOwned>(json: &[u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(json) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(json),
+    }
+}
+
 /// A successful call, as the host sends it.
 #[derive(Debug, Deserialize)]
 pub struct WireSuccess {
@@ -131,6 +143,24 @@ impl WireFailure {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Read as a `str` when the text is UTF-8; bytes that are not are
+    /// `from_slice`'s error, never a panic.
+    #[test]
+    fn replies_parse_as_text_and_bad_bytes_are_an_error() {
+        assert_eq!(
+            parse::<Value>(r#"{"a":"é\n","b":[1]}"#.as_bytes()).unwrap(),
+            json!({"a": "é\n", "b": [1]})
+        );
+        let bad = parse::<Value>(b"{\"a\":\"\xff\"}").unwrap_err();
+        assert_eq!(
+            bad.to_string(),
+            serde_json::from_slice::<Value>(b"{\"a\":\"\xff\"}")
+                .unwrap_err()
+                .to_string()
+        );
+        assert!(parse::<Value>(b"{\"a\":").is_err());
+    }
 
     #[test]
     fn success_carries_value_and_events_in_order() {

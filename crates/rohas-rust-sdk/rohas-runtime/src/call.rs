@@ -141,7 +141,19 @@ pub struct Call {
 
 /// JSON bytes parsed; the engine sent them, so they parse (`T::default()` if not).
 fn parse<T: DeserializeOwned + Default>(json: &[u8]) -> T {
-    serde_json::from_slice(json).unwrap_or_default()
+    read_json(json).unwrap_or_default()
+}
+
+/// JSON bytes read as a `str`, checked for UTF-8 once and whole:
+/// `serde_json::from_slice` checks each string on its own (every key and
+/// text value of an event's request, a call each), which was a thirtieth
+/// of an event delivered to a Rust handler. A text that is not UTF-8 gets
+/// `from_slice`'s own error.
+fn read_json<T: DeserializeOwned>(json: &[u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(json) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(json),
+    }
 }
 
 impl Call {
@@ -407,12 +419,12 @@ impl<T: DeserializeOwned> FromCall for Vec<T> {
 
 /// A generated request or event type, read from the request.
 pub fn from_request<T: DeserializeOwned>(call: &Call) -> super::Result<T> {
-    serde_json::from_slice(call.data.json(REQUEST)).map_err(RuntimeError::from)
+    read_json(call.data.json(REQUEST)).map_err(RuntimeError::from)
 }
 
 /// A generated body, payload or message type, read from the payload.
 pub fn from_payload<T: DeserializeOwned>(call: &Call) -> super::Result<T> {
-    serde_json::from_slice(call.data.json(PAYLOAD)).map_err(RuntimeError::from)
+    read_json(call.data.json(PAYLOAD)).map_err(RuntimeError::from)
 }
 
 /// `FromCall` for generated types read from the request (`<Api>Request`,
