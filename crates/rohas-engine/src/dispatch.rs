@@ -141,11 +141,14 @@ impl Shared {
             out.push(TriggeredEvent::new(t.name.clone(), payload));
         }
         out.append(&mut outcome.effects.triggered);
-        let payload_json = out
-            .iter()
-            .map(|TriggeredEvent { event, payload, .. }| self.check_payload(live, event, payload))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|message| HandlerError::Failed { message, stack: None })?;
+        // Sized at once (collecting `Result`s grows the vector step by step).
+        let mut payload_json = Vec::with_capacity(out.len());
+        for TriggeredEvent { event, payload, .. } in &out {
+            let json = self
+                .check_payload(live, event, payload)
+                .map_err(|message| HandlerError::Failed { message, stack: None })?;
+            payload_json.push(json);
+        }
         Ok(CheckedEvents {
             events: out,
             payload_json,

@@ -83,6 +83,8 @@ fn later(call: Call) -> HandlerFuture {
         state
             .trigger_event_after("Soon", json!(null), Duration::from_nanos(1))
             .unwrap();
+        state.set_payload("Odd \"name\"", json!([1])).unwrap();
+        state.set_payload("Plain", json!({})).unwrap();
         call.finish(Ok::<_, RuntimeError>(()), state)
     })
 }
@@ -240,6 +242,7 @@ fn calls_complete_through_the_host_table() {
         body["triggered"],
         json!([["Now", 1], ["Later", {"n": 2}, 1500], ["Soon", null, 1]])
     );
+    assert_eq!(body["payloads"], json!({"Odd \"name\"": [1], "Plain": {}}));
     let read: rohas_runtime::reply::WireSuccess = serde_json::from_value(body).unwrap();
     let delays: Vec<_> = read
         .into_outcome()

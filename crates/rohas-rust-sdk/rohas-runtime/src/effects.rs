@@ -12,15 +12,16 @@
 //! read back from the text when asked for.
 
 use super::{Effects, TriggeredEvent};
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
-use serde_json::value::RawValue;
 use std::time::Duration;
 
 /// One `trigger_event`, `trigger_event_after` or `set_payload` call.
 #[derive(Debug, Clone)]
 pub(crate) struct Asked {
     pub event: String,
-    pub payload: Box<RawValue>,
+    /// JSON text serde_json wrote. A `String` as the serializer left it,
+    /// not a `Box<RawValue>`: making that shrank (copied) every payload
+    /// into a new allocation.
+    pub payload: String,
     pub delay: Option<Duration>,
 }
 
@@ -42,7 +43,7 @@ impl AskedEffects {
         let read = |asked: &Asked| TriggeredEvent {
             event: asked.event.clone(),
             // Text this crate wrote from a `Value`-able payload: it reads back.
-            payload: serde_json::from_str(asked.payload.get()).unwrap_or_default(),
+            payload: serde_json::from_str(&asked.payload).unwrap_or_default(),
             delay: asked.delay,
         };
         Effects {
@@ -56,32 +57,45 @@ impl AskedEffects {
     /// delay_ms]` for `trigger_event_after`; `set_payload` as `{event:
     /// payload}`.
     pub fn write_reply_fields(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"\"triggered\":");
-        let mut json = serde_json::Serializer::new(&mut *out);
-        let written = (|| {
-            let mut list = json.serialize_seq(Some(self.triggered.len()))?;
-            for asked in &self.triggered {
-                match asked.delay {
-                    None => list.serialize_element(&(&asked.event, &asked.payload))?,
-                    Some(delay) => {
-                        list.serialize_element(&(&asked.event, &asked.payload, delay_ms(delay)))?
-                    }
-                }
+        // Sized at once: a handler may trigger thousands of events, and a
+        // reply grown step by step copied itself a dozen times.
+        let size: usize = (self.triggered.iter())
+            .chain(&self.payloads)
+            .map(|a| a.event.len() + a.payload.len() + 32)
+            .sum();
+        out.reserve(size + 32);
+        out.extend_from_slice(b"\"triggered\":[");
+        for (i, asked) in self.triggered.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
             }
-            SerializeSeq::end(list)
-        })();
-        debug_assert!(written.is_ok(), "writing to a Vec does not fail");
-        out.extend_from_slice(b",\"payloads\":");
-        let mut json = serde_json::Serializer::new(&mut *out);
-        let written = (|| {
-            let mut map = json.serialize_map(Some(self.payloads.len()))?;
-            for asked in &self.payloads {
-                map.serialize_entry(&asked.event, &asked.payload)?;
+            out.push(b'[');
+            write_str(out, &asked.event);
+            out.push(b',');
+            out.extend_from_slice(asked.payload.as_bytes());
+            if let Some(delay) = asked.delay {
+                out.push(b',');
+                out.extend_from_slice(delay_ms(delay).to_string().as_bytes());
             }
-            SerializeMap::end(map)
-        })();
-        debug_assert!(written.is_ok(), "writing to a Vec does not fail");
+            out.push(b']');
+        }
+        out.extend_from_slice(b"],\"payloads\":{");
+        for (i, asked) in self.payloads.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, &asked.event);
+            out.push(b':');
+            out.extend_from_slice(asked.payload.as_bytes());
+        }
+        out.push(b'}');
     }
+}
+
+/// `s` as a JSON string.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Writing a `str` to a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// `delay` in whole milliseconds, rounded up (an event may come late, never

@@ -510,8 +510,7 @@ impl State {
         delay: Option<Duration>,
         set_payload: bool,
     ) -> Result<()> {
-        let payload =
-            serde_json::value::to_raw_value(payload).map_err(|error| not_json(event, error))?;
+        let payload = serde_json::to_string(payload).map_err(|error| not_json(event, error))?;
         let asked = effects::Asked {
             event: event.to_string(),
             payload,
