@@ -233,8 +233,9 @@ async fn publish(engine: &Engine, name: &str, bytes: &[u8]) -> Answer {
     if let Err(unknown) = crate::publishing::known_event(&live.schema, name) {
         return Err(ApiError::new(404, unknown, ""));
     }
-    let payload_json = match shared.check_payload(&live, name, &request.payload) {
-        Ok(json) => json,
+    let mut payload = crate::dispatch::raw_value(&request.payload);
+    match shared.check_payload(&live, name, &mut payload) {
+        Ok(()) => {}
         Err(problem) => {
             let status = if problem.contains("max_payload_bytes") {
                 413
@@ -249,11 +250,10 @@ async fn publish(engine: &Engine, name: &str, bytes: &[u8]) -> Answer {
     let trace_id = crate::log::new_trace_id();
     let event = rohas_runtime::TriggeredEvent {
         delay: request.delay_ms.map(std::time::Duration::from_millis),
-        ..rohas_runtime::TriggeredEvent::new(name, request.payload)
+        ..rohas_runtime::TriggeredEvent::json(name, payload)
     };
     let checked = crate::dispatch::CheckedEvents {
         events: vec![event],
-        payload_json: vec![payload_json],
         schema: live.generation,
     };
     let (messages, spans) = shared.messages(checked, &trace_id, "admin", None);

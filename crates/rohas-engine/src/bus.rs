@@ -9,14 +9,15 @@
 //! module decides. An event's own `triggers` are published once every one of
 //! its handlers succeeded for a message (the join).
 
-use crate::dispatch::{event_request, event_request_json, invocation, CheckedEvents};
+use crate::dispatch::{event_request, event_request_json, invocation, raw_json, raw_value, CheckedEvents};
 use crate::engine::{Live, Shared};
 use crate::log::Level;
 use crate::spans::Open;
-use rohas_events::{Adapter, AdapterError, Delivery, Failure, Message, Millis, SubscriptionId};
+use rohas_events::{Adapter, AdapterError, Delivery, Failure, Message, Millis, Payload, SubscriptionId};
 use rohas_runtime::sync::lock;
 use rohas_runtime::{HandlerError, HandlerId, HandlerKind, TriggeredEvent};
 use rohas_telemetry::{SpanId, SpanKind, TraceParent};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -37,7 +38,7 @@ pub(crate) struct EventBus {
 struct Join {
     succeeded: HashSet<SubscriptionId>,
     failed: bool,
-    payloads: HashMap<String, Value>,
+    payloads: HashMap<String, Box<RawValue>>,
 }
 
 impl EventBus {
@@ -284,7 +285,7 @@ async fn run_delivery(
         }
     }
     if needs.payload {
-        call.payload = message.payload.clone();
+        call.payload = message.payload.value().clone();
     }
     if needs.context {
         call.metadata.insert("message_id".into(), json!(message.id));
@@ -295,7 +296,7 @@ async fn run_delivery(
     let timeout = shared.timeout(HandlerKind::Event, event.timeout);
     let result = match shared.call(call, timeout, span).await {
         Ok(mut outcome) => shared
-            .events_to_publish(&live, &[], &mut outcome, |_| Value::Null)
+            .events_to_publish(&live, &[], &mut outcome, |_| raw_value(&Value::Null))
             .map(|events| (events, outcome)),
         Err(e) => Err(e),
     };
@@ -502,11 +503,13 @@ fn triggers(
             payloads: join
                 .payloads
                 .iter()
-                .map(|(event, payload)| TriggeredEvent::new(event.clone(), payload.clone()))
+                .map(|(event, payload)| TriggeredEvent::json(event.clone(), payload.clone()))
                 .collect(),
         },
     };
-    let events = shared.events_to_publish(live, &event.triggers, &mut outcome, |_| message.payload.clone())?;
+    let events = shared.events_to_publish(live, &event.triggers, &mut outcome, |_| {
+        raw_json(message.payload.json().into_owned())
+    })?;
     Ok(shared.messages(events, &message.trace_id, &format!("event:{}", event.name), span))
 }
 
@@ -535,11 +538,9 @@ impl Shared {
         let messages = events
             .events
             .into_iter()
-            .zip(events.payload_json)
-            .map(|(t, json)| {
-                let mut message = Message::new(t.event, t.payload, trace_id, source)
-                    .delayed(t.delay)
-                    .with_payload_json(json);
+            .map(|t| {
+                let mut message =
+                    Message::new(t.event, Payload::from_json(t.payload), trace_id, source).delayed(t.delay);
                 message.checked = Some(events.schema);
                 let mut event_name = None;
                 let name = || {

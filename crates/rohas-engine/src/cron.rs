@@ -149,10 +149,11 @@ pub(crate) async fn run(shared: &Arc<Shared>, name: &str) {
     call.metadata
         .insert("schedule".into(), Value::String(cron.schedule.clone()));
     let timeout = shared.timeout(HandlerKind::Cron, cron.timeout);
-    let result = shared
-        .call(call, timeout, span_id)
-        .await
-        .and_then(|mut outcome| shared.events_to_publish(&live, &cron.triggers, &mut outcome, |o| o.value.to_value()));
+    let result = shared.call(call, timeout, span_id).await.and_then(|mut outcome| {
+        shared.events_to_publish(&live, &cron.triggers, &mut outcome, |o| {
+            crate::dispatch::raw_json(o.value.json().to_string())
+        })
+    });
     // A failed run is an error line and a failed span, with one message.
     let failed = |message: String| {
         shared.log.line(

@@ -10,6 +10,7 @@ use rohas_events::Message;
 use rohas_runtime::{HandlerError, HandlerId, HandlerKind, Invocation, Needs, Outcome, TriggeredEvent};
 use rohas_schema::model::NameRef;
 use rohas_telemetry::{SpanId, SpanKind};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -18,10 +19,8 @@ use std::time::{Duration, Instant};
 /// `schema` ([`Live::generation`]): their messages carry that number, so a
 /// delivery under the same schema does not check them again.
 pub(crate) struct CheckedEvents {
+    /// Each payload the JSON text that was checked: it travels as it is.
     pub events: Vec<TriggeredEvent>,
-    /// Each event's payload as compact JSON, written when it was checked
-    /// (one per event, in order): it travels with the message.
-    pub payload_json: Vec<String>,
     pub schema: u64,
 }
 
@@ -29,6 +28,19 @@ impl CheckedEvents {
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
+}
+
+/// JSON text as a payload ([`TriggeredEvent::payload`]); text that is not
+/// one JSON value (it never is: it comes from `serde_json` or a host's
+/// checked reply) becomes `null`.
+pub(crate) fn raw_json(text: String) -> Box<RawValue> {
+    RawValue::from_string(text).unwrap_or_default()
+}
+
+/// A value written as a payload's JSON text.
+pub(crate) fn raw_value(value: &Value) -> Box<RawValue> {
+    // Writing a `Value` to memory cannot fail (the default is `null`).
+    serde_json::value::to_raw_value(value).unwrap_or_default()
 }
 
 /// An invocation with the usual fields filled in.
@@ -125,7 +137,7 @@ impl Shared {
         live: &Live,
         triggers: &[NameRef],
         outcome: &mut Outcome,
-        fallback: impl Fn(&Outcome) -> Value,
+        fallback: impl Fn(&Outcome) -> Box<RawValue>,
     ) -> Result<CheckedEvents, HandlerError> {
         let mut out = Vec::new();
         let fallback_value = std::cell::OnceCell::new();
@@ -138,34 +150,30 @@ impl Shared {
                 .find(|p| p.event == t.name)
                 .map(|p| p.payload.clone())
                 .unwrap_or_else(|| fallback_value.get_or_init(|| fallback(outcome)).clone());
-            out.push(TriggeredEvent::new(t.name.clone(), payload));
+            out.push(TriggeredEvent::json(t.name.clone(), payload));
         }
         out.append(&mut outcome.effects.triggered);
-        // Sized at once (collecting `Result`s grows the vector step by step).
-        let mut payload_json = Vec::with_capacity(out.len());
-        for TriggeredEvent { event, payload, .. } in &out {
-            let json = self
-                .check_payload(live, event, payload)
+        for TriggeredEvent { event, payload, .. } in &mut out {
+            self.check_payload(live, event, payload)
                 .map_err(|message| HandlerError::Failed { message, stack: None })?;
-            payload_json.push(json);
         }
         Ok(CheckedEvents {
             events: out,
-            payload_json,
             schema: live.generation,
         })
     }
 
     /// Whether `payload` may be published as `event`: it matches the
-    /// event's payload type and is within `[events] max_payload_bytes`.
-    /// `Ok` holds the payload as compact JSON, written for the size check.
-    pub(crate) fn check_payload(&self, live: &Live, event: &str, payload: &Value) -> Result<String, String> {
+    /// event's payload type and is within `[events] max_payload_bytes`
+    /// (see [`crate::publishing::check_payload_text`], which may rewrite
+    /// the text it could not check quickly).
+    pub(crate) fn check_payload(&self, live: &Live, event: &str, payload: &mut Box<RawValue>) -> Result<(), String> {
         if live.schema.event(event).is_none() {
             self.log
                 .debug(&format!("publishing `{event}`, which the schema does not declare"));
         }
         let limit = self.config.events.max_payload_bytes;
-        crate::publishing::checked_payload_json(&live.validator, &live.schema, limit, event, payload)
+        crate::publishing::check_payload_text(&live.validator, &live.schema, limit, event, payload)
     }
 }
 
@@ -201,29 +209,17 @@ fn is_event_key(key: &str) -> bool {
 /// `payload` ([`rohas_runtime::Needs::event_payload`]) the `payload` field
 /// is left out where the fields are written at the top level.
 pub(crate) fn event_request_json(message: &Message, needs: Needs) -> Vec<u8> {
-    let fields = match &message.payload {
-        Value::Object(fields) if fields.keys().any(|k| is_event_key(k)) => {
-            // A payload field wins over the event's own: the general way.
-            return serde_json::to_vec(&event_request(message)).unwrap_or_else(|_| b"null".to_vec());
-        }
-        Value::Object(_) if !needs.event_fields => 0,
-        Value::Object(fields) => fields.len(),
-        _ => 0,
-    };
-    // The publisher's text when it kept one, else written here.
-    let written;
-    let payload: &[u8] = match message.payload_json() {
-        Some(json) => json.as_bytes(),
-        None => {
-            // Sized for a usual payload: grown from nothing, it was copied
-            // at 8, 16, 32, 64 and 128 bytes.
-            let mut out = Vec::with_capacity(128);
-            // Writing a `Value` to memory cannot fail.
-            let _ = serde_json::to_writer(&mut out, &message.payload);
-            written = out;
-            &written
-        }
-    };
+    // The payload's top-level keys, read from its text (no tree built).
+    let mut collides = false;
+    let fields = message.payload.object_keys(|k| collides |= is_event_key(k));
+    if collides {
+        // A payload field wins over the event's own: the general way.
+        return serde_json::to_vec(&event_request(message)).unwrap_or_else(|_| b"null".to_vec());
+    }
+    let fields = if needs.event_fields { fields.unwrap_or(0) } else { 0 };
+    // The publisher's text, else written from the value here.
+    let json = message.payload.json();
+    let payload = json.trim_ascii().as_bytes();
     let mut out = Vec::with_capacity(2 * payload.len() + message.trace_id.len() + 96);
     if fields > 0 {
         // `{"a":1}` → `{"a":1,` : the payload's own fields at top level.
@@ -304,16 +300,15 @@ mod tests {
                 ..Needs::ALL
             };
             assert_eq!(written(fields_only), expected, "payload {payload}");
-            // The publisher's kept text gives the same bytes as the `Value`.
-            let kept = message
-                .clone()
-                .with_payload_json(serde_json::to_string(&payload).unwrap());
+            // A payload held as the publisher's text (spaced out here) gives
+            // the same object as one held as a `Value`.
+            let mut kept = message.clone();
+            let text = serde_json::to_string_pretty(&payload).unwrap();
+            kept.payload = rohas_events::Payload::from_json(RawValue::from_string(format!(" {text}\n")).unwrap());
+            assert!(kept.payload.text().is_some());
             for needs in [Needs::ALL, slim, fields_only] {
-                assert_eq!(
-                    event_request_json(&kept, needs),
-                    event_request_json(&message, needs),
-                    "payload {payload}"
-                );
+                let read = |m: &Message| serde_json::from_slice::<Value>(&event_request_json(m, needs)).unwrap();
+                assert_eq!(read(&kept), read(&message), "payload {payload}");
             }
         }
     }

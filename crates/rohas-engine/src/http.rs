@@ -412,7 +412,9 @@ async fn routed(shared: &Arc<Shared>, request: Request, trace_id: String, span: 
     let timeout = shared.timeout(HandlerKind::Api, api.timeout);
     let result = shared.call(call, timeout, span_id).await.and_then(|mut outcome| {
         shared
-            .events_to_publish(&live, &api.triggers, &mut outcome, |o| o.value.to_value())
+            .events_to_publish(&live, &api.triggers, &mut outcome, |o| {
+                crate::dispatch::raw_json(o.value.json().to_string())
+            })
             .map(|events| (events, outcome))
     });
     let trace_id = trace_header.as_ref().and_then(|h| h.to_str().ok()).unwrap_or_default();

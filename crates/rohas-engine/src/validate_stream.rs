@@ -20,7 +20,13 @@ impl Validator {
     /// no problem `check` would report; `false` when it is not, or when
     /// unsure.
     pub fn accepts(&self, ty: &TypeRef, json: &[u8]) -> bool {
-        let mut input = serde_json::Deserializer::from_slice(json);
+        // UTF-8 checked once, whole, then read as a `str`: reading bytes
+        // checks every string on its own (a call per key and value). Bytes
+        // that are not UTF-8 are "not sure": `check`'s parse names them.
+        let Ok(json) = std::str::from_utf8(json) else {
+            return false;
+        };
+        let mut input = serde_json::Deserializer::from_str(json);
         let top = Expect {
             validator: self,
             ty,

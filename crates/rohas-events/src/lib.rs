@@ -28,6 +28,7 @@ mod error;
 pub mod json_text;
 mod lock;
 mod message;
+mod payload;
 mod queues;
 pub mod store;
 mod time;
@@ -39,6 +40,7 @@ pub use embedded::{EmbeddedAdapter, QueueOptions};
 pub use error::AdapterError;
 pub use lock::{EngineInfo, QueueLock};
 pub use message::{Message, MessageId, Subscription, SubscriptionId};
+pub use payload::Payload;
 pub use store::sqlite::{LocalOptions, SqliteStore, Sync, FILE_NAME as QUEUE_FILE};
 pub use time::Millis;
 

@@ -1,8 +1,8 @@
 //! The envelope every adapter carries, and who subscribes to what.
 
+use crate::payload::Payload;
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::sync::Arc;
 
 /// A message's identity: the same across redeliveries and replays, so a
@@ -14,17 +14,28 @@ pub struct MessageId(pub String);
 impl MessageId {
     /// 128 random bits as 32 hex digits (the shape of a W3C trace id).
     pub fn random() -> MessageId {
-        // Written digit by digit: `format!("{:032x}")` went through the
-        // formatting machinery once per published event.
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let n = random_u128();
-        let mut digits = [0u8; 32];
-        for (i, d) in digits.iter_mut().enumerate() {
-            *d = HEX[((n >> (124 - 4 * i)) & 0xf) as usize];
-        }
         // Checked, not lossy: the lossy path looked at every byte twice.
-        MessageId(String::from_utf8(digits.to_vec()).unwrap_or_default())
+        MessageId(String::from_utf8(lower_hex(random_u128()).to_vec()).unwrap_or_default())
     }
+}
+
+/// `n` as 32 lower-case hex digits, eight at a time: each nibble moved to
+/// a byte of its own, then made a digit or a letter with a few additions
+/// (`format!("{:032x}")` went through the formatting machinery, and a
+/// table lookup per digit was 300 instructions an event).
+fn lower_hex(n: u128) -> [u8; 32] {
+    let mut digits = [0u8; 32];
+    for (i, chunk) in digits.chunks_exact_mut(8).enumerate() {
+        let mut v = ((n >> (96 - 32 * i)) as u32) as u64;
+        v = ((v & 0xffff_0000) << 16) | (v & 0xffff);
+        v = ((v & 0x0000_ff00_0000_ff00) << 8) | (v & 0x0000_00ff_0000_00ff);
+        v = ((v & 0x00f0_00f0_00f0_00f0) << 4) | (v & 0x000f_000f_000f_000f);
+        // 1 in each byte whose nibble is 10 or more.
+        let letter = ((v + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+        v += 0x3030_3030_3030_3030 + letter * (b'a' - b'0' - 10) as u64;
+        chunk.copy_from_slice(&v.to_be_bytes());
+    }
+    digits
 }
 
 /// 128 bits from a per-thread SplitMix64 sequence whose start is drawn
@@ -65,7 +76,9 @@ impl std::fmt::Display for MessageId {
 pub struct Message {
     pub id: MessageId,
     pub event: String,
-    pub payload: Value,
+    /// The publisher's JSON text, read into a value when asked
+    /// ([`Payload`]).
+    pub payload: Payload,
     pub published_at: Millis,
     /// A delayed event: not delivered before this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,69 +95,26 @@ pub struct Message {
     /// `None`, so its payload is checked again before a handler sees it.
     #[serde(skip)]
     pub checked: Option<u64>,
-    /// `payload` as compact JSON, when the publisher already wrote it
-    /// (checking its size): see [`Message::with_payload_json`].
-    #[serde(skip)]
-    pub(crate) payload_json: PayloadJson,
-}
-
-/// A copy of a message's payload as compact JSON text, kept beside the
-/// `Value` by the process that published it. The queue file's envelope and
-/// a Rust handler's request copy it instead of writing the `Value` out
-/// again (each writing was some 1,000 instructions an event). Never
-/// stored or sent: a message read back has none and is written from its
-/// `Value`. Not part of a message's equality: it only repeats `payload`.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PayloadJson(Option<String>);
-
-impl PartialEq for PayloadJson {
-    fn eq(&self, _: &PayloadJson) -> bool {
-        true
-    }
 }
 
 impl Message {
     pub fn new(
         event: impl Into<String>,
-        payload: Value,
+        payload: impl Into<Payload>,
         trace_id: impl Into<String>,
         source: impl Into<String>,
     ) -> Self {
         Message {
             id: MessageId::random(),
             event: event.into(),
-            payload,
+            payload: payload.into(),
             published_at: Millis::now(),
             deliver_at: None,
             trace_id: trace_id.into(),
             traceparent: None,
             source: source.into(),
             checked: None,
-            payload_json: PayloadJson::default(),
         }
-    }
-
-    /// The message with `json` kept as its payload's text. `json` must be
-    /// `payload` written by `serde_json` (compact); whoever changes
-    /// `payload` afterwards calls [`Message::set_payload`] instead of
-    /// assigning it, or the old text would travel.
-    /// (A `String` as the serializer left it, its spare room and all:
-    /// shrinking it to a `Box<str>` or an `Arc<str>` was a second
-    /// allocation and copy per event.)
-    pub fn with_payload_json(mut self, json: String) -> Self {
-        self.payload_json = PayloadJson(Some(json));
-        self
-    }
-
-    /// The payload as compact JSON, if the publisher kept it.
-    pub fn payload_json(&self) -> Option<&str> {
-        self.payload_json.0.as_deref()
-    }
-
-    /// Replaces the payload (and forgets its kept text).
-    pub fn set_payload(&mut self, payload: Value) {
-        self.payload = payload;
-        self.payload_json = PayloadJson::default();
     }
 
     pub fn delayed(mut self, delay: Option<std::time::Duration>) -> Self {
@@ -186,6 +156,23 @@ pub struct Subscription {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_digits_are_what_format_writes() {
+        for n in [
+            0,
+            1,
+            u128::MAX,
+            0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
+            0xa0a0_9f9f << 64,
+        ] {
+            assert_eq!(std::str::from_utf8(&lower_hex(n)).unwrap(), format!("{n:032x}"));
+        }
+        for _ in 0..1000 {
+            let n = random_u128();
+            assert_eq!(std::str::from_utf8(&lower_hex(n)).unwrap(), format!("{n:032x}"));
+        }
+    }
 
     #[test]
     fn a_random_id_is_32_lower_hex_digits_and_new_each_time() {

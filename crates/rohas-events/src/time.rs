@@ -9,7 +9,13 @@ pub struct Millis(pub i64);
 
 impl Millis {
     pub fn now() -> Millis {
-        Millis(chrono::Utc::now().timestamp_millis())
+        // The clock alone: chrono's `Utc::now` built a calendar date and
+        // time that `timestamp_millis` turned back into this number.
+        use std::time::{SystemTime, UNIX_EPOCH};
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => Millis(d.as_secs() as i64 * 1000 + d.subsec_millis() as i64),
+            Err(before) => Millis(-(before.duration().as_millis().min(i64::MAX as u128) as i64)),
+        }
     }
 
     pub fn after(self, delay: std::time::Duration) -> Millis {
@@ -61,6 +67,14 @@ impl<'de> Deserialize<'de> for Millis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn now_is_the_clock_in_milliseconds() {
+        let before = chrono::Utc::now().timestamp_millis();
+        let now = Millis::now().0;
+        let after = chrono::Utc::now().timestamp_millis();
+        assert!(before <= now && now <= after, "{before} <= {now} <= {after}");
+    }
 
     #[test]
     fn round_trips_through_rfc3339() {

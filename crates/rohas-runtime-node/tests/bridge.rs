@@ -275,7 +275,7 @@ export async function handler(req: DoomedRequest): Promise<null> {
         .effects
         .triggered
         .iter()
-        .map(|t| (t.event.as_str(), t.payload.clone(), t.delay))
+        .map(|t| (t.event.as_str(), t.payload_value(), t.delay))
         .collect();
     assert_eq!(
         sent,

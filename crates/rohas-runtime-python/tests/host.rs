@@ -136,7 +136,7 @@ async fn delays_and_non_retryable_errors_cross_the_wire() {
         .effects
         .triggered
         .iter()
-        .map(|t| (t.event.as_str(), t.payload.clone(), t.delay))
+        .map(|t| (t.event.as_str(), t.payload_value(), t.delay))
         .collect();
     assert_eq!(
         sent,

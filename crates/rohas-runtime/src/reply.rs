@@ -11,7 +11,8 @@
 
 use crate::{Effects, HandlerError, Outcome, ReturnValue, TriggeredEvent};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 /// A reply (or any JSON a host sent) parsed: checked for UTF-8 once, whole,
 /// then read as a `str`. `serde_json::from_slice` checks each string on
@@ -32,8 +33,9 @@ pub struct WireSuccess {
     value: ReturnValue,
     #[serde(default)]
     triggered: Vec<WireTriggered>,
+    /// `set_payload`, by event (the last for an event wins, as in a map).
     #[serde(default)]
-    payloads: Map<String, Value>,
+    payloads: std::collections::BTreeMap<String, Box<RawValue>>,
 }
 
 /// One `trigger_event` call: `[event, payload]` or `[event, payload, delay_ms]`.
@@ -57,7 +59,8 @@ impl<'de> Deserialize<'de> for WireTriggered {
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<WireTriggered, A::Error> {
                 use serde::de::Error;
                 let event: String = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(0, &self))?;
-                let payload: Value = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                // Kept as text: see `TriggeredEvent::payload`.
+                let payload: Box<RawValue> = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(1, &self))?;
                 let delay_ms: Option<u64> = seq.next_element::<Option<u64>>()?.flatten();
                 if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
                     return Err(A::Error::invalid_length(4, &self));
@@ -82,7 +85,7 @@ impl WireSuccess {
                 payloads: self
                     .payloads
                     .into_iter()
-                    .map(|(event, payload)| TriggeredEvent::new(event, payload))
+                    .map(|(event, payload)| TriggeredEvent::json(event, payload))
                     .collect(),
             },
         }
@@ -174,7 +177,8 @@ mod tests {
         assert_eq!(outcome.value, json!({"ok": true}));
         let names: Vec<&str> = outcome.effects.triggered.iter().map(|t| t.event.as_str()).collect();
         assert_eq!(names, ["A", "B"]);
-        assert_eq!(outcome.effects.payloads[0].payload, json!(3));
+        assert_eq!(outcome.effects.payloads[0].payload_value(), json!(3));
+        assert_eq!(outcome.effects.triggered[1].payload.get(), "2");
     }
 
     #[test]

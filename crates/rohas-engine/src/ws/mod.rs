@@ -202,7 +202,9 @@ async fn on_message(
         call.payload = message.clone();
         let result = shared.call(call, timeout, span_id).await.and_then(|mut outcome| {
             shared
-                .events_to_publish(&live, &ws.triggers, &mut outcome, |_| message.clone())
+                .events_to_publish(&live, &ws.triggers, &mut outcome, |_| {
+                    crate::dispatch::raw_value(&message)
+                })
                 .map(|events| (events, outcome))
         });
         match result {

@@ -12,8 +12,11 @@
 
 use crate::json_text::write_str;
 use crate::message::{Message, MessageId};
+use crate::payload::Payload;
 use crate::time::Millis;
 use serde::Deserialize;
+use serde_json::value::RawValue;
+#[cfg(test)]
 use serde_json::Value;
 
 #[derive(Deserialize)]
@@ -27,7 +30,8 @@ struct Read {
     traceparent: Option<String>,
     #[serde(default)]
     deliver_at: Option<i64>,
-    payload: Value,
+    /// Kept as the text it is (no `Value` built): see [`Payload`].
+    payload: Box<RawValue>,
 }
 
 /// The trace id a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`)
@@ -64,11 +68,11 @@ pub(super) fn encode(m: &Message) -> String {
         out.extend_from_slice(at.0.to_string().as_bytes());
     }
     out.extend_from_slice(b",\"payload\":");
-    match m.payload_json() {
+    match m.payload.text() {
         Some(json) => out.extend_from_slice(json.as_bytes()),
         // Writing a `Value` to memory cannot fail.
         None => {
-            let _ = serde_json::to_writer(&mut out, &m.payload);
+            let _ = serde_json::to_writer(&mut out, m.payload.value());
         }
     }
     out.push(b'}');
@@ -86,14 +90,13 @@ pub(super) fn decode(envelope: &str, published_at: i64) -> Result<Message, serde
     Ok(Message {
         id: MessageId(read.id),
         event: read.event,
-        payload: read.payload,
+        payload: Payload::from_json(read.payload),
         published_at: Millis(published_at),
         deliver_at: read.deliver_at.map(Millis),
         trace_id,
         traceparent: read.traceparent,
         source: read.source,
         checked: None,
-        payload_json: Default::default(),
     })
 }
 
@@ -120,23 +123,26 @@ mod tests {
         );
     }
 
-    /// A payload's kept text is written as it is, never the `Value`
-    /// again; a payload set afterwards is written from its `Value`.
+    /// A payload's text is written as it is, never a `Value` again, and
+    /// read back as text; a payload made from a value is written compact.
     #[test]
-    fn a_kept_payload_text_is_what_the_envelope_holds() {
-        let payload = serde_json::json!({"n": 1, "s": "é\n"});
-        let m =
-            Message::new("E", payload.clone(), "t", "s").with_payload_json(serde_json::to_string(&payload).unwrap());
+    fn a_payload_text_is_what_the_envelope_holds() {
+        let text = RawValue::from_string(r#"{ "n": 1, "s": "é\n" }"#.to_string()).unwrap();
+        let m = Message::new("E", Payload::from_json(text), "t", "s");
         assert!(
-            encode(&m).ends_with(r#","payload":{"n":1,"s":"é\n"}}"#),
+            encode(&m).ends_with(r#","payload":{ "n": 1, "s": "é\n" }}"#),
             "{}",
             encode(&m)
         );
-        assert_eq!(round_trip(&m), m);
-        assert_eq!(round_trip(&m).payload_json(), None, "never stored");
+        let back = round_trip(&m);
+        assert_eq!(back, m);
+        assert_eq!(
+            back.payload.text(),
+            Some(r#"{ "n": 1, "s": "é\n" }"#),
+            "read back as text"
+        );
         let mut changed = m.clone();
-        changed.set_payload(serde_json::json!([2]));
-        assert_eq!(changed.payload_json(), None);
+        changed.payload = serde_json::json!([2]).into();
         assert!(encode(&changed).ends_with(r#","payload":[2]}"#), "{}", encode(&changed));
     }
 

@@ -112,14 +112,15 @@ fn messages(conn: &Connection) -> rusqlite::Result<()> {
         let message = Message {
             id: MessageId(row.get(1)?),
             event: row.get(2)?,
-            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+            payload: serde_json::from_str::<serde_json::Value>(&payload)
+                .unwrap_or(serde_json::Value::Null)
+                .into(),
             published_at: Millis(row.get(4)?),
             deliver_at: row.get::<_, Option<i64>>(5)?.map(Millis),
             trace_id: row.get(6)?,
             traceparent: row.get(7)?,
             source: row.get(8)?,
             checked: None,
-            payload_json: Default::default(),
         };
         write.execute(params![
             row.get::<_, i64>(0)?,
