@@ -226,7 +226,7 @@ async fn deliver(shared: &Arc<Shared>, delivery: Delivery, names: &SpanNames) {
             Arc::from(delivery.message.event.as_str())
         });
         s.attempt = Some(delivery.attempt);
-        s.message_id = Some(delivery.message.id.0.clone());
+        s.message_id = Some(delivery.message.id.0.as_str().into());
     }
     let parent = crate::spans::id_of(&span);
     let ended = run_delivery(shared, delivery, names.handler.clone(), parent).await;
@@ -551,7 +551,7 @@ impl Shared {
                 if let Some(mut open) = self.open_span(trace_id, parent, name, SpanKind::Publish) {
                     let span = open.span_mut();
                     span.event = event_name;
-                    span.message_id = Some(message.id.0.clone());
+                    span.message_id = Some(message.id.0.as_str().into());
                     message.traceparent = Some(TraceParent::format(trace_id, open.id(), true));
                     spans.push(open);
                 }

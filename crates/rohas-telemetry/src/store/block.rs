@@ -340,7 +340,7 @@ pub(crate) fn decode(data: &[u8]) -> Result<Vec<Span>, BadBlock> {
             span.attempt = Some(u32::try_from(r.varint()?).map_err(|_| BadBlock("attempt"))?);
         }
         if flags & HAS_MESSAGE_ID != 0 {
-            span.message_id = Some(r.text()?);
+            span.message_id = Some(r.text()?.into());
         }
         span.dead_lettered = flags & DEAD_LETTERED != 0;
         if flags & HAS_ATTRIBUTES != 0 {
