@@ -553,6 +553,7 @@ impl Shared {
                     span.event = event_name;
                     span.message_id = Some(message.id.0.as_str().into());
                     message.traceparent = Some(TraceParent::format(trace_id, open.id(), true));
+                    message.parent_span = Some(open.id().as_u64());
                     spans.push(open);
                 }
                 message

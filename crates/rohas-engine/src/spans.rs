@@ -135,8 +135,12 @@ pub(crate) fn delivery_name(handler_id: &str) -> Arc<str> {
     }
 }
 
-/// The parent a message names in its `traceparent`, if it is one we can read.
+/// The parent a message names in its `traceparent`, if it is one we can
+/// read: kept beside it when this engine wrote it, else read from the text.
 pub(crate) fn parent_of(message: &rohas_events::Message) -> Option<SpanId> {
+    if let Some(id) = message.parent_span.and_then(SpanId::from_u64) {
+        return Some(id);
+    }
     message
         .traceparent
         .as_deref()
@@ -152,5 +156,23 @@ mod tests {
             "UserCreated → sendWelcome"
         );
         assert_eq!(&*super::delivery_name("odd"), "odd");
+    }
+
+    /// The span id kept beside a message is the one its `traceparent`
+    /// names; without it (a message read back) the text is read.
+    #[test]
+    fn a_delivery_parent_is_the_kept_span_id_or_the_traceparent_read() {
+        use rohas_telemetry::{SpanId, TraceParent};
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let id = SpanId::from_u64(0x00f0_67aa_0ba9_02b7).unwrap();
+        let mut m = rohas_events::Message::new("E", serde_json::json!(1), trace, "test");
+        assert_eq!(super::parent_of(&m), None);
+        m.traceparent = Some(TraceParent::format(trace, id, true));
+        assert_eq!(super::parent_of(&m), Some(id));
+        m.parent_span = Some(id.as_u64());
+        assert_eq!(super::parent_of(&m), Some(id));
+        let back: rohas_events::Message = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back.parent_span, None, "never stored or sent");
+        assert_eq!(super::parent_of(&back), Some(id));
     }
 }

@@ -97,6 +97,7 @@ pub(super) fn decode(envelope: &str, published_at: i64) -> Result<Message, serde
         traceparent: read.traceparent,
         source: read.source,
         checked: None,
+        parent_span: None,
     })
 }
 

@@ -121,6 +121,7 @@ fn messages(conn: &Connection) -> rusqlite::Result<()> {
             traceparent: row.get(7)?,
             source: row.get(8)?,
             checked: None,
+            parent_span: None,
         };
         write.execute(params![
             row.get::<_, i64>(0)?,
