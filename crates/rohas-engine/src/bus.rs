@@ -176,34 +176,18 @@ struct Slot {
 
 impl Slot {
     async fn run(self, first: Delivery) {
-        let mut taken = vec![first];
-        loop {
-            // Every delivery taken is run, stopping or not: none is
-            // dropped unsettled.
-            for delivery in taken {
-                deliver(&self.shared, delivery, &self.names).await;
-                self.shared.settled();
-            }
+        let mut next = Some(first);
+        // Every delivery taken is run, stopping or not: none is dropped
+        // unsettled.
+        while let Some(delivery) = next {
+            deliver(&self.shared, delivery, &self.names).await;
+            self.shared.settled();
             if self.stop.is_cancelled() {
                 return;
             }
-            taken = match self.waiting() {
-                Some(more) if !more.is_empty() => more,
-                _ => return,
-            };
-        }
-    }
-
-    /// The next delivery, when one is ready now; `None` when the adapter
-    /// would have to wait for one (the worker waits instead). `receive`
-    /// may be dropped before it completes (the worker's `select!` does
-    /// too), so asking once and dropping it takes nothing.
-    fn waiting(&self) -> Option<Vec<Delivery>> {
-        let mut receive = self.shared.bus.adapter.receive(&self.subscription, 1);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match receive.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(taken) => Some(taken),
-            std::task::Poll::Pending => None,
+            // The next one only if it is ready now; else the worker waits
+            // for one (`Adapter::try_receive`).
+            next = self.shared.bus.adapter.try_receive(&self.subscription);
         }
     }
 }

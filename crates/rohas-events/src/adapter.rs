@@ -39,6 +39,20 @@ pub trait Adapter: Send + Sync + 'static {
     /// to ask whether a delivery is ready without waiting for one.
     fn receive<'a>(&'a self, subscription: &'a SubscriptionId, max: usize) -> BoxFuture<'a, Vec<Delivery>>;
 
+    /// One delivery of `subscription` that is due now, without waiting
+    /// (`None` when none is, or once closed). The engine asks after each
+    /// delivery it settles, to go on to the next in the same task. The
+    /// default polls [`Adapter::receive`] once; an adapter that can look
+    /// without a future (the embedded queues) says so directly.
+    fn try_receive(&self, subscription: &SubscriptionId) -> Option<Delivery> {
+        let mut receive = self.receive(subscription, 1);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match receive.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(mut taken) => taken.pop(),
+            std::task::Poll::Pending => None,
+        }
+    }
+
     /// The handler succeeded: publish its `outbox` and acknowledge the
     /// delivery together. On error the delivery is redelivered later.
     fn ack(&self, delivery: Delivery, outbox: Vec<Message>) -> BoxFuture<'_, Result<(), AdapterError>>;

@@ -253,6 +253,22 @@ impl<S: Store> Adapter for EmbeddedAdapter<S> {
         })
     }
 
+    /// Straight from the queue: no future boxed, no vectors made.
+    fn try_receive(&self, subscription: &SubscriptionId) -> Option<Delivery> {
+        let queue = self.find(subscription)?;
+        if self.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        let e = queue.take_ready()?;
+        Some(Delivery {
+            message: e.message,
+            subscription: subscription.clone(),
+            attempt: e.attempt,
+            failures: e.failures,
+            receipt: e.receipt,
+        })
+    }
+
     fn ack(&self, delivery: Delivery, outbox: Vec<Message>) -> BoxFuture<'_, Result<(), AdapterError>> {
         Box::pin(async move {
             let queue = self.queue(&delivery.subscription, &delivery.message.event);

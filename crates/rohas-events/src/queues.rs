@@ -193,6 +193,25 @@ impl SubQueue {
         }
     }
 
+    /// One due delivery, if there is one now (none once closed).
+    pub fn take_ready(&self) -> Option<Entry> {
+        let mut state = self.lock();
+        if state.closed {
+            return None;
+        }
+        if !state.delayed.is_empty() {
+            let now = Millis::now();
+            while state.delayed.peek().is_some_and(|t| t.0.due <= now) {
+                if let Some(Reverse(t)) = state.delayed.pop() {
+                    state.ready.push_back(t.entry);
+                }
+            }
+        }
+        let entry = state.ready.pop_front()?;
+        state.in_flight += 1;
+        Some(entry)
+    }
+
     /// Up to `max` due deliveries (none once closed), or, when none is due,
     /// when the next delayed one will be.
     fn take_due(&self, max: usize) -> Result<Vec<Entry>, Option<Millis>> {

@@ -80,6 +80,7 @@ contract_tests!(
     dead_letters_page,
     delayed_messages_wait,
     one_at_a_time_keeps_publish_order,
+    try_receive_takes_only_what_is_ready,
     a_full_queue_pushes_back,
     removed_handlers_keep_their_messages,
     unacknowledged_messages_survive_a_restart,
