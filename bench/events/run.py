@@ -68,6 +68,12 @@ CACHE = Path(os.environ.get("ROHAS_BENCH_EVENTS_CACHE", Path.home() / ".cache" /
 VENV = CACHE / "venv"
 NODE_DIR = CACHE / "node"
 USER_TARGET = Path(os.environ.get("ROHAS_CARGO_TARGET_DIR") or CACHE / "rust-target")
+# Each Rohas system gets a new telemetry store under here (emptied when its
+# server starts): the project's own store grew by some 100 MB a run, and a
+# larger store costs its writer more per span, so later runs of a day were
+# measured against a heavier store than the first. ROHAS_TELEMETRY_PATH,
+# when set, is used as it is.
+TELEMETRY = RESULTS / "telemetry"
 CELERY_PACKAGES = ["celery[redis]==5.7.0"]
 NODE_FILES = ["package.json", "bullmq_common.mjs", "bullmq_worker.mjs", "bullmq_produce.mjs"]
 
@@ -311,6 +317,11 @@ def start_rohas(system: System, rohas: Path, args: argparse.Namespace) -> None:
     env.update(ADAPTERS[system.adapter])
     env["ROHAS_LOG_LEVEL"] = os.environ.get("ROHAS_LOG_LEVEL", "warn")
     env["ROHAS_CARGO_TARGET_DIR"] = str(USER_TARGET)
+    if "ROHAS_TELEMETRY_PATH" not in os.environ:
+        # One per system: every system's server runs for the whole run.
+        store = TELEMETRY / re.sub(r"[^A-Za-z0-9_.-]", "-", system.name)
+        shutil.rmtree(store, ignore_errors=True)
+        env["ROHAS_TELEMETRY_PATH"] = str(store)
     spawn(system, [str(rohas), "-C", str(project), "start", "--port", str(system.port)], project, env, args.server_cpu)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
