@@ -367,7 +367,9 @@ const BATCH: usize = 8192;
 const MIN_BLOCK: usize = 512;
 /// How long recorded spans and logs may wait for a fuller block.
 const MAX_WAIT: Duration = Duration::from_millis(250);
-/// How often upkeep (retention, size cap, the file still there) runs.
+/// How often upkeep (retention, size cap, the file still there) runs, at
+/// the least: it also runs once a tenth of the size cap was written since
+/// the last (`StoreFile::written_since_upkeep`).
 const UPKEEP_EVERY: Duration = Duration::from_secs(60);
 /// How long a stopped store waits before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
@@ -524,7 +526,12 @@ impl Writer {
                     self.stopped = Some((reason, Instant::now() - RETRY_AFTER));
                 }
             }
-            if now >= next_upkeep || upkeep_now {
+            // Early when a tenth of the cap was written since the last.
+            let grown = self
+                .store
+                .as_ref()
+                .is_some_and(|s| s.written_since_upkeep() >= (self.max_bytes / 10).max(64 * 1024));
+            if now >= next_upkeep || upkeep_now || grown {
                 self.writable();
                 self.upkeep();
                 next_upkeep = now + UPKEEP_EVERY;

@@ -758,3 +758,40 @@ fn a_full_disk_stops_writing_says_so_once_and_resumes_when_freed() {
     assert!(t.prometheus().contains("rohas_telemetry_unstored_total"));
     t.close();
 }
+
+/// Upkeep does not wait for its minute when spans come faster than the
+/// cap allows: a tenth of the cap written since the last one runs it.
+#[test]
+fn a_store_written_fast_is_kept_near_its_cap_without_an_explicit_upkeep() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Telemetry::start(Options {
+        folder: Some(dir.path().to_path_buf()),
+        max_bytes: 256 * 1024,
+        ..Options::default()
+    });
+    let now = rohas_telemetry::now_ns();
+    for i in 0..20_000u64 {
+        let mut s = span(
+            &format!("trace-{i:08}"),
+            None,
+            "GET /items",
+            SpanKind::Request,
+            Some("api:Items"),
+            now + i,
+            1,
+        );
+        s.attributes.insert("note".into(), json!("x".repeat(64)));
+        t.span(s);
+        if i % 500 == 499 {
+            assert!(t.flush(WAIT));
+        }
+    }
+    assert!(t.flush(WAIT));
+    let left = rusqlite_count(&t.file().unwrap());
+    assert!(
+        left < 20_000,
+        "old spans were deleted without waiting a minute: {left} left"
+    );
+    assert!(left > 0, "the newest are kept");
+    t.close();
+}

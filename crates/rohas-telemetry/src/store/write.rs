@@ -21,6 +21,9 @@ pub(crate) struct StoreFile {
     bound_ns: u64,
     /// The block being written, kept for the next.
     buffer: Vec<u8>,
+    /// Bytes of spans and logs written since the last upkeep: see
+    /// [`StoreFile::written_since_upkeep`].
+    since_upkeep: u64,
 }
 
 impl StoreFile {
@@ -77,11 +80,20 @@ impl StoreFile {
             path: path.to_path_buf(),
             bound_ns: bound as u64,
             buffer: Vec::new(),
+            since_upkeep: 0,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Bytes written (span blocks, log texts) since [`StoreFile::upkeep`]
+    /// last ran: the writer runs it early when this grows past a tenth of
+    /// the size cap. Event bursts write some 30 MB of spans a second, and
+    /// an upkeep once a minute let a 40 MB cap grow to 2 GB.
+    pub fn written_since_upkeep(&self) -> u64 {
+        self.since_upkeep
     }
 
     /// Whether the file is still where it was opened (someone may delete
@@ -97,12 +109,14 @@ impl StoreFile {
         let tx = self.conn.transaction()?;
         // Kept only once the block is committed.
         let mut bound_ns = self.bound_ns;
+        let mut block_bytes = 0;
         {
             if !spans.is_empty() {
                 let block = Block::of(spans, self.bound_ns);
                 let data = &mut self.buffer;
                 data.clear();
                 super::block::encode(spans, data);
+                block_bytes = data.len();
                 tx.prepare_cached(
                     "INSERT INTO span_blocks (bound_ns, max_start_ns, min_trace, max_trace, roots, spans, data)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -144,6 +158,8 @@ impl StoreFile {
         }
         tx.commit()?;
         self.bound_ns = bound_ns;
+        let log_bytes: usize = logs.iter().map(|l| l.message.len() + 32).sum();
+        self.since_upkeep += (block_bytes + log_bytes) as u64;
         Ok(())
     }
 
@@ -168,6 +184,7 @@ impl StoreFile {
     /// data is larger than `max_bytes`, the oldest tenth. Returns the spans
     /// and rows deleted.
     pub fn upkeep(&mut self, cutoff_ns: u64, points_cutoff_s: i64, max_bytes: u64) -> Result<u64, Trouble> {
+        self.since_upkeep = 0;
         let mut deleted = 0;
         deleted += delete_old_spans(&self.conn, cutoff_ns)?;
         deleted += delete_prefix(&self.conn, "logs", "time_ns", cutoff_ns as i64)?;
