@@ -416,11 +416,11 @@ fn retention_deletes_what_is_older_and_keeps_the_rest() {
     t.close();
 }
 
-#[test]
-fn the_size_cap_bounds_the_live_data() {
-    let dir = tempfile::tempdir().unwrap();
+/// A store capped at 256 KiB in `dir`, given 20,000 spans of some 150
+/// bytes each (about 3 MB), flushed as they go.
+fn capped_with_20_000_spans(dir: &std::path::Path) -> Telemetry {
     let t = Telemetry::start(Options {
-        folder: Some(dir.path().to_path_buf()),
+        folder: Some(dir.to_path_buf()),
         max_bytes: 256 * 1024,
         ..Options::default()
     });
@@ -442,6 +442,13 @@ fn the_size_cap_bounds_the_live_data() {
         }
     }
     assert!(t.flush(WAIT));
+    t
+}
+
+#[test]
+fn the_size_cap_bounds_the_live_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = capped_with_20_000_spans(dir.path());
     assert!(t.upkeep(WAIT));
     let reader = t.reader().unwrap();
     let left = reader
@@ -764,29 +771,7 @@ fn a_full_disk_stops_writing_says_so_once_and_resumes_when_freed() {
 #[test]
 fn a_store_written_fast_is_kept_near_its_cap_without_an_explicit_upkeep() {
     let dir = tempfile::tempdir().unwrap();
-    let t = Telemetry::start(Options {
-        folder: Some(dir.path().to_path_buf()),
-        max_bytes: 256 * 1024,
-        ..Options::default()
-    });
-    let now = rohas_telemetry::now_ns();
-    for i in 0..20_000u64 {
-        let mut s = span(
-            &format!("trace-{i:08}"),
-            None,
-            "GET /items",
-            SpanKind::Request,
-            Some("api:Items"),
-            now + i,
-            1,
-        );
-        s.attributes.insert("note".into(), json!("x".repeat(64)));
-        t.span(s);
-        if i % 500 == 499 {
-            assert!(t.flush(WAIT));
-        }
-    }
-    assert!(t.flush(WAIT));
+    let t = capped_with_20_000_spans(dir.path());
     let left = rusqlite_count(&t.file().unwrap());
     assert!(
         left < 20_000,
