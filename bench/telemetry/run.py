@@ -68,7 +68,8 @@ def spans_in(folder: Path) -> tuple[int, int]:
     db = folder / "telemetry.db"
     if not db.exists():
         return 0, 0
-    size = sum(p.stat().st_size for p in folder.glob("telemetry.db*"))
+    files = [*folder.glob("telemetry.db*"), *folder.glob("spans/*.seg")]
+    size = sum(p.stat().st_size for p in files)
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
         (n,) = conn.execute("SELECT coalesce(sum(spans), 0) FROM span_blocks").fetchone()
     return n, size

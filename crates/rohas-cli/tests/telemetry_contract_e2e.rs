@@ -808,6 +808,8 @@ fn damaged_files(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.to_string_lossy().contains("telemetry.db.damaged-"))
+        // Its segments went aside beside it, as `<name>.spans/`.
+        .filter(|p| p.is_file())
         .collect()
 }
 

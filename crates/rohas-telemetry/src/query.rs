@@ -234,7 +234,7 @@ pub(crate) fn traces(file: &Path, q: &TraceQuery) -> Result<Page<TraceSummary>, 
         ),
     };
     let failed = |e| read_error(file, e);
-    let mut blocks = Blocks::new(&conn);
+    let mut blocks = Blocks::new(&conn, file);
     let mut found: Vec<TraceSummary> = Vec::new();
     let mut before = None;
     'scan: loop {
@@ -330,7 +330,9 @@ fn summary(root: Span, trace: &[Span]) -> TraceSummary {
 
 pub(crate) fn trace(file: &Path, trace_id: &str) -> Result<TraceTree, QueryError> {
     let conn = open(file)?;
-    let spans = Blocks::new(&conn).trace(trace_id).map_err(|e| read_error(file, e))?;
+    let spans = Blocks::new(&conn, file)
+        .trace(trace_id)
+        .map_err(|e| read_error(file, e))?;
     if spans.is_empty() {
         return Err(QueryError::NotFound(trace_id.to_string()));
     }
@@ -349,6 +351,10 @@ fn read_error(file: &Path, e: ReadError) -> QueryError {
         ReadError::Bad(bad) => QueryError::Damaged {
             path: file.display().to_string(),
             error: bad.to_string(),
+        },
+        ReadError::Io(e) => QueryError::Store {
+            path: crate::store::segments::folder_of(file).display().to_string(),
+            error: e.to_string(),
         },
     }
 }

@@ -655,7 +655,7 @@ impl Writer {
 
     fn open(&mut self) {
         let Some(file) = self.file.clone() else { return };
-        match StoreFile::open(&file) {
+        match StoreFile::open(&file, self.max_bytes) {
             Ok((store, aside)) => {
                 if let Some(aside) = aside {
                     (self.notice)(&format!(
@@ -703,7 +703,7 @@ impl Writer {
             return self.store.is_some();
         };
         let file = store.path().to_path_buf();
-        match store.replace_damaged() {
+        match store.replace_damaged(self.max_bytes) {
             Ok((store, aside)) => {
                 (self.notice)(&format!(
                     "telemetry: {} was damaged; moved it to {} and started a new one",

@@ -1,4 +1,5 @@
-//! The telemetry file: one SQLite database in WAL mode, written only by
+//! The telemetry store: one SQLite database in WAL mode and the span
+//! blocks' segment files beside it ([`segments`]), written only by
 //! the recorder's thread ([`StoreFile`]) and read by queries, each on its
 //! own connection ([`crate::query`]).
 //!
@@ -10,6 +11,7 @@
 pub(crate) mod block;
 pub(crate) mod read;
 mod schema;
+pub(crate) mod segments;
 mod write;
 
 pub(crate) use schema::FILE;

@@ -3,9 +3,12 @@
 //! decodes each block it touches once ([`Blocks`] keeps them).
 
 use super::block::{decode, BadBlock};
+use super::segments::{self, Extent, SegmentId};
 use crate::span::Span;
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// Most decoded blocks one query keeps.
@@ -16,6 +19,8 @@ const KEPT: usize = 128;
 pub(crate) enum ReadError {
     Sql(rusqlite::Error),
     Bad(BadBlock),
+    /// A segment file could not be read (a short one is [`ReadError::Bad`]).
+    Io(std::io::Error),
 }
 
 impl From<rusqlite::Error> for ReadError {
@@ -35,13 +40,20 @@ pub(crate) struct BlockRow {
 /// The blocks one query has decoded, by id.
 pub(crate) struct Blocks<'c> {
     conn: &'c Connection,
+    /// The segment files' folder.
+    segments: PathBuf,
+    /// The segment file read last (a trace's blocks are usually in one).
+    open: Option<(SegmentId, File)>,
     decoded: HashMap<i64, Rc<Vec<Span>>>,
 }
 
 impl<'c> Blocks<'c> {
-    pub fn new(conn: &'c Connection) -> Blocks<'c> {
+    /// The blocks of the store whose database `db_file` is open as `conn`.
+    pub fn new(conn: &'c Connection, db_file: &Path) -> Blocks<'c> {
         Blocks {
             conn,
+            segments: segments::folder_of(db_file),
+            open: None,
             decoded: HashMap::new(),
         }
     }
@@ -51,11 +63,30 @@ impl<'c> Blocks<'c> {
         if let Some(spans) = self.decoded.get(&id) {
             return Ok(Rc::clone(spans));
         }
-        let data: Option<Vec<u8>> = self
+        let extent = self
             .conn
-            .prepare_cached("SELECT data FROM span_blocks WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
+            .prepare_cached("SELECT segment, offset, length FROM span_blocks WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok(Extent {
+                    segment: SegmentId(r.get::<_, i64>(0)? as u64),
+                    offset: r.get::<_, i64>(1)? as u64,
+                    length: r.get::<_, i64>(2)? as u64,
+                })
+            })
             .optional()?;
+        let data = match extent {
+            // Deleted meanwhile (the row or its segment): nothing to show.
+            None => None,
+            Some(extent) => match segments::read(&self.segments, extent, &mut self.open) {
+                Ok(data) => data,
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Err(ReadError::Bad(BadBlock(
+                        "its segment file is shorter than its row says",
+                    )))
+                }
+                Err(e) => return Err(ReadError::Io(e)),
+            },
+        };
         let spans = Rc::new(match data {
             Some(data) => decode(&data).map_err(ReadError::Bad)?,
             None => Vec::new(),

@@ -1,7 +1,8 @@
 //! The telemetry file's tables. Spans are written a batch at a time, one
 //! row per batch (`span_blocks`, see [`super::block`]): the writer pays one
-//! B-tree insert for hundreds of spans. Each block keeps, beside its blob,
-//! what the lookups need to skip the others:
+//! B-tree insert for hundreds of spans. The batch's bytes are in a segment
+//! file (`segment`, `offset`, `length`; see [`super::segments`]). Each row
+//! keeps what the lookups need to skip the others:
 //! - `min_trace`/`max_trace`: the range of the trace ids it holds "in
 //!   place". The engine's trace ids begin with their time, so a block's
 //!   range is narrow and a trace is found in the one or two blocks whose
@@ -16,8 +17,9 @@
 //! Logs are appended in the order they are written, so their rowids follow
 //! time: retention deletes a prefix by rowid.
 //!
-//! A file written by an earlier version (one `spans` row per span) loses
-//! those spans when opened: they are dropped, not converted.
+//! A file written by an earlier version (one `spans` row per span, or
+//! blocks with their bytes in the row) loses those spans when opened: they
+//! are dropped, not converted ([`OLD_BLOCKS`]).
 
 pub(crate) const SCHEMA: &str = "
 DROP TABLE IF EXISTS spans;
@@ -29,9 +31,12 @@ CREATE TABLE IF NOT EXISTS span_blocks (
     max_trace    TEXT,
     roots        INTEGER NOT NULL,
     spans        INTEGER NOT NULL,
-    data         BLOB    NOT NULL
+    segment      INTEGER NOT NULL,
+    offset       INTEGER NOT NULL,
+    length       INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS span_blocks_by_trace ON span_blocks(max_trace, min_trace) WHERE max_trace IS NOT NULL;
+CREATE INDEX IF NOT EXISTS span_blocks_by_segment ON span_blocks(segment);
 CREATE TABLE IF NOT EXISTS late_spans (
     trace_id TEXT    NOT NULL,
     block    INTEGER NOT NULL,
@@ -59,6 +64,13 @@ CREATE TABLE IF NOT EXISTS metric_points (
 );
 CREATE INDEX IF NOT EXISTS metric_points_by_time ON metric_points(at_s);
 ";
+
+/// Whether the file's `span_blocks` is an earlier version's (bytes in the
+/// row): then it and `late_spans` are dropped before [`SCHEMA`] runs.
+pub(crate) const OLD_BLOCKS: &str = "SELECT count(*) FROM pragma_table_info('span_blocks') WHERE name = 'data'";
+
+/// Drops an earlier version's blocks.
+pub(crate) const DROP_OLD_BLOCKS: &str = "DROP TABLE IF EXISTS span_blocks; DROP TABLE IF EXISTS late_spans;";
 
 /// The file's name inside `[telemetry] path`.
 pub(crate) const FILE: &str = "telemetry.db";

@@ -1,8 +1,10 @@
-//! The writing side of the store: batches of spans and logs in one
-//! transaction each, metric points, and upkeep (retention, size cap).
+//! The writing side of the store: batches of spans (their bytes to a
+//! segment file, their row to SQLite) and logs in one transaction each,
+//! metric points, and upkeep (retention, size cap).
 
 use super::block::Block;
-use super::schema::SCHEMA;
+use super::schema::{DROP_OLD_BLOCKS, OLD_BLOCKS, SCHEMA};
+use super::segments::{self, Extent, SegmentId, Segments};
 use super::Trouble;
 use crate::log::LogEntry;
 use crate::metrics::Point;
@@ -14,9 +16,17 @@ use std::path::{Path, PathBuf};
 /// holds the writer.
 const CHUNK: i64 = 5000;
 
+/// The size a segment file grows to before the next begins: a sixteenth
+/// of the size cap, so the cap drops a sixteenth at a time, within 16 KiB
+/// (tests' tiny caps) and 64 MiB.
+fn segment_target(max_bytes: u64) -> u64 {
+    (max_bytes / 16).clamp(16 * 1024, 64 * 1024 * 1024)
+}
+
 pub(crate) struct StoreFile {
     conn: Connection,
     path: PathBuf,
+    segments: Segments,
     /// The last committed block's `bound_ns` (blocks' bounds only grow).
     bound_ns: u64,
     /// The block being written, kept for the next.
@@ -30,16 +40,17 @@ impl StoreFile {
     /// Opens (creating) the file. A file that is not a database, or is
     /// damaged, is moved aside to `telemetry.db.damaged-<time>` and a new
     /// one started; the second value says where it went.
-    pub fn open(path: &Path) -> Result<(StoreFile, Option<PathBuf>), Trouble> {
+    /// `max_bytes` is the size cap (it sets the segments' size).
+    pub fn open(path: &Path, max_bytes: u64) -> Result<(StoreFile, Option<PathBuf>), Trouble> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Trouble::Other(format!("cannot create {}: {e}", dir.display())))?;
         }
-        match StoreFile::try_open(path) {
+        match StoreFile::try_open(path, max_bytes) {
             Ok(file) => Ok((file, None)),
             Err(Trouble::Damaged(_)) => {
                 let aside = move_aside(path)?;
-                Ok((StoreFile::try_open(path)?, Some(aside)))
+                Ok((StoreFile::try_open(path, max_bytes)?, Some(aside)))
             }
             Err(e) => Err(e),
         }
@@ -48,15 +59,18 @@ impl StoreFile {
     /// Replaces a file found damaged while in use (a write or upkeep hit a
     /// bad page that opening did not read): closes it, moves it aside and
     /// starts a new one. Returns the new file and where the old one went.
-    pub fn replace_damaged(self) -> Result<(StoreFile, PathBuf), Trouble> {
-        let StoreFile { conn, path, .. } = self;
+    pub fn replace_damaged(self, max_bytes: u64) -> Result<(StoreFile, PathBuf), Trouble> {
+        let StoreFile {
+            conn, path, segments, ..
+        } = self;
         // Closed first, so nothing writes the old file after the move.
         drop(conn);
+        drop(segments);
         let aside = move_aside(&path)?;
-        Ok((StoreFile::try_open(&path)?, aside))
+        Ok((StoreFile::try_open(&path, max_bytes)?, aside))
     }
 
-    fn try_open(path: &Path) -> Result<StoreFile, Trouble> {
+    fn try_open(path: &Path, max_bytes: u64) -> Result<StoreFile, Trouble> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -68,6 +82,10 @@ impl StoreFile {
         // written, never read again: 32 MiB of it was most of a loaded
         // server's RSS.
         conn.pragma_update(None, "cache_size", -4 * 1024)?;
+        let old_blocks: i64 = conn.query_row(OLD_BLOCKS, [], |r| r.get(0))?;
+        if old_blocks > 0 {
+            conn.execute_batch(DROP_OLD_BLOCKS)?;
+        }
         conn.execute_batch(SCHEMA)?;
         // A damaged page deep in the file shows only when read: a quick
         // look at the tables' first pages catches a truncated or garbled file.
@@ -75,9 +93,18 @@ impl StoreFile {
             Ok(())
         })?;
         let bound: i64 = conn.query_row("SELECT coalesce(max(bound_ns), 0) FROM span_blocks", [], |r| r.get(0))?;
+        let referenced: std::collections::HashSet<u64> = conn
+            .prepare("SELECT DISTINCT segment FROM span_blocks")?
+            .query_map([], |r| r.get::<_, i64>(0))?
+            .map(|s| s.map(|s| s as u64))
+            .collect::<Result<_, _>>()?;
+        let folder = segments::folder_of(path);
+        let segments = Segments::open(&folder, segment_target(max_bytes), |id| referenced.contains(&id.0))
+            .map_err(|e| io_trouble(&folder, e))?;
         Ok(StoreFile {
             conn,
             path: path.to_path_buf(),
+            segments,
             bound_ns: bound as u64,
             buffer: Vec::new(),
             since_upkeep: 0,
@@ -99,27 +126,40 @@ impl StoreFile {
     /// Whether the file is still where it was opened (someone may delete
     /// the folder while the engine runs).
     pub fn still_there(&self) -> bool {
-        self.path.exists()
+        self.path.exists() && self.segments.still_there()
     }
 
     pub fn write(&mut self, spans: &[&Span], logs: &[&LogEntry]) -> Result<(), Trouble> {
         if spans.is_empty() && logs.is_empty() {
             return Ok(());
         }
+        // The block's bytes go first: a row is only committed pointing to
+        // bytes already written.
+        let mut extent = None;
+        if !spans.is_empty() {
+            self.buffer.clear();
+            super::block::encode(spans, &mut self.buffer);
+            let folder = segments::folder_of(&self.path);
+            extent = Some(self.segments.append(&self.buffer).map_err(|e| io_trouble(&folder, e))?);
+        }
+        let written = self.write_rows(spans, logs, extent);
+        if let (Err(_), Some(extent)) = (&written, extent) {
+            self.segments.take_back(extent);
+        }
+        written
+    }
+
+    fn write_rows(&mut self, spans: &[&Span], logs: &[&LogEntry], extent: Option<Extent>) -> Result<(), Trouble> {
         let tx = self.conn.transaction()?;
         // Kept only once the block is committed.
         let mut bound_ns = self.bound_ns;
-        let mut block_bytes = 0;
+        let block_bytes = extent.map_or(0, |e| e.length as usize);
         {
-            if !spans.is_empty() {
+            if let Some(extent) = extent {
                 let block = Block::of(spans, self.bound_ns);
-                let data = &mut self.buffer;
-                data.clear();
-                super::block::encode(spans, data);
-                block_bytes = data.len();
                 tx.prepare_cached(
-                    "INSERT INTO span_blocks (bound_ns, max_start_ns, min_trace, max_trace, roots, spans, data)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO span_blocks (bound_ns, max_start_ns, min_trace, max_trace, roots, spans, segment, offset, length)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?
                 .execute(params![
                     block.bound_ns as i64,
@@ -128,7 +168,9 @@ impl StoreFile {
                     block.max_trace,
                     block.roots,
                     spans.len() as i64,
-                    &data[..],
+                    extent.segment.0 as i64,
+                    extent.offset as i64,
+                    extent.length as i64,
                 ])?;
                 let id = tx.last_insert_rowid();
                 let mut late =
@@ -180,30 +222,71 @@ impl StoreFile {
     }
 
     /// Deletes what is older than `cutoff_ns` (span blocks whose spans are
-    /// all older, logs in chunks, oldest first), metric points older than `points_cutoff_s`, then, while the live
-    /// data is larger than `max_bytes`, the oldest tenth. Returns the spans
-    /// and rows deleted.
+    /// all older, logs in chunks, oldest first) and metric points older
+    /// than `points_cutoff_s`; then, while the live data is larger than
+    /// `max_bytes`, the oldest segment of spans (or, when logs take more
+    /// room than spans, the oldest tenth of the logs). A segment no block
+    /// points to any more is deleted. Returns the spans and rows deleted.
     pub fn upkeep(&mut self, cutoff_ns: u64, points_cutoff_s: i64, max_bytes: u64) -> Result<u64, Trouble> {
         self.since_upkeep = 0;
         let mut deleted = 0;
-        deleted += delete_old_spans(&self.conn, cutoff_ns)?;
+        deleted += delete_blocks(&self.conn, "max_start_ns < ?1", cutoff_ns as i64)?;
         deleted += delete_prefix(&self.conn, "logs", "time_ns", cutoff_ns as i64)?;
         deleted += self
             .conn
             .execute("DELETE FROM metric_points WHERE at_s < ?1", [points_cutoff_s])? as u64;
-        for _ in 0..10 {
-            if self.live_bytes()? <= max_bytes {
+        self.delete_empty_segments()?;
+        // Each round frees a sixteenth of the cap or a tenth of the logs.
+        for _ in 0..64 {
+            let (rows, spans) = (self.db_live_bytes()?, self.segments.bytes());
+            if rows + spans <= max_bytes {
                 break;
             }
-            deleted += delete_oldest_spans(&self.conn)?;
-            deleted += delete_oldest_tenth(&self.conn, "logs")?;
+            if spans >= rows {
+                match self.segments.oldest_closed() {
+                    Some(oldest) => {
+                        deleted += delete_blocks(&self.conn, "segment = ?1", oldest.0 as i64)?;
+                        self.segments.remove(oldest);
+                    }
+                    // One segment, still appended to: close it so it can go.
+                    None => self.segments.close_current(),
+                }
+            } else {
+                let n = delete_oldest_tenth(&self.conn, "logs")?;
+                if n == 0 {
+                    break;
+                }
+                deleted += n;
+            }
         }
         Ok(deleted)
     }
 
-    /// Bytes in use (pages minus free pages): deleted rows free pages for
-    /// reuse, so this, not the file's length, is what the cap bounds.
-    pub fn live_bytes(&self) -> Result<u64, Trouble> {
+    /// Deletes the segments (but the one appended to) that no block points
+    /// to any more: retention deleted their blocks one by one.
+    fn delete_empty_segments(&mut self) -> Result<(), Trouble> {
+        let ids: Vec<SegmentId> = self.segments.ids().collect();
+        let mut used = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM span_blocks WHERE segment = ?1)")?;
+        let mut empty = Vec::new();
+        for id in ids {
+            if !used.query_row([id.0 as i64], |r| r.get::<_, bool>(0))? {
+                empty.push(id);
+            }
+        }
+        drop(used);
+        for id in empty {
+            if !self.segments.is_appending(id) {
+                self.segments.remove(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// The database's bytes in use (pages minus free pages): deleted rows
+    /// free pages for reuse, so this, not the file's length, is what counts.
+    fn db_live_bytes(&self) -> Result<u64, Trouble> {
         let pages: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
         let free: i64 = self.conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
         let size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
@@ -211,20 +294,12 @@ impl StoreFile {
     }
 }
 
-/// Deletes the blocks whose spans all started before `cutoff_ns`.
-/// (Blocks are few: one per written batch, so a scan of them is cheap.)
-fn delete_old_spans(conn: &Connection, cutoff_ns: u64) -> Result<u64, Trouble> {
-    delete_blocks(conn, "max_start_ns < ?1", cutoff_ns as i64)
-}
-
-/// The oldest tenth of the blocks.
-fn delete_oldest_spans(conn: &Connection) -> Result<u64, Trouble> {
-    let count: i64 = conn.query_row("SELECT count(*) FROM span_blocks", [], |r| r.get(0))?;
-    delete_blocks(
-        conn,
-        "id IN (SELECT id FROM span_blocks ORDER BY id LIMIT ?1)",
-        (count / 10).max(1),
-    )
+/// What an I/O error on the segments means for the recorder.
+fn io_trouble(folder: &Path, e: std::io::Error) -> Trouble {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Trouble::Full,
+        _ => Trouble::Other(format!("{}: {e}", folder.display())),
+    }
 }
 
 /// Deletes the blocks `condition` (with `?1` = `arg`) picks, and what
@@ -287,9 +362,10 @@ fn delete_oldest_tenth(conn: &Connection, table: &str) -> Result<u64, Trouble> {
     )? as u64)
 }
 
-/// Renames a damaged file (and its WAL) out of the way; returns its new path.
-/// A file already moved aside in the same second is never replaced: the
-/// name then gets `-2`, `-3` …
+/// Renames a damaged file (and its WAL) out of the way, with the segments
+/// its blocks point to (`<new name>.spans/`); returns its new path. A file
+/// already moved aside in the same second is never replaced: the name then
+/// gets `-2`, `-3` …
 fn move_aside(path: &Path) -> Result<PathBuf, Trouble> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
     let mut aside = path.with_extension(format!("db.damaged-{stamp}"));
@@ -303,6 +379,10 @@ fn move_aside(path: &Path) -> Result<PathBuf, Trouble> {
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
         let _ = std::fs::remove_file(side);
+    }
+    let spans = segments::folder_of(path);
+    if std::fs::read_dir(&spans).is_ok_and(|mut d| d.next().is_some()) {
+        let _ = std::fs::rename(&spans, format!("{}.{}", aside.display(), segments::FOLDER));
     }
     Ok(aside)
 }
