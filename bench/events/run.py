@@ -322,6 +322,12 @@ def start_rohas(system: System, rohas: Path, args: argparse.Namespace) -> None:
         store = TELEMETRY / re.sub(r"[^A-Za-z0-9_.-]", "-", system.name)
         shutil.rmtree(store, ignore_errors=True)
         env["ROHAS_TELEMETRY_PATH"] = str(store)
+    queue = ADAPTERS[system.adapter].get("ROHAS_ADAPTER_PATH")
+    if queue:
+        # A new queue each run, as the telemetry store: acknowledged
+        # messages are kept for `retention_hours` (24), and the file had
+        # grown to 724,000 of them over two runs.
+        shutil.rmtree(project / queue, ignore_errors=True)
     spawn(system, [str(rohas), "-C", str(project), "start", "--port", str(system.port)], project, env, args.server_cpu)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
