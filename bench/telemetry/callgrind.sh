@@ -77,11 +77,12 @@ count() {
         callgrind_control -i off $server > /dev/null
         kill $server
         wait $server 2> /dev/null || true
-    )
+    ) || return 1
     callgrind_annotate "$out" 2> /dev/null | awk '/PROGRAM TOTALS/ && !n++ {gsub(",", "", $1); print $1}'
 }
 
 "$BIN" -C "$APP" codegen > /dev/null
-on=$(count on)
-off=$(count off)
+# A server that could not start has printed its log: stop there.
+on=$(count on) || exit 1
+off=$(count off) || exit 1
 echo "$LANGUAGE GET $URL_PATH: on $((on / N)), off $((off / N)), telemetry $(((on - off) / N)) instructions per request ($(basename "$BIN"))"

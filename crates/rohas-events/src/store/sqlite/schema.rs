@@ -387,15 +387,9 @@ mod tests {
     use super::*;
     use crate::store::{NewDelivery, Stored};
 
-    /// Retention takes the messages whose every delivery was acknowledged
-    /// before the cutoff, with their acks and delivery rows; a message with
-    /// a pending delivery (for any of its subscriptions), a dead letter or a
-    /// later ack stays, and what is pending reads back as before.
-    #[test]
-    fn retention_takes_what_was_settled_before_the_cutoff_and_nothing_else() {
-        let folder = tempfile::tempdir().unwrap();
-        let conn = open(&folder.path().join("queue.db"), Sync::Batch).unwrap();
-        let stored: Vec<Stored> = (1..=6)
+    /// Messages 1 to `n` of event `E`, published at 100 ms.
+    fn published_at_100(n: u64) -> Vec<Stored> {
+        (1..=n)
             .map(|seq| {
                 let mut m = Message::new("E", serde_json::json!(seq), "t", "test");
                 m.published_at = Millis(100);
@@ -404,7 +398,18 @@ mod tests {
                     message: Arc::new(m),
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// Retention takes the messages whose every delivery was acknowledged
+    /// before the cutoff, with their acks and delivery rows; a message with
+    /// a pending delivery (for any of its subscriptions), a dead letter or a
+    /// later ack stays, and what is pending reads back as before.
+    #[test]
+    fn retention_takes_what_was_settled_before_the_cutoff_and_nothing_else() {
+        let folder = tempfile::tempdir().unwrap();
+        let conn = open(&folder.path().join("queue.db"), Sync::Batch).unwrap();
+        let stored = published_at_100(6);
         conn.execute_batch("INSERT INTO subscriptions (number, name) VALUES (1, 'event:E:a'), (2, 'event:E:b')")
             .unwrap();
         // Each to subscription 1; 6 to 2 as well.
@@ -457,16 +462,7 @@ mod tests {
         let conn = open(&folder.path().join("queue.db"), Sync::Batch).unwrap();
         conn.execute_batch("INSERT INTO subscriptions (number, name) VALUES (1, 'event:E:a')")
             .unwrap();
-        let stored: Vec<Stored> = (1..=25)
-            .map(|seq| {
-                let mut m = Message::new("E", serde_json::json!(seq), "t", "test");
-                m.published_at = Millis(100);
-                Stored {
-                    seq,
-                    message: Arc::new(m),
-                }
-            })
-            .collect();
+        let stored = published_at_100(25);
         let mut all: Vec<NewDelivery> = (1..=25)
             .map(|seq| NewDelivery {
                 receipt: receipt::receipt(seq, 1),
