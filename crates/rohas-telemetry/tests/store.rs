@@ -530,6 +530,37 @@ fn a_truncated_segment_is_reported_as_damage() {
     t.close();
 }
 
+/// The segments folder deleted while running: a new store starts, and
+/// the rows of the lost segments are dropped when it opens (not left to
+/// read as empty until retention).
+#[test]
+fn rows_whose_segments_are_gone_are_dropped_when_the_store_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let (t, said) = start(dir.path());
+    t.span(root_now("lost"));
+    assert!(t.flush(WAIT));
+    std::fs::remove_dir_all(dir.path().join("spans")).unwrap();
+    assert!(t.upkeep(WAIT));
+    t.span(root_now("after"));
+    assert!(t.flush(WAIT));
+    assert!(
+        said.lock()
+            .unwrap()
+            .iter()
+            .any(|n| n.contains("was deleted while running; started a new one")),
+        "{:?}",
+        said.lock().unwrap()
+    );
+    let rows: i64 = rusqlite::Connection::open(t.file().unwrap())
+        .unwrap()
+        .query_row("SELECT count(*) FROM span_blocks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1, "only the new span's row is left");
+    let reader = t.reader().unwrap();
+    assert_eq!(reader.trace("after").unwrap().spans.len(), 1);
+    t.close();
+}
+
 /// A file written before segments (block bytes in the row) is opened:
 /// its spans are dropped, its logs kept, and new spans are written.
 #[test]

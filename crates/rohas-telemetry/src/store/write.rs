@@ -37,7 +37,9 @@ pub(crate) struct StoreFile {
 }
 
 impl StoreFile {
-    /// Opens (creating) the file. A file that is not a database, or is
+    /// Opens (creating) the file, with its segments: a segment no row
+    /// points to is deleted, and so are rows whose segment is gone.
+    /// A file that is not a database, or is
     /// damaged, is moved aside to `telemetry.db.damaged-<time>` and a new
     /// one started; the second value says where it went.
     /// `max_bytes` is the size cap (it sets the segments' size).
@@ -101,6 +103,12 @@ impl StoreFile {
         let folder = segments::folder_of(path);
         let segments = Segments::open(&folder, segment_target(max_bytes), |id| referenced.contains(&id.0))
             .map_err(|e| io_trouble(&folder, e))?;
+        // And the other way: rows whose segment is gone (deleted by hand,
+        // or the folder removed while the engine ran) go too.
+        let present: std::collections::HashSet<u64> = segments.ids().map(|id| id.0).collect();
+        for lost in referenced.difference(&present) {
+            delete_blocks(&conn, "segment = ?1", *lost as i64)?;
+        }
         Ok(StoreFile {
             conn,
             path: path.to_path_buf(),
