@@ -185,6 +185,17 @@ def parse_datetime(value: Any) -> datetime:
     """An RFC 3339 string (or a datetime) as an aware datetime."""
     if isinstance(value, datetime):
         return value
+    if type(value) is str:
+        # Python 3.11 reads RFC 3339 as the engine writes it (`Z` and all)
+        # in a fifth of the time the general way below takes, which every
+        # event's `timestamp` paid.
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return parsed
     text = str(value).strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
