@@ -344,7 +344,7 @@ from generated.api.UpdatePost import UpdatePostRequest
 from generated.events.UserCreated import UserCreated
 from generated.events.UserRegistered import UserRegistered, UserRegisteredPayload
 from generated.models.Role import Role
-from generated.runtime import HandlerContext, HttpError, NonRetryableError, to_wire
+from generated.runtime import HandlerContext, HttpError, NonRetryableError, parse_datetime, to_wire
 from generated.state import State
 from datetime import timedelta
 
@@ -466,6 +466,18 @@ class Model:
 assert to_wire(Plain(datetime(2024, 1, 1, tzinfo=timezone.utc), {1})) == {"when": "2024-01-01T00:00:00+00:00", "tags": [1]}
 assert to_wire(Model()) == {"mode": "json"}
 assert to_wire((Role.ADMIN, None, 1.5)) == ["ADMIN", None, 1.5]
+# A flat dict of plain values is a copy: changing it after a trigger does
+# not reach the event; anything else in it takes the general way.
+flat = {"run": "r", "n": 1, "ok": True, "none": None}
+copied = to_wire(flat)
+flat["n"] = 2
+assert copied == {"run": "r", "n": 1, "ok": True, "none": None}
+assert to_wire({"role": Role.ADMIN, 3: "three"}) == {"role": "ADMIN", "3": "three"}
+assert to_wire({"when": datetime(2024, 1, 1, tzinfo=timezone.utc)}) == {"when": "2024-01-01T00:00:00+00:00"}
+# RFC 3339 as the engine writes it, and what only the general way reads.
+assert parse_datetime("2024-01-01T00:00:00.5Z") == datetime(2024, 1, 1, 0, 0, 0, 500000, tzinfo=timezone.utc)
+assert parse_datetime(" 2024-01-01t01:00:00+01:00 ") == datetime(2024, 1, 1, tzinfo=timezone.utc)
+assert parse_datetime("2024-01-01T00:00:00").tzinfo == timezone.utc, "naive is UTC"
 try:
     to_wire(object())
     raise AssertionError("objects without a JSON form must fail")
