@@ -474,6 +474,18 @@ flat["n"] = 2
 assert copied == {"run": "r", "n": 1, "ok": True, "none": None}
 assert to_wire({"role": Role.ADMIN, 3: "three"}) == {"role": "ADMIN", "3": "three"}
 assert to_wire({"when": datetime(2024, 1, 1, tzinfo=timezone.utc)}) == {"when": "2024-01-01T00:00:00+00:00"}
+# The C scanner read directly is json.loads for whole texts; anything else
+# goes through json.loads and its error.
+import json
+from generated.dispatch import read_json
+for text in ['{"a":[1,2.5,"x\\u00e9",null,true]}', "null", "17", '"s"', ' {"padded": 1} ', '{"big":123456789012345678901234567890}']:
+    assert read_json(text) == json.loads(text), text
+for bad in ['{"a":1}x', "", "{", "[1,]"]:
+    try:
+        read_json(bad)
+        raise AssertionError(f"{bad!r} must fail")
+    except json.JSONDecodeError:
+        pass
 # RFC 3339 as the engine writes it, and what only the general way reads.
 assert parse_datetime("2024-01-01T00:00:00.5Z") == datetime(2024, 1, 1, 0, 0, 0, 500000, tzinfo=timezone.utc)
 assert parse_datetime(" 2024-01-01t01:00:00+01:00 ") == datetime(2024, 1, 1, tzinfo=timezone.utc)

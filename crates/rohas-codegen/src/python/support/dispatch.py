@@ -340,13 +340,13 @@ def arguments(call: Call, host: Callable[[Any], Any]) -> list[Any]:
             built.append(call.state)
             continue
         if role == "context":
-            built.append(cls.from_wire(json.loads(call.context)))
+            built.append(cls.from_wire(read_json(call.context)))
             continue
         if role == "connection":
             built.append(cls(call.connection or "", host(call)))
             continue
         if request is None:
-            request = json.loads(call.request)
+            request = read_json(call.request)
         value = request
         if role == "body":
             value = request.get("body" if handler.kind == "api" else "payload") if isinstance(request, dict) else None
@@ -354,6 +354,25 @@ def arguments(call: Call, host: Callable[[Any], Any]) -> list[Any]:
             value = cls.from_wire(value)
         built.append(value)
     return built
+
+
+_SCAN = json.JSONDecoder().scan_once
+
+
+def read_json(text: str) -> Any:
+    """`json.loads` for the engine's compact JSON: its C scanner called
+    directly. `json.loads` wraps it in three Python calls and two regular
+    expression matches (for surrounding whitespace), which were more than
+    half of reading an event (1.5 µs against 0.6). Text the scanner does
+    not read whole from its first character goes through `json.loads`,
+    which says what is wrong with it."""
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    if end != len(text):
+        return json.loads(text)
+    return value
 
 
 def class_for(handler: Handler, role: str) -> Any:
