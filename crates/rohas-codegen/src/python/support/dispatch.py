@@ -356,7 +356,8 @@ def arguments(call: Call, host: Callable[[Any], Any]) -> list[Any]:
     return built
 
 
-_SCAN = json.JSONDecoder().scan_once
+# The scanner is an attribute the typing stubs do not list.
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def read_json(text: str) -> Any:
