@@ -19,37 +19,31 @@ its WAL and the segment files). The Rust project's library is built by
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import common  # noqa: E402  (bench/common.py)
+
 PROJECT = HERE.parent / "events" / "rohas-rust"
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_ticks(pid: int) -> tuple[int, int]:
     """(user, system) clock ticks of a process and its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = common.proc_stat(pid)
+    if fields is None:
+        common.die(f"process {pid} is gone")
     return int(fields[11]), int(fields[12])
 
 
 def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-
-
-def post(url: str, body: dict) -> None:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=300) as response:
-        response.read()
 
 
 def run_one(binary: str, args: argparse.Namespace, port: int) -> dict:
@@ -67,32 +61,31 @@ def run_one(binary: str, args: argparse.Namespace, port: int) -> dict:
             "ROHAS_CARGO_TARGET_DIR", str(Path.home() / ".cache/rohas-bench-events/rust-target")
         ),
     )
-    subprocess.run([binary, "codegen"], cwd=PROJECT, env=env, check=True, stdout=subprocess.DEVNULL)
+    common.rohas_codegen(Path(binary), PROJECT)
     log = open(scratch / "server.log", "w")
     server = subprocess.Popen(
-        ["taskset", "-c", args.server_cpu, binary, "start", "--port", str(port)],
+        common.pinned(args.server_cpu, [binary, "start", "--port", str(port)]),
         cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 300
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=2).read()
-                break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise SystemExit(f"{binary} did not start; see {scratch / 'server.log'}")
-                time.sleep(0.2)
+        while not common.health_ok(port):
+            if time.time() > deadline or server.poll() is not None:
+                common.die(f"{binary} did not start; see {scratch / 'server.log'}")
+            time.sleep(0.2)
         start = None
         for n in range(args.bursts):
             run = f"b{n}"
-            post(f"{base}/burst", {"run": run, "count": args.events, "expected": args.events})
+            status, answer = common.request(
+                port, "POST", "/burst", {"run": run, "count": args.events, "expected": args.events}, timeout=300
+            )
+            if status != 200:
+                common.die(f"POST /burst answered {status}: {answer}")
             marker = markers / f"{run}.json"
             deadline = time.time() + 300
             while not marker.exists():
                 if time.time() > deadline:
-                    raise SystemExit(f"burst {run} not handled in 300 s; see {scratch / 'server.log'}")
+                    common.die(f"burst {run} not handled in 300 s; see {scratch / 'server.log'}")
                 time.sleep(0.01)
             if n == 0:
                 start = cpu_ticks(server.pid)
@@ -101,8 +94,8 @@ def run_one(binary: str, args: argparse.Namespace, port: int) -> dict:
         assert start is not None
         return {
             "binary": binary,
-            "user_us_per_event": (end[0] - start[0]) / TICKS / events * 1e6,
-            "system_us_per_event": (end[1] - start[1]) / TICKS / events * 1e6,
+            "user_us_per_event": (end[0] - start[0]) / common.CLOCK / events * 1e6,
+            "system_us_per_event": (end[1] - start[1]) / common.CLOCK / events * 1e6,
             "store_mb": folder_bytes(store) / 1e6,
         }
     finally:
@@ -119,12 +112,11 @@ def main() -> None:
     parser.add_argument("--cap-mb", type=int, default=40, help="[telemetry] max_size_mb")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--server-cpu", default="0")
-    parser.add_argument("--port", type=int, default=18996)
     args = parser.parse_args()
     results = []
     for round_ in range(args.rounds):
         for binary in args.binaries:
-            r = run_one(binary, args, args.port)
+            r = run_one(binary, args, common.free_port())
             r["round"] = round_ + 1
             results.append(r)
             print(
