@@ -107,6 +107,11 @@ impl Segments {
         })
     }
 
+    /// The folder the segment files are in.
+    pub fn folder(&self) -> &Path {
+        &self.folder
+    }
+
     /// Whether the folder is still there (someone may delete it).
     pub fn still_there(&self) -> bool {
         self.folder.is_dir()

@@ -10,6 +10,7 @@ use crate::log::LogEntry;
 use crate::metrics::Point;
 use crate::span::Span;
 use rusqlite::{params, Connection};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Rows deleted per statement by upkeep: bounds how long one upkeep step
@@ -95,19 +96,19 @@ impl StoreFile {
             Ok(())
         })?;
         let bound: i64 = conn.query_row("SELECT coalesce(max(bound_ns), 0) FROM span_blocks", [], |r| r.get(0))?;
-        let referenced: std::collections::HashSet<u64> = conn
+        let referenced: HashSet<SegmentId> = conn
             .prepare("SELECT DISTINCT segment FROM span_blocks")?
             .query_map([], |r| r.get::<_, i64>(0))?
-            .map(|s| s.map(|s| s as u64))
+            .map(|s| s.map(|s| SegmentId(s as u64)))
             .collect::<Result<_, _>>()?;
         let folder = segments::folder_of(path);
-        let segments = Segments::open(&folder, segment_target(max_bytes), |id| referenced.contains(&id.0))
+        let segments = Segments::open(&folder, segment_target(max_bytes), |id| referenced.contains(&id))
             .map_err(|e| io_trouble(&folder, e))?;
         // And the other way: rows whose segment is gone (deleted by hand,
         // or the folder removed while the engine ran) go too.
-        let present: std::collections::HashSet<u64> = segments.ids().map(|id| id.0).collect();
+        let present: HashSet<SegmentId> = segments.ids().collect();
         for lost in referenced.difference(&present) {
-            delete_blocks(&conn, "segment = ?1", *lost as i64)?;
+            delete_blocks(&conn, "segment = ?1", lost.0 as i64)?;
         }
         Ok(StoreFile {
             conn,
@@ -147,8 +148,8 @@ impl StoreFile {
         if !spans.is_empty() {
             self.buffer.clear();
             super::block::encode(spans, &mut self.buffer);
-            let folder = segments::folder_of(&self.path);
-            extent = Some(self.segments.append(&self.buffer).map_err(|e| io_trouble(&folder, e))?);
+            let appended = self.segments.append(&self.buffer);
+            extent = Some(appended.map_err(|e| io_trouble(self.segments.folder(), e))?);
         }
         let written = self.write_rows(spans, logs, extent);
         if let (Err(_), Some(extent)) = (&written, extent) {
