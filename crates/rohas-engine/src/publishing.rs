@@ -81,9 +81,7 @@ pub fn check_payload_text(
     if let Some(problem) = type_problem(validator, schema, event, &value) {
         return Err(problem);
     }
-    if let Ok(json) = serde_json::value::to_raw_value(&value) {
-        *payload = json;
-    }
+    *payload = crate::dispatch::raw_value(&value);
     Ok(())
 }
 
