@@ -72,6 +72,21 @@ struct State {
     closed: bool,
 }
 
+impl State {
+    /// Moves the delayed entries that are due now to the ready ones.
+    fn promote_due(&mut self) {
+        if self.delayed.is_empty() {
+            return;
+        }
+        let now = Millis::now();
+        while self.delayed.peek().is_some_and(|t| t.0.due <= now) {
+            if let Some(Reverse(t)) = self.delayed.pop() {
+                self.ready.push_back(t.entry);
+            }
+        }
+    }
+}
+
 pub(crate) struct SubQueue {
     pub id: SubscriptionId,
     pub event: String,
@@ -199,14 +214,7 @@ impl SubQueue {
         if state.closed {
             return None;
         }
-        if !state.delayed.is_empty() {
-            let now = Millis::now();
-            while state.delayed.peek().is_some_and(|t| t.0.due <= now) {
-                if let Some(Reverse(t)) = state.delayed.pop() {
-                    state.ready.push_back(t.entry);
-                }
-            }
-        }
+        state.promote_due();
         let entry = state.ready.pop_front()?;
         state.in_flight += 1;
         Some(entry)
@@ -219,14 +227,7 @@ impl SubQueue {
         if state.closed {
             return Ok(Vec::new());
         }
-        if !state.delayed.is_empty() {
-            let now = Millis::now();
-            while state.delayed.peek().is_some_and(|t| t.0.due <= now) {
-                if let Some(Reverse(t)) = state.delayed.pop() {
-                    state.ready.push_back(t.entry);
-                }
-            }
-        }
+        state.promote_due();
         let n = max.min(state.ready.len());
         if n > 0 {
             state.in_flight += n;
